@@ -1,0 +1,38 @@
+import type { Stores } from "../core/app";
+import type { Config } from "../core/config";
+import type { Logger } from "../core/logger";
+import { MemoryCacheStore } from "./memory/memory-cache-store";
+import { MemoryDocumentStore } from "./memory/memory-document-store";
+import { MemoryEventBus } from "./memory/memory-event-bus";
+import { MongoDocumentStore } from "./mongo/mongo-document-store";
+import { RedisCacheStore } from "./redis/redis-cache-store";
+import { RedisEventBus } from "./redis/redis-event-bus";
+
+/**
+ * Picks adapters from the config: MongoDB / Redis when their URLs are set, the embedded
+ * in-process adapters otherwise (and says so in the log).
+ */
+export async function createStores(config: Config, logger: Logger): Promise<Stores> {
+  const db = config.MONGO_URL
+    ? await MongoDocumentStore.connect({
+        url: config.MONGO_URL,
+        dbName: config.MONGO_DB,
+        timeoutMs: config.MONGO_TIMEOUT_MS,
+      })
+    : new MemoryDocumentStore();
+  const redisOpts = config.REDIS_URL
+    ? { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS, streamMaxLen: config.SSE_REPLAY_MAXLEN }
+    : undefined;
+  const cache = redisOpts ? new RedisCacheStore(redisOpts) : new MemoryCacheStore();
+  const bus = redisOpts ? new RedisEventBus(redisOpts) : new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN });
+  const embedded = [!config.MONGO_URL && "MongoDB", !config.REDIS_URL && "Redis"].filter(Boolean);
+  if (embedded.length) {
+    logger.warn(
+      { db: db.kind, cache: cache.kind, bus: bus.kind },
+      `running on the embedded in-process store for ${embedded.join(" and ")} (set MONGO_URL / REDIS_URL for real servers); data is lost on exit`,
+    );
+  } else {
+    logger.info({ db: db.kind, cache: cache.kind, bus: bus.kind }, "connected stores");
+  }
+  return { db, cache, bus };
+}

@@ -1,0 +1,142 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import type { AppEnv } from "./app-env";
+import type { Config } from "./config";
+import { AppError, errorEnvelope } from "./errors";
+import { HookPipeline, type RegisteredHook } from "./hooks";
+import { createLogger, type Logger } from "./logger";
+import { type Plugin, type PluginContext, PluginError, type Services, validatePlugins } from "./plugin";
+import type { CacheStore } from "./ports/cache-store";
+import type { DocumentStore } from "./ports/document-store";
+import type { EventBus } from "./ports/event-bus";
+import { Repository } from "./repository";
+import { defaultHook } from "./validation";
+
+export interface Stores {
+  db: DocumentStore;
+  cache: CacheStore;
+  bus: EventBus;
+}
+
+export interface CreateAppOptions {
+  config: Config;
+  plugins: readonly Plugin[];
+  stores: Stores;
+  logger?: Logger;
+}
+
+export interface CachesyncApp {
+  app: OpenAPIHono<AppEnv>;
+  ctx: PluginContext;
+  /** Runs every plugin's onReady in load order. */
+  ready(): Promise<void>;
+  /** onClose in reverse load order, then the stores. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Creates a router with the project's one validation hook; every plugin uses this. */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({ defaultHook });
+}
+
+/**
+ * The thin core: validates plugins, builds the hooked repository, registers plugins, mounts
+ * their routes. It imports no plugin.
+ */
+export async function createApp(options: CreateAppOptions): Promise<CachesyncApp> {
+  const { config, plugins, stores } = options;
+  validatePlugins(plugins);
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+
+  const hooks: RegisteredHook[] = [];
+  const pipeline = new HookPipeline(hooks);
+  const repo = new Repository(stores.db, pipeline);
+  const services = new Map<keyof Services, unknown>();
+
+  const ctx: PluginContext = {
+    config,
+    logger,
+    db: stores.db,
+    cache: stores.cache,
+    bus: stores.bus,
+    repo,
+    provide(name, service) {
+      if (services.has(name)) throw new PluginError("CS_ERR_SERVICE_DUPLICATE", `Service "${String(name)}" provided twice`);
+      services.set(name, service);
+    },
+    use(name) {
+      if (!services.has(name)) throw new PluginError("CS_ERR_SERVICE_MISSING", `Service "${String(name)}" is not provided by any loaded plugin`);
+      return services.get(name) as Services[typeof name];
+    },
+    has: (name) => services.has(name),
+  };
+
+  for (const p of plugins) await p.register?.(ctx);
+  // Hooks are read after every register() so plugins may build them from their state.
+  for (const p of plugins) {
+    const list = typeof p.hooks === "function" ? p.hooks(ctx) : (p.hooks ?? []);
+    for (const h of list) hooks.push({ ...h, plugin: p.name });
+  }
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook });
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("ctx", ctx);
+    const started = performance.now();
+    await next();
+    const ms = performance.now() - started;
+    if (logger.isLevelEnabled("debug") || c.res.status >= 500) {
+      logger[c.res.status >= 500 ? "error" : "debug"](
+        { reqId: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 10) / 10 },
+        "request",
+      );
+    }
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
+      return c.json(errorEnvelope(err.code, err.message, err.details), err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 401 ? "UNAUTHORIZED" : status === 400 ? "BAD_REQUEST" : "HTTP_ERROR";
+      return c.json(errorEnvelope(code, err.message || "Request failed"), status);
+    }
+    if (err instanceof SyntaxError) {
+      return c.json(errorEnvelope("INVALID_JSON", "Malformed JSON body"), 400);
+    }
+    logger.error({ err, reqId: c.get("requestId") }, "unhandled error");
+    return c.json(errorEnvelope("INTERNAL", "Internal server error"), 500);
+  });
+  app.notFound((c) => c.json(errorEnvelope("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.get("/health", (c) => c.json({ success: true, data: { status: "ok", uptime: process.uptime() } }));
+
+  for (const p of plugins) {
+    if (p.routes) app.route(p.basePath ?? "/api/v1", p.routes(ctx));
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    async ready() {
+      for (const p of plugins) await p.onReady?.(ctx);
+    },
+    close() {
+      closed ??= (async () => {
+        for (const p of [...plugins].reverse()) {
+          try {
+            await p.onClose?.(ctx);
+          } catch (err) {
+            logger.warn({ err, plugin: p.name }, "onClose failed");
+          }
+        }
+        await Promise.allSettled([stores.bus.close(), stores.cache.close(), stores.db.close()]);
+      })();
+      return closed;
+    },
+  };
+}

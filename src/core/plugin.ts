@@ -1,0 +1,88 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Config } from "./config";
+import { AppError } from "./errors";
+import type { HookSpec } from "./hooks";
+import type { Logger } from "./logger";
+import type { CacheStore } from "./ports/cache-store";
+import type { DocumentStore } from "./ports/document-store";
+import type { EventBus } from "./ports/event-bus";
+import type { Repository } from "./repository";
+import type { AppEnv } from "./app-env";
+
+/**
+ * Services plugins provide to each other, typed by declaration merging:
+ *   declare module "../../src/core/plugin" { interface Services { cacheSync: CacheSyncService } }
+ */
+// biome-ignore lint: intentionally empty, filled by plugins
+export interface Services {}
+
+export interface PluginContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Raw stores, no hooks: for adapters' own needs and explicit bypasses. */
+  readonly db: DocumentStore;
+  readonly cache: CacheStore;
+  readonly bus: EventBus;
+  /** The hooked repository every service should use. */
+  readonly repo: Repository;
+  provide<K extends keyof Services>(name: K, service: Services[K]): void;
+  /** The service, or a CS_ERR_SERVICE_MISSING error naming it. */
+  use<K extends keyof Services>(name: K): Services[K];
+  has(name: keyof Services): boolean;
+}
+
+/**
+ * A plugin (fastify-plugin-style metadata, checked at load):
+ * - `dependencies` must be loaded earlier in the list (the order is also the hook order,
+ *   outermost first);
+ * - `register` runs once in load order, before any hook is read;
+ * - `routes()` returns a sub-router mounted at `basePath` (default `/api/v1`);
+ * - `onReady` runs in load order once every plugin is registered, `onClose` in reverse.
+ */
+export interface Plugin {
+  readonly name: string;
+  readonly dependencies?: readonly string[];
+  register?(ctx: PluginContext): void | Promise<void>;
+  hooks?: readonly HookSpec[] | ((ctx: PluginContext) => readonly HookSpec[]);
+  routes?(ctx: PluginContext): OpenAPIHono<AppEnv>;
+  readonly basePath?: string;
+  onReady?(ctx: PluginContext): void | Promise<void>;
+  onClose?(ctx: PluginContext): void | Promise<void>;
+}
+
+export class PluginError extends AppError {
+  constructor(code: string, message: string) {
+    super(code, 500, message);
+    this.name = "PluginError";
+  }
+}
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+/** Validates the list; throws coded errors (CS_ERR_PLUGIN_*) naming the offending plugin. */
+export function validatePlugins(plugins: readonly Plugin[]): void {
+  const seen = new Set<string>();
+  for (const p of plugins) {
+    if (!p || typeof p !== "object" || typeof p.name !== "string" || !NAME.test(p.name)) {
+      throw new PluginError("CS_ERR_PLUGIN_INVALID", `Invalid plugin name: ${String(p?.name)}`);
+    }
+    if (seen.has(p.name)) throw new PluginError("CS_ERR_PLUGIN_DUPLICATE", `Plugin "${p.name}" is loaded twice`);
+    for (const dep of p.dependencies ?? []) {
+      if (!seen.has(dep)) {
+        const later = plugins.some((q) => q.name === dep);
+        throw new PluginError(
+          "CS_ERR_PLUGIN_DEPENDENCY",
+          later
+            ? `Plugin "${p.name}" depends on "${dep}", which must be loaded before it`
+            : `Plugin "${p.name}" depends on "${dep}", which is not loaded`,
+        );
+      }
+    }
+    for (const h of Array.isArray(p.hooks) ? p.hooks : []) {
+      if (typeof h?.run !== "function") {
+        throw new PluginError("CS_ERR_PLUGIN_HOOK", `Plugin "${p.name}" declares a hook without run()`);
+      }
+    }
+    seen.add(p.name);
+  }
+}

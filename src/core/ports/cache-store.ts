@@ -1,0 +1,66 @@
+/**
+ * The cache port (bentocache's driver shape: small, one job per method). Values are strings;
+ * callers serialize. Versioned entries make cache writes move forward only (SPEC §2).
+ *
+ * Every method either resolves within the configured timeout or rejects with
+ * `StoreUnavailableError("redis")`; none hangs.
+ */
+export interface CacheStore {
+  /** "redis" or "memory". */
+  readonly kind: string;
+
+  /**
+   * The live value, or null on a miss. A versioned tombstone left by `invalidateVersioned`
+   * reads as a miss.
+   */
+  get(key: string): Promise<string | null>;
+
+  /** Several keys at once (one round trip on Redis); tombstones read as null. */
+  mget(keys: readonly string[]): Promise<(string | null)[]>;
+
+  /**
+   * Stores `value` only when `version` is newer than the stored entry's version, or equal to or
+   * newer than a tombstone's. Returns true when stored. Atomic on the server (a Lua script on
+   * Redis), single-key so it works on Redis Cluster.
+   */
+  setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<boolean>;
+
+  /**
+   * Replaces the entry with a tombstone carrying max(version, stored version) for `markerTtlMs`,
+   * so a slow fill that read an older version cannot land afterwards.
+   */
+  invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<void>;
+
+  /** Unconditional set with TTL (index keys such as the email → id map). */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+
+  /** Deletes keys; returns how many existed. */
+  del(keys: readonly string[]): Promise<number>;
+
+  /** Remaining TTL in seconds; -2 missing, -1 no expiry. */
+  ttl(key: string): Promise<number>;
+
+  /**
+   * Counts keys matching a glob by iterating SCAN (never KEYS), so it is safe on a large Redis.
+   */
+  scanCount(pattern: string): Promise<number>;
+
+  /** Iterates keys matching a glob with SCAN, in batches. */
+  scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void>;
+
+  /** Atomic counter with expiry set on first increment (rate limits, locks). */
+  incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
+
+  /** SET NX PX: true when acquired. */
+  acquireLock(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases only if still held by `token`. */
+  releaseLock(key: string, token: string): Promise<void>;
+
+  ping(): Promise<void>;
+  /** True while the adapter believes the server is reachable. */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+/** Tombstones are stored in the user's own key; this is their JSON marker field. */
+export const TOMBSTONE_FIELD = "__tombstone";

@@ -1,0 +1,89 @@
+import type { ObjectId } from "bson";
+
+/** A MongoDB-shaped document. `_id` is an ObjectId in both adapters. */
+export type Doc = { _id: ObjectId; [field: string]: unknown };
+/** A MongoDB query filter (already sanitized where it came from a client). */
+export type Filter = Record<string, unknown>;
+/** A MongoDB update document (`{ $set: …, $inc: … }`) or pipeline-free replacement operators. */
+export type Update = Record<string, unknown>;
+export type Sort = Record<string, 1 | -1>;
+
+export interface FindOptions {
+  sort?: Sort;
+  limit?: number;
+  skip?: number;
+  /** Inclusion or exclusion projection, MongoDB semantics. */
+  projection?: Record<string, 0 | 1>;
+}
+
+export interface UpdateOptions {
+  upsert?: boolean;
+}
+
+export interface FindOneAndUpdateOptions extends UpdateOptions {
+  /** Default "after": the write-through path always wants the new document. */
+  returnDocument?: "before" | "after";
+  sort?: Sort;
+  projection?: Record<string, 0 | 1>;
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: ObjectId | null;
+}
+
+export interface IndexSpec {
+  collection: string;
+  key: Record<string, 1 | -1>;
+  unique?: boolean;
+  name?: string;
+  /** Only for unique indexes that must ignore documents lacking the field. */
+  sparse?: boolean;
+}
+
+/**
+ * One collection, the subset of the MongoDB driver's `Collection` the product uses.
+ * Every method rejects with `StoreUnavailableError` when the store cannot be reached within its
+ * timeout, and with `DuplicateKeyError` when a unique index refuses a write.
+ */
+export interface CollectionPort<T extends Doc = Doc> {
+  /** First matching document or null. */
+  findOne(filter: Filter, options?: FindOptions): Promise<T | null>;
+  /** All matching documents, honouring sort/skip/limit/projection. */
+  find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  /** Inserts one document (an `_id` is generated when absent) and returns it as stored. */
+  insertOne(doc: Omit<T, "_id"> & { _id?: ObjectId }): Promise<T>;
+  updateOne(filter: Filter, update: Update, options?: UpdateOptions): Promise<UpdateResult>;
+  updateMany(filter: Filter, update: Update): Promise<UpdateResult>;
+  /** Atomic find-and-modify: the single primitive behind every race-free write. */
+  findOneAndUpdate(filter: Filter, update: Update, options?: FindOneAndUpdateOptions): Promise<T | null>;
+  deleteOne(filter: Filter): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
+  countDocuments(filter?: Filter): Promise<number>;
+  /** `$sample` of up to `size` matching documents (random, without replacement). */
+  sample(size: number, filter?: Filter): Promise<T[]>;
+}
+
+/** The database port: MongoDB in production, the embedded engine by default. */
+export interface DocumentStore {
+  /** "mongo" or "memory": logged at start-up and reported by /ready. */
+  readonly kind: string;
+  collection<T extends Doc = Doc>(name: string): CollectionPort<T>;
+  /** Idempotent; creates what is missing. */
+  ensureIndexes(specs: readonly IndexSpec[]): Promise<void>;
+  /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const READ_OPS = ["findOne", "find", "countDocuments", "sample"] as const;
+export const WRITE_OPS = [
+  "insertOne",
+  "updateOne",
+  "updateMany",
+  "findOneAndUpdate",
+  "deleteOne",
+  "deleteMany",
+] as const;
+export type RepoOp = (typeof READ_OPS)[number] | (typeof WRITE_OPS)[number];

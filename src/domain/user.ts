@@ -1,0 +1,82 @@
+import type { ObjectId } from "bson";
+
+export type Role = "user" | "admin";
+
+export interface Wallet {
+  /** Integer, minor units (cents). Never negative. */
+  balance: number;
+  currency: string;
+}
+
+/** A user as stored in MongoDB (SPEC §3), secrets included. */
+export interface UserDoc {
+  _id: ObjectId;
+  [field: string]: unknown;
+  email: string;
+  username: string;
+  passwordHash: string;
+  role: Role;
+  displayName: string;
+  bio: string;
+  avatarUrl: string;
+  wallet: Wallet;
+  refreshTokens: unknown[];
+  authLogs: unknown[];
+  verificationCode?: string | null;
+  twoFA?: unknown;
+  /** Bumped by every write in the same update (the versioning plugin does it). */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * The user as it may leave the repository (cache, responses, events): no secrets, `id` as a
+ * hex string instead of `_id`, dates as ISO strings (what JSON round-trips through Redis).
+ */
+export interface SanitizedUser {
+  id: string;
+  email: string;
+  username: string;
+  role: Role;
+  displayName: string;
+  bio: string;
+  avatarUrl: string;
+  wallet: Wallet;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  [field: string]: unknown;
+}
+
+/** `GET /users/:id`: what anyone may see of someone else. */
+export interface PublicUser {
+  id: string;
+  username: string;
+  displayName: string;
+  bio: string;
+  avatarUrl: string;
+  role: Role;
+  createdAt: string;
+}
+
+export function toPublicUser(u: SanitizedUser): PublicUser {
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    bio: u.bio,
+    avatarUrl: u.avatarUrl,
+    role: u.role,
+    createdAt: u.createdAt,
+  };
+}
+
+export const USER_COLLECTION = "users";
+export const LEDGER_COLLECTION = "ledger";
+export const DEPOSITS_COLLECTION = "deposits";
+export const WITHDRAWALS_COLLECTION = "withdrawals";
+export const LISTINGS_COLLECTION = "listings";
+export const FAVORITES_COLLECTION = "favorites";
+/** Cache keys Redis could not take during an outage, repaired when it returns. */
+export const CACHE_REPAIRS_COLLECTION = "cache_repairs";
