@@ -6,6 +6,7 @@ import type { Config } from "./config";
 import { AppError, errorEnvelope } from "./errors";
 import { HookPipeline, type RegisteredHook } from "./hooks";
 import { createLogger, type Logger } from "./logger";
+import { createMetrics } from "./metrics";
 import { type Plugin, type PluginContext, PluginError, type Services, validatePlugins } from "./plugin";
 import type { CacheStore } from "./ports/cache-store";
 import type { DocumentStore } from "./ports/document-store";
@@ -24,6 +25,8 @@ export interface CreateAppOptions {
   plugins: readonly Plugin[];
   stores: Stores;
   logger?: Logger;
+  /** Process-level metrics (GC, RSS): on for the real server only, they are global. */
+  defaultMetrics?: boolean;
 }
 
 export interface CachesyncApp {
@@ -57,6 +60,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   const ctx: PluginContext = {
     config,
     logger,
+    metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
     db: stores.db,
     cache: stores.cache,
     bus: stores.bus,

@@ -3,6 +3,7 @@ import type { Config } from "./config";
 import { AppError } from "./errors";
 import type { HookSpec } from "./hooks";
 import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
 import type { CacheStore } from "./ports/cache-store";
 import type { DocumentStore } from "./ports/document-store";
 import type { EventBus } from "./ports/event-bus";
@@ -19,6 +20,7 @@ export interface Services {}
 export interface PluginContext {
   readonly config: Config;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   /** Raw stores, no hooks: for adapters' own needs and explicit bypasses. */
   readonly db: DocumentStore;
   readonly cache: CacheStore;

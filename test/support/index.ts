@@ -1,0 +1,5 @@
+/**
+ * `cachesync/testing`: the harness our own suites use, for teams' `bun test` suites too.
+ */
+export * from "./redis-server";
+export * from "./mongo-wire";
