@@ -116,6 +116,8 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   });
   app.notFound((c) => c.json(errorEnvelope("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
 
+  for (const p of plugins) for (const mw of p.middleware?.(ctx) ?? []) app.use(mw);
+
   app.get("/health", (c) => c.json({ success: true, data: { status: "ok", uptime: process.uptime() } }));
 
   for (const p of plugins) {

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { Config } from "./config";
 import { AppError } from "./errors";
 import type { HookSpec } from "./hooks";
@@ -48,6 +49,8 @@ export interface Plugin {
   hooks?: readonly HookSpec[] | ((ctx: PluginContext) => readonly HookSpec[]);
   routes?(ctx: PluginContext): OpenAPIHono<AppEnv>;
   readonly basePath?: string;
+  /** App-wide middleware, mounted before every route in load order (e.g. a stale-read header). */
+  middleware?(ctx: PluginContext): MiddlewareHandler<AppEnv>[];
   onReady?(ctx: PluginContext): void | Promise<void>;
   onClose?(ctx: PluginContext): void | Promise<void>;
 }

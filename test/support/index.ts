@@ -3,3 +3,4 @@
  */
 export * from "./redis-server";
 export * from "./mongo-wire";
+export * from "./stack";

@@ -1,0 +1,96 @@
+import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
+import { MemoryCacheStore } from "../../src/adapters/memory/memory-cache-store";
+import { MemoryDocumentStore } from "../../src/adapters/memory/memory-document-store";
+import { MemoryEventBus } from "../../src/adapters/memory/memory-event-bus";
+import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
+import { RedisEventBus } from "../../src/adapters/redis/redis-event-bus";
+import { type CachesyncApp, createApp, type Stores } from "../../src/core/app";
+import { type Config, makeConfig } from "../../src/core/config";
+import type { Plugin } from "../../src/core/plugin";
+import { defaultPlugins } from "../../src/plugins";
+import { type MongoWireServer, startMongoWire } from "./mongo-wire";
+import { type RedisHarness, startRedis } from "./redis-server";
+
+export interface TestStackOptions {
+  /** Config overrides (validated like the real environment). */
+  env?: Record<string, string | number | boolean | undefined>;
+  plugins?: Plugin[];
+  /** "real" (default): official driver on MONGO_URL or the wire test server + a real Redis. */
+  stores?: "real" | "memory";
+  /** Share servers between stacks (two API instances on one Redis and one MongoDB). */
+  redis?: RedisHarness;
+  mongo?: MongoWireServer;
+  /** Reuse the same database/prefix as another stack (second instance of one deployment). */
+  dbName?: string;
+}
+
+export interface TestStack extends CachesyncApp {
+  config: Config;
+  stores: Stores;
+  redis?: RedisHarness;
+  mongo?: MongoWireServer;
+  dbName: string;
+  /** `app.request` with a JSON body and optional bearer token. */
+  call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+const rand = () => Math.random().toString(36).slice(2, 10);
+
+/**
+ * A whole app on real services, owned by the test: each stack gets its own database and cache
+ * prefix, so files can share servers. Closing it closes what it started.
+ */
+export async function createTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
+  const kind = opts.stores ?? "real";
+  const dbName = opts.dbName ?? `cs_test_${rand()}`;
+  const config = makeConfig({
+    LOG_LEVEL: "silent",
+    NODE_ENV: "test",
+    CACHE_PREFIX: `t${dbName.slice(-8)}:`,
+    JWT_SECRET: "test-secret-test-secret-0123456789",
+    MONGO_TIMEOUT_MS: 1000,
+    CONSISTENCY_CHECK_INTERVAL_SECONDS: 0,
+    ...opts.env,
+  });
+  let redis = opts.redis;
+  let mongo = opts.mongo;
+  const ownRedis = kind === "real" && !redis;
+  const ownMongo = kind === "real" && !mongo && !process.env.MONGO_URL;
+  let stores: Stores;
+  if (kind === "memory") {
+    stores = { db: new MemoryDocumentStore(), cache: new MemoryCacheStore(), bus: new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN }) };
+  } else {
+    redis ??= await startRedis();
+    if (!process.env.MONGO_URL) mongo ??= await startMongoWire();
+    const mongoUrl = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
+    const db = await MongoDocumentStore.connect({ url: mongoUrl, dbName, timeoutMs: config.MONGO_TIMEOUT_MS });
+    const redisOpts = { url: redis.url, timeoutMs: config.REDIS_TIMEOUT_MS, streamMaxLen: config.SSE_REPLAY_MAXLEN };
+    stores = { db, cache: new RedisCacheStore(redisOpts), bus: new RedisEventBus(redisOpts) };
+  }
+  const instance = await createApp({ config, plugins: opts.plugins ?? defaultPlugins(), stores });
+  await instance.ready();
+  const close = instance.close;
+  return {
+    ...instance,
+    config,
+    stores,
+    redis,
+    mongo,
+    dbName,
+    async close() {
+      await close();
+      if (ownMongo) await mongo?.close();
+      if (ownRedis) await redis?.stop();
+    },
+    call(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      let body: string | undefined;
+      if (o.body !== undefined) {
+        headers["content-type"] ??= "application/json";
+        body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+      }
+      return Promise.resolve(instance.app.request(path, { method, headers, body }));
+    },
+  };
+}
