@@ -124,6 +124,13 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     if (p.routes) app.route(p.basePath ?? "/api/v1", p.routes(ctx));
   }
 
+  // Every plugin route is declared with createRoute, so the merged registry is the whole API.
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "cachesync API", version: "0.1.0", description: "MongoDB ⇄ Redis cache synchronization layer" },
+  });
+
   let closed: Promise<void> | undefined;
   return {
     app,
