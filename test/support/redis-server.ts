@@ -1,0 +1,247 @@
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import Redis from "ioredis";
+import type { Subprocess } from "bun";
+
+/**
+ * A real Redis for a test suite.
+ *
+ * Owned (no `REDIS_URL`): a `redis-server` child on its own port, so a test can kill, pause and
+ * restart it. `flush()` is FLUSHALL: the whole server belongs to the suite.
+ *
+ * Shared (`REDIS_URL` set): the server may hold someone else's data, so FLUSHDB is never sent;
+ * suites put their keys under `prefix` (random per harness) and `flush()` deletes only those,
+ * with SCAN + UNLINK. The process cannot be signalled, so kill/pause/resume/restart throw.
+ *
+ * Either way, `prefix` is unique per harness: suites that always namespace keys with it behave
+ * the same on both.
+ */
+export interface RedisHarness {
+  readonly url: string;
+  readonly port: number;
+  readonly owned: boolean;
+  /** Random key prefix for this harness (ends with ":"). */
+  readonly prefix: string;
+  /** SIGKILL, resolves when the process has exited. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the socket stays open but nothing answers (a hung server). */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
+  /** Starts again on the same port; like a real crash, the data is gone. */
+  restart(): Promise<void>;
+  flush(): Promise<void>;
+  /** Final: kills the server (owned) and releases the harness. Safe twice. */
+  stop(): Promise<void>;
+}
+
+/** Suites gate process-owning tests with `test.if(ownsRedis)`. */
+export const ownsRedis = !process.env.REDIS_URL;
+
+const READY_TIMEOUT_MS = 10_000;
+const live = new Set<Subprocess>();
+let exitHooksInstalled = false;
+let sharedNoticePrinted = false;
+
+export async function startRedis(opts: { port?: number } = {}): Promise<RedisHarness> {
+  const prefix = `t:${crypto.randomUUID().slice(0, 8)}:`;
+  const envUrl = process.env.REDIS_URL;
+  if (envUrl) return sharedHarness(envUrl, prefix);
+  const bin = Bun.which("redis-server");
+  if (!bin) {
+    throw new Error(
+      "redis-server not found on PATH and REDIS_URL not set: install redis-server (apt install redis-server) or set REDIS_URL",
+    );
+  }
+  return ownedHarness(bin, opts.port ?? (await freePort()), prefix);
+}
+
+async function ownedHarness(bin: string, port: number, prefix: string): Promise<RedisHarness> {
+  installExitHooks();
+  const url = `redis://127.0.0.1:${port}`;
+  let proc: Subprocess | undefined = await spawnRedis(bin, port);
+  let stopped = false;
+
+  const running = (what: string): Subprocess => {
+    if (stopped) throw new Error(`redis harness on port ${port} is stopped; cannot ${what}`);
+    if (!proc) throw new Error(`redis-server on port ${port} is not running (killed); cannot ${what}`);
+    return proc;
+  };
+  const killProc = async () => {
+    const p = proc;
+    proc = undefined;
+    if (!p) return;
+    p.kill("SIGKILL");
+    await p.exited;
+    live.delete(p);
+  };
+
+  return {
+    url,
+    port,
+    owned: true,
+    prefix,
+    kill: async () => {
+      running("kill");
+      await killProc();
+    },
+    pause: () => void running("pause").kill("SIGSTOP"),
+    resume: () => void running("resume").kill("SIGCONT"),
+    restart: async () => {
+      if (stopped) throw new Error(`redis harness on port ${port} is stopped; cannot restart`);
+      await killProc();
+      proc = await spawnRedis(bin, port);
+    },
+    flush: async () => {
+      running("flush");
+      await withClient(url, (c) => c.flushall());
+    },
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await killProc();
+    },
+  };
+}
+
+function sharedHarness(url: string, prefix: string): RedisHarness {
+  if (!sharedNoticePrinted) {
+    sharedNoticePrinted = true;
+    console.warn(
+      `REDIS_URL is set: using ${redactUrl(url)} with key prefix ${prefix}; tests that kill, pause or restart redis-server are skipped`,
+    );
+  }
+  const notOwned = (what: string) => () => {
+    throw new Error(`cannot ${what} Redis: REDIS_URL is set, so the harness does not own the process (gate with ownsRedis)`);
+  };
+  const parsed = new URL(url);
+  return {
+    url,
+    port: Number(parsed.port || 6379),
+    owned: false,
+    prefix,
+    kill: async () => notOwned("kill")(),
+    pause: notOwned("pause"),
+    resume: notOwned("resume"),
+    restart: async () => notOwned("restart")(),
+    flush: () => withClient(url, (c) => deleteByPrefix(c, prefix)),
+    stop: () => withClient(url, (c) => deleteByPrefix(c, prefix)).catch(() => {}),
+  };
+}
+
+async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length) await client.unlink(...keys);
+  } while (cursor !== "0");
+}
+
+async function spawnRedis(bin: string, port: number): Promise<Subprocess> {
+  const proc = Bun.spawn(
+    [
+      bin,
+      "--port", String(port),
+      "--bind", "127.0.0.1",
+      "--save", "",
+      "--appendonly", "no",
+      "--dir", tmpdir(),
+      "--loglevel", "warning",
+    ],
+    { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+  );
+  live.add(proc);
+  // Drained continuously so a chatty server never blocks on a full pipe; kept for error messages.
+  const log = { text: "" };
+  void drain(proc.stdout, log);
+  void drain(proc.stderr, log);
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null || proc.signalCode !== null) break;
+    if (await answersPing(port)) return proc;
+    await Bun.sleep(20);
+  }
+  proc.kill("SIGKILL");
+  await proc.exited;
+  live.delete(proc);
+  throw new Error(
+    `redis-server did not answer PING on port ${port} within ${READY_TIMEOUT_MS} ms (exit ${proc.exitCode ?? proc.signalCode}): ${log.text.trim().slice(-2000)}`,
+  );
+}
+
+async function drain(stream: ReadableStream<Uint8Array> | number | undefined, log: { text: string }) {
+  if (!stream || typeof stream === "number") return;
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) log.text = (log.text + decoder.decode(chunk)).slice(-8000);
+}
+
+/** Raw RESP inline PING: no client library retry logic in the readiness loop. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: "127.0.0.1" });
+    let reply = "";
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (d) => {
+      reply += d.toString();
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+    });
+    socket.on("error", () => done(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error("could not allocate a free port"))));
+    });
+  });
+}
+
+async function withClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    return await fn(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Orphaned redis-servers would outlive `bun test`; kill whatever is still ours on the way out. */
+function installExitHooks() {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const killAll = () => {
+    for (const p of live) p.kill("SIGKILL");
+    live.clear();
+  };
+  process.on("exit", killAll);
+  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(code);
+    });
+  }
+}
+
+function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
