@@ -1,0 +1,273 @@
+import { type Document, ObjectId } from "bson";
+import { deepClone, isPlainObject } from "./clone";
+import { DuplicateKeyEngineError, EngineError, badValue } from "./errors";
+import { Index, type IndexDefinition, defaultIndexName } from "./indexes";
+import { canonicalKey, getPath } from "./keys";
+import { type FindSpec, runAggregate, runFind } from "./query";
+import { applyUpdate, buildUpsert } from "./update";
+
+export interface UpdateSpec {
+  multi?: boolean;
+  upsert?: boolean;
+  arrayFilters?: Document[];
+}
+
+export interface UpdateOutcome {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: unknown;
+}
+
+export interface FindAndModifySpec {
+  update?: Document;
+  remove?: boolean;
+  sort?: Document;
+  /** Return the document after the change (MongoDB's `new: true`). */
+  returnNew?: boolean;
+  upsert?: boolean;
+  projection?: Document;
+  arrayFilters?: Document[];
+}
+
+export interface FindAndModifyOutcome {
+  value: Document | null;
+  lastErrorObject: { n: number; updatedExisting?: boolean; upserted?: unknown };
+}
+
+export interface IndexRequest {
+  key: Record<string, 1 | -1>;
+  name?: string;
+  unique?: boolean;
+  sparse?: boolean;
+}
+
+/**
+ * One collection. Documents are stored as private deep copies keyed by their `_id`, and every
+ * method returns copies. Each write runs synchronously from check to apply (no `await`), which
+ * is what makes single-document writes atomic against concurrent callers.
+ */
+export class EngineCollection {
+  private readonly docs = new Map<string, Document>();
+  private readonly indexes = new Map<string, Index>();
+
+  constructor(
+    readonly dbName: string,
+    readonly name: string,
+    /** Other collections of the same database, for $lookup and friends. */
+    private readonly resolveSibling: (name: string) => Document[] = () => [],
+  ) {
+    this.indexes.set("_id_", new Index({ name: "_id_", key: { _id: 1 }, unique: true, sparse: false }));
+  }
+
+  get ns(): string {
+    return `${this.dbName}.${this.name}`;
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** The stored documents themselves, for read-only use inside the engine. */
+  rawDocuments(): Document[] {
+    return [...this.docs.values()];
+  }
+
+  find(filter: Document = {}, spec: FindSpec = {}): Document[] {
+    return runFind(this.candidates(filter), filter, spec).map(deepClone);
+  }
+
+  findOne(filter: Document = {}, spec: FindSpec = {}): Document | null {
+    return this.find(filter, { ...spec, limit: 1 })[0] ?? null;
+  }
+
+  count(filter: Document = {}, spec: { skip?: number; limit?: number } = {}): number {
+    if (!Object.keys(filter).length && !spec.skip && !spec.limit) return this.docs.size;
+    return runFind(this.candidates(filter), filter, { skip: spec.skip, limit: spec.limit }).length;
+  }
+
+  distinct(key: string, filter: Document = {}): unknown[] {
+    const seen = new Map<string, unknown>();
+    for (const doc of runFind(this.candidates(filter), filter, {})) {
+      const value = getPath(doc, key);
+      for (const v of Array.isArray(value) ? value : [value]) {
+        if (v !== undefined) seen.set(canonicalKey(v), v);
+      }
+    }
+    return [...seen.values()].map(deepClone);
+  }
+
+  aggregate(pipeline: Document[]): Document[] {
+    return runAggregate(this.rawDocuments(), pipeline, this.resolveSibling).map(deepClone);
+  }
+
+  insertOne(input: Document): Document {
+    if (!isPlainObject(input)) throw badValue("document must be an object");
+    const { _id, ...rest } = deepClone(input);
+    const doc: Document = { _id: _id ?? new ObjectId(), ...rest };
+    if (Array.isArray(doc._id)) throw badValue("can't use an array for _id");
+    this.commit(null, doc);
+    return deepClone(doc);
+  }
+
+  update(filter: Document, update: Document, spec: UpdateSpec = {}): UpdateOutcome {
+    const matches = runFind(this.candidates(filter), filter, spec.multi ? {} : { limit: 1 });
+    if (matches.length === 0) {
+      if (!spec.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+      const doc = buildUpsert(filter, update, spec.arrayFilters);
+      this.commit(null, doc);
+      return { matchedCount: 0, modifiedCount: 0, upsertedId: deepClone(doc._id) };
+    }
+    let modifiedCount = 0;
+    for (const current of matches) {
+      const { doc, modified } = applyUpdate(deepClone(current), update, {
+        filter,
+        arrayFilters: spec.arrayFilters,
+        isInsert: false,
+      });
+      if (!modified) continue;
+      this.commit(current, doc);
+      modifiedCount++;
+    }
+    return { matchedCount: matches.length, modifiedCount, upsertedId: null };
+  }
+
+  findAndModify(filter: Document, spec: FindAndModifySpec): FindAndModifyOutcome {
+    if (!spec.remove && !spec.update) throw new EngineError(9, "FailedToParse", "Either an update or remove=true must be specified");
+    const [current] = runFind(this.candidates(filter), filter, { sort: spec.sort, limit: 1 });
+    const project = (doc: Document | null) => (doc ? this.project(doc, spec.projection) : null);
+
+    if (spec.remove) {
+      if (!current) return { value: null, lastErrorObject: { n: 0 } };
+      this.commit(current, null);
+      return { value: project(current), lastErrorObject: { n: 1 } };
+    }
+    const update = spec.update as Document;
+    if (!current) {
+      if (!spec.upsert) return { value: null, lastErrorObject: { n: 0, updatedExisting: false } };
+      const doc = buildUpsert(filter, update, spec.arrayFilters);
+      this.commit(null, doc);
+      return {
+        value: spec.returnNew ? project(doc) : null,
+        lastErrorObject: { n: 1, updatedExisting: false, upserted: deepClone(doc._id) },
+      };
+    }
+    const { doc, modified } = applyUpdate(deepClone(current), update, {
+      filter,
+      arrayFilters: spec.arrayFilters,
+      isInsert: false,
+    });
+    if (modified) this.commit(current, doc);
+    return { value: project(spec.returnNew ? doc : current), lastErrorObject: { n: 1, updatedExisting: true } };
+  }
+
+  delete(filter: Document, spec: { limit?: number } = {}): number {
+    const matches = runFind(this.candidates(filter), filter, spec.limit ? { limit: spec.limit } : {});
+    for (const doc of matches) this.commit(doc, null);
+    return matches.length;
+  }
+
+  createIndex(req: IndexRequest): boolean {
+    const name = req.name ?? defaultIndexName(req.key);
+    const def: IndexDefinition = { name, key: req.key, unique: !!req.unique, sparse: !!req.sparse };
+    const existing = this.indexes.get(name);
+    const sameKey = [...this.indexes.values()].find((i) => canonicalKey(i.def.key) === canonicalKey(def.key));
+    if (existing) {
+      if (canonicalKey(existing.def.key) !== canonicalKey(def.key)) {
+        throw new EngineError(86, "IndexKeySpecsConflict", `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`);
+      }
+      if (existing.def.unique !== def.unique || existing.def.sparse !== def.sparse) {
+        throw new EngineError(85, "IndexOptionsConflict", `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`);
+      }
+      return false;
+    }
+    if (sameKey) {
+      if (sameKey.def.unique === def.unique && sameKey.def.sparse === def.sparse) return false;
+      throw new EngineError(85, "IndexOptionsConflict", `An existing index has the same key but different options: ${sameKey.def.name}`);
+    }
+    const index = new Index(def);
+    for (const [idKey, doc] of this.docs) {
+      if (index.conflict(doc, idKey) !== undefined) {
+        throw new DuplicateKeyEngineError(this.ns, name, def.key, index.keyValueOf(doc));
+      }
+      index.add(doc, idKey);
+    }
+    this.indexes.set(name, index);
+    return true;
+  }
+
+  dropIndex(name: string): void {
+    if (name === "_id_") throw new EngineError(72, "InvalidOptions", "cannot drop _id index");
+    if (!this.indexes.delete(name)) throw new EngineError(27, "IndexNotFound", `index not found with name [${name}]`);
+  }
+
+  dropIndexes(): void {
+    for (const name of this.indexes.keys()) if (name !== "_id_") this.indexes.delete(name);
+  }
+
+  listIndexes(): Document[] {
+    return [...this.indexes.values()].map((i) => i.info());
+  }
+
+  get indexCount(): number {
+    return this.indexes.size;
+  }
+
+  /**
+   * Replaces `before` by `after` (insert when `before` is null, delete when `after` is null)
+   * after checking every unique index: a refused write leaves the collection untouched.
+   */
+  private commit(before: Document | null, after: Document | null): void {
+    const oldKey = before ? canonicalKey(before._id) : null;
+    if (after) {
+      const newKey = canonicalKey(after._id);
+      if (oldKey !== null && newKey !== oldKey) {
+        throw new EngineError(66, "ImmutableField", "After applying the update, the (immutable) field '_id' was found to have been altered");
+      }
+      for (const index of this.indexes.values()) {
+        const owner = index.conflict(after, oldKey ?? `\u0000new`);
+        if (owner !== undefined) {
+          throw new DuplicateKeyEngineError(this.ns, index.def.name, index.def.key, index.keyValueOf(after));
+        }
+      }
+    }
+    if (before && oldKey !== null) {
+      const stored = this.docs.get(oldKey);
+      if (stored) for (const index of this.indexes.values()) index.remove(stored, oldKey);
+      // Map.set on the same key keeps the document's place in natural order.
+      if (!after) this.docs.delete(oldKey);
+    }
+    if (after) {
+      const newKey = canonicalKey(after._id);
+      for (const index of this.indexes.values()) index.add(after, newKey);
+      this.docs.set(newKey, after);
+    }
+  }
+
+  /** Candidate documents for a filter: an equality on `_id` or a single-field unique index avoids a scan. */
+  private candidates(filter: Document): Iterable<Document> {
+    for (const [field, value] of Object.entries(filter)) {
+      if (field.startsWith("$") || !isLiteral(value)) continue;
+      for (const index of this.indexes.values()) {
+        if (index.fields.length !== 1 || index.fields[0] !== field) continue;
+        const owner = index.lookup(value);
+        if (owner === undefined) continue;
+        const doc = owner === null ? undefined : this.docs.get(owner);
+        return doc ? [doc] : [];
+      }
+    }
+    return this.docs.values();
+  }
+
+  private project(doc: Document, projection: Document | undefined): Document {
+    if (!projection || !Object.keys(projection).length) return deepClone(doc);
+    return deepClone(runFind([doc], {}, { projection })[0] ?? {});
+  }
+}
+
+/** A value an equality filter compares directly (not an operator document, not a regex). */
+function isLiteral(value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  if (Array.isArray(value) || value instanceof RegExp) return false;
+  if (isPlainObject(value)) return false;
+  return true;
+}
