@@ -1,0 +1,203 @@
+import { StoreUnavailableError } from "../../core/errors";
+import type { CacheStore } from "../../core/ports/cache-store";
+import { TOMBSTONE_FIELD } from "../../core/ports/cache-store";
+
+interface Entry {
+  value: string;
+  /** Epoch ms; null = no expiry. */
+  expiresAt: number | null;
+}
+
+const TOMBSTONE_PREFIX = `{"${TOMBSTONE_FIELD}"`;
+const SCAN_BATCH = 500;
+const SWEEP_INTERVAL_MS = 30_000;
+
+/**
+ * The embedded cache: the same contract as RedisCacheStore (versions only move forward,
+ * tombstones, TTLs, glob SCAN, counters, locks) in a Map, for `bun start` without Redis and for
+ * tests. Expired entries are dropped when touched, and by a periodic sweep so untouched ones do
+ * not accumulate.
+ */
+export class MemoryCacheStore implements CacheStore {
+  readonly kind = "memory";
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor() {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref?.();
+  }
+
+  async get(key: string): Promise<string | null> {
+    this.assertOpen();
+    return live(this.read(key));
+  }
+
+  async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    this.assertOpen();
+    return keys.map((k) => live(this.read(k)));
+  }
+
+  async setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<boolean> {
+    this.assertOpen();
+    const current = this.read(key);
+    if (current !== null) {
+      const { version: stored, tombstone } = describe(current);
+      if (tombstone ? version < stored : version <= stored) return false;
+    }
+    this.write(key, value, seconds(ttlSeconds) * 1000);
+    return true;
+  }
+
+  async invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<void> {
+    this.assertOpen();
+    const current = this.read(key);
+    const stored = current === null ? -Infinity : describe(current).version;
+    const marker = `{"${TOMBSTONE_FIELD}":true,"version":${Math.trunc(Math.max(version, stored))}}`;
+    this.write(key, marker, Math.max(1, Math.ceil(markerTtlMs)));
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.assertOpen();
+    this.write(key, value, seconds(ttlSeconds) * 1000);
+  }
+
+  async del(keys: readonly string[]): Promise<number> {
+    this.assertOpen();
+    let removed = 0;
+    for (const k of keys) if (this.read(k) !== null && this.entries.delete(k)) removed++;
+    return removed;
+  }
+
+  /** Rounded like Redis' TTL: remaining milliseconds to the nearest second. */
+  async ttl(key: string): Promise<number> {
+    this.assertOpen();
+    if (this.read(key) === null) return -2;
+    const { expiresAt } = this.entries.get(key)!;
+    return expiresAt === null ? -1 : Math.round((expiresAt - Date.now()) / 1000);
+  }
+
+  async scanCount(pattern: string): Promise<number> {
+    let n = 0;
+    await this.scan(pattern, (keys) => {
+      n += keys.length;
+    });
+    return n;
+  }
+
+  async scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void> {
+    this.assertOpen();
+    const re = globToRegExp(pattern);
+    // A snapshot, so onBatch may write or delete keys while we iterate.
+    const matching = [...this.entries.keys()].filter((k) => re.test(k) && this.read(k) !== null);
+    for (let i = 0; i < matching.length; i += SCAN_BATCH) await onBatch(matching.slice(i, i + SCAN_BATCH));
+  }
+
+  async incrWithExpiry(key: string, ttlSeconds: number): Promise<number> {
+    this.assertOpen();
+    const current = this.read(key);
+    if (current === null) {
+      this.write(key, "1", seconds(ttlSeconds) * 1000);
+      return 1;
+    }
+    const n = Number(current);
+    if (!Number.isSafeInteger(n)) {
+      throw new StoreUnavailableError("redis", new Error("ERR value is not an integer or out of range"));
+    }
+    const entry = this.entries.get(key)!;
+    entry.value = String(n + 1);
+    if (entry.expiresAt === null) entry.expiresAt = Date.now() + seconds(ttlSeconds) * 1000;
+    return n + 1;
+  }
+
+  async acquireLock(key: string, token: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    if (this.read(key) !== null) return false;
+    this.write(key, token, Math.max(1, Math.ceil(ttlMs)));
+    return true;
+  }
+
+  async releaseLock(key: string, token: string): Promise<void> {
+    this.assertOpen();
+    if (this.read(key) === token) this.entries.delete(key);
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  isConnected(): boolean {
+    return !this.closed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+  }
+
+  /** The raw stored string (tombstones included), dropping it first if it has expired. */
+  private read(key: string): string | null {
+    const entry = this.entries.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt !== null && entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  private write(key: string, value: string, ttlMs: number): void {
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [k, e] of this.entries) if (e.expiresAt !== null && e.expiresAt <= now) this.entries.delete(k);
+  }
+
+  /** Like a closed Redis client: calls after close fail the same way. */
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError("redis", new Error("cache store closed"));
+  }
+}
+
+function live(value: string | null): string | null {
+  return value === null || value.startsWith(TOMBSTONE_PREFIX) ? null : value;
+}
+
+/** Same reading as the Lua script: an unreadable version counts as -1. */
+function describe(stored: string): { version: number; tombstone: boolean } {
+  try {
+    const doc: unknown = JSON.parse(stored);
+    if (doc && typeof doc === "object") {
+      const { version, [TOMBSTONE_FIELD]: tombstone } = doc as Record<string, unknown>;
+      return { version: typeof version === "number" ? version : -1, tombstone: tombstone === true };
+    }
+  } catch {
+    // Not JSON (an index value, a counter): no version.
+  }
+  return { version: -1, tombstone: false };
+}
+
+/** Redis refuses a TTL of 0 and only takes whole seconds; match what the Redis adapter sends. */
+function seconds(ttlSeconds: number): number {
+  return Math.max(1, Math.ceil(ttlSeconds));
+}
+
+/** Redis glob subset: `*`, `?` and backslash escapes; everything else is literal. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") re += "[\\s\\S]*";
+    else if (c === "?") re += "[\\s\\S]";
+    else if (c === "\\" && i + 1 < glob.length) re += escapeRe(glob[++i]);
+    else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}

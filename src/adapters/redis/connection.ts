@@ -1,0 +1,109 @@
+import Redis from "ioredis";
+import { StoreUnavailableError } from "../../core/errors";
+
+export interface RedisAdapterOptions {
+  url: string;
+  /** Upper bound for every command; a slow or hung Redis rejects after this. */
+  timeoutMs: number;
+  /** Replay window of the event bus streams (ignored by the cache store). */
+  streamMaxLen: number;
+  /** Batch commands issued in the same tick into one write (default true). */
+  autoPipelining?: boolean;
+  /** Connection errors; they repeat while Redis is down, so the default is to ignore them. */
+  onError?: (err: Error) => void;
+}
+
+/** Reconnect delays grow 50, 100, 200 … ms up to this, so a returning Redis is used within ~2 s. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+export function reconnectDelay(attempt: number): number {
+  const base = Math.min(50 * 2 ** Math.min(attempt - 1, 16), MAX_RECONNECT_DELAY_MS);
+  // Jitter spreads the reconnects of many API instances after a Redis restart.
+  return base + Math.floor(Math.random() * base * 0.2);
+}
+
+/**
+ * Command connection: no offline queue and no retries, so a down Redis fails fast instead of
+ * piling up requests; every command carries `commandTimeout`, so a hung one fails in time.
+ */
+export function createCommandClient(opts: RedisAdapterOptions): Redis {
+  const client = new Redis(opts.url, {
+    commandTimeout: opts.timeoutMs,
+    connectTimeout: connectTimeout(opts.timeoutMs),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: opts.autoPipelining ?? true,
+    retryStrategy: reconnectDelay,
+  });
+  client.on("error", opts.onError ?? noop);
+  return client;
+}
+
+/**
+ * Subscriber connection: SUBSCRIBE issued while reconnecting is queued (and the caller's wait is
+ * bounded by `withTimeout`); `autoResubscribe` restores the channels after a reconnect.
+ */
+export function createSubscriberClient(opts: RedisAdapterOptions): Redis {
+  const client = new Redis(opts.url, {
+    connectTimeout: connectTimeout(opts.timeoutMs),
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    autoResubscribe: true,
+    retryStrategy: reconnectDelay,
+  });
+  client.on("error", opts.onError ?? noop);
+  return client;
+}
+
+function connectTimeout(timeoutMs: number): number {
+  return Math.max(1000, timeoutMs * 4);
+}
+
+/**
+ * Resolves on the first `ready`, or as soon as the first attempt fails or `ms` pass: calls made
+ * right after construction wait for the initial connection, later ones never wait.
+ */
+export function firstConnection(client: Redis, ms: number): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off("ready", done).off("error", done).off("end", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref?.();
+    client.once("ready", done).once("error", done).once("end", done);
+  });
+}
+
+export function unavailable(cause: unknown): StoreUnavailableError {
+  return cause instanceof StoreUnavailableError ? cause : new StoreUnavailableError("redis", cause);
+}
+
+/** For calls that `commandTimeout` does not bound (waiting on the subscriber, on QUIT). */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** QUIT lets in-flight replies arrive; when Redis is unreachable, drop the socket instead. */
+export async function closeClient(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === "end") return;
+  try {
+    await withTimeout(client.quit(), timeoutMs, "QUIT");
+  } catch {
+    // Unreachable or already closing: nothing left to flush.
+  } finally {
+    client.disconnect();
+  }
+}
+
+function noop() {}
