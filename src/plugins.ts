@@ -1,9 +1,22 @@
 import type { Plugin } from "./core/plugin";
+import { cacheAsidePlugin } from "../plugins/cache-aside";
+import { cacheSyncPlugin } from "../plugins/cache-sync";
+import { eventsPlugin } from "../plugins/events";
+import { sanitizePlugin } from "../plugins/sanitize";
+import { versioningPlugin } from "../plugins/versioning";
+import { writeThroughPlugin } from "../plugins/write-through";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
  * write-through → versioning → cache-aside → adapter. Each plugin adds its own line.
  */
 export function defaultPlugins(): Plugin[] {
-  return [];
+  return [
+    sanitizePlugin(),
+    cacheSyncPlugin(),
+    eventsPlugin(),
+    writeThroughPlugin(),
+    versioningPlugin(),
+    cacheAsidePlugin(),
+  ];
 }

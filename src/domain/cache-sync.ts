@@ -42,3 +42,14 @@ export interface CacheSyncService {
   /** Keys Redis missed during an outage, repaired now; returns how many were repaired. */
   repairPending(): Promise<number>;
 }
+
+/** Exactly-once balance changes with a ledger; provided by plugins/wallet as `ctx.use("balance")`. */
+export interface BalanceService {
+  apply(userId: string, amount: number, reason: string, change?: BalanceChange): Promise<BalanceResult>;
+}
+
+declare module "../core/plugin" {
+  interface Services {
+    balance: BalanceService;
+  }
+}

@@ -1,0 +1,236 @@
+import { ObjectId } from "bson";
+import { StoreUnavailableError } from "../../src/core/errors";
+import type { PluginContext } from "../../src/core/plugin";
+import type { CacheStore } from "../../src/core/ports/cache-store";
+import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
+import type { UserSanitizer } from "../sanitize";
+import { CircuitBreaker } from "./breaker";
+import { emailKey, userKey } from "./keys";
+import { RepairLog } from "./repair-log";
+import { SingleFlight } from "./single-flight";
+
+/** Tombstone version for a deleted user: no fill may ever land while the marker lives. */
+export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;
+
+const BREAKER_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
+
+const isMongoDown = (err: unknown) => err instanceof StoreUnavailableError && err.store === "mongo";
+
+/**
+ * The mechanism shared by the cache-aside, write-through and admin paths: versioned cache
+ * writes, tombstones, the breaker, the durable repair log and per-user single flight.
+ * Nothing here knows about HTTP.
+ */
+export class CacheEngine {
+  readonly breaker: CircuitBreaker;
+  readonly repairs: RepairLog;
+  readonly flights = new SingleFlight<SanitizedUser | null>();
+  private readonly cache: CacheStore;
+  private readonly prefix: string;
+  private mongoDownUntil = 0;
+  private mongoProbe: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    readonly sanitize: UserSanitizer,
+  ) {
+    this.cache = ctx.cache;
+    this.prefix = ctx.config.CACHE_PREFIX;
+    this.repairs = new RepairLog(ctx.db);
+    this.breaker = new CircuitBreaker({
+      failureThreshold: ctx.config.BREAKER_FAILURE_THRESHOLD,
+      cooldownMs: ctx.config.BREAKER_COOLDOWN_MS,
+      probe: async () => {
+        await this.cache.ping();
+        await this.repairPending();
+      },
+      onStateChange: (state) => {
+        ctx.metrics.breakerState.set(BREAKER_GAUGE[state]);
+        ctx.logger[state === "closed" ? "info" : "warn"]({ breaker: state }, `redis circuit ${state}`);
+      },
+    });
+  }
+
+  userKey(id: string): string {
+    return userKey(this.prefix, id);
+  }
+
+  emailKey(email: string): string {
+    return emailKey(this.prefix, email);
+  }
+
+  /** TTL minus up to CACHE_TTL_JITTER_PCT, so entries filled together do not expire together. */
+  ttl(): number {
+    const base = this.ctx.config.CACHE_TTL_SECONDS;
+    const jitter = Math.floor(base * (this.ctx.config.CACHE_TTL_JITTER_PCT / 100) * Math.random());
+    return Math.max(1, base - jitter);
+  }
+
+  /** Whether reads may consult Redis right now. */
+  cacheUsable(): boolean {
+    return this.breaker.allows();
+  }
+
+  /** Cached user or null (miss, tombstone, or Redis failing: the caller falls back to MongoDB). */
+  async getCached(id: string): Promise<SanitizedUser | null> {
+    try {
+      const raw = await this.breaker.run(() => this.cache.get(this.userKey(id)));
+      return raw === null ? null : (JSON.parse(raw) as SanitizedUser);
+    } catch (err) {
+      this.redisError(err);
+      return null;
+    }
+  }
+
+  async getCachedIdByEmail(email: string): Promise<string | null> {
+    try {
+      return await this.breaker.run(() => this.cache.get(this.emailKey(email)));
+    } catch (err) {
+      this.redisError(err);
+      return null;
+    }
+  }
+
+  /** Cache-aside fill: best effort, only ever moves the entry forward. */
+  async fill(user: SanitizedUser): Promise<void> {
+    if (!this.breaker.allows()) return;
+    try {
+      const ttl = this.ttl();
+      const stored = await this.breaker.run(() =>
+        this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
+      );
+      this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
+      await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
+    } catch (err) {
+      this.ctx.metrics.cacheFills.inc({ outcome: "error" });
+      this.redisError(err);
+    }
+  }
+
+  /**
+   * After MongoDB acknowledged a write: the new version goes to Redis now. If Redis cannot take
+   * it, the key is recorded durably and the breaker opens, so the older entry still in Redis is
+   * not served again before it is repaired.
+   */
+  async writeThrough(user: SanitizedUser): Promise<void> {
+    this.flights.forget(user.id);
+    const end = this.ctx.metrics.writeThroughSeconds.startTimer();
+    try {
+      const ttl = this.ttl();
+      await this.breaker.run(() => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl));
+      this.ctx.metrics.writeThroughs.inc({ outcome: "stored" });
+      void this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl)).catch(() => undefined);
+    } catch (err) {
+      this.ctx.metrics.writeThroughs.inc({ outcome: "deferred" });
+      await this.owe(user.id, user.version, [user.email], err);
+    } finally {
+      end();
+    }
+  }
+
+  /** Leaves a versioned tombstone (never a bare DEL) and drops the email index keys. */
+  async invalidate(id: string, version: number, emails: readonly string[]): Promise<void> {
+    this.flights.forget(id);
+    this.ctx.metrics.invalidations.inc();
+    try {
+      await this.breaker.run(() => this.cache.invalidateVersioned(this.userKey(id), version, this.ctx.config.CACHE_MARKER_TTL_MS));
+      if (emails.length) await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))));
+    } catch (err) {
+      await this.owe(id, version, emails, err);
+    }
+  }
+
+  /** Forces the entry to MongoDB's document even when a same-version tampered entry sits there. */
+  async rebuild(user: SanitizedUser): Promise<void> {
+    this.flights.forget(user.id);
+    const key = this.userKey(user.id);
+    const ttl = this.ttl();
+    await this.breaker.run(() => this.cache.invalidateVersioned(key, user.version, this.ctx.config.CACHE_MARKER_TTL_MS));
+    await this.breaker.run(() => this.cache.setIfNewer(key, JSON.stringify(user), user.version, ttl));
+    await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
+  }
+
+  /**
+   * Settles every recorded debt: tombstone at the recorded version (the next read refills from
+   * MongoDB). Talks to the store directly: it runs inside the breaker's probe.
+   */
+  async repairPending(): Promise<number> {
+    let repaired = 0;
+    for (;;) {
+      const batch = await this.repairs.pending(500);
+      if (batch.length === 0) return repaired;
+      for (const entry of batch) {
+        this.flights.forget(entry.userId);
+        await this.cache.invalidateVersioned(this.userKey(entry.userId), entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
+        if (entry.emails.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
+        await this.repairs.settle(entry);
+        repaired++;
+      }
+      this.ctx.metrics.repairs.inc({ source: "outage" }, batch.length);
+      this.ctx.logger.info({ repaired: batch.length }, "repaired cache entries Redis missed");
+    }
+  }
+
+  /** Raw MongoDB document (secrets included): never returned to a caller as is. */
+  rawUser(id: string): Promise<UserDoc | null> {
+    if (!ObjectId.isValid(id) || id.length !== 24) return Promise.resolve(null);
+    return this.observeMongo(this.ctx.db.collection<UserDoc>(USER_COLLECTION).findOne({ _id: new ObjectId(id) }));
+  }
+
+  /** Tracks MongoDB health from real calls, so cache hits can be marked stale while it is down. */
+  observeMongo<T>(p: Promise<T>): Promise<T> {
+    return p.then(
+      (v) => {
+        this.mongoDownUntil = 0;
+        return v;
+      },
+      (err) => {
+        if (isMongoDown(err)) this.markMongoDown();
+        throw err;
+      },
+    );
+  }
+
+  mongoDegraded(): boolean {
+    return this.mongoDownUntil > Date.now();
+  }
+
+  close(): void {
+    if (this.mongoProbe) clearInterval(this.mongoProbe);
+    this.mongoProbe = null;
+  }
+
+  private markMongoDown(): void {
+    this.mongoDownUntil = Date.now() + 60_000;
+    if (this.mongoProbe) return;
+    // Hits never touch MongoDB, so something must notice when it is back.
+    this.mongoProbe = setInterval(() => {
+      this.ctx.db.ping().then(
+        () => {
+          this.mongoDownUntil = 0;
+          this.close();
+        },
+        () => {
+          this.mongoDownUntil = Date.now() + 60_000;
+        },
+      );
+    }, 500);
+    (this.mongoProbe as { unref?: () => void }).unref?.();
+  }
+
+  private async owe(id: string, version: number, emails: readonly string[], err: unknown): Promise<void> {
+    this.redisError(err);
+    this.breaker.trip();
+    try {
+      await this.repairs.record(id, version, emails);
+    } catch (recordErr) {
+      // MongoDB took the write a moment ago; if it cannot take the debt now, say so loudly.
+      this.ctx.logger.error({ err: recordErr, userId: id }, "could not record a cache repair");
+    }
+  }
+
+  private redisError(err: unknown): void {
+    this.ctx.metrics.redisErrors.inc();
+    if (!(err instanceof StoreUnavailableError)) this.ctx.logger.warn({ err }, "redis call failed");
+  }
+}

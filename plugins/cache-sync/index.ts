@@ -1,0 +1,48 @@
+import type { Plugin } from "../../src/core/plugin";
+import type { CacheSyncService } from "../../src/domain/cache-sync";
+import { CacheEngine } from "./engine";
+import { CacheSyncServiceImpl } from "./service";
+import { staleHeaderMiddleware } from "./stale-scope";
+
+export { CacheEngine } from "./engine";
+export { emailKey, userKey } from "./keys";
+export { STALE_HEADER } from "./stale-scope";
+
+declare module "../../src/core/plugin" {
+  interface Services {
+    cacheEngine: CacheEngine;
+    cacheSync: CacheSyncService;
+  }
+}
+
+/**
+ * Provides the cache engine (shared by cache-aside and write-through) and the
+ * CacheSyncService facade. It declares no hooks itself.
+ */
+export function cacheSyncPlugin(): Plugin {
+  let engine: CacheEngine | undefined;
+  return {
+    name: "cache-sync",
+    dependencies: ["sanitize"],
+    register(ctx) {
+      engine = new CacheEngine(ctx, ctx.use("sanitizeUser"));
+      ctx.provide("cacheEngine", engine);
+      ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, engine));
+    },
+    middleware: () => [staleHeaderMiddleware()],
+    async onReady(ctx) {
+      // Debts left by a previous process are settled before this one trusts Redis.
+      try {
+        const n = await engine?.repairPending();
+        if (n) ctx.logger.info({ repaired: n }, "settled cache repairs from an earlier run");
+      } catch (err) {
+        ctx.logger.warn({ err }, "could not settle cache repairs at start-up; reads bypass Redis until it answers");
+        engine?.breaker.trip();
+      }
+    },
+    async onClose() {
+      await engine?.breaker.settle();
+      engine?.close();
+    },
+  };
+}
