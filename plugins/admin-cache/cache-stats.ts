@@ -1,0 +1,49 @@
+import type { Counter } from "prom-client";
+import { StoreUnavailableError } from "../../src/core/errors";
+import type { PluginContext } from "../../src/core/plugin";
+
+export interface CacheStats {
+  totalUserKeys: number | null;
+  emailKeys: number | null;
+  redisConnected: boolean;
+  timestamp: string;
+  hits: number;
+  misses: number;
+  hitRatio: number;
+}
+
+// Exactly `user:<24 hex>`: the email index (`user:email:…`) cannot match since "m" is not hex.
+const ID_GLOB = "[0-9a-f]".repeat(24);
+
+const counterValue = async (c: Counter) => (await c.get()).values[0]?.value ?? 0;
+
+/**
+ * Key counts by SCAN (never KEYS, SPEC §4). A tombstone left by an invalidation sits in the
+ * user's own key for CACHE_MARKER_TTL_MS and is counted: telling it apart would cost a GET per
+ * key. Hits and misses are this instance's counters (prom-client), not cluster-wide.
+ * A Redis outage is an answer here, not an error: counts are null and redisConnected false.
+ */
+export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
+  const prefix = ctx.config.CACHE_PREFIX;
+  let totalUserKeys: number | null = null;
+  let emailKeys: number | null = null;
+  try {
+    [totalUserKeys, emailKeys] = await Promise.all([
+      ctx.cache.scanCount(`${prefix}user:${ID_GLOB}`),
+      ctx.cache.scanCount(`${prefix}user:email:*`),
+    ]);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+  }
+  const [hits, misses] = await Promise.all([counterValue(ctx.metrics.cacheHits), counterValue(ctx.metrics.cacheMisses)]);
+  const reads = hits + misses;
+  return {
+    totalUserKeys,
+    emailKeys,
+    redisConnected: totalUserKeys !== null && ctx.cache.isConnected(),
+    timestamp: new Date().toISOString(),
+    hits,
+    misses,
+    hitRatio: reads === 0 ? 0 : hits / reads,
+  };
+}

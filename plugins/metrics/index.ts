@@ -1,0 +1,28 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../../src/core/app";
+import type { Plugin } from "../../src/core/plugin";
+
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  tags: ["Operations"],
+  summary: "Prometheus metrics of this instance",
+  responses: { 200: { description: "Prometheus text exposition format", content: { "text/plain": { schema: z.string() } } } },
+});
+
+/**
+ * `GET /metrics` at the root, where scrapers look. Owners set their own series (the breaker its
+ * state, the SSE hub its client gauge); this only serializes the app's registry.
+ */
+export function metricsPlugin(): Plugin {
+  return {
+    name: "metrics",
+    basePath: "/",
+    routes(ctx) {
+      const { registry } = ctx.metrics;
+      return createRouter().openapi(metricsRoute, async function serveMetrics(c) {
+        return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
+      });
+    },
+  };
+}

@@ -1,0 +1,134 @@
+import type { SSEStreamingApi } from "hono/streaming";
+import type { AuthUser } from "../../src/core/app-env";
+import type { UserEvent } from "./sse-event";
+
+export type CloseReason = "client-gone" | "slow-client" | "evicted" | "shutdown";
+
+type Frame = { kind: "event"; ev: UserEvent } | { kind: "raw"; text: string };
+
+export interface ConnectionOptions {
+  /** Frames waiting for a slow socket beyond this drop the connection (SSE_MAX_QUEUE). */
+  maxQueue: number;
+  heartbeatMs: number;
+  /** Reconnect delay suggested to EventSource. */
+  retryMs: number;
+  onDelivered(): void;
+  onClosed(conn: SseConnection, reason: CloseReason): void;
+}
+
+/** How long a graceful close waits for its last frame before giving up on the socket. */
+const FINAL_FRAME_TIMEOUT_MS = 250;
+
+/**
+ * One client stream. Frames go through a bounded queue drained by a single writer, because a
+ * write to a client that does not read never resolves: without the bound, one stalled browser
+ * would hold every event published while it stalls. Overflow closes the stream; EventSource
+ * reconnects with Last-Event-ID and replays what it missed, which costs less than buffering.
+ */
+export class SseConnection {
+  private queue: Frame[] = [];
+  private pumping = false;
+  private closedWith: CloseReason | undefined;
+  /** Live events that arrive while the replay is being read; flushed after it. */
+  private held: UserEvent[] | undefined = [];
+  /** Ids already sent by the replay: the same event may also arrive live, sent once. */
+  private readonly replayed = new Set<string>();
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private resolveDone!: () => void;
+  /** Settles when the connection is over, whoever closed it; the stream callback awaits it. */
+  readonly done = new Promise<void>((r) => {
+    this.resolveDone = r;
+  });
+
+  constructor(
+    readonly user: AuthUser,
+    private readonly stream: SSEStreamingApi,
+    private readonly opts: ConnectionOptions,
+  ) {
+    // Proxies close idle streams; a comment line keeps them open and EventSource ignores it.
+    this.heartbeat = setInterval(() => {
+      if (this.queue.length === 0) this.push({ kind: "raw", text: ": heartbeat\n\n" });
+    }, opts.heartbeatMs);
+    this.heartbeat.unref?.();
+    stream.onAbort(() => this.close("client-gone"));
+    // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
+    this.push({ kind: "raw", text: `retry: ${opts.retryMs}\n: connected\n\n` });
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** A live event from the bus. */
+  deliver(ev: UserEvent): void {
+    if (this.closed) return;
+    if (this.held) {
+      this.held.push(ev);
+      if (this.held.length > this.opts.maxQueue) this.close("slow-client");
+      return;
+    }
+    if (this.replayed.has(ev.id)) return;
+    this.push({ kind: "event", ev });
+  }
+
+  /** Sends the replayed events (oldest first), then whatever arrived live meanwhile, once each. */
+  finishReplay(events: readonly UserEvent[]): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const ev of events) {
+      this.replayed.add(ev.id);
+      this.push({ kind: "event", ev });
+    }
+    for (const ev of held) if (!this.replayed.has(ev.id)) this.push({ kind: "event", ev });
+  }
+
+  /**
+   * Ends the connection. A slow client's stream is aborted (its pending write can never finish);
+   * otherwise a last `event: close` tells the client why, so it may choose not to reconnect.
+   */
+  close(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closedWith = reason;
+    clearInterval(this.heartbeat);
+    this.queue = [];
+    this.held = undefined;
+    this.opts.onClosed(this, reason);
+    if (reason === "slow-client" || reason === "client-gone") {
+      this.stream.abort();
+      this.resolveDone();
+      return;
+    }
+    const last = this.stream.writeSSE({ event: "close", data: JSON.stringify({ reason }) }).then(() => true);
+    void Promise.race([last, Bun.sleep(FINAL_FRAME_TIMEOUT_MS).then(() => false)]).then((written) => {
+      // A client that did not take the last frame in time is stalled: a graceful close would wait on it.
+      if (!written) this.stream.abort();
+      this.resolveDone();
+    });
+  }
+
+  private push(frame: Frame): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.opts.maxQueue) {
+      this.close("slow-client");
+      return;
+    }
+    this.queue.push(frame);
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      for (let frame = this.queue.shift(); frame && !this.closed; frame = this.queue.shift()) {
+        if (frame.kind === "raw") {
+          await this.stream.write(frame.text);
+        } else {
+          await this.stream.writeSSE({ event: frame.ev.event, id: frame.ev.id, data: frame.ev.data });
+          if (!this.closed) this.opts.onDelivered();
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}

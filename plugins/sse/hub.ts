@@ -1,0 +1,67 @@
+import type { Logger } from "../../src/core/logger";
+import type { Metrics } from "../../src/core/metrics";
+import type { BusMessage } from "../../src/core/ports/event-bus";
+import type { CloseReason, SseConnection } from "./connection";
+import { toUserEvent } from "./sse-event";
+
+/**
+ * This instance's SSE clients, indexed for fan-out. The instance holds one bus subscription and
+ * routes each event in process: to the owner's connections and to admins', never to anyone else.
+ */
+export class SseHub {
+  private readonly byUser = new Map<string, Set<SseConnection>>();
+  private readonly admins = new Set<SseConnection>();
+
+  constructor(
+    private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger },
+  ) {}
+
+  get size(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) n += set.size;
+    return n;
+  }
+
+  /**
+   * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
+   * new one refused: the newest tab is the one the user looks at, and a refused EventSource
+   * (non-200) never retries, while the evicted one is told why in a last `event: close`.
+   */
+  add(conn: SseConnection): void {
+    let set = this.byUser.get(conn.user.id);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(conn.user.id, set);
+    }
+    set.add(conn);
+    if (conn.user.role === "admin") this.admins.add(conn);
+    this.opts.metrics.sseClients.inc();
+    while (set.size > this.opts.maxPerUser) {
+      const oldest = set.values().next().value;
+      if (!oldest) break;
+      oldest.close("evicted");
+    }
+  }
+
+  /** Called by the connection itself when it closes, whatever the reason. */
+  remove(conn: SseConnection, reason: CloseReason): void {
+    const set = this.byUser.get(conn.user.id);
+    if (!set?.delete(conn)) return;
+    if (set.size === 0) this.byUser.delete(conn.user.id);
+    this.admins.delete(conn);
+    this.opts.metrics.sseClients.dec();
+    if (reason === "slow-client") this.opts.logger.warn({ userId: conn.user.id }, "SSE client too slow, stream dropped");
+  }
+
+  dispatch(msg: BusMessage): void {
+    const ev = toUserEvent(msg);
+    if (!ev) return;
+    const owner = this.byUser.get(ev.userId);
+    if (owner) for (const conn of owner) conn.deliver(ev);
+    for (const conn of this.admins) if (conn.user.id !== ev.userId) conn.deliver(ev);
+  }
+
+  closeAll(): void {
+    for (const set of [...this.byUser.values()]) for (const conn of [...set]) conn.close("shutdown");
+  }
+}

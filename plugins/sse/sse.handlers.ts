@@ -1,0 +1,58 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import type { AppEnv } from "../../src/core/app-env";
+import { unauthorized } from "../../src/core/errors";
+import type { PluginContext } from "../../src/core/plugin";
+import type { AuthService } from "../../src/domain/auth";
+import { SseConnection } from "./connection";
+import type { SseHub } from "./hub";
+import { resolveSseCaller } from "./sse-auth";
+import { eventsTopic, toUserEvent, type UserEvent } from "./sse-event";
+import type { eventsRoute } from "./sse.routes";
+
+/** SPEC §5 bounds the replay window; this bounds one reconnect's replay read. */
+const REPLAY_LIMIT = 1000;
+const RETRY_MS = 3000;
+
+export function eventsHandler(ctx: PluginContext, hub: SseHub, auth: AuthService): RouteHandler<typeof eventsRoute, AppEnv> {
+  const topic = eventsTopic(ctx.config.CACHE_PREFIX);
+
+  /** What the caller missed after `lastId`, filtered exactly as live fan-out is. */
+  async function missedSince(lastId: string, userId: string, admin: boolean): Promise<UserEvent[]> {
+    try {
+      const messages = await ctx.bus.since(topic, lastId, REPLAY_LIMIT);
+      const out: UserEvent[] = [];
+      for (const m of messages) {
+        const ev = toUserEvent(m);
+        if (ev && (admin || ev.userId === userId)) out.push(ev);
+      }
+      return out;
+    } catch (err) {
+      // Replay is best effort: live events still flow, the client may refetch its state.
+      ctx.logger.warn({ err, userId }, "SSE replay unavailable");
+      return [];
+    }
+  }
+
+  return async function streamEvents(c) {
+    const query = c.req.valid("query");
+    const caller = await resolveSseCaller(c, auth, query.ticket);
+    if (!caller) throw unauthorized();
+    const lastEventId = c.req.header("last-event-id") ?? query.lastEventId;
+
+    return streamSSE(c, async (stream) => {
+      const conn = new SseConnection(caller, stream, {
+        maxQueue: ctx.config.SSE_MAX_QUEUE,
+        heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
+        retryMs: RETRY_MS,
+        onDelivered: () => ctx.metrics.eventsDelivered.inc(),
+        onClosed: (cn, reason) => hub.remove(cn, reason),
+      });
+      // Registered before the replay read so nothing published in between is lost; the
+      // connection holds live events until the replay is written and sends each id once.
+      hub.add(conn);
+      conn.finishReplay(lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : []);
+      await conn.done;
+    });
+  };
+}
