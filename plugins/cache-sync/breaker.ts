@@ -25,6 +25,7 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt = 0;
   private probing: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: BreakerOptions) {}
 
@@ -64,6 +65,19 @@ export class CircuitBreaker {
       this.state = "open";
       this.opts.onStateChange?.("open");
     }
+    // Probe even when no request comes: stale entries must be repaired soon after Redis returns.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.allows();
+    }, this.opts.cooldownMs);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Stops the probe timer (shutdown). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** Resolves when a probe in progress ends (tests and shutdown). */

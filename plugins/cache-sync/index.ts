@@ -41,6 +41,7 @@ export function cacheSyncPlugin(): Plugin {
       }
     },
     async onClose() {
+      engine?.breaker.stop();
       await engine?.breaker.settle();
       engine?.close();
     },

@@ -1,0 +1,16 @@
+/**
+ * cachesync as a library: build the app (or only the service) from a config, plugins and stores.
+ */
+export { createStores } from "./adapters";
+export { type CachesyncApp, createApp, createRouter, type Stores } from "./core/app";
+export type { AppEnv, AuthUser } from "./core/app-env";
+export { type Config, ConfigError, loadConfig, makeConfig } from "./core/config";
+export * from "./core/errors";
+export { compose, type HookSpec, type RepoCall, type RepoHook } from "./core/hooks";
+export type { Plugin, PluginContext, Services } from "./core/plugin";
+export type { CacheStore } from "./core/ports/cache-store";
+export type { CollectionPort, DocumentStore } from "./core/ports/document-store";
+export type { EventBus } from "./core/ports/event-bus";
+export type { BalanceService, CacheSyncService, ConsistencyReport } from "./domain/cache-sync";
+export type { PublicUser, SanitizedUser, UserDoc } from "./domain/user";
+export { defaultPlugins } from "./plugins";

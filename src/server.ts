@@ -1,0 +1,54 @@
+import { createStores } from "./adapters";
+import { createApp } from "./core/app";
+import { ConfigError, loadConfig } from "./core/config";
+import { createLogger } from "./core/logger";
+import { defaultPlugins } from "./plugins";
+
+/**
+ * `bun start`: config from the environment (exits 1 naming the bad variable), stores, plugins,
+ * HTTP server, graceful shutdown on SIGTERM/SIGINT.
+ */
+async function main() {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const stores = await createStores(config, logger);
+  const instance = await createApp({ config, plugins: defaultPlugins(), stores, logger, defaultMetrics: true });
+  await instance.ready();
+  const server = Bun.serve({
+    port: config.PORT,
+    hostname: config.HOST,
+    fetch: instance.app.fetch,
+    // SSE streams stay open for hours; heartbeats keep them alive, not the idle timeout.
+    idleTimeout: 0,
+  });
+  logger.info({ url: server.url.href, db: stores.db.kind, cache: stores.cache.kind }, "cachesync listening");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new connections, closing plugins in reverse order");
+    const timer = setTimeout(() => {
+      logger.error("shutdown timed out");
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    server.stop(false);
+    await instance.close();
+    await server.stop(true);
+    clearTimeout(timer);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+await main();
