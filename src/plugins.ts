@@ -5,6 +5,7 @@ import { eventsPlugin } from "../plugins/events";
 import { sanitizePlugin } from "../plugins/sanitize";
 import { versioningPlugin } from "../plugins/versioning";
 import { writeThroughPlugin } from "../plugins/write-through";
+import { authPlugin } from "../plugins/auth";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
@@ -18,5 +19,6 @@ export function defaultPlugins(): Plugin[] {
     writeThroughPlugin(),
     versioningPlugin(),
     cacheAsidePlugin(),
+    authPlugin(),
   ];
 }

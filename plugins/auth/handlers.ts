@@ -1,0 +1,82 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv, AuthUser } from "../../src/core/app-env";
+import { conflict, DuplicateKeyError, ok, unauthorized } from "../../src/core/errors";
+import type { PluginContext } from "../../src/core/plugin";
+import type { AuthService } from "../../src/domain/auth";
+import type { SanitizedUser } from "../../src/domain/user";
+import { currentUser } from "./middleware";
+import type { Passwords } from "./passwords";
+import { clientIp, enforceLoginLimit } from "./rate-limit";
+import type { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
+import { SSE_TICKET_TTL_SECONDS } from "./tokens";
+import { newUserDoc, rawUsers, sanitizedUsers } from "./users";
+
+const AUTH_LOG_KEEP = 20;
+
+const asAuthUser = (u: SanitizedUser): AuthUser => ({ id: u.id, email: u.email, role: u.role });
+
+/** Which unique field a DuplicateKeyError was about, as a client-facing 409. */
+export function duplicateUserConflict(err: DuplicateKeyError) {
+  const field = Object.keys(err.keyPattern)[0] ?? Object.keys(err.keyValue)[0] ?? "";
+  if (field === "username") return conflict("Username already taken", "USERNAME_TAKEN");
+  return conflict("Email already registered", "EMAIL_TAKEN");
+}
+
+export function registerHandler(ctx: PluginContext, auth: AuthService, passwords: Passwords): RouteHandler<typeof registerRoute, AppEnv> {
+  return async function register(c) {
+    const body = c.req.valid("json");
+    const passwordHash = await passwords.hash(body.password);
+    let user: SanitizedUser;
+    try {
+      user = await sanitizedUsers(ctx, { reason: "register" }).insertOne(
+        newUserDoc({ email: body.email, username: body.username, passwordHash, role: "user" }),
+      );
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) throw duplicateUserConflict(err);
+      throw err;
+    }
+    const token = await auth.issueToken(asAuthUser(user));
+    return c.json(ok({ token, user }), 201);
+  };
+}
+
+export function loginHandler(
+  ctx: PluginContext,
+  auth: AuthService,
+  passwords: Passwords,
+  opts: { trustProxy: boolean },
+): RouteHandler<typeof loginRoute, AppEnv> {
+  return async function login(c) {
+    const { email, password } = c.req.valid("json");
+    const ip = clientIp(c, opts.trustProxy);
+    await enforceLoginLimit(ctx, email, ip);
+    // The raw store: the hooked repository strips passwordHash, which is exactly what we need here.
+    const doc = await rawUsers(ctx).findOne({ email });
+    const valid = await passwords.verify(password, doc?.passwordHash);
+    if (!doc || !valid) throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
+    // authLogs is a secret field: the sanitized user does not change, so a raw write needs no
+    // version bump, cache write or SSE event (a login is not a profile change).
+    await rawUsers(ctx)
+      .updateOne({ _id: doc._id }, { $push: { authLogs: { $each: [{ at: new Date(), ip, event: "login" }], $slice: -AUTH_LOG_KEEP } } })
+      .catch((err) => ctx.logger.warn({ err }, "could not record login in authLogs"));
+    const user = await ctx.use("cacheSync").getUserWithSync(doc._id.toHexString());
+    if (!user) throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
+    const token = await auth.issueToken(asAuthUser(user));
+    return c.json(ok({ token, user }), 200);
+  };
+}
+
+export function logoutHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof logoutRoute>, AppEnv> {
+  return async function logout(c) {
+    const u = currentUser(c);
+    await ctx.use("cacheSync").invalidateUserCache(u.id, u.email);
+    return c.json(ok({ loggedOut: true as const }), 200);
+  };
+}
+
+export function sseTicketHandler(auth: AuthService): RouteHandler<ReturnType<typeof sseTicketRoute>, AppEnv> {
+  return async function sseTicket(c) {
+    const ticket = await auth.issueSseTicket(currentUser(c));
+    return c.json(ok({ ticket, expiresIn: SSE_TICKET_TTL_SECONDS }), 200);
+  };
+}

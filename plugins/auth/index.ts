@@ -1,0 +1,50 @@
+import { createRouter } from "../../src/core/app";
+import type { Plugin } from "../../src/core/plugin";
+import type { AuthService } from "../../src/domain/auth";
+import { bootstrapAdmin } from "./bootstrap";
+import { loginHandler, logoutHandler, registerHandler, sseTicketHandler } from "./handlers";
+import { USER_INDEXES } from "./indexes";
+import { createPasswords, type PasswordCost, PRODUCTION_COST, TEST_COST } from "./passwords";
+import { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
+import { createAuthService, resolveSecret } from "./service";
+
+declare module "../../src/core/plugin" {
+  interface Services {
+    auth: AuthService;
+  }
+}
+
+export interface AuthPluginOptions {
+  /** Trust X-Forwarded-For for the per-IP login limit (only behind a proxy that sets it). */
+  trustProxy?: boolean;
+  /** argon2id cost; defaults to a light cost under NODE_ENV=test, the library default otherwise. */
+  passwordCost?: PasswordCost;
+}
+
+/** Accounts, JWTs, the login limiter and the admin bootstrap; provides `ctx.use("auth")`. */
+export function authPlugin(options: AuthPluginOptions = {}): Plugin {
+  let passwords: ReturnType<typeof createPasswords>;
+  let auth: AuthService;
+  return {
+    name: "auth",
+    // logout and login go through ctx.use("cacheSync").
+    dependencies: ["cache-sync"],
+    register(ctx) {
+      passwords = createPasswords(options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST));
+      auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS);
+      ctx.provide("auth", auth);
+    },
+    routes(ctx) {
+      const router = createRouter();
+      router.openapi(registerRoute, registerHandler(ctx, auth, passwords));
+      router.openapi(loginRoute, loginHandler(ctx, auth, passwords, { trustProxy: options.trustProxy ?? false }));
+      router.openapi(logoutRoute(auth), logoutHandler(ctx));
+      router.openapi(sseTicketRoute(auth), sseTicketHandler(auth));
+      return router;
+    },
+    async onReady(ctx) {
+      await ctx.db.ensureIndexes(USER_INDEXES);
+      await bootstrapAdmin(ctx, passwords);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv, AuthUser } from "../../src/core/app-env";
+import { forbidden, unauthorized } from "../../src/core/errors";
+
+type Verify = (token: string | null) => Promise<AuthUser | null>;
+
+function bearer(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : null;
+}
+
+/** Sets `c.var.user` from `Authorization: Bearer`; throws the 401 envelope otherwise. */
+export function requireUserMiddleware(verify: Verify): MiddlewareHandler<AppEnv> {
+  return async function requireUser(c, next) {
+    const token = bearer(c.req.header("authorization"));
+    if (!token) throw unauthorized("Missing bearer token");
+    const user = await verify(token);
+    if (!user) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
+    c.set("user", user);
+    await next();
+  };
+}
+
+export function requireAdminMiddleware(verify: Verify): MiddlewareHandler<AppEnv> {
+  const requireUser = requireUserMiddleware(verify);
+  return async function requireAdmin(c, next) {
+    await requireUser(c, async () => {
+      if (c.get("user")?.role !== "admin") throw forbidden("Admin only");
+      await next();
+    });
+  };
+}
+
+/** The caller set by requireUser; a route that forgot the middleware fails closed with 401. */
+export function currentUser(c: Context<AppEnv>): AuthUser {
+  const u = c.get("user");
+  if (!u) throw unauthorized();
+  return u;
+}
