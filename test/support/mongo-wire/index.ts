@@ -1,0 +1,1 @@
+export { MongoWireServer, startMongoWire, type MongoWireStats, type StartMongoWireOptions } from "./server";
