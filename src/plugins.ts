@@ -6,6 +6,7 @@ import { sanitizePlugin } from "../plugins/sanitize";
 import { versioningPlugin } from "../plugins/versioning";
 import { writeThroughPlugin } from "../plugins/write-through";
 import { authPlugin } from "../plugins/auth";
+import { profilePlugin } from "../plugins/profile";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
@@ -20,5 +21,6 @@ export function defaultPlugins(): Plugin[] {
     versioningPlugin(),
     cacheAsidePlugin(),
     authPlugin(),
+    profilePlugin(),
   ];
 }

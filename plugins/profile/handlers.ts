@@ -1,0 +1,73 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { ObjectId } from "bson";
+import type { AppEnv } from "../../src/core/app-env";
+import { notFound, ok } from "../../src/core/errors";
+import type { PluginContext } from "../../src/core/plugin";
+import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
+import { currentUser } from "../auth/middleware";
+import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
+import { toApiDoc } from "./to-api";
+
+const PROFILE_LIST_LIMIT = 50;
+
+// Listings/favorites are written by other services; accept an owner stored either as an
+// ObjectId or as its hex string rather than silently showing an empty profile.
+const ownedBy = (userId: string) => ({ userId: { $in: [new ObjectId(userId), userId] } });
+
+async function listingsOf(ctx: PluginContext, userId: string) {
+  const docs = await ctx.repo.collection(LISTINGS_COLLECTION).find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
+  return docs.map(toApiDoc);
+}
+
+async function favoritesOf(ctx: PluginContext, userId: string) {
+  const favs = await ctx.repo.collection(FAVORITES_COLLECTION).find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
+  const ids = favs
+    .map((f) => f.listingId)
+    .map((id) => (id instanceof ObjectId ? id : typeof id === "string" && ObjectId.isValid(id) ? new ObjectId(id) : null))
+    .filter((id): id is ObjectId => id !== null);
+  if (ids.length === 0) return [];
+  const listings = await ctx.repo.collection(LISTINGS_COLLECTION).find({ _id: { $in: ids } });
+  // Keep the favorites' order (most recently favorited first), not the listings' storage order.
+  const byId = new Map(listings.map((l) => [l._id.toHexString(), l]));
+  return ids.flatMap((id) => {
+    const l = byId.get(id.toHexString());
+    return l ? [toApiDoc(l)] : [];
+  });
+}
+
+export function getMeHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof getMeRoute>, AppEnv> {
+  return async function getMe(c) {
+    const { id } = currentUser(c);
+    const [user, listings, favorites] = await Promise.all([
+      ctx.use("cacheSync").getUserWithSync(id),
+      listingsOf(ctx, id),
+      favoritesOf(ctx, id),
+    ]);
+    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    return c.json(ok({ user, listings, favorites }), 200);
+  };
+}
+
+export function patchMeHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof patchMeRoute>, AppEnv> {
+  return async function patchMe(c) {
+    const { id } = currentUser(c);
+    const body = c.req.valid("json");
+    // Rebuilt field by field from the parsed schema output: only whitelisted keys can reach $set.
+    const $set: Record<string, string> = {};
+    if (body.displayName !== undefined) $set.displayName = body.displayName;
+    if (body.bio !== undefined) $set.bio = body.bio;
+    if (body.avatarUrl !== undefined) $set.avatarUrl = body.avatarUrl;
+    const user = await ctx.use("cacheSync").updateUserWithSync(id, { $set }, { reason: "profile update" });
+    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    return c.json(ok(user), 200);
+  };
+}
+
+export function getUserHandler(ctx: PluginContext): RouteHandler<typeof getUserRoute, AppEnv> {
+  return async function getUser(c) {
+    const { id } = c.req.valid("param");
+    const user = await ctx.use("cacheSync").getUserWithSync(id);
+    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    return c.json(ok(toPublicUser(user)), 200);
+  };
+}

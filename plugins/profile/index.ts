@@ -1,0 +1,30 @@
+import { createRouter } from "../../src/core/app";
+import type { Plugin } from "../../src/core/plugin";
+import { FAVORITES_COLLECTION, LISTINGS_COLLECTION } from "../../src/domain/user";
+import { getMeHandler, getUserHandler, patchMeHandler } from "./handlers";
+import { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
+
+export { toApiDoc } from "./to-api";
+
+/** GET/PATCH /users/me and the public GET /users/:id. */
+export function profilePlugin(): Plugin {
+  return {
+    name: "profile",
+    dependencies: ["cache-sync", "auth"],
+    routes(ctx) {
+      const auth = ctx.use("auth");
+      const router = createRouter();
+      // /users/me is registered before /users/{id} so "me" never reaches the id validator.
+      router.openapi(getMeRoute(auth), getMeHandler(ctx));
+      router.openapi(patchMeRoute(auth), patchMeHandler(ctx));
+      router.openapi(getUserRoute, getUserHandler(ctx));
+      return router;
+    },
+    async onReady(ctx) {
+      await ctx.db.ensureIndexes([
+        { collection: LISTINGS_COLLECTION, key: { userId: 1, createdAt: -1 } },
+        { collection: FAVORITES_COLLECTION, key: { userId: 1, createdAt: -1 } },
+      ]);
+    },
+  };
+}
