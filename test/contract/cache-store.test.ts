@@ -106,7 +106,6 @@ describe("RedisCacheStore: Redis unreachable", () => {
 });
 
 describe("RedisCacheStore: faults on an owned redis-server", () => {
-  if (!ownsRedis) console.warn("REDIS_URL is set: kill/pause/restart fault tests are skipped");
   let redis: RedisHarness | undefined;
   let store: RedisCacheStore;
 

@@ -86,7 +86,8 @@ export class RedisEventBus implements EventBus {
     try {
       await withTimeout(entry.subscribed, this.opts.timeoutMs, `SUBSCRIBE ${topic}`);
     } catch (err) {
-      await unsubscribe();
+      // Not awaited: the handler is removed synchronously; the UNSUBSCRIBE may wait on the same outage.
+      void unsubscribe();
       throw unavailable(err);
     }
     let done = false;
