@@ -57,7 +57,7 @@ describe("hook onion", () => {
       return next();
     };
     const err = await compose([twice], async () => ++storeCalls)(call()).catch((e) => e);
-    expect(err.code).toBe("CS_ERR_HOOK_NEXT_TWICE");
+    expect((err as { code: string }).code).toBe("CS_ERR_HOOK_NEXT_TWICE");
     expect(storeCalls).toBe(1);
   });
 

@@ -4,3 +4,5 @@
 export * from "./redis-server";
 export * from "./mongo-wire";
 export * from "./stack";
+export * from "./stale-checker";
+export * from "./seed";

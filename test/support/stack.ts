@@ -8,6 +8,8 @@ import { type CachesyncApp, createApp, type Stores } from "../../src/core/app";
 import { type Config, makeConfig } from "../../src/core/config";
 import type { Plugin } from "../../src/core/plugin";
 import { defaultPlugins } from "../../src/plugins";
+import { StoreUnavailableError } from "../../src/core/errors";
+import { SECRET_FIELDS } from "./seed";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
 import { type RedisHarness, startRedis } from "./redis-server";
 
@@ -32,6 +34,21 @@ export interface TestStack extends CachesyncApp {
   dbName: string;
   /** `app.request` with a JSON body and optional bearer token. */
   call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+}
+
+/** SCANs every key of this stack's prefix and fails if any value names a secret field. */
+export async function assertNoSecretsCached(stores: Stores, prefix: string): Promise<void> {
+  const offenders: string[] = [];
+  await stores.cache.scan(`${prefix}*`, async (keys) => {
+    const values = await Promise.all(keys.map((k) => stores.cache.get(k).catch(() => null)));
+    values.forEach((v, i) => {
+      if (v && SECRET_FIELDS.some((f) => v.includes(`"${f}"`))) offenders.push(keys[i] as string);
+    });
+  }).catch((err: unknown) => {
+    // Redis deliberately down at the end of a fault test: nothing to scan.
+    if (!(err instanceof StoreUnavailableError)) throw err;
+  });
+  if (offenders.length) throw new Error(`secret fields found in Redis under ${offenders.slice(0, 5).join(", ")}`);
 }
 
 const rand = () => Math.random().toString(36).slice(2, 10);
@@ -78,7 +95,9 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     mongo,
     dbName,
     async close() {
-      await close();
+      // Every suite ends with a scan of its keys: no secret may have reached Redis.
+      if (kind === "real") await assertNoSecretsCached(stores, config.CACHE_PREFIX).finally(close);
+      else await close();
       if (ownMongo) await mongo?.close();
       if (ownRedis) await redis?.stop();
     },

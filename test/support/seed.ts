@@ -1,0 +1,33 @@
+import { ObjectId } from "bson";
+import type { PluginContext } from "../../src/core/plugin";
+import type { SanitizedUser } from "../../src/domain/user";
+
+let n = 0;
+
+/**
+ * Inserts a user with every secret field filled, through the hooked repository (so versioning,
+ * write-through and events apply as for a registration). Returns the sanitized user.
+ */
+export async function seedUser(ctx: PluginContext, over: Record<string, unknown> = {}): Promise<SanitizedUser> {
+  const tag = `${Date.now().toString(36)}${(n++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const user = await ctx.repo.collection("users").insertOne({
+    _id: new ObjectId(),
+    email: `u${tag}@example.com`,
+    username: `u${tag}`,
+    passwordHash: "$argon2id$v=19$not-a-real-hash",
+    role: "user",
+    displayName: `User ${tag}`,
+    bio: "",
+    avatarUrl: "",
+    wallet: { balance: 0, currency: "USD" },
+    refreshTokens: ["refresh-secret"],
+    authLogs: [{ at: new Date(), ip: "127.0.0.1" }],
+    verificationCode: "123456",
+    twoFA: { secret: "totp-secret" },
+    ...over,
+  });
+  return user as unknown as SanitizedUser;
+}
+
+/** Field names that must never appear in Redis, a response or an event. */
+export const SECRET_FIELDS = ["passwordHash", "refreshTokens", "authLogs", "verificationCode", "twoFA", "pendingOps"];
