@@ -1,0 +1,10 @@
+FROM oven/bun:1.3
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+COPY src ./src
+COPY plugins ./plugins
+COPY public ./public
+ENV NODE_ENV=production PORT=3000
+EXPOSE 3000
+CMD ["bun", "run", "src/server.ts"]
