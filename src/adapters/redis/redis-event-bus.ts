@@ -100,7 +100,7 @@ export class RedisEventBus implements EventBus {
 
   async since(topic: string, afterId: string, limit: number): Promise<BusMessage[]> {
     if (!STREAM_ID.test(afterId) || !(limit > 0)) return [];
-    const entries = await this.run(() => this.client.xrange(topic, `(${afterId}`, "+", "COUNT", Math.floor(limit)));
+    const entries = await this.run(() => this.client.xrange(topic, `(${afterId}`, "+", "COUNT", Math.ceil(limit)));
     return entries.map(([id, fields]) => ({ id, payload: fieldValue(fields, "payload") }));
   }
 
