@@ -7,6 +7,12 @@ import { versioningPlugin } from "../plugins/versioning";
 import { writeThroughPlugin } from "../plugins/write-through";
 import { authPlugin } from "../plugins/auth";
 import { profilePlugin } from "../plugins/profile";
+import { opsPlugin } from "../plugins/ops";
+import { metricsPlugin } from "../plugins/metrics";
+import { adminCachePlugin } from "../plugins/admin-cache";
+import { ssePlugin } from "../plugins/sse";
+import { consistencyCheckPlugin } from "../plugins/consistency-check";
+import { docsPlugin } from "../plugins/docs";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
@@ -22,5 +28,11 @@ export function defaultPlugins(): Plugin[] {
     cacheAsidePlugin(),
     authPlugin(),
     profilePlugin(),
+    opsPlugin(),
+    metricsPlugin(),
+    adminCachePlugin(),
+    ssePlugin(),
+    consistencyCheckPlugin(),
+    docsPlugin(),
   ];
 }

@@ -1,4 +1,3 @@
-import "./requires";
 import { createRouter } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
 import { adminCacheHandlers } from "./admin-cache.handlers";
@@ -8,6 +7,7 @@ import { adminCacheRoutes } from "./admin-cache.routes";
 export function adminCachePlugin(): Plugin {
   return {
     name: "admin-cache",
+    dependencies: ["auth", "cache-sync"],
     routes(ctx) {
       const routes = adminCacheRoutes(ctx.use("auth").requireAdmin);
       const h = adminCacheHandlers(ctx, ctx.use("cacheSync"));

@@ -12,6 +12,7 @@ export function consistencyCheckPlugin(): Plugin {
   let running: Promise<unknown> | undefined;
   return {
     name: "consistency-check",
+    dependencies: ["cache-sync"],
     onReady(ctx) {
       const seconds = ctx.config.CONSISTENCY_CHECK_INTERVAL_SECONDS;
       if (seconds === 0) return;

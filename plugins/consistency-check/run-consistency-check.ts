@@ -1,4 +1,3 @@
-import "../admin-cache/requires";
 import type { PluginContext } from "../../src/core/plugin";
 import { USER_COLLECTION } from "../../src/domain/user";
 

@@ -1,4 +1,3 @@
-import "../admin-cache/requires";
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { Unsubscribe } from "../../src/core/ports/event-bus";
@@ -21,6 +20,7 @@ export function ssePlugin(): Plugin {
 
   return {
     name: "sse",
+    dependencies: ["auth"],
     routes(ctx) {
       return createRouter().openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth")));
     },

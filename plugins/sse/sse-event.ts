@@ -10,7 +10,8 @@ export interface UserEvent {
   data: string;
 }
 
-export const eventsTopic = (prefix: string) => `${prefix}events`;
+// The events plugin owns the topic name; one definition so publisher and subscriber cannot drift.
+export { eventsTopic } from "../events/user-data-updated";
 
 /**
  * Parses a bus message published by the events plugin. Anything else on the topic (another
