@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type Redis from "ioredis";
+import { runConsistencyCheck } from "../../plugins/consistency-check";
+import { createTestStack, type TestStack } from "../support/stack";
+import { createUser, rawRedis, tamperBalance, userKeyOf } from "../admin-cache/fixtures";
+
+const counted = async (stack: TestStack, result: string) =>
+  (await stack.ctx.metrics.consistencyChecks.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+
+describe("periodic consistency check", () => {
+  let stack: TestStack;
+  let redis: Redis;
+  beforeAll(async () => {
+    stack = await createTestStack();
+    redis = rawRedis(stack);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await stack?.close();
+  });
+
+  test("runConsistencyCheck finds and repairs a tampered balance, and counts what it saw", async () => {
+    const users = await Promise.all([createUser(stack, { balance: 100 }), createUser(stack, { balance: 200 }), createUser(stack, { balance: 300 })]);
+    await stack.ctx.use("cacheSync").bulkSync(users.map((u) => u.id));
+    const victim = users[1] as (typeof users)[number];
+    await tamperBalance(stack, redis, victim.id, 1);
+
+    const result = await runConsistencyCheck(stack.ctx, { sample: 50 });
+    expect(result).toEqual({ skipped: false, checked: 3, fixed: 1, errors: 0 });
+    expect(JSON.parse((await redis.get(userKeyOf(stack, victim.id))) ?? "null").wallet.balance).toBe(200);
+    expect(await counted(stack, "fixed")).toBe(1);
+    expect(await counted(stack, "consistent")).toBe(2);
+
+    expect(await runConsistencyCheck(stack.ctx, { sample: 50 })).toEqual({ skipped: false, checked: 3, fixed: 0, errors: 0 });
+  });
+
+  test("a round is skipped while another instance holds the lock", async () => {
+    const lock = `${stack.config.CACHE_PREFIX}lock:consistency-check`;
+    expect(await stack.ctx.cache.acquireLock(lock, "someone-else", 10_000)).toBe(true);
+    try {
+      expect(await runConsistencyCheck(stack.ctx)).toEqual({ skipped: true, reason: "locked" });
+    } finally {
+      await stack.ctx.cache.releaseLock(lock, "someone-else");
+    }
+    expect((await runConsistencyCheck(stack.ctx)).skipped).toBe(false);
+  });
+});
+
+describe("the timer", () => {
+  let stack: TestStack;
+  let redis: Redis;
+  beforeAll(async () => {
+    stack = await createTestStack({ env: { CONSISTENCY_CHECK_INTERVAL_SECONDS: 1 } });
+    redis = rawRedis(stack);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await stack?.close();
+  });
+
+  test("CONSISTENCY_CHECK_INTERVAL_SECONDS runs rounds on its own", async () => {
+    const user = await createUser(stack, { balance: 4242 });
+    await stack.ctx.use("cacheSync").syncUser(user.id);
+    await tamperBalance(stack, redis, user.id, 0);
+    let balance = 0;
+    for (let i = 0; i < 60 && balance !== 4242; i++) {
+      await Bun.sleep(50);
+      balance = JSON.parse((await redis.get(userKeyOf(stack, user.id))) ?? "null")?.wallet.balance;
+    }
+    expect(balance).toBe(4242);
+    expect(await counted(stack, "fixed")).toBeGreaterThanOrEqual(1);
+  });
+});

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createTestStack, type TestStack } from "../support/stack";
+import { createUser } from "../admin-cache/fixtures";
+
+describe("GET /metrics, /openapi.json and /docs", () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await createTestStack();
+  });
+  afterAll(() => stack?.close());
+
+  test("/metrics is Prometheus text with the cache counters moving", async () => {
+    const user = await createUser(stack);
+    await stack.ctx.cache.del([`${stack.config.CACHE_PREFIX}user:${user.id}`]);
+    const cacheSync = stack.ctx.use("cacheSync");
+    await cacheSync.getUserWithSync(user.id);
+    await cacheSync.getUserWithSync(user.id);
+
+    const res = await stack.call("GET", "/metrics");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe(stack.ctx.metrics.registry.contentType);
+    const text = await res.text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    expect(value("cachesync_cache_hits_total")).toBeGreaterThanOrEqual(1);
+    expect(value("cachesync_cache_misses_total")).toBeGreaterThanOrEqual(1);
+    for (const series of ["cachesync_fill_seconds_bucket", "cachesync_sse_clients", "cachesync_events_delivered_total", "cachesync_redis_breaker_state"]) {
+      expect(text).toContain(series);
+    }
+  });
+
+  test("/openapi.json documents every plugin's routes with the bearer scheme", async () => {
+    const res = await stack.call("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await res.json();
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      "/api/v1/auth/login",
+      "/api/v1/users/me",
+      "/api/v1/cache/stats",
+      "/api/v1/cache/validate/{userId}",
+      "/api/v1/cache/sync/{userId}",
+      "/api/v1/cache/invalidate/{userId}",
+      "/api/v1/cache/bulk-sync",
+      "/api/v1/events",
+      "/ready",
+      "/metrics",
+    ]) {
+      expect(paths).toContain(p);
+    }
+    expect(doc.paths["/api/v1/cache/stats"].get.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(doc.paths["/api/v1/cache/sync/{userId}"].post.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "403", "404"]));
+  });
+
+  test("/docs serves the interactive reference pointing at /openapi.json", async () => {
+    const res = await stack.call("GET", "/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const html = await res.text();
+    expect(html).toContain("/openapi.json");
+  });
+});
