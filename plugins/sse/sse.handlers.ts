@@ -39,6 +39,10 @@ export function eventsHandler(ctx: PluginContext, hub: SseHub, auth: AuthService
     const caller = await resolveSseCaller(c, auth, query.ticket);
     if (!caller) throw unauthorized();
     const lastEventId = c.req.header("last-event-id") ?? query.lastEventId;
+    // Under Bun.serve, `c.env` is the server: lift its idle timeout (10 s by default) for this
+    // request only, so an app embedded without `idleTimeout: 0` does not cut streams between
+    // heartbeats.
+    (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
 
     return streamSSE(c, async (stream) => {
       const conn = new SseConnection(caller, stream, {
