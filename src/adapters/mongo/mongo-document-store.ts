@@ -1,0 +1,97 @@
+import { type Db, MongoClient } from "mongodb";
+import { StoreUnavailableError } from "../../core/errors";
+import type { CollectionPort, Doc, DocumentStore, IndexSpec } from "../../core/ports/document-store";
+import { withDeadline } from "./deadline";
+import { mapMongoError } from "./errors";
+import { MongoCollection } from "./mongo-collection";
+
+export interface MongoConnectOptions {
+  url: string;
+  dbName: string;
+  /** Bound on every call: server selection, connecting, socket reads and the call as a whole. */
+  timeoutMs: number;
+}
+
+/** The production document store: MongoDB through the official driver. */
+export class MongoDocumentStore implements DocumentStore {
+  readonly kind = "mongo";
+  private readonly db: Db;
+  private connected = false;
+
+  private constructor(
+    private readonly client: MongoClient,
+    dbName: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.db = client.db(dbName);
+  }
+
+  /**
+   * Creates the client and tries one connection within `timeoutMs`. A server that is down at
+   * start-up does not fail this: the process starts, `ping()` (and /ready) report the outage,
+   * calls reject with StoreUnavailableError, and the driver connects as soon as the server is
+   * back. An invalid URL or option throws at once (a configuration error, not an outage).
+   */
+  static async connect(opts: MongoConnectOptions): Promise<MongoDocumentStore> {
+    const client = new MongoClient(opts.url, {
+      serverSelectionTimeoutMS: opts.timeoutMs,
+      connectTimeoutMS: opts.timeoutMs,
+      // `timeoutMS` (CSOT) is ignored by driver 7; a socket silent for this long fails the call.
+      socketTimeoutMS: opts.timeoutMs,
+      waitQueueTimeoutMS: opts.timeoutMs,
+    });
+    const store = new MongoDocumentStore(client, opts.dbName, opts.timeoutMs);
+    await withDeadline(opts.timeoutMs, () => store.ready()).catch(() => {});
+    return store;
+  }
+
+  /**
+   * The driver closes its topology when the first connect fails and then answers every call
+   * with "Topology is closed"; connecting again creates a fresh one. So until one connect has
+   * succeeded, each call tries (the driver dedupes concurrent attempts). After that the driver's
+   * monitor reconnects by itself across outages.
+   */
+  private readonly ready = async (): Promise<void> => {
+    if (this.connected) return;
+    await this.client.connect();
+    this.connected = true;
+  };
+
+  collection<T extends Doc = Doc>(name: string): CollectionPort<T> {
+    return new MongoCollection<T>(this.db.collection(name), this.timeoutMs, this.ready);
+  }
+
+  async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
+    const byCollection = new Map<string, IndexSpec[]>();
+    for (const spec of specs) byCollection.set(spec.collection, [...(byCollection.get(spec.collection) ?? []), spec]);
+    for (const [name, list] of byCollection) {
+      const indexes = list.map((s) => ({
+        key: s.key,
+        ...(s.name ? { name: s.name } : {}),
+        ...(s.unique ? { unique: true } : {}),
+        ...(s.sparse ? { sparse: true } : {}),
+      }));
+      await withDeadline(this.timeoutMs, async () => {
+        await this.ready();
+        return this.db.collection(name).createIndexes(indexes);
+      });
+    }
+  }
+
+  async ping(): Promise<void> {
+    await withDeadline(this.timeoutMs, async () => {
+      await this.ready();
+      return this.db.command({ ping: 1 });
+    });
+  }
+
+  async close(): Promise<void> {
+    // Closing sends endSessions; a stalled server must not hold shutdown, so force after the bound.
+    try {
+      await withDeadline(this.timeoutMs, () => this.client.close());
+    } catch (err) {
+      if (!(mapMongoError(err) instanceof StoreUnavailableError)) throw err;
+      await this.client.close(true).catch(() => {});
+    }
+  }
+}
