@@ -7,6 +7,7 @@ import { versioningPlugin } from "../plugins/versioning";
 import { writeThroughPlugin } from "../plugins/write-through";
 import { authPlugin } from "../plugins/auth";
 import { profilePlugin } from "../plugins/profile";
+import { walletPlugin } from "../plugins/wallet";
 import { opsPlugin } from "../plugins/ops";
 import { metricsPlugin } from "../plugins/metrics";
 import { adminCachePlugin } from "../plugins/admin-cache";
@@ -28,6 +29,7 @@ export function defaultPlugins(): Plugin[] {
     cacheAsidePlugin(),
     authPlugin(),
     profilePlugin(),
+    walletPlugin(),
     opsPlugin(),
     metricsPlugin(),
     adminCachePlugin(),

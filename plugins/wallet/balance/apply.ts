@@ -1,0 +1,81 @@
+import { ObjectId } from "bson";
+import { AppError, badRequest, conflict, DuplicateKeyError, notFound } from "../../../src/core/errors";
+import type { PluginContext } from "../../../src/core/plugin";
+import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
+import { toObjectId } from "../../auth/users";
+import { isValidDelta } from "../shared/amount";
+import { type Faults, fire } from "../shared/faults";
+import { recoverEntry } from "./recover";
+import { applyEntry, ledger } from "./steps";
+import type { BalanceOptions, LedgerEntry } from "./types";
+
+const POLL_MS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Exactly-once balance changes on a standalone MongoDB (no transactions):
+ *  a. insert the ledger intent (unique opId: a retry stops here);
+ *  b. one guarded `$inc` that also pushes opId into the user's pendingOps (the `$ne` guard
+ *     makes it land once even if b is re-run);
+ *  c. mark the entry applied with balanceAfter;
+ *  d. pull opId from pendingOps.
+ * A crash anywhere leaves a pending entry that recovery finishes (see recover.ts).
+ *
+ * Only the originator (right after a) and recovery (entries older than graceMs, under a per-op
+ * lock) ever run b. A duplicate request never does: it waits for the original instead. Were a
+ * duplicate allowed to run b, it could do so after the original's d removed the guard, and pay
+ * twice.
+ */
+export function createBalanceService(ctx: PluginContext, opts: BalanceOptions, faults?: Faults): BalanceService {
+  async function existing(opId: string, userId: ObjectId, amount: number): Promise<BalanceResult | "gone"> {
+    const deadline = Date.now() + opts.waitMs;
+    for (;;) {
+      const entry = await ledger(ctx).findOne({ opId });
+      if (!entry) return "gone"; // the first attempt changed nothing (insufficient funds): try afresh
+      if (!entry.userId.equals(userId) || entry.amount !== amount) {
+        throw conflict("opId was already used for a different balance change", "OP_ID_REUSED");
+      }
+      if (entry.status === "applied") {
+        const user = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
+        if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+        return { user, applied: false, balanceAfter: entry.balanceAfter ?? user.wallet.balance };
+      }
+      if (Date.now() - entry.createdAt.getTime() > opts.graceMs) {
+        // The original run is presumed dead: finish it ourselves, under the recovery lock.
+        await recoverEntry(ctx, entry);
+        continue;
+      }
+      if (Date.now() > deadline) throw conflict("The same operation is in progress", "OP_IN_PROGRESS");
+      await sleep(POLL_MS);
+    }
+  }
+
+  return {
+    async apply(userId: string, amount: number, reason: string, change: BalanceChange = {}): Promise<BalanceResult> {
+      const _id = toObjectId(userId);
+      if (!_id) throw notFound("User not found", "USER_NOT_FOUND");
+      if (!isValidDelta(amount)) throw badRequest("amount must be a non-zero integer in minor units", { amount }, "INVALID_AMOUNT");
+      if (typeof reason !== "string" || reason.length === 0 || reason.length > 500) throw badRequest("reason is required");
+      const opId = change.opId ?? `op:${crypto.randomUUID()}`;
+      for (;;) {
+        const createdAt = new Date();
+        let entry: LedgerEntry;
+        try {
+          entry = await ledger(ctx).insertOne({ opId, userId: _id, amount, reason, status: "pending", createdAt });
+        } catch (err) {
+          if (!(err instanceof DuplicateKeyError)) throw err;
+          const r = await existing(opId, _id, amount);
+          if (r === "gone") continue;
+          return r;
+        }
+        fire(faults, "intent", { opId });
+        // A run stalled past the grace period may already be being recovered elsewhere; running
+        // b now could race that recovery's d, so leave it to recovery.
+        if (Date.now() - createdAt.getTime() > opts.graceMs) {
+          throw new AppError("BALANCE_DEFERRED", 503, "Balance update delayed; it will be completed by recovery");
+        }
+        return applyEntry(ctx, entry, faults);
+      }
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { PluginContext } from "../../../src/core/plugin";
+import { applyEntry, ledger } from "./steps";
+import type { LedgerEntry } from "./types";
+
+const LOCK_TTL_MS = 30_000;
+
+export const opLockKey = (ctx: PluginContext, opId: string) => `${ctx.config.CACHE_PREFIX}lock:ledger-op:${opId}`;
+
+/**
+ * Finishes one pending entry under a per-op lock (so two instances recovering at once, or a
+ * recovery and a retried request, do not both run it). Whatever the state, the outcome is the
+ * same as if the original run had completed: applied exactly once, or — when the funds or the
+ * user are gone — removed with nothing changed. Returns false when another holder has the lock.
+ */
+export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Promise<boolean> {
+  const key = opLockKey(ctx, entry.opId);
+  const token = crypto.randomUUID();
+  if (!(await ctx.cache.acquireLock(key, token, LOCK_TTL_MS))) return false;
+  try {
+    const fresh = await ledger(ctx).findOne({ opId: entry.opId });
+    if (!fresh || fresh.status !== "pending") return true;
+    try {
+      await applyEntry(ctx, fresh);
+    } catch (err) {
+      // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
+      ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
+    }
+    return true;
+  } finally {
+    await ctx.cache.releaseLock(key, token).catch(() => {});
+  }
+}
+
+/**
+ * Start-up (and test) recovery: every pending entry older than `graceMs` is a run that stopped
+ * between its steps. Returns how many were settled.
+ */
+export async function recoverPending(ctx: PluginContext, opts: { graceMs: number; batch?: number }): Promise<number> {
+  const cutoff = new Date(Date.now() - opts.graceMs);
+  const entries = await ledger(ctx).find({ status: "pending", createdAt: { $lte: cutoff } }, { sort: { createdAt: 1 }, limit: opts.batch ?? 1000 });
+  let settled = 0;
+  for (const e of entries) if (await recoverEntry(ctx, e)) settled++;
+  if (settled) ctx.logger.info({ settled }, "settled pending balance operations");
+  return settled;
+}

@@ -1,0 +1,69 @@
+import { AppError, conflict, notFound } from "../../../src/core/errors";
+import type { PluginContext } from "../../../src/core/plugin";
+import type { BalanceResult } from "../../../src/domain/cache-sync";
+import { LEDGER_COLLECTION } from "../../../src/domain/user";
+import { rawUsers, sanitizedUsers } from "../../auth/users";
+import { type Faults, fire } from "../shared/faults";
+import type { LedgerEntry } from "./types";
+
+export const ledger = (ctx: PluginContext) => ctx.repo.collection<LedgerEntry>(LEDGER_COLLECTION);
+
+export const insufficientFunds = () => conflict("Insufficient funds", "INSUFFICIENT_FUNDS");
+
+/** Concurrent ops can make a failed guarded update ambiguous; re-try it this many times. */
+const MAX_AMBIGUOUS_RETRIES = 5;
+
+/**
+ * Steps b–d for an entry whose intent is recorded: the one atomic, guarded `$inc` (through the
+ * hooked repository, so version, write-through and the SSE event follow), then mark, then pull.
+ * Used by the originator and by recovery; safe to re-run because `pendingOps: { $ne: opId }`
+ * lets the `$inc` land once.
+ */
+export async function applyEntry(ctx: PluginContext, entry: LedgerEntry, faults?: Faults): Promise<BalanceResult> {
+  const { opId, amount, userId } = entry;
+  const users = sanitizedUsers(ctx, { reason: entry.reason, opId });
+  for (let attempt = 0; attempt <= MAX_AMBIGUOUS_RETRIES; attempt++) {
+    const user = await users.findOneAndUpdate(
+      { _id: userId, pendingOps: { $ne: opId }, ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}) },
+      { $inc: { "wallet.balance": amount }, $push: { pendingOps: opId } },
+      { returnDocument: "after" },
+    );
+    if (user) {
+      fire(faults, "applied", { opId });
+      await markApplied(ctx, entry, user.wallet.balance, false, faults);
+      return { user, applied: true, balanceAfter: user.wallet.balance };
+    }
+    // Why did the guarded update match nothing? A raw read tells the three cases apart.
+    const raw = await rawUsers(ctx).findOne({ _id: userId }, { projection: { wallet: 1, pendingOps: 1 } });
+    if (!raw) {
+      await ledger(ctx).deleteOne({ opId, status: "pending" });
+      throw notFound("User not found", "USER_NOT_FOUND");
+    }
+    if (Array.isArray(raw.pendingOps) && raw.pendingOps.includes(opId)) {
+      // Applied by an earlier run that stopped before marking it.
+      await markApplied(ctx, entry, raw.wallet.balance, true, faults);
+      const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
+      if (!current) throw notFound("User not found", "USER_NOT_FOUND");
+      return { user: current, applied: false, balanceAfter: raw.wallet.balance };
+    }
+    if (amount < 0 && raw.wallet.balance < -amount) {
+      // Nothing changed: drop the intent so the ledger only ever holds what happened.
+      await ledger(ctx).deleteOne({ opId, status: "pending" });
+      throw insufficientFunds();
+    }
+    // A concurrent credit made the debit affordable after our update missed: try again.
+  }
+  throw new AppError("BALANCE_CONTENDED", 503, "Balance update could not be applied, retry");
+}
+
+/** Steps c and d. `recovered`: balanceAfter is the balance now, not right after the op. */
+export async function markApplied(ctx: PluginContext, entry: LedgerEntry, balanceAfter: number, recovered: boolean, faults?: Faults) {
+  await ledger(ctx).updateOne(
+    { opId: entry.opId, status: "pending" },
+    { $set: { status: "applied", balanceAfter, appliedAt: new Date(), ...(recovered ? { recovered: true } : {}) } },
+  );
+  fire(faults, "marked", { opId: entry.opId });
+  // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache write.
+  await rawUsers(ctx).updateOne({ _id: entry.userId }, { $pull: { pendingOps: entry.opId } });
+  fire(faults, "pulled", { opId: entry.opId });
+}

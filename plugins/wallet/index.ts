@@ -1,0 +1,89 @@
+import { createRouter } from "../../src/core/app";
+import type { Plugin, PluginContext } from "../../src/core/plugin";
+import type { IndexSpec } from "../../src/core/ports/document-store";
+import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
+import { createBalanceService } from "./balance/apply";
+import { ledgerHandler } from "./ledger/handlers";
+import { ledgerRoute } from "./ledger/routes";
+import {
+  approveDepositHandler,
+  approveWithdrawalHandler,
+  listDepositsHandler,
+  listWithdrawalsHandler,
+  rejectDepositHandler,
+  rejectWithdrawalHandler,
+  requestDepositHandler,
+  requestWithdrawalHandler,
+} from "./requests/handlers";
+import { recoverWallet } from "./requests/recover";
+import { depositRoutes, withdrawalRoutes } from "./requests/routes";
+import type { Faults } from "./shared/faults";
+
+export { recoverPending, recoverEntry } from "./balance/recover";
+export { recoverApprovals, recoverWallet } from "./requests/recover";
+export type { Faults, BalanceStep, ApprovalStep } from "./shared/faults";
+export type { LedgerEntry } from "./balance/types";
+
+export interface WalletPluginOptions {
+  /** Pending ops/approvals younger than this are presumed live (default 30 s). */
+  graceMs?: number;
+  /** How long a duplicate opId waits for the in-flight original (default 2 s). */
+  waitMs?: number;
+  /** Crash injection for tests (see shared/faults.ts). */
+  faults?: Faults;
+  /** Run recovery in onReady (default true). */
+  recoverOnStart?: boolean;
+}
+
+export const WALLET_INDEXES: readonly IndexSpec[] = [
+  { collection: LEDGER_COLLECTION, key: { opId: 1 }, unique: true, name: "opId_unique" },
+  { collection: LEDGER_COLLECTION, key: { userId: 1, status: 1, _id: -1 } },
+  { collection: LEDGER_COLLECTION, key: { status: 1, createdAt: 1 } },
+  { collection: DEPOSITS_COLLECTION, key: { userId: 1, _id: -1 } },
+  { collection: DEPOSITS_COLLECTION, key: { status: 1, _id: -1 } },
+  { collection: WITHDRAWALS_COLLECTION, key: { userId: 1, _id: -1 } },
+  { collection: WITHDRAWALS_COLLECTION, key: { status: 1, _id: -1 } },
+];
+
+/** Balance service (exactly-once ledgered changes), deposits, withdrawals and the ledger. */
+export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
+  const graceMs = options.graceMs ?? 30_000;
+  const faults = options.faults;
+  return {
+    name: "wallet",
+    dependencies: ["cache-sync", "auth"],
+    register(ctx) {
+      ctx.provide("balance", createBalanceService(ctx, { graceMs, waitMs: options.waitMs ?? 2000 }, faults));
+    },
+    routes(ctx) {
+      const auth = ctx.use("auth");
+      const router = createRouter();
+      const d = depositRoutes(auth);
+      router.openapi(d.create, requestDepositHandler(ctx));
+      router.openapi(d.approve, approveDepositHandler(ctx, faults));
+      router.openapi(d.reject, rejectDepositHandler(ctx));
+      router.openapi(d.list, listDepositsHandler(ctx));
+      const w = withdrawalRoutes(auth);
+      router.openapi(w.create, requestWithdrawalHandler(ctx));
+      router.openapi(w.approve, approveWithdrawalHandler(ctx, faults));
+      router.openapi(w.reject, rejectWithdrawalHandler(ctx));
+      router.openapi(w.list, listWithdrawalsHandler(ctx));
+      router.openapi(ledgerRoute(auth), ledgerHandler(ctx));
+      return router;
+    },
+    async onReady(ctx) {
+      await ctx.db.ensureIndexes(WALLET_INDEXES);
+      if (options.recoverOnStart !== false) await recoverOnStart(ctx, graceMs);
+    },
+  };
+}
+
+async function recoverOnStart(ctx: PluginContext, graceMs: number) {
+  try {
+    const r = await recoverWallet(ctx, { graceMs });
+    if (r.ops || r.approvals) ctx.logger.info(r, "wallet recovery settled interrupted operations");
+  } catch (err) {
+    // Recovery is retried on the next start and by duplicate requests; it must not block serving.
+    ctx.logger.warn({ err }, "wallet recovery failed at start-up");
+  }
+}

@@ -1,0 +1,42 @@
+import type { ObjectId } from "bson";
+import type { PluginContext } from "../../../src/core/plugin";
+import { recoverPending } from "../balance/recover";
+import { type Faults } from "../shared/faults";
+import { requests, settleApproval } from "./approve";
+import { DEPOSIT, type MoneyRequest, type RequestKind, WITHDRAWAL } from "./kinds";
+
+const LOCK_TTL_MS = 30_000;
+
+/**
+ * Requests stuck in "approving" (the approver stopped between the claim and the final
+ * transition) are settled by replaying their legs: each leg's opId makes the replay pay at most
+ * once. Runs after the balance recovery so the legs find their own entries settled.
+ */
+export async function recoverApprovals(ctx: PluginContext, opts: { graceMs: number; faults?: Faults }): Promise<number> {
+  const cutoff = new Date(Date.now() - opts.graceMs);
+  let settled = 0;
+  for (const kind of [DEPOSIT, WITHDRAWAL] as RequestKind[]) {
+    const stuck = await requests(ctx, kind).find({ status: "approving", approvingAt: { $lte: cutoff } }, { limit: 1000 });
+    for (const req of stuck) {
+      const key = `${ctx.config.CACHE_PREFIX}lock:approval:${req._id.toHexString()}`;
+      const token = crypto.randomUUID();
+      if (!(await ctx.cache.acquireLock(key, token, LOCK_TTL_MS))) continue;
+      try {
+        await settleApproval(ctx, kind, req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }, opts.faults);
+        settled++;
+      } catch (err) {
+        ctx.logger.warn({ err, kind: kind.name, id: req._id.toHexString() }, "could not settle a stuck approval");
+      } finally {
+        await ctx.cache.releaseLock(key, token).catch(() => {});
+      }
+    }
+  }
+  return settled;
+}
+
+/** Everything a crashed instance can leave behind, in the order it must be settled. */
+export async function recoverWallet(ctx: PluginContext, opts: { graceMs: number }): Promise<{ ops: number; approvals: number }> {
+  const ops = await recoverPending(ctx, opts);
+  const approvals = await recoverApprovals(ctx, opts);
+  return { ops, approvals };
+}

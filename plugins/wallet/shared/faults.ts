@@ -1,0 +1,15 @@
+/**
+ * Crash injection for tests: `after(step)` runs right after each durable step of the balance
+ * protocol and of a request approval; throwing from it stops the flow there, as a process crash
+ * would, leaving exactly the state recovery must finish. Read at call time so a test can arm it
+ * on a running app.
+ */
+export type BalanceStep = "intent" | "applied" | "marked" | "pulled";
+export type ApprovalStep = "claimed" | "debited" | "credited" | "approved";
+
+export interface Faults {
+  after?: (step: BalanceStep | ApprovalStep, info: { opId?: string; requestId?: string }) => void;
+}
+
+export const fire = (faults: Faults | undefined, step: BalanceStep | ApprovalStep, info: { opId?: string; requestId?: string } = {}) =>
+  faults?.after?.(step, info);
