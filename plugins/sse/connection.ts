@@ -101,7 +101,8 @@ export class SseConnection {
     const last = this.stream.writeSSE({ event: "close", data: JSON.stringify({ reason }) }).then(() => true);
     void Promise.race([last, Bun.sleep(FINAL_FRAME_TIMEOUT_MS).then(() => false)]).then((written) => {
       // A client that did not take the last frame in time is stalled: a graceful close would wait on it.
-      if (!written) this.stream.abort();
+      if (written) void this.stream.close();
+      else this.stream.abort();
       this.resolveDone();
     });
   }
