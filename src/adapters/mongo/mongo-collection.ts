@@ -9,6 +9,7 @@ import type {
   UpdateOptions,
   UpdateResult,
 } from "../../core/ports/document-store";
+import { toPortBson } from "./bson-interop";
 import { withDeadline } from "./deadline";
 
 /** One MongoDB collection behind the port; every call is bounded by the store's timeout. */
@@ -23,7 +24,7 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
   private run<R>(fn: () => Promise<R>): Promise<R> {
     return withDeadline(this.timeoutMs, async () => {
       await this.ready();
-      return fn();
+      return toPortBson(await fn());
     });
   }
 
