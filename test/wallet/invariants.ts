@@ -1,0 +1,35 @@
+import { expect } from "bun:test";
+import { ObjectId } from "bson";
+import { userKey } from "../../plugins/cache-sync/keys";
+import type { UserDoc } from "../../src/domain/user";
+import type { TestStack } from "../support/stack";
+
+/**
+ * The money invariants, read straight from the stores (not through the API under test): the
+ * applied ledger sums to the balance, no balance is negative, no op is left half-done, and a
+ * cached entry (when present) equals MongoDB.
+ */
+export async function assertMoneyInvariants(stack: TestStack, userIds: readonly string[]): Promise<void> {
+  for (const id of userIds) {
+    const doc = await stack.stores.db.collection<UserDoc>("users").findOne({ _id: new ObjectId(id) });
+    expect(doc).not.toBeNull();
+    const balance = doc!.wallet.balance;
+    expect(balance).toBeGreaterThanOrEqual(0);
+    const entries = await stack.stores.db.collection("ledger").find({ userId: new ObjectId(id) });
+    const applied = entries.filter((e) => e.status === "applied");
+    expect(entries.filter((e) => e.status === "pending")).toEqual([]);
+    expect(applied.reduce((s, e) => s + (e.amount as number), 0)).toBe(balance);
+    expect((doc!.pendingOps as unknown[] | undefined) ?? []).toEqual([]);
+    const cached = await stack.stores.cache.get(userKey(stack.config.CACHE_PREFIX, id));
+    if (cached !== null) {
+      const c = JSON.parse(cached) as { wallet: { balance: number }; version: number };
+      expect(c.wallet.balance).toBe(balance);
+      expect(c.version).toBe(doc!.version);
+    }
+  }
+}
+
+/** Seeds money the way production does: an exactly-once ledgered credit. */
+export async function fund(stack: TestStack, userId: string, amount: number): Promise<void> {
+  await stack.ctx.use("balance").apply(userId, amount, "test funding", { opId: `seed:${userId}:${crypto.randomUUID()}` });
+}
