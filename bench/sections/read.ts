@@ -1,0 +1,114 @@
+import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
+import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
+import { type Section, type SectionResult, table } from "../lib/report";
+
+/**
+ * Figure 1: getUserWithSync on a hit against the floor (redis.get + JSON.parse, same server,
+ * same value), and the miss path (MongoDB + fill) beside it.
+ */
+export const readSection: Section = async (ctx): Promise<SectionResult> => {
+  const env = await startEnv();
+  try {
+    const { stack } = env;
+    const svc = stack.ctx.use("cacheSync");
+    const engine = stack.ctx.use("cacheEngine");
+    const user = await seedBenchUser(stack);
+    await svc.getUserWithSync(user.id);
+    const key = engine.userKey(user.id);
+    const floorOn = floorRedis(env.redis.url, true);
+    const floorOff = floorRedis(env.redis.url, false);
+    await floorOn.ping();
+    await floorOff.ping();
+    const raw = await floorOn.get(key);
+    if (!raw) throw new Error("user not cached after the first read");
+    const payload = Buffer.byteLength(raw);
+
+    // 64 users for the 64-in-flight miss path, so single flight does not merge the loads.
+    const missUsers = [];
+    for (let i = 0; i < 64; i++) missUsers.push(await seedBenchUser(stack));
+    const missKeys = missUsers.map((u) => engine.userKey(u.id));
+
+    const d = Math.round(2000 * ctx.scale);
+    const warm = Math.round(500 * ctx.scale);
+    const hit = () => svc.getUserWithSync(user.id);
+    const floor = (c: typeof floorOn) => async () => JSON.parse((await c.get(key)) as string);
+
+    type Run = Record<string, LoadResult>;
+    const runs: Run[] = [];
+    for (let r = 0; r < ctx.runs; r++) {
+      const run: Run = {};
+      // Alternate the order between runs so drift (JIT, GC, thermal) does not favour one side.
+      const pairs: [string, () => Promise<LoadResult>][] = [
+        ["floor1", () => closedLoop(floor(floorOn), { concurrency: 1, durationMs: d, warmupMs: warm })],
+        ["ours1", () => closedLoop(hit, { concurrency: 1, durationMs: d, warmupMs: warm })],
+        ["floor64", () => closedLoop(floor(floorOn), { concurrency: 64, durationMs: d, warmupMs: warm })],
+        ["ours64", () => closedLoop(hit, { concurrency: 64, durationMs: d, warmupMs: warm })],
+        ["floorOff64", () => closedLoop(floor(floorOff), { concurrency: 64, durationMs: d, warmupMs: warm })],
+      ];
+      if (r % 2 === 1) pairs.reverse();
+      for (const [name, fn] of pairs) run[name] = await fn();
+      // Miss: the key is deleted (untimed, on the floor client) before each timed read.
+      const missOpts = { durationMs: Math.round(d * 0.75), warmupMs: warm };
+      run.miss1 = await closedLoop(() => svc.getUserWithSync(missUsers[0]!.id), {
+        ...missOpts,
+        concurrency: 1,
+        before: () => floorOn.del(missKeys[0]!),
+      });
+      run.miss64 = await closedLoop((w) => svc.getUserWithSync(missUsers[w]!.id), {
+        ...missOpts,
+        concurrency: 64,
+        before: (w) => floorOn.del(missKeys[w]!),
+      });
+      runs.push(run);
+      ctx.log(
+        `read run ${r + 1}: seq ours ${fmt.us(run.ours1!.p50Us)} µs vs floor ${fmt.us(run.floor1!.p50Us)} µs; ` +
+          `64 ours ${fmt.int(run.ours64!.opsPerSec)}/s vs floor ${fmt.int(run.floor64!.opsPerSec)}/s`,
+      );
+    }
+    floorOn.disconnect();
+    floorOff.disconnect();
+
+    const med = (name: string, f: keyof LoadResult) => median(runs.map((r) => r[name]![f]));
+    const ratioRuns = (a: string, b: string) => runs.map((r) => r[a]!.opsPerSec / r[b]!.opsPerSec);
+    const r1 = ratioRuns("ours1", "floor1");
+    const r64 = ratioRuns("ours64", "floor64");
+    const row = (label: string, name: string, ratio?: number[]) => [
+      label,
+      fmt.int(med(name, "opsPerSec")),
+      fmt.us(med(name, "p50Us")),
+      fmt.us(med(name, "p99Us")),
+      ratio ? `${fmt.ratio(median(ratio))} (${minMax(ratio).map((v) => v.toFixed(2)).join("–")})` : "",
+    ];
+    const body = [
+      `Value: one cached user, ${payload} bytes of JSON. Server: one redis-server ${"(owned by the harness, no persistence)"}; MongoDB is the wire-protocol test server (test/support/mongo-wire), not mongod.`,
+      "ioredis auto-pipelining: on in the adapter (the production default) and on the floor client; the floor is also shown with it off.",
+      "",
+      table(
+        ["path", "ops/s", "p50 µs", "p99 µs", "ratio ours/floor (ops/s; min–max over runs)"],
+        [
+          ["**1 in flight (sequential)**", "", "", "", ""],
+          row("floor: redis.get + JSON.parse", "floor1"),
+          row("getUserWithSync, hit", "ours1", r1),
+          row("getUserWithSync, miss (MongoDB + fill)", "miss1"),
+          ["**64 in flight**", "", "", "", ""],
+          row("floor: redis.get + JSON.parse (auto-pipelining on)", "floor64"),
+          row("floor, auto-pipelining off", "floorOff64"),
+          row("getUserWithSync, hit", "ours64", r64),
+          row("getUserWithSync, miss (64 users; a DEL before each read counts in ops/s)", "miss64"),
+        ],
+      ),
+    ].join("\n");
+    const p50seq = med("ours1", "p50Us");
+    return {
+      id: "read",
+      title: "1. Read path",
+      body,
+      targets: [
+        { name: "hit ≥ 0.8× raw floor at 64 in flight", value: fmt.ratio(median(r64)), target: "≥ 0.80×", met: median(r64) >= 0.8 },
+        { name: "hit p50 sequential", value: `${fmt.us(p50seq)} µs`, target: "≤ 60 µs", met: p50seq <= 60 },
+      ],
+    };
+  } finally {
+    await env.close();
+  }
+};
