@@ -181,14 +181,18 @@ export class MongoWireServer {
     await this.whileNotPaused();
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     await this.whileNotPaused();
-    if (conn.closed) return;
+    if (conn.closed || conn.socket.destroyed) return;
     const reply = this.execute(req, conn.id);
     if (req.noReply || conn.closed) return;
     conn.socket.write(encodeReply(req, reply));
   }
 
   private async whileNotPaused(): Promise<void> {
+    if (!this.pauseGate) return;
     while (this.pauseGate) await this.pauseGate.promise;
+    // Let close events of connections the client gave up on during the pause arrive first,
+    // so their held requests are dropped rather than run late.
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   private execute(req: WireRequest, connectionId: number): Document {
