@@ -14,6 +14,7 @@ import { adminCachePlugin } from "../plugins/admin-cache";
 import { ssePlugin } from "../plugins/sse";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
+import { webPlugin } from "../plugins/web";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
@@ -36,5 +37,6 @@ export function defaultPlugins(): Plugin[] {
     ssePlugin(),
     consistencyCheckPlugin(),
     docsPlugin(),
+    webPlugin(),
   ];
 }

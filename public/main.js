@@ -1,0 +1,447 @@
+// The wallet page: plain DOM, no framework, no build step. Data is written with textContent only,
+// never innerHTML, so nothing a user typed (names, bios, reasons) can become markup.
+
+const API = "/api/v1";
+const TOKEN_KEY = "cs_token";
+const MAX_EVENTS = 50;
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  /** @type {any} */ user: null,
+  /** @type {EventSource | null} */ stream: null,
+  /** Bumped by every (re)connect so that a stale async step cannot open a second stream. */
+  streamGen: 0,
+  lastEventId: "",
+  reconnectDelay: 1000,
+  /** @type {number | undefined} */ reconnectTimer: undefined,
+  everOpened: false,
+  profileDirty: false,
+  /** @type {number | undefined} */ refreshTimer: undefined,
+  /** @type {number | undefined} */ adminPoll: undefined,
+};
+
+// ---------- API ----------
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { accept: "application/json" };
+  if (state.token) headers.authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "NETWORK", "The server cannot be reached. Retrying when it is back.");
+  }
+  const json = await res.json().catch(() => null);
+  if (!res.ok || !json?.success) {
+    const err = json?.error;
+    const detail = describeDetails(err?.details);
+    throw new ApiError(res.status, err?.code ?? "HTTP_" + res.status, (err?.message ?? `Request failed (${res.status})`) + detail);
+  }
+  return json.data;
+}
+
+/** zod issues from the 400 envelope, as one readable line. */
+function describeDetails(details) {
+  const issues = Array.isArray(details) ? details : Array.isArray(details?.issues) ? details.issues : [];
+  const parts = issues.slice(0, 3).map((i) => [i.path?.join?.(".") ?? i.path, i.message].filter(Boolean).join(": "));
+  return parts.length ? ` (${parts.join("; ")})` : "";
+}
+
+// ---------- Alerts ----------
+
+function showError(err) {
+  const alert = $("alert");
+  alert.className = "alert";
+  alert.textContent = err instanceof Error ? err.message : String(err);
+  if (err instanceof ApiError && err.status === 401 && state.token) signOut("Your session has ended. Please sign in again.");
+}
+
+function showInfo(text) {
+  const alert = $("alert");
+  alert.className = "alert info";
+  alert.textContent = text;
+}
+
+const clearAlert = () => ($("alert").textContent = "");
+
+// ---------- Money (integer minor units, never floats in requests) ----------
+
+function currencyDigits(currency) {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+function formatMoney(minor, currency = "USD") {
+  const digits = currencyDigits(currency);
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 10 ** digits);
+  } catch {
+    return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
+  }
+}
+
+/** "12.5" → 1250 by string arithmetic, so 0.1 + 0.2 style float errors cannot reach the ledger. */
+function parseAmount(text, currency) {
+  const digits = currencyDigits(currency);
+  const m = /^(\d{1,13})(?:[.,](\d*))?$/.exec(text.trim());
+  if (!m || (m[2] ?? "").length > digits) {
+    throw new Error(digits ? `Enter an amount like 25.00 (at most ${digits} decimals).` : "Enter a whole amount.");
+  }
+  const minor = Number(m[1]) * 10 ** digits + Number((m[2] ?? "").padEnd(digits, "0") || 0);
+  if (!Number.isSafeInteger(minor) || minor <= 0) throw new Error("Enter an amount greater than zero.");
+  return minor;
+}
+
+const currency = () => state.user?.wallet?.currency ?? "USD";
+
+// ---------- Rendering ----------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+const time = (iso) => el("time", { datetime: iso }, iso ? new Date(iso).toLocaleString() : "");
+
+function renderUser(user) {
+  state.user = user;
+  $("whoami").textContent = `${user.displayName || user.username} (${user.role})`;
+  const balance = $("balance");
+  balance.textContent = formatMoney(user.wallet.balance, user.wallet.currency);
+  balance.dataset.minor = String(user.wallet.balance);
+  for (const c of document.querySelectorAll(".currency")) c.textContent = user.wallet.currency;
+  // Never overwrite what the user is typing; a live update applies once they save or sign in again.
+  if (!state.profileDirty) {
+    /** @type {HTMLInputElement} */ ($("profile-display-name")).value = user.displayName ?? "";
+    /** @type {HTMLTextAreaElement} */ ($("profile-bio")).value = user.bio ?? "";
+  }
+}
+
+function renderList(list, items, renderItem, emptyText) {
+  list.replaceChildren(...(items.length ? items.map(renderItem) : [el("li", { class: "empty" }, emptyText)]));
+}
+
+function renderRequests(items) {
+  renderList($("request-list"), items, (r) =>
+    el("li", { "data-testid": "request-item", "data-id": r.id, "data-status": r.status },
+      el("span", { class: "grow" }, `${r.kind === "deposit" ? "Deposit" : "Withdrawal"} of ${formatMoney(r.amount, currency())}`),
+      el("span", { class: `status ${r.status}` }, r.status),
+      time(r.createdAt)),
+  "No requests yet.");
+}
+
+function eventSummary(ev) {
+  const who = ev.userId === state.user?.id ? "" : `${ev.user?.username ?? ev.userId}: `;
+  const what = ev.reason || `updated ${(ev.changed ?? []).join(", ") || "profile"}`;
+  const bal = ev.user?.wallet ? ` — balance ${formatMoney(ev.user.wallet.balance, ev.user.wallet.currency)}` : "";
+  return who + what + bal;
+}
+
+function addEvent(ev) {
+  const list = $("event-list");
+  list.querySelector(".empty")?.remove();
+  list.prepend(el("li", { "data-testid": "event-item" }, el("span", { class: "grow" }, eventSummary(ev)), time(ev.at)));
+  while (list.children.length > MAX_EVENTS) list.lastElementChild?.remove();
+}
+
+function setLive(kind, text) {
+  const live = $("live-status");
+  live.dataset.state = kind;
+  live.textContent = text;
+}
+
+// ---------- Loading ----------
+
+async function loadMe() {
+  const me = await api("GET", "/users/me");
+  renderUser(me.user);
+}
+
+async function loadRequests() {
+  const [deps, wds] = await Promise.all([api("GET", "/deposits?limit=20"), api("GET", "/withdrawals?limit=20")]);
+  const items = [
+    ...deps.items.map((r) => ({ ...r, kind: "deposit" })),
+    ...wds.items.map((r) => ({ ...r, kind: "withdrawal" })),
+  ].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
+  renderRequests(items);
+}
+
+async function loadAdmin() {
+  const [deps, wds, stats] = await Promise.all([
+    api("GET", "/deposits?status=pending&limit=50"),
+    api("GET", "/withdrawals?status=pending&limit=50"),
+    api("GET", "/cache/stats"),
+  ]);
+  renderPending($("admin-deposits"), "deposit", deps.items);
+  renderPending($("admin-withdrawals"), "withdrawal", wds.items);
+  renderStats(stats);
+}
+
+function renderPending(list, kind, items) {
+  renderList(list, items, (r) => {
+    const amount = formatMoney(r.amount, currency());
+    const from = r.senderName ?? r.destination ?? r.userId;
+    const label = `${kind} of ${amount} (${kind === "deposit" ? "from" : "to"} ${from})`;
+    return el("li", { "data-testid": `pending-${kind}`, "data-id": r.id, "data-amount": r.amount },
+      el("span", { class: "grow" }, el("strong", {}, amount), " ", el("span", { class: "meta" }, `${kind === "deposit" ? "from" : "to"} ${from} · user ${r.userId}`)),
+      el("button", { type: "button", "data-testid": `approve-${kind}`, "aria-label": `Approve ${label}`, onclick: (e) => decide(e, kind, r.id, "approve") }, "Approve"),
+      el("button", { type: "button", class: "danger", "data-testid": `reject-${kind}`, "aria-label": `Reject ${label}`, onclick: (e) => decide(e, kind, r.id, "reject") }, "Reject"));
+  }, `No pending ${kind}s.`);
+}
+
+function renderStats(s) {
+  const rows = [
+    ["User keys", s.totalUserKeys],
+    ["Email keys", s.emailKeys],
+    ["Redis", s.redisConnected ? "connected" : "down"],
+    ["Hits", s.hits],
+    ["Misses", s.misses],
+    ["Hit ratio", typeof s.hitRatio === "number" ? `${(s.hitRatio * 100).toFixed(1)} %` : "—"],
+    ["As of", s.timestamp ? new Date(s.timestamp).toLocaleTimeString() : "—"],
+  ];
+  $("cache-stats").replaceChildren(...rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v ?? "—")))));
+}
+
+async function decide(event, kind, id, action) {
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
+  // Disabled while in flight: a double click must not even send a second request.
+  for (const b of button.parentElement?.querySelectorAll("button") ?? []) b.disabled = true;
+  try {
+    await api("PUT", `/${kind}s/${id}/${action}`, {});
+    showInfo(`${kind[0].toUpperCase() + kind.slice(1)} ${action === "approve" ? "approved" : "rejected"}.`);
+    await loadAdmin();
+  } catch (err) {
+    showError(err);
+    for (const b of button.parentElement?.querySelectorAll("button") ?? []) b.disabled = false;
+  }
+}
+
+/** Collapses a burst of events (an approval is two balance changes) into one refetch. */
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => {
+    loadRequests().catch(showError);
+    if (state.user?.role === "admin") loadAdmin().catch(showError);
+  }, 150);
+}
+
+// ---------- Live updates ----------
+
+function onUserEvent(ev) {
+  // Admins receive everyone's events; only the caller's own ones carry their balance.
+  if (ev.userId === state.user?.id && ev.user && (ev.user.version ?? 0) >= (state.user.version ?? 0)) renderUser(ev.user);
+  addEvent(ev);
+  scheduleRefresh();
+}
+
+/**
+ * Opens the stream with a fresh 60 s ticket. EventSource reconnects by itself (sending
+ * Last-Event-ID) while its URL still works; once the ticket has expired that reconnect is
+ * refused and the stream ends CLOSED, so we mint a new ticket and pass the last id ourselves.
+ */
+async function connect() {
+  closeStream();
+  const gen = ++state.streamGen;
+  setLive("connecting", "Connecting…");
+  let ticket;
+  try {
+    ({ ticket } = await api("GET", "/auth/sse-ticket"));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return showError(err);
+    return scheduleReconnect(gen);
+  }
+  if (gen !== state.streamGen) return;
+  const query = new URLSearchParams({ ticket });
+  if (state.lastEventId) query.set("lastEventId", state.lastEventId);
+  const es = new EventSource(`${API}/events?${query}`);
+  state.stream = es;
+
+  es.addEventListener("open", () => {
+    state.reconnectDelay = 1000;
+    setLive("live", "Live");
+    // Replay covers a bounded window; a refetch after any gap makes the page right regardless.
+    if (state.everOpened) refreshAll();
+    state.everOpened = true;
+  });
+  es.addEventListener("userDataUpdated", (e) => {
+    if (e.lastEventId) state.lastEventId = e.lastEventId;
+    try {
+      onUserEvent(JSON.parse(e.data));
+    } catch (err) {
+      console.warn("bad event", err);
+    }
+  });
+  es.addEventListener("close", (e) => {
+    const reason = safeJson(e.data)?.reason;
+    // Evicted = the same account opened too many streams elsewhere; reconnecting would just
+    // evict the other tab in turn. A shutdown is a restart: let the reconnect logic run.
+    if (reason === "evicted") {
+      closeStream();
+      setLive("off", "Paused (open in another tab)");
+    }
+  });
+  es.addEventListener("error", () => {
+    if (gen !== state.streamGen) return;
+    if (es.readyState === EventSource.CLOSED) scheduleReconnect(gen);
+    else setLive("connecting", "Reconnecting…");
+  });
+}
+
+function scheduleReconnect(gen) {
+  if (gen !== state.streamGen || !state.token) return;
+  closeStream();
+  setLive("connecting", "Reconnecting…");
+  clearTimeout(state.reconnectTimer);
+  state.reconnectTimer = setTimeout(() => state.token && connect(), state.reconnectDelay);
+  state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
+}
+
+function closeStream() {
+  clearTimeout(state.reconnectTimer);
+  state.stream?.close();
+  state.stream = null;
+}
+
+const safeJson = (s) => {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return null;
+  }
+};
+
+// ---------- Session ----------
+
+async function refreshAll() {
+  try {
+    await loadMe();
+    await loadRequests();
+    if (state.user?.role === "admin") await loadAdmin();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+async function enter(token) {
+  state.token = token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  try {
+    await loadMe();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return signOut("Your session has ended. Please sign in again.");
+    return showError(err);
+  }
+  $("auth-view").hidden = true;
+  $("app-view").hidden = false;
+  $("sign-out").hidden = false;
+  const admin = state.user.role === "admin";
+  $("admin-view").hidden = !admin;
+  clearInterval(state.adminPoll);
+  // New requests change no user document, so no event announces them: admins also poll.
+  if (admin) state.adminPoll = setInterval(() => loadAdmin().catch(() => {}), 10_000);
+  connect();
+  refreshAll();
+}
+
+function signOut(message) {
+  const token = state.token;
+  state.token = null;
+  state.user = null;
+  state.lastEventId = "";
+  state.everOpened = false;
+  state.streamGen++;
+  closeStream();
+  clearInterval(state.adminPoll);
+  sessionStorage.removeItem(TOKEN_KEY);
+  // Best effort: the server invalidates the cached user; the page signs out either way.
+  if (token) fetch(`${API}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  $("auth-view").hidden = false;
+  $("app-view").hidden = true;
+  $("admin-view").hidden = true;
+  $("sign-out").hidden = true;
+  $("whoami").textContent = "";
+  $("event-list").replaceChildren();
+  setLive("off", "");
+  if (message) showInfo(message);
+}
+
+// ---------- Forms ----------
+
+/** Runs a submit handler with the button disabled and errors shown in the alert region. */
+function onSubmit(formId, handler) {
+  const form = /** @type {HTMLFormElement} */ ($(formId));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+    button.disabled = true;
+    clearAlert();
+    try {
+      await handler(Object.fromEntries(new FormData(form)), form);
+    } catch (err) {
+      showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+onSubmit("login-form", async ({ email, password }) => {
+  const { token } = await api("POST", "/auth/login", { email, password });
+  await enter(token);
+});
+
+onSubmit("register-form", async ({ email, username, password }) => {
+  const { token } = await api("POST", "/auth/register", { email, username, password });
+  await enter(token);
+});
+
+onSubmit("profile-form", async ({ displayName, bio }) => {
+  const user = await api("PATCH", "/users/me", { displayName, bio });
+  state.profileDirty = false;
+  renderUser(user);
+  showInfo("Profile saved.");
+});
+
+onSubmit("deposit-form", async ({ amount, senderName }, form) => {
+  const minor = parseAmount(String(amount), currency());
+  await api("POST", "/deposits/request", { amount: minor, senderName: String(senderName).trim() });
+  form.reset();
+  showInfo(`Deposit of ${formatMoney(minor, currency())} requested. It will be credited once approved.`);
+  await loadRequests();
+});
+
+onSubmit("withdraw-form", async ({ amount, destination }, form) => {
+  const minor = parseAmount(String(amount), currency());
+  await api("POST", "/withdrawals/request", { amount: minor, destination: String(destination).trim() });
+  form.reset();
+  showInfo(`Withdrawal of ${formatMoney(minor, currency())} requested.`);
+  await loadRequests();
+});
+
+$("profile-form").addEventListener("input", () => (state.profileDirty = true));
+$("sign-out").addEventListener("click", () => signOut("Signed out."));
+$("admin-refresh").addEventListener("click", () => loadAdmin().catch(showError));
+
+if (state.token) enter(state.token);
+else setLive("off", "");
