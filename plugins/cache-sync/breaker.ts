@@ -26,6 +26,7 @@ export class CircuitBreaker {
   private openedAt = 0;
   private probing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private dirty = false;
 
   constructor(private readonly opts: BreakerOptions) {}
 
@@ -40,8 +41,12 @@ export class CircuitBreaker {
     return false;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.allows()) throw new StoreUnavailableError("redis");
+  /**
+   * `write: true` is for versioned writes (write-through, tombstones): they are safe while the
+   * probe repairs, and letting them through keeps steady writes from creating new debts forever.
+   */
+  async run<T>(fn: () => Promise<T>, opts: { write?: boolean } = {}): Promise<T> {
+    if (!this.allows() && !(opts.write && this.state === "half-open")) throw new StoreUnavailableError("redis");
     try {
       const out = await fn();
       this.failures = 0;
@@ -60,18 +65,17 @@ export class CircuitBreaker {
   /** Opens at once: after a failed write-through Redis may hold a stale entry. */
   trip(): void {
     this.failures = 0;
-    this.openedAt = Date.now();
-    if (this.state !== "open") {
-      this.state = "open";
-      this.opts.onStateChange?.("open");
+    // A debt recorded while the probe repairs must be settled before closing: probe again.
+    if (this.state === "half-open") {
+      this.dirty = true;
+      return;
     }
-    // Probe even when no request comes: stale entries must be repaired soon after Redis returns.
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.allows();
-    }, this.opts.cooldownMs);
-    (this.timer as { unref?: () => void }).unref?.();
+    // Already open: keep the original deadline, or steady writes would postpone the probe forever.
+    if (this.state === "open") return;
+    this.state = "open";
+    this.openedAt = Date.now();
+    this.opts.onStateChange?.("open");
+    this.schedule(this.opts.cooldownMs);
   }
 
   /** Stops the probe timer (shutdown). */
@@ -85,12 +89,29 @@ export class CircuitBreaker {
     await this.probing;
   }
 
+  /** Probe even when no request comes: stale entries must be repaired soon after Redis returns. */
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.allows();
+    }, ms);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
   private startProbe(): void {
     if (this.probing) return;
     this.state = "half-open";
     this.opts.onStateChange?.("half-open");
-    this.probing = this.opts
-      .probe()
+    this.dirty = false;
+    const attempt = async (): Promise<void> => {
+      await this.opts.probe();
+      if (this.dirty) {
+        this.dirty = false;
+        return attempt();
+      }
+    };
+    this.probing = attempt()
       .then(
         () => {
           this.state = "closed";
@@ -98,8 +119,10 @@ export class CircuitBreaker {
           this.opts.onStateChange?.("closed");
         },
         () => {
-          this.state = "closed"; // let trip() emit the transition
-          this.trip();
+          this.state = "open";
+          this.openedAt = Date.now();
+          this.opts.onStateChange?.("open");
+          this.schedule(this.opts.cooldownMs);
         },
       )
       .finally(() => {

@@ -12,6 +12,7 @@ import { SingleFlight } from "./single-flight";
 /** Tombstone version for a deleted user: no fill may ever land while the marker lives. */
 export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;
 
+const WRITE = { write: true } as const;
 const BREAKER_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
 
 const isMongoDown = (err: unknown) => err instanceof StoreUnavailableError && err.store === "mongo";
@@ -117,9 +118,9 @@ export class CacheEngine {
     const end = this.ctx.metrics.writeThroughSeconds.startTimer();
     try {
       const ttl = this.ttl();
-      await this.breaker.run(() => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl));
+      await this.breaker.run(() => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl), WRITE);
       this.ctx.metrics.writeThroughs.inc({ outcome: "stored" });
-      void this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl)).catch(() => undefined);
+      void this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE).catch(() => undefined);
     } catch (err) {
       this.ctx.metrics.writeThroughs.inc({ outcome: "deferred" });
       await this.owe(user.id, user.version, [user.email], err);
@@ -133,8 +134,8 @@ export class CacheEngine {
     this.flights.forget(id);
     this.ctx.metrics.invalidations.inc();
     try {
-      await this.breaker.run(() => this.cache.invalidateVersioned(this.userKey(id), version, this.ctx.config.CACHE_MARKER_TTL_MS));
-      if (emails.length) await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))));
+      await this.breaker.run(() => this.cache.invalidateVersioned(this.userKey(id), version, this.ctx.config.CACHE_MARKER_TTL_MS), WRITE);
+      if (emails.length) await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))), WRITE);
     } catch (err) {
       await this.owe(id, version, emails, err);
     }
@@ -223,6 +224,8 @@ export class CacheEngine {
     this.breaker.trip();
     try {
       await this.repairs.record(id, version, emails);
+      // Again once the debt is durable: a probe that finished meanwhile must not miss it.
+      this.breaker.trip();
     } catch (recordErr) {
       // MongoDB took the write a moment ago; if it cannot take the debt now, say so loudly.
       this.ctx.logger.error({ err: recordErr, userId: id }, "could not record a cache repair");
