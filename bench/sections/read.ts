@@ -1,3 +1,4 @@
+import type { SanitizedUser } from "../../src/domain/user";
 import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
 import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
@@ -24,14 +25,19 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const payload = Buffer.byteLength(raw);
 
     // 64 users for the 64-in-flight miss path, so single flight does not merge the loads.
-    const missUsers = [];
+    const missUsers: SanitizedUser[] = [];
     for (let i = 0; i < 64; i++) missUsers.push(await seedBenchUser(stack));
     const missKeys = missUsers.map((u) => engine.userKey(u.id));
 
     const d = Math.round(2000 * ctx.scale);
     const warm = Math.round(500 * ctx.scale);
-    const hit = () => svc.getUserWithSync(user.id);
-    const floor = (c: typeof floorOn) => async () => JSON.parse((await c.get(key)) as string);
+    // Sequential: one user. 64 in flight: each worker its own user (64 keys), both sides.
+    const hitUsers: SanitizedUser[] = [];
+    for (let i = 0; i < 64; i++) hitUsers.push(await seedBenchUser(stack));
+    for (const u of hitUsers) await svc.getUserWithSync(u.id);
+    const hitKeys = hitUsers.map((u) => engine.userKey(u.id));
+    const hit = (w: number) => svc.getUserWithSync(w === 0 ? user.id : hitUsers[w]!.id);
+    const floor = (c: typeof floorOn) => async (w: number) => JSON.parse((await c.get(w === 0 ? key : hitKeys[w]!)) as string);
 
     type Run = Record<string, LoadResult>;
     const runs: Run[] = [];
@@ -81,7 +87,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     ];
     const body = [
       `Value: one cached user, ${payload} bytes of JSON. Server: one redis-server ${"(owned by the harness, no persistence)"}; MongoDB is the wire-protocol test server (test/support/mongo-wire), not mongod.`,
-      "ioredis auto-pipelining: on in the adapter (the production default) and on the floor client; the floor is also shown with it off.",
+      "Sequential: one user; 64 in flight: each worker reads its own user (64 keys) on both sides. ioredis auto-pipelining: on in the adapter (the production default) and on the floor client; the floor is also shown with it off.",
       "",
       table(
         ["path", "ops/s", "p50 µs", "p99 µs", "ratio ours/floor (ops/s; min–max over runs)"],
