@@ -1,4 +1,5 @@
 import type { PluginContext } from "../../../src/core/plugin";
+import { rawUsers } from "../../auth/users";
 import { applyEntry, ledger } from "./steps";
 import type { LedgerEntry } from "./types";
 
@@ -40,6 +41,25 @@ export async function recoverPending(ctx: PluginContext, opts: { graceMs: number
   const entries = await ledger(ctx).find({ status: "pending", createdAt: { $lte: cutoff } }, { sort: { createdAt: 1 }, limit: opts.batch ?? 1000 });
   let settled = 0;
   for (const e of entries) if (await recoverEntry(ctx, e)) settled++;
+  settled += await sweepAppliedGuards(ctx, cutoff);
   if (settled) ctx.logger.info({ settled }, "settled pending balance operations");
   return settled;
+}
+
+/**
+ * A run that stopped between c (marked) and d (pull) leaves its opId in the user's pendingOps.
+ * Harmless to money (it only guards an op that is already applied), but the array would grow, so
+ * recovery pulls guards whose ledger entry has been applied since before the cutoff.
+ */
+async function sweepAppliedGuards(ctx: PluginContext, cutoff: Date): Promise<number> {
+  const users = await rawUsers(ctx).find({ "pendingOps.0": { $exists: true } }, { projection: { pendingOps: 1 }, limit: 1000 });
+  let pulled = 0;
+  for (const u of users) {
+    const opIds = (u.pendingOps as string[] | undefined) ?? [];
+    const done = await ledger(ctx).find({ opId: { $in: opIds }, status: "applied", appliedAt: { $lte: cutoff } }, { projection: { opId: 1 } });
+    if (done.length === 0) continue;
+    await rawUsers(ctx).updateOne({ _id: u._id }, { $pull: { pendingOps: { $in: done.map((e) => e.opId) } } });
+    pulled += done.length;
+  }
+  return pulled;
 }
