@@ -205,8 +205,9 @@ function renderPending(list, kind, items) {
     const label = `${kind} of ${amount} (${kind === "deposit" ? "from" : "to"} ${from})`;
     return el("li", { "data-testid": `pending-${kind}`, "data-id": r.id, "data-amount": r.amount },
       el("span", { class: "grow" }, el("strong", {}, amount), " ", el("span", { class: "meta" }, `${kind === "deposit" ? "from" : "to"} ${from} · user ${r.userId}`)),
-      el("button", { type: "button", "data-testid": `approve-${kind}`, "aria-label": `Approve ${label}`, onclick: (e) => decide(e, kind, r.id, "approve") }, "Approve"),
-      el("button", { type: "button", class: "danger", "data-testid": `reject-${kind}`, "aria-label": `Reject ${label}`, onclick: (e) => decide(e, kind, r.id, "reject") }, "Reject"));
+      el("span", { class: "actions" },
+        el("button", { type: "button", "data-testid": `approve-${kind}`, "aria-label": `Approve ${label}`, onclick: (e) => decide(e, kind, r.id, "approve") }, "Approve"),
+        el("button", { type: "button", class: "danger", "data-testid": `reject-${kind}`, "aria-label": `Reject ${label}`, onclick: (e) => decide(e, kind, r.id, "reject") }, "Reject")));
   }, `No pending ${kind}s.`);
 }
 
@@ -226,14 +227,14 @@ function renderStats(s) {
 async function decide(event, kind, id, action) {
   const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
   // Disabled while in flight: a double click must not even send a second request.
-  for (const b of button.parentElement?.querySelectorAll("button") ?? []) b.disabled = true;
+  for (const b of button.closest("li")?.querySelectorAll("button") ?? []) b.disabled = true;
   try {
     await api("PUT", `/${kind}s/${id}/${action}`, {});
     showInfo(`${kind[0].toUpperCase() + kind.slice(1)} ${action === "approve" ? "approved" : "rejected"}.`);
     await loadAdmin();
   } catch (err) {
     showError(err);
-    for (const b of button.parentElement?.querySelectorAll("button") ?? []) b.disabled = false;
+    for (const b of button.closest("li")?.querySelectorAll("button") ?? []) b.disabled = false;
   }
 }
 
@@ -313,7 +314,13 @@ function scheduleReconnect(gen) {
   closeStream();
   setLive("connecting", "Reconnecting…");
   clearTimeout(state.reconnectTimer);
-  state.reconnectTimer = setTimeout(() => state.token && connect(), state.reconnectDelay);
+  state.reconnectTimer = setTimeout(() => {
+    if (!state.token) return;
+    // Exposed for diagnostics (and the e2e test): how often the page had to mint a new ticket.
+    const live = $("live-status");
+    live.dataset.reconnects = String(Number(live.dataset.reconnects ?? 0) + 1);
+    connect();
+  }, state.reconnectDelay);
   state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
 }
 
