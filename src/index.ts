@@ -14,3 +14,4 @@ export type { EventBus } from "./core/ports/event-bus";
 export type { BalanceService, CacheSyncService, ConsistencyReport } from "./domain/cache-sync";
 export type { PublicUser, SanitizedUser, UserDoc } from "./domain/user";
 export { defaultPlugins } from "./plugins";
+export { type CacheSyncHandle, createCacheSync } from "./library";
