@@ -1,39 +1,8 @@
 import { z } from "@hono/zod-openapi";
 
-/** The success envelope around `data`, as every route answers. */
-export const envelope = <T extends z.ZodType>(data: T) =>
-  z.object({ success: z.literal(true), data, message: z.string().optional() });
+import { envelope, UserSchema } from "../../src/domain/schemas";
 
-export const ErrorSchema = z
-  .object({
-    success: z.literal(false),
-    error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-  })
-  .openapi("Error");
-
-export const errorResponse = (description: string) => ({
-  content: { "application/json": { schema: ErrorSchema } },
-  description,
-});
-
-export const WalletSchema = z.object({ balance: z.number().int(), currency: z.string() }).openapi("Wallet");
-
-/** SanitizedUser: `id` never `_id`, no secrets; loose because the sanitizer owns the field list. */
-export const UserSchema = z
-  .looseObject({
-    id: z.string(),
-    email: z.string(),
-    username: z.string(),
-    role: z.enum(["user", "admin"]),
-    displayName: z.string(),
-    bio: z.string(),
-    avatarUrl: z.string(),
-    wallet: WalletSchema,
-    version: z.number().int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("User");
+export { envelope, ErrorSchema, errorResponse, UserSchema, WalletSchema } from "../../src/domain/schemas";
 
 // Plain strings only: an object such as {"$ne": null} never reaches a query.
 const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
