@@ -1,0 +1,96 @@
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import type { BenchEnv } from "./env";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+export interface ChildServer {
+  url: string;
+  pid: number;
+  proc: Subprocess;
+  /** Last lines the child printed, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `bun run <script>` in its own process (its own event loop, not the load generator's),
+ * with the open-file limit raised to the hard limit, and waits until `GET <readyPath>` answers.
+ */
+export async function spawnServer(script: string, env: Record<string, string>, readyPath = "/health"): Promise<ChildServer> {
+  const port = await freePort();
+  const proc = Bun.spawn(["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(ROOT, script)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  let out = "";
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) out = (out + dec.decode(chunk)).slice(-8000);
+  };
+  void drain(proc.stdout);
+  void drain(proc.stderr);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${script} exited (${proc.exitCode}): ${out.slice(-2000)}`);
+    try {
+      const res = await fetch(url + readyPath);
+      if (res.status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`${script} did not answer ${readyPath} within 20 s: ${out.slice(-2000)}`);
+    }
+    await Bun.sleep(50);
+  }
+  return {
+    url,
+    pid: proc.pid,
+    proc,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await proc.exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server. */
+export function spawnApp(env: BenchEnv, extra: Record<string, string> = {}): Promise<ChildServer> {
+  const { stack } = env;
+  return spawnServer("src/server.ts", {
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    MONGO_URL: env.mongo.url,
+    MONGO_DB: stack.dbName,
+    REDIS_URL: env.redis.url,
+    CACHE_PREFIX: stack.config.CACHE_PREFIX,
+    JWT_SECRET: stack.config.JWT_SECRET ?? "bench-secret-bench-secret-0123456789",
+    CONSISTENCY_CHECK_INTERVAL_SECONDS: "0",
+    METRICS_ENABLED: "true",
+    ...extra,
+  });
+}
