@@ -2,7 +2,8 @@ import Redis from "ioredis";
 import { MongoClient } from "mongodb";
 import { createTestStack, type TestStack } from "../../test/support/stack";
 import { seedUser } from "../../test/support/seed";
-import { startMongoWire, type MongoWireServer } from "../../test/support/mongo-wire";
+import type { MongoWireServer } from "../../test/support/mongo-wire";
+import { freePort } from "./procs";
 import { startRedis, type RedisHarness } from "../../test/support/redis-server";
 import type { SanitizedUser } from "../../src/domain/user";
 
@@ -13,22 +14,23 @@ import type { SanitizedUser } from "../../src/domain/user";
  */
 export interface BenchEnv {
   redis: RedisHarness;
-  mongo: MongoWireServer;
+  /** The wire-protocol test server, in its own `bun` process (see startMongoProcess). */
+  mongo: { url: string; pid: number };
   stack: TestStack;
   close(): Promise<void>;
 }
 
 export async function startEnv(opts: { env?: Record<string, string | number | boolean | undefined> } = {}): Promise<BenchEnv> {
   const redis = await startRedis();
-  const mongo = await startMongoWire();
-  const stack = await createTestStack({ redis, mongo, env: { LOG_LEVEL: "silent", ...opts.env } });
+  const mongo = await startMongoProcess();
+  const stack = await createTestStack({ redis, mongo: { url: mongo.url } as MongoWireServer, env: { LOG_LEVEL: "silent", ...opts.env } });
   return {
     redis,
-    mongo,
+    mongo: { url: mongo.url, pid: mongo.pid },
     stack,
     async close() {
       await stack.close().catch(() => {});
-      await mongo.close().catch(() => {});
+      await mongo.stop().catch(() => {});
       await redis.stop().catch(() => {});
     },
   };
@@ -56,6 +58,48 @@ export async function rawMongo(url: string): Promise<MongoClient> {
   const client = new MongoClient(url);
   await client.connect();
   return client;
+}
+
+/**
+ * The MongoDB wire-protocol test server (test/support/mongo-wire/cli.ts) in its own process: run
+ * in the bench process it would share an event loop with the code under test, and every
+ * microsecond of client-side work would also slow the "database" down.
+ */
+export async function startMongoProcess(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const proc = Bun.spawn(["bun", "run", "test/support/mongo-wire/cli.ts", "--port", String(port)], {
+    cwd: `${import.meta.dir}/../..`,
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const reader = proc.stdout.getReader();
+  let out = "";
+  const deadline = Date.now() + 15_000;
+  while (!out.includes("mongodb://")) {
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`mongo-wire test server did not start: ${out}`);
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`mongo-wire test server exited: ${out} ${await new Response(proc.stderr).text()}`);
+    out += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  void proc.stdout.pipeTo(new WritableStream()).catch(() => {});
+  void proc.stderr.pipeTo(new WritableStream()).catch(() => {});
+  const url = (/mongodb:\/\/\S+/.exec(out) as RegExpExecArray)[0];
+  return {
+    url,
+    pid: proc.pid,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      await proc.exited;
+      clearTimeout(t);
+    },
+  };
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms);
