@@ -107,3 +107,26 @@ export async function closeClient(client: Redis, timeoutMs: number): Promise<voi
 }
 
 function noop() {}
+
+/**
+ * Calls made right after construction wait (once, bounded) for the first connection; every
+ * failure, refusal or timeout then surfaces as StoreUnavailableError("redis").
+ */
+export class CommandGate {
+  private initial: Promise<void> | null;
+
+  constructor(client: Redis, timeoutMs: number) {
+    this.initial = firstConnection(client, timeoutMs).then(() => {
+      this.initial = null;
+    });
+  }
+
+  async run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.initial) await this.initial;
+    try {
+      return await op();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import type Redis from "ioredis";
 import type { CacheStore } from "../../core/ports/cache-store";
 import { TOMBSTONE_FIELD } from "../../core/ports/cache-store";
-import { closeClient, createCommandClient, firstConnection, unavailable, type RedisAdapterOptions } from "./connection";
+import { CommandGate, closeClient, createCommandClient, type RedisAdapterOptions } from "./connection";
 import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
@@ -29,7 +29,7 @@ export class RedisCacheStore implements CacheStore {
   readonly client: Redis;
   private readonly scripted: ScriptedRedis;
   private readonly timeoutMs: number;
-  private initial: Promise<void> | null;
+  private readonly gate: CommandGate;
   private closed = false;
 
   constructor(opts: RedisAdapterOptions) {
@@ -41,19 +41,11 @@ export class RedisCacheStore implements CacheStore {
     this.client = client;
     this.scripted = client as ScriptedRedis;
     this.timeoutMs = opts.timeoutMs;
-    this.initial = firstConnection(client, opts.timeoutMs).then(() => {
-      this.initial = null;
-    });
+    this.gate = new CommandGate(client, opts.timeoutMs);
   }
 
-  /** Every Redis failure, refusal or timeout surfaces as StoreUnavailableError("redis"). */
-  private async run<T>(op: () => Promise<T>): Promise<T> {
-    if (this.initial) await this.initial;
-    try {
-      return await op();
-    } catch (err) {
-      throw unavailable(err);
-    }
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return this.gate.run(op);
   }
 
   get(key: string): Promise<string | null> {

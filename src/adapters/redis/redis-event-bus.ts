@@ -4,7 +4,7 @@ import {
   closeClient,
   createCommandClient,
   createSubscriberClient,
-  firstConnection,
+  CommandGate,
   unavailable,
   withTimeout,
   type RedisAdapterOptions,
@@ -38,7 +38,7 @@ export class RedisEventBus implements EventBus {
   private readonly opts: RedisAdapterOptions;
   private subscriber: Redis | null = null;
   private readonly topics = new Map<string, Topic>();
-  private initial: Promise<void> | null;
+  private readonly gate: CommandGate;
   private closed = false;
 
   constructor(opts: RedisAdapterOptions) {
@@ -47,18 +47,11 @@ export class RedisEventBus implements EventBus {
     client.defineCommand("publishEvent", { lua: PUBLISH_LUA, numberOfKeys: 1 });
     this.client = client;
     this.scripted = client as ScriptedRedis;
-    this.initial = firstConnection(client, opts.timeoutMs).then(() => {
-      this.initial = null;
-    });
+    this.gate = new CommandGate(client, opts.timeoutMs);
   }
 
-  private async run<T>(op: () => Promise<T>): Promise<T> {
-    if (this.initial) await this.initial;
-    try {
-      return await op();
-    } catch (err) {
-      throw unavailable(err);
-    }
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    return this.gate.run(op);
   }
 
   publish(topic: string, payload: string): Promise<string> {
