@@ -125,3 +125,4 @@ for await (const chunk of Bun.stdin.stream()) {
     else if (msg.cmd === "exit") process.exit(0);
   }
 }
+export {};
