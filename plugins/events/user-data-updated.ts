@@ -13,7 +13,7 @@ export interface UserDataUpdated {
 
 export const eventsTopic = (prefix: string) => `${prefix}events`;
 
-const BOOKKEEPING = new Set(["version", "updatedAt", "pendingOps", "createdAt"]);
+const BOOKKEEPING = new Set(["version", "updatedAt", "pendingOps", "fencedOps", "createdAt"]);
 
 /**
  * Top-level field names an update document touched (`wallet.balance` → `wallet`), limited to

@@ -1,6 +1,6 @@
 import type { SanitizedUser } from "../../src/domain/user";
 
-/** SPEC §2: never in Redis, a response or an event. `pendingOps` is ledger bookkeeping. */
+/** SPEC §2: never in Redis, a response or an event. `pendingOps`/`fencedOps` are ledger bookkeeping. */
 export const DEFAULT_SENSITIVE_FIELDS = [
   "passwordHash",
   "refreshTokens",
@@ -8,6 +8,7 @@ export const DEFAULT_SENSITIVE_FIELDS = [
   "verificationCode",
   "twoFA",
   "pendingOps",
+  "fencedOps",
 ] as const;
 
 export type UserSanitizer = (doc: Record<string, unknown>) => SanitizedUser;

@@ -30,4 +30,4 @@ export async function seedUser(ctx: PluginContext, over: Record<string, unknown>
 }
 
 /** Field names that must never appear in Redis, a response or an event. */
-export const SECRET_FIELDS = ["passwordHash", "refreshTokens", "authLogs", "verificationCode", "twoFA", "pendingOps"];
+export const SECRET_FIELDS = ["passwordHash", "refreshTokens", "authLogs", "verificationCode", "twoFA", "pendingOps", "fencedOps"];

@@ -19,12 +19,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *     makes it land once even if b is re-run);
  *  c. mark the entry applied with balanceAfter;
  *  d. pull opId from pendingOps.
- * A crash anywhere leaves a pending entry that recovery finishes (see recover.ts).
- *
- * Only the originator (right after a) and recovery (entries older than graceMs, under a per-op
- * lock) ever run b. A duplicate request never does: it waits for the original instead. Were a
- * duplicate allowed to run b, it could do so after the original's d removed the guard, and pay
- * twice.
+ * A crash anywhere leaves a pending entry that recovery finishes (see recover.ts); recovery fences
+ * the op in the user document before its own b, so a stalled originator can never apply it too
+ * (steps.ts). A duplicate request never runs b: it waits for the original, or recovers it.
  */
 export function createBalanceService(ctx: PluginContext, opts: BalanceOptions, faults?: Faults): BalanceService {
   async function existing(opId: string, userId: ObjectId, amount: number): Promise<BalanceResult | "gone"> {
@@ -69,11 +66,6 @@ export function createBalanceService(ctx: PluginContext, opts: BalanceOptions, f
           return r;
         }
         fire(faults, "intent", { opId });
-        // A run stalled past the grace period may already be being recovered elsewhere; running
-        // b now could race that recovery's d, so leave it to recovery.
-        if (Date.now() - createdAt.getTime() > opts.graceMs) {
-          throw new AppError("BALANCE_DEFERRED", 503, "Balance update delayed; it will be completed by recovery");
-        }
         return applyEntry(ctx, entry, faults);
       }
     },

@@ -21,7 +21,7 @@ export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Prom
     const fresh = await ledger(ctx).findOne({ opId: entry.opId });
     if (!fresh || fresh.status !== "pending") return true;
     try {
-      await applyEntry(ctx, fresh);
+      await applyEntry(ctx, fresh, undefined, "recovery");
     } catch (err) {
       // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
       ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
@@ -52,10 +52,12 @@ export async function recoverPending(ctx: PluginContext, opts: { graceMs: number
  * recovery pulls guards whose ledger entry has been applied since before the cutoff.
  */
 async function sweepAppliedGuards(ctx: PluginContext, cutoff: Date): Promise<number> {
-  const users = await rawUsers(ctx).find({ "pendingOps.0": { $exists: true } }, { projection: { pendingOps: 1 }, limit: 1000 });
+  const users = await rawUsers(ctx).find({ "pendingOps.0": { $exists: true } }, { projection: { pendingOps: 1, fencedOps: 1 }, limit: 1000 });
   let pulled = 0;
   for (const u of users) {
-    const opIds = (u.pendingOps as string[] | undefined) ?? [];
+    // Fenced markers stay (see steps.ts): they are what keeps a recovered op from landing twice.
+    const fenced = new Set((u.fencedOps as string[] | undefined) ?? []);
+    const opIds = ((u.pendingOps as string[] | undefined) ?? []).filter((op) => !fenced.has(op));
     const done = await ledger(ctx).find({ opId: { $in: opIds }, status: "applied", appliedAt: { $lte: cutoff } }, { projection: { opId: 1 } });
     if (done.length === 0) continue;
     await rawUsers(ctx).updateOne({ _id: u._id }, { $pull: { pendingOps: { $in: done.map((e) => e.opId) } } });

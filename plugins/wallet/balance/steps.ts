@@ -16,15 +16,26 @@ const MAX_AMBIGUOUS_RETRIES = 5;
 /**
  * Steps b–d for an entry whose intent is recorded: the one atomic, guarded `$inc` (through the
  * hooked repository, so version, write-through and the SSE event follow), then mark, then pull.
- * Used by the originator and by recovery; safe to re-run because `pendingOps: { $ne: opId }`
- * lets the `$inc` land once.
+ *
+ * Who may run b, without transactions or clocks: the originator, unless recovery has *fenced*
+ * the op (`fencedOps` in the same user document, checked by the same atomic update); recovery
+ * fences first, then runs b guarded only by `pendingOps`. A fenced op's `pendingOps` marker is
+ * never pulled, so once any b landed no later b — a stalled originator, a second recovery — can
+ * land again. Unfenced ops (the normal case) are pulled as usual.
  */
-export async function applyEntry(ctx: PluginContext, entry: LedgerEntry, faults?: Faults): Promise<BalanceResult> {
+export async function applyEntry(
+  ctx: PluginContext,
+  entry: LedgerEntry,
+  faults?: Faults,
+  mode: "originator" | "recovery" = "originator",
+): Promise<BalanceResult> {
   const { opId, amount, userId } = entry;
   const users = sanitizedUsers(ctx, { reason: entry.reason, opId });
+  if (mode === "recovery") await rawUsers(ctx).updateOne({ _id: userId }, { $addToSet: { fencedOps: opId } });
+  const fence = mode === "originator" ? { fencedOps: { $ne: opId } } : {};
   for (let attempt = 0; attempt <= MAX_AMBIGUOUS_RETRIES; attempt++) {
     const user = await users.findOneAndUpdate(
-      { _id: userId, pendingOps: { $ne: opId }, ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}) },
+      { _id: userId, pendingOps: { $ne: opId }, ...fence, ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}) },
       { $inc: { "wallet.balance": amount }, $push: { pendingOps: opId } },
       { returnDocument: "after" },
     );
@@ -34,7 +45,7 @@ export async function applyEntry(ctx: PluginContext, entry: LedgerEntry, faults?
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
     // Why did the guarded update match nothing? A raw read tells the three cases apart.
-    const raw = await rawUsers(ctx).findOne({ _id: userId }, { projection: { wallet: 1, pendingOps: 1 } });
+    const raw = await rawUsers(ctx).findOne({ _id: userId }, { projection: { wallet: 1, pendingOps: 1, fencedOps: 1 } });
     if (!raw) {
       await ledger(ctx).deleteOne({ opId, status: "pending" });
       throw notFound("User not found", "USER_NOT_FOUND");
@@ -45,6 +56,9 @@ export async function applyEntry(ctx: PluginContext, entry: LedgerEntry, faults?
       const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
       if (!current) throw notFound("User not found", "USER_NOT_FOUND");
       return { user: current, applied: false, balanceAfter: raw.wallet.balance };
+    }
+    if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId)) {
+      throw new AppError("BALANCE_DEFERRED", 503, "Balance update taken over by recovery; it completes exactly once");
     }
     if (amount < 0 && raw.wallet.balance < -amount) {
       // Nothing changed: drop the intent so the ledger only ever holds what happened.
@@ -63,7 +77,8 @@ export async function markApplied(ctx: PluginContext, entry: LedgerEntry, balanc
     { $set: { status: "applied", balanceAfter, appliedAt: new Date(), ...(recovered ? { recovered: true } : {}) } },
   );
   fire(faults, "marked", { opId: entry.opId });
-  // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache write.
-  await rawUsers(ctx).updateOne({ _id: entry.userId }, { $pull: { pendingOps: entry.opId } });
+  // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache
+  // write. A fenced op keeps its marker for good: it is what stops a late second b.
+  await rawUsers(ctx).updateOne({ _id: entry.userId, fencedOps: { $ne: entry.opId } }, { $pull: { pendingOps: entry.opId } });
   fire(faults, "pulled", { opId: entry.opId });
 }
