@@ -33,6 +33,11 @@ export interface WalletPluginOptions {
   faults?: Faults;
   /** Run recovery in onReady (default true). */
   recoverOnStart?: boolean;
+  /**
+   * Also run it on this period (default 60 s, 0 = off): an instance that crashed is not always
+   * restarted, and its interrupted operations must not wait for the next deploy.
+   */
+  recoverEveryMs?: number;
 }
 
 export const WALLET_INDEXES: readonly IndexSpec[] = [
@@ -49,6 +54,7 @@ export const WALLET_INDEXES: readonly IndexSpec[] = [
 export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
   const graceMs = options.graceMs ?? 30_000;
   const faults = options.faults;
+  let timer: ReturnType<typeof setInterval> | undefined;
   return {
     name: "wallet",
     dependencies: ["cache-sync", "auth"],
@@ -73,17 +79,25 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
     },
     async onReady(ctx) {
       await ctx.db.ensureIndexes(WALLET_INDEXES);
-      if (options.recoverOnStart !== false) await recoverOnStart(ctx, graceMs);
+      if (options.recoverOnStart !== false) await recoverQuietly(ctx, graceMs);
+      const every = options.recoverEveryMs ?? 60_000;
+      if (every > 0) {
+        timer = setInterval(() => void recoverQuietly(ctx, graceMs), every);
+        timer.unref?.();
+      }
+    },
+    onClose() {
+      if (timer) clearInterval(timer);
     },
   };
 }
 
-async function recoverOnStart(ctx: PluginContext, graceMs: number) {
+async function recoverQuietly(ctx: PluginContext, graceMs: number) {
   try {
     const r = await recoverWallet(ctx, { graceMs });
     if (r.ops || r.approvals) ctx.logger.info(r, "wallet recovery settled interrupted operations");
   } catch (err) {
     // Recovery is retried on the next start and by duplicate requests; it must not block serving.
-    ctx.logger.warn({ err }, "wallet recovery failed at start-up");
+    ctx.logger.warn({ err }, "wallet recovery failed; retried on the next round");
   }
 }
