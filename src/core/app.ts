@@ -1,4 +1,4 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env";
@@ -37,6 +37,23 @@ export interface CachesyncApp {
   /** onClose in reverse load order, then the stores. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** Liveness only: the process is up. Store reachability is `/ready` (ops plugin). */
+const healthRoute = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Operations"],
+  responses: {
+    200: {
+      description: "The process is up",
+      content: {
+        "application/json": {
+          schema: z.object({ success: z.literal(true), data: z.object({ status: z.literal("ok"), uptime: z.number() }) }),
+        },
+      },
+    },
+  },
+});
 
 /** Creates a router with the project's one validation hook; every plugin uses this. */
 export function createRouter(): OpenAPIHono<AppEnv> {
@@ -118,7 +135,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
 
   for (const p of plugins) for (const mw of p.middleware?.(ctx) ?? []) app.use(mw);
 
-  app.get("/health", (c) => c.json({ success: true, data: { status: "ok", uptime: process.uptime() } }));
+  app.openapi(healthRoute, (c) => c.json({ success: true as const, data: { status: "ok" as const, uptime: process.uptime() } }, 200));
 
   for (const p of plugins) {
     if (p.routes) app.route(p.basePath ?? "/api/v1", p.routes(ctx));
