@@ -64,6 +64,8 @@ function showError(err) {
   const alert = $("alert");
   alert.className = "alert";
   alert.textContent = err instanceof Error ? err.message : String(err);
+  // Outage messages are taken back once the stream is live again (see connect()).
+  alert.dataset.outage = String(err instanceof ApiError && (err.status === 0 || err.status >= 502));
   if (err instanceof ApiError && err.status === 401 && state.token) signOut("Your session has ended. Please sign in again.");
 }
 
@@ -71,9 +73,13 @@ function showInfo(text) {
   const alert = $("alert");
   alert.className = "alert info";
   alert.textContent = text;
+  alert.dataset.outage = "false";
 }
 
-const clearAlert = () => ($("alert").textContent = "");
+function clearAlert() {
+  $("alert").textContent = "";
+  $("alert").dataset.outage = "false";
+}
 
 // ---------- Money (integer minor units, never floats in requests) ----------
 
@@ -283,6 +289,7 @@ async function connect() {
     setLive("live", "Live");
     // Replay covers a bounded window; a refetch after any gap makes the page right regardless.
     if (state.everOpened) refreshAll();
+    if ($("alert").dataset.outage === "true") clearAlert();
     state.everOpened = true;
   });
   es.addEventListener("userDataUpdated", (e) => {
@@ -367,6 +374,8 @@ async function enter(token) {
   clearInterval(state.adminPoll);
   // New requests change no user document, so no event announces them: admins also poll.
   if (admin) state.adminPoll = setInterval(() => loadAdmin().catch(() => {}), 10_000);
+  // Screen reader and keyboard users land on the new content instead of a vanished form.
+  $("main").focus();
   connect();
   refreshAll();
 }
