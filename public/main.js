@@ -186,9 +186,11 @@ async function loadMe() {
 
 async function loadRequests() {
   const [deps, wds] = await Promise.all([api("GET", "/deposits?limit=20"), api("GET", "/withdrawals?limit=20")]);
+  // Admins get everyone's requests from these routes; this list is about the caller's own.
+  const mine = (r) => r.userId === state.user?.id;
   const items = [
-    ...deps.items.map((r) => ({ ...r, kind: "deposit" })),
-    ...wds.items.map((r) => ({ ...r, kind: "withdrawal" })),
+    ...deps.items.filter(mine).map((r) => ({ ...r, kind: "deposit" })),
+    ...wds.items.filter(mine).map((r) => ({ ...r, kind: "withdrawal" })),
   ].sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
   renderRequests(items);
 }
