@@ -1,7 +1,7 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { IndexSpec } from "../../src/core/ports/document-store";
-import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
+import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, USER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
 import { createBalanceService } from "./balance/apply";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";
@@ -80,6 +80,7 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
     async onReady(ctx) {
       await ctx.db.ensureIndexes(WALLET_INDEXES);
       if (options.recoverOnStart !== false) await recoverQuietly(ctx, graceMs);
+      await creditAdminFloat(ctx);
       const every = options.recoverEveryMs ?? 60_000;
       if (every > 0) {
         timer = setInterval(() => void recoverQuietly(ctx, graceMs), every);
@@ -90,6 +91,20 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
       if (timer) clearInterval(timer);
     },
   };
+}
+
+/**
+ * Deposit approvals debit the approving admin (SPEC §5), so a fresh deployment needs a float.
+ * Credited through the ledger with a fixed opId: once per admin, however many instances start.
+ */
+async function creditAdminFloat(ctx: PluginContext) {
+  const amount = ctx.config.ADMIN_INITIAL_BALANCE;
+  const email = ctx.config.ADMIN_EMAIL?.toLowerCase();
+  if (!amount || !email) return;
+  const admin = await ctx.db.collection(USER_COLLECTION).findOne({ email }, { projection: { _id: 1 } });
+  if (!admin) return;
+  const id = admin._id.toHexString();
+  await ctx.use("balance").apply(id, amount, "admin float", { opId: `admin-float:${id}` });
 }
 
 async function recoverQuietly(ctx: PluginContext, graceMs: number) {

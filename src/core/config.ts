@@ -48,6 +48,8 @@ export const envSchema = z.object({
   JWT_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
+  /** Float credited once (ledgered) to the bootstrapped admin: approvals debit the admin's wallet. */
+  ADMIN_INITIAL_BALANCE: int(0, 1_000_000_000_000).default(0),
   LOGIN_RATE_LIMIT: int(1, 10_000).default(10),
   LOGIN_RATE_WINDOW_SECONDS: int(1, 86_400).default(60),
   CONSISTENCY_CHECK_INTERVAL_SECONDS: int(0, 7 * 86_400).default(3600),

@@ -194,3 +194,21 @@ describe("withdrawals", () => {
     await assertMoneyInvariants(stack, [u.user.id]);
   });
 });
+
+describe("admin float", () => {
+  test("ADMIN_INITIAL_BALANCE is credited once through the ledger, however many instances start", async () => {
+    const env = { ...ADMIN_ENV, ADMIN_INITIAL_BALANCE: 50_000 };
+    const a = await createTestStack({ env });
+    try {
+      const b = await createTestStack({ env: { ...env, CACHE_PREFIX: a.config.CACHE_PREFIX }, redis: a.redis, mongo: a.mongo, dbName: a.dbName });
+      await b.close();
+      const token = await loginAdmin(a);
+      const me = await callJson(a, "GET", "/api/v1/users/me", { token });
+      expect(me.body.data.user.wallet.balance).toBe(50_000);
+      const adminId = me.body.data.user.id as string;
+      await assertMoneyInvariants(a, [adminId]);
+    } finally {
+      await a.close();
+    }
+  });
+});
