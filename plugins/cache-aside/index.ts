@@ -31,51 +31,54 @@ export function cacheAsidePlugin(): Plugin {
     register(ctx) {
       engine = ctx.use("cacheEngine");
     },
-    hooks: (ctx) => [
-      {
-        collection: "users",
-        op: "findOne",
-        run: async (call, next) => {
-          const lookup = lookupOf(call);
-          if (!lookup) return engine.observeMongo(next());
-          const { metrics } = ctx;
-
-          let cached: SanitizedUser | null = null;
-          if (lookup.by === "id") {
-            cached = await engine.getCached(lookup.id);
-          } else {
-            const id = await engine.getCachedIdByEmail(lookup.email);
-            if (id) {
-              cached = await engine.getCached(id);
-              // An email index left behind by an email change must not resolve to someone else.
-              if (cached && cached.email !== lookup.email) cached = null;
-            }
-          }
-          if (cached) {
-            metrics.cacheHits.inc();
-            call.state.sanitized = true;
-            call.state.source = "cache";
-            if (engine.mongoDegraded()) markStale();
-            return cached;
-          }
-
-          metrics.cacheMisses.inc();
-          call.state.source = "db";
-          const key = lookup.by === "id" ? lookup.id : `email:${lookup.email}`;
-          const user = await engine.flights.do(key, async () => {
-            const end = metrics.fillSeconds.startTimer();
-            const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
-            if (!doc) return null;
-            const sanitized = engine.sanitize(doc);
-            await engine.fill(sanitized);
-            end();
-            return sanitized;
-          });
-          if (user) call.state.sanitized = true;
-          // Each caller gets its own copy: a caller mutating its result must not affect others.
-          return user ? structuredClone(user) : null;
+    hooks: (ctx) => {
+      const byEmail = async (email: string): Promise<SanitizedUser | null> => {
+        const id = await engine.getCachedIdByEmail(email);
+        if (!id) return null;
+        const cached = await engine.getCached(id);
+        // An email index left behind by an email change must not resolve to someone else.
+        return cached && cached.email === email ? cached : null;
+      };
+      const cachedUser = (lookup: NonNullable<Lookup>) => (lookup.by === "id" ? engine.getCached(lookup.id) : byEmail(lookup.email));
+      // One MongoDB read per key however many callers miss at once, then a versioned fill.
+      const fill = (lookup: NonNullable<Lookup>, next: () => Promise<unknown>) =>
+        engine.flights.do(lookup.by === "id" ? lookup.id : `email:${lookup.email}`, async () => {
+          const end = ctx.metrics.fillSeconds.startTimer();
+          const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
+          if (!doc) return null;
+          const sanitized = engine.sanitize(doc);
+          await engine.fill(sanitized);
+          end();
+          return sanitized;
+        });
+      return [
+        {
+          collection: "users",
+          op: "findOne",
+          run: (call, next) => {
+            const lookup = lookupOf(call);
+            if (!lookup) return engine.observeMongo(next());
+            const { metrics } = ctx;
+            // A promise chain, not async/await: the hit path is the product's hottest code.
+            return cachedUser(lookup).then((cached) => {
+              if (cached) {
+                metrics.cacheHits.inc();
+                call.state.sanitized = true;
+                call.state.source = "cache";
+                if (engine.mongoDegraded()) markStale();
+                return cached;
+              }
+              metrics.cacheMisses.inc();
+              call.state.source = "db";
+              return fill(lookup, next).then((user) => {
+                if (user) call.state.sanitized = true;
+                // Each caller gets its own copy: a caller mutating its result must not affect others.
+                return user ? structuredClone(user) : null;
+              });
+            });
+          },
         },
-      },
-    ],
+      ];
+    },
   };
 }

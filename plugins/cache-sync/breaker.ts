@@ -45,17 +45,28 @@ export class CircuitBreaker {
    * `write: true` is for versioned writes (write-through, tombstones): they are safe while the
    * probe repairs, and letting them through keeps steady writes from creating new debts forever.
    */
-  async run<T>(fn: () => Promise<T>, opts: { write?: boolean } = {}): Promise<T> {
-    if (!this.allows() && !(opts.write && this.state === "half-open")) throw new StoreUnavailableError("redis");
-    try {
-      const out = await fn();
-      this.failures = 0;
-      return out;
-    } catch (err) {
-      this.failure();
-      throw err;
+  run<T>(fn: () => Promise<T>, opts?: { write?: boolean }): Promise<T> {
+    if (this.state !== "closed" && !this.allows() && !(opts?.write && this.state === "half-open")) {
+      return Promise.reject(new StoreUnavailableError("redis"));
     }
+    return fn().then(this.onSuccess, this.onFailure) as Promise<T>;
   }
+
+  /** For callers that talk to the store themselves on a hot path (after `allows()`). */
+  success(): void {
+    this.failures = 0;
+  }
+
+  // Bound once: the hot path allocates no closure per call.
+  private readonly onSuccess = <T>(out: T): T => {
+    this.failures = 0;
+    return out;
+  };
+
+  private readonly onFailure = (err: unknown): never => {
+    this.failure();
+    throw err;
+  };
 
   failure(): void {
     if (this.state !== "closed") return;

@@ -35,18 +35,10 @@ export function sanitizePlugin(): Plugin {
     hooks: [
       {
         run: (call, next) => {
-          const filter = call.args[0];
-          if (call.op !== "insertOne") assertSafeFilter(filter);
-          return next();
-        },
-      },
-      {
-        collection: USER_COLLECTION,
-        run: async (call, next) => {
-          const result = await next();
+          if (call.op !== "insertOne") assertSafeFilter(call.args[0]);
+          if (call.collection !== USER_COLLECTION) return next();
           // A cache-aside hit is already sanitized; skip the copy on the hot path.
-          if (call.state.sanitized) return result;
-          return sanitizeResult(sanitize, result);
+          return next().then((result) => (call.state.sanitized ? result : sanitizeResult(sanitize, result)));
         },
       },
     ],

@@ -99,6 +99,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     const list = typeof p.hooks === "function" ? p.hooks(ctx) : (p.hooks ?? []);
     for (const h of list) hooks.push({ ...h, plugin: p.name });
   }
+  pipeline.seal();
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
   app.use(requestId());

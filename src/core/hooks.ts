@@ -45,15 +45,15 @@ export function hookApplies(h: HookSpec, call: Pick<RepoCall, "collection" | "op
  * hook is a bug that would run the store twice (a double write), so it throws.
  */
 export function compose(hooks: readonly RepoHook[], terminal: (call: RepoCall) => Promise<unknown>) {
+  const n = hooks.length;
   return function run(call: RepoCall): Promise<unknown> {
     let index = -1;
     const dispatch = (i: number): Promise<unknown> => {
       if (i <= index) return Promise.reject(new AppError("CS_ERR_HOOK_NEXT_TWICE", 500, "next() called multiple times"));
       index = i;
-      const hook = hooks[i];
-      if (!hook) return terminal(call);
+      if (i === n) return terminal(call);
       try {
-        return Promise.resolve(hook(call, () => dispatch(i + 1)));
+        return (hooks[i] as RepoHook)(call, () => dispatch(i + 1));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -63,25 +63,29 @@ export function compose(hooks: readonly RepoHook[], terminal: (call: RepoCall) =
 }
 
 /**
- * Hooks filtered per (collection, op) once and cached, so a hot read pays no matching cost.
+ * Hooks filtered per (collection, op) once; the repository resolves each operation's composed
+ * chain on first use after the app sealed the list, so a hot read pays no matching cost.
  */
 export class HookPipeline {
-  private readonly cache = new Map<string, RepoHook[]>();
+  private sealed = false;
   constructor(private readonly hooks: readonly RegisteredHook[]) {}
 
-  for(collection: string, op: string, kind: CallKind): RepoHook[] {
-    const key = `${collection}\u0000${op}\u0000${kind}`;
-    let list = this.cache.get(key);
-    if (!list) {
-      list = this.hooks.filter((h) => hookApplies(h, { collection, op, kind })).map((h) => h.run);
-      this.cache.set(key, list);
-    }
-    return list;
+  /** Called once every plugin's hooks are registered; chains resolved before would be wrong. */
+  seal(): void {
+    this.sealed = true;
   }
 
-  run(call: RepoCall, terminal: (call: RepoCall) => Promise<unknown>): Promise<unknown> {
-    const list = this.for(call.collection, call.op, call.kind);
-    if (list.length === 0) return terminal(call);
-    return compose(list, terminal)(call);
+  get isSealed(): boolean {
+    return this.sealed;
+  }
+
+  for(collection: string, op: string, kind: CallKind): RepoHook[] {
+    return this.hooks.filter((h) => hookApplies(h, { collection, op, kind })).map((h) => h.run);
+  }
+
+  /** The runner for one (collection, op): the terminal alone when no hook applies. */
+  runner(collection: string, op: string, kind: CallKind, terminal: (call: RepoCall) => Promise<unknown>) {
+    const list = this.for(collection, op, kind);
+    return list.length === 0 ? terminal : compose(list, terminal);
   }
 }

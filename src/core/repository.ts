@@ -50,12 +50,18 @@ export class Repository {
 
   private build(name: string, seed: Record<string, unknown> | undefined): CollectionPort {
     const raw = this.store.collection(name);
-    const terminal = (call: RepoCall) =>
-      (raw[call.op as RepoOp] as (...a: unknown[]) => Promise<unknown>).apply(raw, call.args);
     const out: Partial<Record<RepoOp, (...args: unknown[]) => Promise<unknown>>> = {};
     for (const [op, kind] of KIND) {
-      out[op] = (...args: unknown[]) =>
-        this.pipeline.run({ collection: name, op, kind, args, state: seed ? { ...seed } : {} }, terminal);
+      const method = raw[op] as (...a: unknown[]) => Promise<unknown>;
+      const terminal = (call: RepoCall) => method.apply(raw, call.args);
+      let run: ((call: RepoCall) => Promise<unknown>) | undefined;
+      out[op] = (...args: unknown[]) => {
+        const call: RepoCall = { collection: name, op, kind, args, state: seed ? { ...seed } : {} };
+        if (run) return run(call);
+        const r = this.pipeline.runner(name, op, kind, terminal);
+        if (this.pipeline.isSealed) run = r;
+        return r(call);
+      };
     }
     return out as unknown as CollectionPort;
   }

@@ -81,10 +81,11 @@ describe("hook onion", () => {
       { plugin: "writes", kind: "write", run: mark("writes") },
       { plugin: "ledger", collection: "ledger", run: mark("ledger") },
     ]);
-    await pipeline.run(call(), async () => null);
+    const run = (c: RepoCall) => pipeline.runner(c.collection, c.op, c.kind, async () => null)(c);
+    await run(call());
     expect(seen).toEqual(["all", "users", "find"]);
     seen.length = 0;
-    await pipeline.run(call({ collection: "ledger", op: "insertOne", kind: "write" }), async () => null);
+    await run(call({ collection: "ledger", op: "insertOne", kind: "write" }));
     expect(seen).toEqual(["all", "writes", "ledger"]);
   });
 });

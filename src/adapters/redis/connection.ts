@@ -112,6 +112,10 @@ function noop() {}
  * Calls made right after construction wait (once, bounded) for the first connection; every
  * failure, refusal or timeout then surfaces as StoreUnavailableError("redis").
  */
+const rethrowUnavailable = (err: unknown): never => {
+  throw unavailable(err);
+};
+
 export class CommandGate {
   private initial: Promise<void> | null;
 
@@ -121,12 +125,15 @@ export class CommandGate {
     });
   }
 
-  async run<T>(op: () => Promise<T>): Promise<T> {
-    if (this.initial) await this.initial;
+  run<T>(op: () => Promise<T>): Promise<T> {
+    // Hot path: once connected, one promise and no async frame per command.
+    if (this.initial) return this.initial.then(() => this.run(op));
+    let p: Promise<T>;
     try {
-      return await op();
+      p = op();
     } catch (err) {
-      throw unavailable(err);
+      return Promise.reject(unavailable(err));
     }
+    return p.catch(rethrowUnavailable);
   }
 }

@@ -49,7 +49,7 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string): Promise<string | null> {
-    return this.run(async () => live(await this.client.get(key)));
+    return this.run(() => this.client.get(key).then(live));
   }
 
   /**
