@@ -1,4 +1,4 @@
-FROM oven/bun:1.3
+FROM oven/bun:1
 WORKDIR /app
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production
