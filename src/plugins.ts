@@ -15,6 +15,7 @@ import { ssePlugin } from "../plugins/sse";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
 import { webPlugin } from "../plugins/web";
+import { listCachePlugin } from "../plugins/list-cache";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →
@@ -28,6 +29,7 @@ export function defaultPlugins(): Plugin[] {
     writeThroughPlugin(),
     versioningPlugin(),
     cacheAsidePlugin(),
+    listCachePlugin(),
     authPlugin(),
     profilePlugin(),
     walletPlugin(),

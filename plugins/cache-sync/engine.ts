@@ -161,6 +161,12 @@ export class CacheEngine {
       const batch = await this.repairs.pending(500);
       if (batch.length === 0) return repaired;
       for (const entry of batch) {
+        if (typeof entry.key === "string") {
+          await this.cache.invalidateVersioned(entry.key, entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
+          await this.repairs.settle(entry);
+          repaired++;
+          continue;
+        }
         this.flights.forget(entry.userId);
         await this.cache.invalidateVersioned(this.userKey(entry.userId), entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
         if (entry.emails.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
@@ -217,6 +223,21 @@ export class CacheEngine {
       );
     }, 500);
     (this.mongoProbe as { unref?: () => void }).unref?.();
+  }
+
+  /**
+   * A plain versioned key (list-cache) whose tombstone Redis did not take: recorded durably and
+   * tombstoned by the probe, like a user debt, before reads trust Redis again.
+   */
+  async oweKey(key: string, version: number, err: unknown): Promise<void> {
+    this.redisError(err);
+    this.breaker.trip();
+    try {
+      await this.repairs.recordKey(key, version);
+      this.breaker.trip();
+    } catch (recordErr) {
+      this.ctx.logger.error({ err: recordErr, key }, "could not record a cache repair");
+    }
   }
 
   private async owe(id: string, version: number, emails: readonly string[], err: unknown): Promise<void> {

@@ -6,6 +6,8 @@ export interface RepairEntry extends Doc {
   version: number;
   emails: string[];
   at: Date;
+  /** Set instead of `userId`/`emails` for a plain versioned key (list-cache entries). */
+  key?: string;
 }
 
 /**
@@ -25,6 +27,11 @@ export class RepairLog {
       { $max: { version }, $addToSet: { emails: { $each: [...emails] } }, $set: { at: new Date() } },
       { upsert: true },
     );
+  }
+
+  /** A plain key (no user, no email index) to tombstone at `version` when Redis is back. */
+  async recordKey(key: string, version: number): Promise<void> {
+    await this.col.updateOne({ key }, { $max: { version }, $set: { at: new Date() } }, { upsert: true });
   }
 
   pending(limit: number): Promise<RepairEntry[]> {

@@ -12,6 +12,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registry,
     cacheHits: new Counter({ name: "cachesync_cache_hits_total", help: "User reads served from Redis", registers: [registry] }),
     cacheMisses: new Counter({ name: "cachesync_cache_misses_total", help: "User reads that went to MongoDB", registers: [registry] }),
+    listCacheHits: new Counter({ name: "cachesync_list_cache_hits_total", help: "Owner-scoped list reads served from Redis (list-cache), by collection", labelNames: ["collection"] as const, registers: [registry] }),
+    listCacheMisses: new Counter({ name: "cachesync_list_cache_misses_total", help: "Owner-scoped list reads that went to MongoDB (list-cache), by collection", labelNames: ["collection"] as const, registers: [registry] }),
     cacheFills: new Counter({ name: "cachesync_cache_fills_total", help: "Cache-aside fills, by outcome", labelNames: ["outcome"] as const, registers: [registry] }),
     fillSeconds: new Histogram({ name: "cachesync_fill_seconds", help: "MongoDB read + Redis fill on a miss", buckets: latency, registers: [registry] }),
     writeThroughSeconds: new Histogram({ name: "cachesync_write_through_seconds", help: "Redis write after a MongoDB write", buckets: latency, registers: [registry] }),
