@@ -73,15 +73,22 @@ export class CacheEngine {
   }
 
   /** Cached user or null (miss, tombstone, or Redis failing: the caller falls back to MongoDB). */
-  async getCached(id: string): Promise<SanitizedUser | null> {
-    try {
-      const raw = await this.breaker.run(() => this.cache.get(this.userKey(id)));
-      return raw === null ? null : (JSON.parse(raw) as SanitizedUser);
-    } catch (err) {
-      this.redisError(err);
-      return null;
-    }
+  getCached(id: string): Promise<SanitizedUser | null> {
+    if (!this.breaker.allows()) return Promise.resolve(null);
+    // breaker.run inlined: one promise hop instead of three on every hit.
+    return this.cache.get(this.userKey(id)).then(this.readDone, this.readFailed);
   }
+
+  private readonly readDone = (raw: string | null): SanitizedUser | null => {
+    this.breaker.success();
+    return raw === null ? null : (JSON.parse(raw) as SanitizedUser);
+  };
+
+  private readonly readFailed = (err: unknown): null => {
+    this.breaker.failure();
+    this.redisError(err);
+    return null;
+  };
 
   async getCachedIdByEmail(email: string): Promise<string | null> {
     try {
