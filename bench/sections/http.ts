@@ -94,7 +94,7 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
     const medOf = (k: "me" | "bare", f: "reqPerSec" | "p50Ms" | "p99Ms") => median(runs.map((r) => r[k][f]));
     const text = [
       `Load: ${tool}${tool === "wrk" ? " -t2" : ""}, ${conns} connections, ${seconds} s per measurement, after a warm-up; each server is a separate \`bun\` process (Bun.serve) from the load generator. ` +
-        `/users/me: the real entry (src/server.ts, NODE_ENV=production, all default plugins) with a bearer token; the user is cached (cache misses during the runs: ${Number.isFinite(missesAfter - missesBefore) ? missesAfter - missesBefore : "n/a"}), has no listings or favorites (2 MongoDB finds per request, both empty). ` +
+        `/users/me: the real entry (src/server.ts, NODE_ENV=production, all default plugins) with a bearer token; the user is cached (cache misses during the runs: ${Number.isFinite(missesAfter - missesBefore) ? missesAfter - missesBefore : "n/a"}), has no listings or favorites (served by the list cache: 3 Redis GETs per request, no MongoDB call). ` +
         `Response sizes: /users/me ${bytesMe} B, bare ${bytesBare} B. Non-2xx or socket errors over all runs: ${bad}.`,
       "",
       table(
