@@ -1,22 +1,11 @@
-import { createServer } from "node:net";
+import { freePort } from "../../test/support/free-port";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { BenchEnv } from "./env";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
+export { freePort };
 
 export interface ChildServer {
   url: string;

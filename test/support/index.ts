@@ -6,3 +6,5 @@ export * from "./mongo-wire";
 export * from "./stack";
 export * from "./stale-checker";
 export * from "./seed";
+export * from "./store-probe";
+export * from "./free-port";

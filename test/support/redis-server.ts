@@ -1,4 +1,5 @@
-import { createServer, connect } from "node:net";
+import { freePort } from "./free-port";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import Redis from "ioredis";
 import type { Subprocess } from "bun";
@@ -197,18 +198,6 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port ? resolve(port) : reject(new Error("could not allocate a free port"))));
-    });
-  });
-}
 
 async function withClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
