@@ -67,10 +67,10 @@ export async function spawnServer(script: string, env: Record<string, string>, r
   };
 }
 
-/** The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server. */
-export function spawnApp(env: BenchEnv, extra: Record<string, string> = {}): Promise<ChildServer> {
+/** The environment that points a server process at the bench's redis-server and MongoDB test server. */
+export function appEnv(env: BenchEnv): Record<string, string> {
   const { stack } = env;
-  return spawnServer("src/server.ts", {
+  return {
     NODE_ENV: "production",
     LOG_LEVEL: "warn",
     MONGO_URL: env.mongo.url,
@@ -79,7 +79,10 @@ export function spawnApp(env: BenchEnv, extra: Record<string, string> = {}): Pro
     CACHE_PREFIX: stack.config.CACHE_PREFIX,
     JWT_SECRET: stack.config.JWT_SECRET ?? "bench-secret-bench-secret-0123456789",
     CONSISTENCY_CHECK_INTERVAL_SECONDS: "0",
-    METRICS_ENABLED: "true",
-    ...extra,
-  });
+  };
+}
+
+/** The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server. */
+export function spawnApp(env: BenchEnv, extra: Record<string, string> = {}): Promise<ChildServer> {
+  return spawnServer("src/server.ts", { ...appEnv(env), METRICS_ENABLED: "true", ...extra });
 }

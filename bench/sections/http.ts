@@ -1,5 +1,5 @@
 import { seedBenchUser, startEnv } from "../lib/env";
-import { type ChildServer, spawnApp, spawnServer } from "../lib/procs";
+import { appEnv, type ChildServer, spawnApp, spawnServer } from "../lib/procs";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { fmt, median, minMax } from "../lib/stats";
 import { type HttpLoad, httpLoad } from "../lib/wrk";
@@ -57,14 +57,7 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
     // Breakdown: one process, the app's middleware in front of every route, one piece added at a time.
     const piecesRows: string[][] = [];
     const pieces = await spawnServer("bench/servers/pieces.ts", {
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      MONGO_URL: env.mongo.url,
-      MONGO_DB: stack.dbName,
-      REDIS_URL: env.redis.url,
-      CACHE_PREFIX: stack.config.CACHE_PREFIX,
-      JWT_SECRET: stack.config.JWT_SECRET as string,
-      CONSISTENCY_CHECK_INTERVAL_SECONDS: "0",
+      ...appEnv(env),
       BENCH_USER_ID: user.id,
       BENCH_KEY: key,
     });
