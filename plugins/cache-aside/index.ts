@@ -44,10 +44,11 @@ export function cacheAsidePlugin(): Plugin {
       const fill = (lookup: NonNullable<Lookup>, next: () => Promise<unknown>) =>
         engine.flights.do(lookup.by === "id" ? lookup.id : `email:${lookup.email}`, async () => {
           const end = ctx.metrics.fillSeconds.startTimer();
+          const lease = lookup.by === "id" ? await engine.lease(lookup.id) : undefined;
           const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
           if (!doc) return null;
           const sanitized = engine.sanitize(doc);
-          await engine.fill(sanitized);
+          await engine.fill(sanitized, lease);
           end();
           return sanitized;
         });

@@ -29,6 +29,8 @@ export class CacheEngine {
   private readonly cache: CacheStore;
   private readonly prefix: string;
   private mongoDownUntil = 0;
+  private readonly instance = crypto.randomUUID().slice(0, 8);
+  private leases = 0;
   private mongoProbe: ReturnType<typeof setInterval> | null = null;
 
   constructor(
@@ -99,13 +101,25 @@ export class CacheEngine {
     }
   }
 
-  /** Cache-aside fill: best effort, only ever moves the entry forward. */
-  async fill(user: SanitizedUser): Promise<void> {
+  /**
+   * Before a miss reads MongoDB: a lease in the (absent) key, so the fill can tell "still mine"
+   * from "a newer entry was written and then evicted" (versions alone cannot: DESIGN.md). Returns
+   * the token the fill must present; best effort like the fill itself.
+   */
+  async lease(id: string): Promise<string> {
+    const token = `${this.instance}:${++this.leases}`;
+    if (!this.breaker.allows()) return token;
+    await this.breaker.run(() => this.cache.acquireFillLease(this.userKey(id), token, this.ctx.config.CACHE_MARKER_TTL_MS)).catch((err) => this.redisError(err));
+    return token;
+  }
+
+  /** Cache-aside fill: best effort, only ever moves the entry forward, only under its lease. */
+  async fill(user: SanitizedUser, lease?: string): Promise<void> {
     if (!this.breaker.allows()) return;
     try {
       const ttl = this.ttl();
       const stored = await this.breaker.run(() =>
-        this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
+        this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl, lease),
       );
       this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
       await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));

@@ -116,6 +116,37 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
       expect(await store.setIfNewer(k, user(1), 1, 300)).toBe(true);
     });
 
+    test("fill leases: a lease reads as a miss and admits only its holder's fill", async () => {
+      const k = key("lease");
+      expect(await store.acquireFillLease(k, "A", 10_000)).toBe(true);
+      expect(await store.acquireFillLease(k, "B", 10_000)).toBe(false);
+      expect(await store.get(k)).toBeNull();
+      expect(await store.setIfNewer(k, user(3), 3, 300, "B")).toBe(false);
+      expect(await store.setIfNewer(k, user(3), 3, 300, "A")).toBe(true);
+      expect(versionOf(await store.get(k))).toBe(3);
+      // Once a value is there, versions rule as before; a lease cannot be taken over a value.
+      expect(await store.acquireFillLease(k, "C", 10_000)).toBe(false);
+      expect(await store.setIfNewer(k, user(2), 2, 300, "A")).toBe(false);
+    });
+
+    test("a fill never lands in an absent key (its newer entry may have been evicted)", async () => {
+      const k = key("lease-evicted");
+      expect(await store.acquireFillLease(k, "A", 10_000)).toBe(true);
+      expect(await store.setIfNewer(k, user(5), 5, 300)).toBe(true); // write-through replaces the lease
+      await store.del([k]); // eviction under memory pressure
+      expect(await store.setIfNewer(k, user(4), 4, 300, "A")).toBe(false);
+      expect(await store.get(k)).toBeNull();
+      expect(await store.setIfNewer(k, user(6), 6, 300)).toBe(true); // a write-through still lands
+    });
+
+    test("an invalidation replaces a lease with a tombstone the held fill must respect", async () => {
+      const k = key("lease-tomb");
+      await store.acquireFillLease(k, "A", 10_000);
+      await store.invalidateVersioned(k, 7, 10_000);
+      expect(await store.setIfNewer(k, user(6), 6, 300, "A")).toBe(false);
+      expect(await store.setIfNewer(k, user(7), 7, 300, "A")).toBe(true);
+    });
+
     test("mget keeps order, reads misses and tombstones as null", async () => {
       const [a, b, c, d] = [key("m"), key("m"), key("m"), key("m")];
       await store.setIfNewer(a, user(1), 1, 300);

@@ -69,6 +69,20 @@ describe("forced interleavings end on the newest version", () => {
     expect((await svc.getUserWithSync(u.id))?.bio).toBe("second");
   });
 
+  test("slow fill vs write-through then eviction: the older fill does not land in the empty key", async () => {
+    const u = await seedUser(stack.ctx);
+    await stack.stores.cache.del([userKey(stack.config.CACHE_PREFIX, u.id)]); // a cold key
+    const held = probe.hold((op) => op === "findOne");
+    const read = svc.getUserWithSync(u.id); // takes the fill lease, reads v1, waits
+    await held.reached;
+    const written = await svc.updateUserWithSync(u.id, { $set: { bio: "newer" } }); // v2 written through
+    await stack.stores.cache.del([userKey(stack.config.CACHE_PREFIX, u.id)]); // v2 evicted (maxmemory)
+    held.release();
+    await read;
+    expect(await cachedVersion(u.id)).toBeNull(); // versions alone would have let v1 in here
+    expect((await svc.getUserWithSync(u.id))?.version).toBe(written?.version as number);
+  });
+
   test("a reader arriving after a write does not join a load that read the older version", async () => {
     const u = await seedUser(stack.ctx);
     await svc.invalidateUserCache(u.id);

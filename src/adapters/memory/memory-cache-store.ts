@@ -1,6 +1,6 @@
 import { StoreUnavailableError } from "../../core/errors";
 import type { CacheStore } from "../../core/ports/cache-store";
-import { TOMBSTONE_FIELD } from "../../core/ports/cache-store";
+import { LEASE_FIELD, MARKER_PREFIX, TOMBSTONE_FIELD } from "../../core/ports/cache-store";
 
 interface Entry {
   value: string;
@@ -8,7 +8,6 @@ interface Entry {
   expiresAt: number | null;
 }
 
-const TOMBSTONE_PREFIX = `{"${TOMBSTONE_FIELD}"`;
 const SCAN_BATCH = 500;
 const SWEEP_INTERVAL_MS = 30_000;
 
@@ -39,14 +38,27 @@ export class MemoryCacheStore implements CacheStore {
     return keys.map((k) => live(this.read(k)));
   }
 
-  async setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<boolean> {
+  async setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean> {
     this.assertOpen();
     const current = this.read(key);
-    if (current !== null) {
-      const { version: stored, tombstone } = describe(current);
-      if (tombstone ? version < stored : version <= stored) return false;
+    if (current === null) {
+      if (lease) return false;
+    } else {
+      const { version: stored, tombstone, holder } = describe(current);
+      if (holder !== undefined) {
+        if (lease && lease !== holder) return false;
+      } else if (tombstone ? version < stored : version <= stored) {
+        return false;
+      }
     }
     this.write(key, value, seconds(ttlSeconds) * 1000);
+    return true;
+  }
+
+  async acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    if (this.read(key) !== null) return false;
+    this.write(key, JSON.stringify({ [LEASE_FIELD]: token, version: -1 }), Math.max(1, Math.ceil(ttlMs)));
     return true;
   }
 
@@ -163,16 +175,20 @@ export class MemoryCacheStore implements CacheStore {
 }
 
 function live(value: string | null): string | null {
-  return value === null || value.startsWith(TOMBSTONE_PREFIX) ? null : value;
+  return value === null || value.startsWith(MARKER_PREFIX) ? null : value;
 }
 
 /** Same reading as the Lua script: an unreadable version counts as -1. */
-function describe(stored: string): { version: number; tombstone: boolean } {
+function describe(stored: string): { version: number; tombstone: boolean; holder?: string } {
   try {
     const doc: unknown = JSON.parse(stored);
     if (doc && typeof doc === "object") {
-      const { version, [TOMBSTONE_FIELD]: tombstone } = doc as Record<string, unknown>;
-      return { version: typeof version === "number" ? version : -1, tombstone: tombstone === true };
+      const { version, [TOMBSTONE_FIELD]: tombstone, [LEASE_FIELD]: holder } = doc as Record<string, unknown>;
+      return {
+        version: typeof version === "number" ? version : -1,
+        tombstone: tombstone === true,
+        ...(typeof holder === "string" ? { holder } : {}),
+      };
     }
   } catch {
     // Not JSON (an index value, a counter): no version.

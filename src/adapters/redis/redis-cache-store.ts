@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import type { CacheStore } from "../../core/ports/cache-store";
-import { TOMBSTONE_FIELD } from "../../core/ports/cache-store";
+import { LEASE_FIELD, MARKER_PREFIX } from "../../core/ports/cache-store";
 import { CommandGate, closeClient, createCommandClient, type RedisAdapterOptions } from "./connection";
 import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
@@ -9,17 +9,16 @@ import { SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
 
 /** The commands `defineCommand` adds to this store's client. */
 interface ScriptedRedis extends Redis {
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<number>;
+  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease: string): Promise<number>;
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<number>;
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
 }
 
-const TOMBSTONE_PREFIX = `{"${TOMBSTONE_FIELD}"`;
 const SCAN_COUNT = 500;
 
-/** Tombstones are written only by our script, always in this exact shape. */
-const live = (value: string | null): string | null => (value === null || value.startsWith(TOMBSTONE_PREFIX) ? null : value);
+/** Tombstones and leases are written only by us, always starting with `{"__`: both read as a miss. */
+const live = (value: string | null): string | null => (value === null || value.startsWith(MARKER_PREFIX) ? null : value);
 
 /** SET EX refuses 0 and fractions; a sub-second TTL still means "expire soon". */
 const wholeSeconds = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds));
@@ -64,8 +63,13 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<boolean> {
-    return this.run(async () => (await this.scripted.setIfNewer(key, value, version, wholeSeconds(ttlSeconds))) === 1);
+  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean> {
+    return this.run(async () => (await this.scripted.setIfNewer(key, value, version, wholeSeconds(ttlSeconds), lease ?? "")) === 1);
+  }
+
+  acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const marker = JSON.stringify({ [LEASE_FIELD]: token, version: -1 });
+    return this.run(async () => (await this.client.set(key, marker, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK");
   }
 
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<void> {

@@ -22,8 +22,20 @@ export interface CacheStore {
    * Stores `value` only when `version` is newer than the stored entry's version, or equal to or
    * newer than a tombstone's. Returns true when stored. Atomic on the server (a Lua script on
    * Redis), single-key so it works on Redis Cluster.
+   *
+   * With `lease` (a cache-aside fill): stored only if the key still holds that fill lease, or a
+   * tombstone/value it may replace under the version rules; never into an absent key, because an
+   * absent key may mean the newer entry was evicted after this fill read MongoDB.
+   * Without `lease` (a write-through, which carries MongoDB's latest version): an absent key or
+   * any lease is replaced.
    */
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number): Promise<boolean>;
+  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean>;
+
+  /**
+   * Marks an absent key as "being filled by `token`" (SET NX PX), before the fill reads MongoDB.
+   * Reads see a miss. Returns false when the key exists (the fill then relies on versions).
+   */
+  acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean>;
 
   /**
    * Replaces the entry with a tombstone carrying max(version, stored version) for `markerTtlMs`,
@@ -64,3 +76,7 @@ export interface CacheStore {
 
 /** Tombstones are stored in the user's own key; this is their JSON marker field. */
 export const TOMBSTONE_FIELD = "__tombstone";
+/** Fill leases likewise (Facebook memcache's leases, in the key itself for Cluster safety). */
+export const LEASE_FIELD = "__lease";
+/** Every marker's JSON starts with this; a value that does reads as a miss. */
+export const MARKER_PREFIX = '{"__';
