@@ -6,10 +6,10 @@ import { errorEnvelope } from "./errors";
  * The one zod-openapi `defaultHook`: any failed param/query/body validation becomes the 400
  * envelope with the zod issues as details (path + message, never the offending value).
  */
-// biome-ignore lint/suspicious/noExplicitAny: Hook's generics are the library's own
-export const defaultHook: Hook<any, AppEnv, any, any> = (result, c) => {
+export const defaultHook: Hook<unknown, AppEnv, string, Response | undefined> = (result, c) => {
   if (!result.success) {
     const details = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
     return c.json(errorEnvelope("VALIDATION_ERROR", "Invalid request", details), 400);
   }
+  return undefined;
 };
