@@ -48,9 +48,15 @@ export function cacheAsidePlugin(): Plugin {
           const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
           if (!doc) return null;
           const sanitized = engine.sanitize(doc);
-          await engine.fill(sanitized, lease);
+          const outcome = await engine.fill(sanitized, lease);
           end();
-          return sanitized;
+          if (outcome !== "refused") return sanitized;
+          // A write landed while we read MongoDB, maybe on another instance, and callers that
+          // joined this load after it was acknowledged must not get the older version.
+          const newer = await engine.getCached(sanitized.id);
+          if (newer && newer.version >= sanitized.version) return newer;
+          const again = await engine.rawUser(sanitized.id);
+          return again ? engine.sanitize(again) : null;
         });
       return [
         {

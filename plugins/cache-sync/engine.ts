@@ -114,18 +114,22 @@ export class CacheEngine {
   }
 
   /** Cache-aside fill: best effort, only ever moves the entry forward, only under its lease. */
-  async fill(user: SanitizedUser, lease?: string): Promise<void> {
-    if (!this.breaker.allows()) return;
+  /** "refused" means Redis already holds something the fill may not replace: a newer write won. */
+  async fill(user: SanitizedUser, lease?: string): Promise<"stored" | "refused" | "skipped"> {
+    if (!this.breaker.allows()) return "skipped";
     try {
       const ttl = this.ttl();
       const stored = await this.breaker.run(() =>
         this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl, lease),
       );
       this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
+      if (!stored) return "refused";
       await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
+      return "stored";
     } catch (err) {
       this.ctx.metrics.cacheFills.inc({ outcome: "error" });
       this.redisError(err);
+      return "skipped";
     }
   }
 
