@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
-import { AppError, errorEnvelope } from "./errors";
+import { AppError, errorEnvelope, StoreUnavailableError } from "./errors";
 import { HookPipeline, type RegisteredHook } from "./hooks";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
@@ -118,7 +118,9 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
 
   app.onError((err, c) => {
     if (err instanceof AppError) {
-      if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
+      // A store outage answers every request with 503: one warn line each, not an error storm.
+      if (err instanceof StoreUnavailableError) logger.warn({ store: err.store, reqId: c.get("requestId") }, err.message);
+      else if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
       return c.json(errorEnvelope(err.code, err.message, err.details), err.status);
     }
     if (err instanceof HTTPException) {
