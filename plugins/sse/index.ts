@@ -15,6 +15,8 @@ export { SSE_TOKEN_COOKIE } from "./sse-auth";
 export function ssePlugin(): Plugin {
   let hub: SseHub | undefined;
   let unsubscribe: Unsubscribe | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   const hubFor = (ctx: PluginContext) =>
     (hub ??= new SseHub({ maxPerUser: ctx.config.SSE_MAX_PER_USER, metrics: ctx.metrics, logger: ctx.logger }));
 
@@ -26,9 +28,28 @@ export function ssePlugin(): Plugin {
     },
     async onReady(ctx) {
       const h = hubFor(ctx);
-      unsubscribe = await ctx.bus.subscribe(eventsTopic(ctx.config.CACHE_PREFIX), (msg) => h.dispatch(msg));
+      const topic = eventsTopic(ctx.config.CACHE_PREFIX);
+      // Redis down at start-up must not stop the API (SPEC §2: it keeps working on MongoDB):
+      // the subscription is retried in the background until Redis answers.
+      let delay = 250;
+      const attempt = async (): Promise<void> => {
+        if (closed) return;
+        try {
+          unsubscribe = await ctx.bus.subscribe(topic, (msg) => h.dispatch(msg));
+          if (closed) await unsubscribe();
+          else if (delay > 250) ctx.logger.info("event bus subscription established");
+        } catch (err) {
+          ctx.logger.warn({ err, retryInMs: delay }, "event bus subscription failed; SSE clients get no live events until it succeeds");
+          retry = setTimeout(() => void attempt(), delay);
+          retry.unref?.();
+          delay = Math.min(delay * 2, 5000);
+        }
+      };
+      await attempt();
     },
     async onClose() {
+      closed = true;
+      if (retry) clearTimeout(retry);
       await unsubscribe?.();
       unsubscribe = undefined;
       hub?.closeAll();
