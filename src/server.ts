@@ -1,6 +1,7 @@
 import { createStores } from "./adapters";
 import { createApp } from "./core/app";
 import { ConfigError, loadConfig } from "./core/config";
+import { StoreUnavailableError } from "./core/errors";
 import { createLogger } from "./core/logger";
 import { defaultPlugins } from "./plugins";
 
@@ -22,7 +23,16 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL);
   const stores = await createStores(config, logger);
   const instance = await createApp({ config, plugins: defaultPlugins(), stores, logger, defaultMetrics: true });
-  await instance.ready();
+  try {
+    await instance.ready();
+  } catch (err) {
+    // Indexes, the admin bootstrap and money recovery need MongoDB: without it we fail fast and
+    // clearly (an orchestrator restarts us), rather than serve with unique indexes missing.
+    // Redis down is tolerated here: the API then runs on MongoDB alone.
+    logger.fatal({ err }, err instanceof StoreUnavailableError ? `cannot start: ${err.message} (${err.store})` : "cannot start");
+    await instance.close();
+    process.exit(1);
+  }
   const server = Bun.serve({
     port: config.PORT,
     hostname: config.HOST,

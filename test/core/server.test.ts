@@ -47,3 +47,14 @@ test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM
   expect(await proc.exited).toBe(0);
   await waitForLog(lines, (l) => String(l.msg).startsWith("shutting down"), 2000);
 });
+
+test("MongoDB unreachable at start-up: exit 1 with a clear fatal line, no hang", async () => {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: "0", MONGO_URL: "mongodb://127.0.0.1:1", MONGO_TIMEOUT_MS: "300" };
+  delete env.REDIS_URL;
+  const started = Date.now();
+  const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
+  expect(await proc.exited).toBe(1);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  const out = await new Response(proc.stdout).text();
+  expect(out).toContain("cannot start: Database unavailable (mongo)");
+});
