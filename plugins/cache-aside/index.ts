@@ -20,8 +20,9 @@ function lookupOf(call: RepoCall): Lookup {
 
 /**
  * Cache-aside reads (SPEC §2 getUserWithSync): Redis first; on a miss one MongoDB read per key
- * however many callers wait (single flight), then a versioned fill that cannot overwrite a newer
- * entry. Redis failing means MongoDB answers, never an error.
+ * however many callers wait (single flight), taken under a fill lease, then a versioned fill that
+ * cannot overwrite a newer entry nor land where one was evicted. Redis failing means MongoDB
+ * answers, never an error.
  */
 export function cacheAsidePlugin(): Plugin {
   let engine: CacheEngine;
