@@ -59,7 +59,7 @@ export class CircuitBreaker {
 
   // Bound once: the hot path allocates no closure per call.
   private readonly onSuccess = <T>(out: T): T => {
-    this.failures = 0;
+    this.success();
     return out;
   };
 

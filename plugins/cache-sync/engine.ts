@@ -69,11 +69,6 @@ export class CacheEngine {
     return Math.max(1, base - jitter);
   }
 
-  /** Whether reads may consult Redis right now. */
-  cacheUsable(): boolean {
-    return this.breaker.allows();
-  }
-
   /** Cached user or null (miss, tombstone, or Redis failing: the caller falls back to MongoDB). */
   getCached(id: string): Promise<SanitizedUser | null> {
     if (!this.breaker.allows()) return Promise.resolve(null);
@@ -113,8 +108,10 @@ export class CacheEngine {
     return token;
   }
 
-  /** Cache-aside fill: best effort, only ever moves the entry forward, only under its lease. */
-  /** "refused" means Redis already holds something the fill may not replace: a newer write won. */
+  /**
+   * Cache-aside fill: best effort, only ever moves the entry forward, only under its lease.
+   * "refused" means Redis already holds something the fill may not replace: a newer write won.
+   */
   async fill(user: SanitizedUser, lease?: string): Promise<"stored" | "refused" | "skipped"> {
     if (!this.breaker.allows()) return "skipped";
     try {
@@ -186,15 +183,11 @@ export class CacheEngine {
       const batch = await this.repairs.pending(500);
       if (batch.length === 0) return repaired;
       for (const entry of batch) {
-        if (typeof entry.key === "string") {
-          await this.cache.invalidateVersioned(entry.key, entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
-          await this.repairs.settle(entry);
-          repaired++;
-          continue;
-        }
-        this.flights.forget(entry.userId);
-        await this.cache.invalidateVersioned(this.userKey(entry.userId), entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
-        if (entry.emails.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
+        // A user debt (write-through or invalidation) or a plain versioned key (list-cache).
+        if (entry.userId) this.flights.forget(entry.userId);
+        const key = entry.key ?? (entry.userId ? this.userKey(entry.userId) : null);
+        if (key) await this.cache.invalidateVersioned(key, entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
+        if (entry.emails?.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
         await this.repairs.settle(entry);
         repaired++;
       }
@@ -254,27 +247,24 @@ export class CacheEngine {
    * A plain versioned key (list-cache) whose tombstone Redis did not take: recorded durably and
    * tombstoned by the probe, like a user debt, before reads trust Redis again.
    */
-  async oweKey(key: string, version: number, err: unknown): Promise<void> {
-    this.redisError(err);
-    this.breaker.trip();
-    try {
-      await this.repairs.recordKey(key, version);
-      this.breaker.trip();
-    } catch (recordErr) {
-      this.ctx.logger.error({ err: recordErr, key }, "could not record a cache repair");
-    }
+  oweKey(key: string, version: number, err: unknown): Promise<void> {
+    return this.recordDebt(() => this.repairs.recordKey(key, version), err, { key });
   }
 
-  private async owe(id: string, version: number, emails: readonly string[], err: unknown): Promise<void> {
+  private owe(id: string, version: number, emails: readonly string[], err: unknown): Promise<void> {
+    return this.recordDebt(() => this.repairs.record(id, version, emails), err, { userId: id });
+  }
+
+  private async recordDebt(record: () => Promise<void>, err: unknown, about: Record<string, string>): Promise<void> {
     this.redisError(err);
     this.breaker.trip();
     try {
-      await this.repairs.record(id, version, emails);
+      await record();
       // Again once the debt is durable: a probe that finished meanwhile must not miss it.
       this.breaker.trip();
     } catch (recordErr) {
       // MongoDB took the write a moment ago; if it cannot take the debt now, say so loudly.
-      this.ctx.logger.error({ err: recordErr, userId: id }, "could not record a cache repair");
+      this.ctx.logger.error({ err: recordErr, ...about }, "could not record a cache repair");
     }
   }
 

@@ -1,13 +1,13 @@
 import type { CollectionPort, Doc, DocumentStore } from "../../src/core/ports/document-store";
 import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
 
+/** A user debt (`userId`, `emails`) or a plain versioned key (`key`, list-cache entries). */
 export interface RepairEntry extends Doc {
-  userId: string;
-  version: number;
-  emails: string[];
-  at: Date;
-  /** Set instead of `userId`/`emails` for a plain versioned key (list-cache entries). */
+  userId?: string;
+  emails?: string[];
   key?: string;
+  version: number;
+  at: Date;
 }
 
 /**
