@@ -2,7 +2,6 @@ import { ObjectId } from "bson";
 import type { RepoCall } from "../../src/core/hooks";
 import type { Plugin } from "../../src/core/plugin";
 import type { SanitizedUser } from "../../src/domain/user";
-import type { CacheEngine } from "../cache-sync/engine";
 import { markStale } from "../cache-sync/stale-scope";
 
 type Lookup = { by: "id"; id: string } | { by: "email"; email: string } | null;
@@ -25,14 +24,11 @@ function lookupOf(call: RepoCall): Lookup {
  * answers, never an error.
  */
 export function cacheAsidePlugin(): Plugin {
-  let engine: CacheEngine;
   return {
     name: "cache-aside",
     dependencies: ["cache-sync"],
-    register(ctx) {
-      engine = ctx.use("cacheEngine");
-    },
     hooks: (ctx) => {
+      const engine = ctx.use("cacheEngine");
       const byEmail = async (email: string): Promise<SanitizedUser | null> => {
         const id = await engine.getCachedIdByEmail(email);
         if (!id) return null;

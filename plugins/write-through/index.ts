@@ -2,7 +2,7 @@ import type { ObjectId } from "bson";
 import type { Plugin } from "../../src/core/plugin";
 import type { Filter, FindOneAndUpdateOptions } from "../../src/core/ports/document-store";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
-import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
+import { DELETED_VERSION } from "../cache-sync/engine";
 
 type Target = { _id: ObjectId; email: string };
 
@@ -13,14 +13,11 @@ type Target = { _id: ObjectId; email: string };
  * `call.state.changedUsers` for the events plugin.
  */
 export function writeThroughPlugin(): Plugin {
-  let engine: CacheEngine;
   return {
     name: "write-through",
     dependencies: ["cache-sync"],
-    register(ctx) {
-      engine = ctx.use("cacheEngine");
-    },
     hooks: (ctx) => {
+      const engine = ctx.use("cacheEngine");
       const raw = () => ctx.db.collection<UserDoc>(USER_COLLECTION);
       const writeAll = async (docs: readonly (UserDoc | null)[]) => {
         const users: SanitizedUser[] = [];
