@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
+import { emailKey } from "../../plugins/cache-sync/keys";
 import { createTestStack, type TestStack } from "../support/stack";
 import { createUser, rawRedis, tamperBalance, type TestUser, userKeyOf } from "./fixtures";
 
@@ -107,7 +108,7 @@ describe("admin cache routes (SPEC §5)", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ success: true, data: { invalidated: true }, message: "Cache invalidated successfully" });
     expect(await stack.ctx.cache.get(userKeyOf(stack, user.id))).toBeNull();
-    expect(await redis.get(`${stack.config.CACHE_PREFIX}user:email:${user.email}`)).toBeNull();
+    expect(await redis.get(emailKey(stack.config.CACHE_PREFIX, user.email))).toBeNull();
   });
 
   test("POST /cache/bulk-sync counts succeeded and failed", async () => {

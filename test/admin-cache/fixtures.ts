@@ -1,7 +1,8 @@
 import Redis from "ioredis";
+import { userKey } from "../../plugins/cache-sync/keys";
 import type { AuthUser } from "../../src/core/app-env";
 import type { SanitizedUser } from "../../src/domain/user";
-import { USER_COLLECTION } from "../../src/domain/user";
+import { seedUser } from "../support/seed";
 import type { TestStack } from "../support/stack";
 
 export interface TestUser {
@@ -11,27 +12,12 @@ export interface TestUser {
   token: string;
 }
 
-let seq = 0;
-
-/** A user inserted through the hooked repository (so versioned and sanitized), with a JWT. */
+/** A user seeded through the hooked repository (`seedUser`: versioned and sanitized), with a JWT. */
 export async function createUser(stack: TestStack, opts: { role?: AuthUser["role"]; balance?: number } = {}): Promise<TestUser> {
-  const n = `${Date.now().toString(36)}${(seq++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const role = opts.role ?? "user";
-  const email = `${role}-${n}@example.test`;
-  const user = (await stack.ctx.repo.collection(USER_COLLECTION).insertOne({
-    email,
-    username: `${role}_${n}`,
-    passwordHash: "not-a-real-hash",
-    role,
-    displayName: `User ${n}`,
-    bio: "",
-    avatarUrl: "",
-    wallet: { balance: opts.balance ?? 1000, currency: "USD" },
-    refreshTokens: [],
-    authLogs: [],
-  })) as unknown as SanitizedUser;
-  const token = await stack.ctx.use("auth").issueToken({ id: user.id, role, email });
-  return { id: user.id, email, role, token };
+  const user = await seedUser(stack.ctx, { role, wallet: { balance: opts.balance ?? 1000, currency: "USD" } });
+  const token = await stack.ctx.use("auth").issueToken({ id: user.id, role, email: user.email });
+  return { id: user.id, email: user.email, role, token };
 }
 
 /** A raw ioredis client on the stack's Redis, for tampering with entries behind the app's back. */
@@ -40,7 +26,7 @@ export function rawRedis(stack: TestStack): Redis {
   return new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
 }
 
-export const userKeyOf = (stack: TestStack, id: string) => `${stack.config.CACHE_PREFIX}user:${id}`;
+export const userKeyOf = (stack: TestStack, id: string) => userKey(stack.config.CACHE_PREFIX, id);
 
 /** Rewrites the cached balance in Redis directly (a stale entry the app did not write). */
 export async function tamperBalance(stack: TestStack, redis: Redis, id: string, balance: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser } from "../admin-cache/fixtures";
+import { createUser, userKeyOf } from "../admin-cache/fixtures";
 
 describe("GET /metrics, /openapi.json and /docs", () => {
   let stack: TestStack;
@@ -11,7 +11,7 @@ describe("GET /metrics, /openapi.json and /docs", () => {
 
   test("/metrics is Prometheus text with the cache counters moving", async () => {
     const user = await createUser(stack);
-    await stack.ctx.cache.del([`${stack.config.CACHE_PREFIX}user:${user.id}`]);
+    await stack.ctx.cache.del([userKeyOf(stack, user.id)]);
     const cacheSync = stack.ctx.use("cacheSync");
     await cacheSync.getUserWithSync(user.id);
     await cacheSync.getUserWithSync(user.id);
