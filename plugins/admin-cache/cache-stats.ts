@@ -1,6 +1,7 @@
 import type { Counter } from "prom-client";
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
+import { emailKey, userKey } from "../cache-sync/keys";
 
 export interface CacheStats {
   totalUserKeys: number | null;
@@ -29,8 +30,8 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
   let emailKeys: number | null = null;
   try {
     [totalUserKeys, emailKeys] = await Promise.all([
-      ctx.cache.scanCount(`${prefix}user:${ID_GLOB}`),
-      ctx.cache.scanCount(`${prefix}user:email:*`),
+      ctx.cache.scanCount(userKey(prefix, ID_GLOB)),
+      ctx.cache.scanCount(emailKey(prefix, "*")),
     ]);
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
