@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
 import { errorResponse } from "../../auth/schemas";
 import { ObjectIdParam } from "../shared/pagination";
@@ -27,80 +27,94 @@ const adminErrors = {
   409: errorResponse("Not pending (INVALID_STATE) or insufficient funds (INSUFFICIENT_FUNDS)"),
 };
 
-// Written out per kind (not generic): createRoute's inference needs concrete schemas.
-const guards = (auth: AuthService, tag: string) => ({
-  user: { tags: [tag], security: [{ bearerAuth: [] }], middleware: [auth.requireUser] },
-  admin: { tags: [tag], security: [{ bearerAuth: [] }], middleware: [auth.requireAdmin] },
-});
+/** What differs between the deposit and the withdrawal routes; the rest is one shape. */
+interface KindSpec<
+  P extends string,
+  Result extends z.ZodType,
+  Page extends z.ZodType,
+  Create extends z.ZodType,
+  Approve extends z.ZodType,
+  CreateErrors extends Record<number, ReturnType<typeof errorResponse>>,
+> {
+  tag: string;
+  /** Collection path and plural noun, e.g. "deposits". */
+  plural: P;
+  result: Result;
+  page: Page;
+  createBody: Create;
+  createErrors: CreateErrors;
+  approveBody: Approve;
+  approveSummary: string;
+}
 
-export function depositRoutes(auth: AuthService) {
-  const { user, admin } = guards(auth, "Deposits");
+/**
+ * create / approve / reject / list for one request kind. Generic over the schemas, so each
+ * kind's routes (and so its handlers' types) stay as concrete as if written out by hand.
+ */
+function requestRoutes<
+  P extends string,
+  Result extends z.ZodType,
+  Page extends z.ZodType,
+  Create extends z.ZodType,
+  Approve extends z.ZodType,
+  CreateErrors extends Record<number, ReturnType<typeof errorResponse>>,
+>(auth: AuthService, k: KindSpec<P, Result, Page, Create, Approve, CreateErrors>) {
+  const user = { tags: [k.tag], security: [{ bearerAuth: [] }], middleware: [auth.requireUser] };
+  const admin = { tags: [k.tag], security: [{ bearerAuth: [] }], middleware: [auth.requireAdmin] };
   return {
     create: createRoute({
       ...user,
       method: "post",
-      path: "/deposits/request",
-      request: { body: { content: json(DepositRequestBody), required: true } },
-      responses: { 201: { content: json(DepositResult), description: "Created, pending" }, ...errors },
+      path: `/${k.plural}/request` as `/${P}/request`,
+      request: { body: { content: json(k.createBody), required: true } },
+      responses: { 201: { content: json(k.result), description: "Created, pending" }, ...k.createErrors },
     }),
     approve: createRoute({
       ...admin,
       method: "put",
-      path: "/deposits/{id}/approve",
-      summary: "Credit the user, debit the approving admin (exactly once)",
-      request: { params: ObjectIdParam, body: { content: json(ApproveDepositBody), required: false } },
-      responses: { 200: { content: json(DepositResult), description: "Approved" }, ...adminErrors },
+      path: `/${k.plural}/{id}/approve` as `/${P}/{id}/approve`,
+      summary: k.approveSummary,
+      request: { params: ObjectIdParam, body: { content: json(k.approveBody), required: false } },
+      responses: { 200: { content: json(k.result), description: "Approved" }, ...adminErrors },
     }),
     reject: createRoute({
       ...admin,
       method: "put",
-      path: "/deposits/{id}/reject",
+      path: `/${k.plural}/{id}/reject` as `/${P}/{id}/reject`,
       request: { params: ObjectIdParam, body: { content: json(RejectBody), required: false } },
-      responses: { 200: { content: json(DepositResult), description: "Rejected" }, ...adminErrors },
+      responses: { 200: { content: json(k.result), description: "Rejected" }, ...adminErrors },
     }),
     list: createRoute({
       ...user,
       method: "get",
-      path: "/deposits",
-      summary: "Own deposits, newest first (admins: everyone's)",
+      path: `/${k.plural}` as `/${P}`,
+      summary: `Own ${k.plural}, newest first (admins: everyone's)`,
       request: { query: ListQuery },
-      responses: { 200: { content: json(DepositPage), description: "One page" }, ...errors },
+      responses: { 200: { content: json(k.page), description: "One page" }, ...errors },
     }),
   };
 }
 
-export function withdrawalRoutes(auth: AuthService) {
-  const { user, admin } = guards(auth, "Withdrawals");
-  return {
-    create: createRoute({
-      ...user,
-      method: "post",
-      path: "/withdrawals/request",
-      request: { body: { content: json(WithdrawalRequestBody), required: true } },
-      responses: { 201: { content: json(WithdrawalResult), description: "Created, pending" }, ...errors, 409: errorResponse("Insufficient funds") },
-    }),
-    approve: createRoute({
-      ...admin,
-      method: "put",
-      path: "/withdrawals/{id}/approve",
-      summary: "Debit the user, credit the approving admin (exactly once)",
-      request: { params: ObjectIdParam, body: { content: json(ApproveWithdrawalBody), required: false } },
-      responses: { 200: { content: json(WithdrawalResult), description: "Approved" }, ...adminErrors },
-    }),
-    reject: createRoute({
-      ...admin,
-      method: "put",
-      path: "/withdrawals/{id}/reject",
-      request: { params: ObjectIdParam, body: { content: json(RejectBody), required: false } },
-      responses: { 200: { content: json(WithdrawalResult), description: "Rejected" }, ...adminErrors },
-    }),
-    list: createRoute({
-      ...user,
-      method: "get",
-      path: "/withdrawals",
-      summary: "Own withdrawals, newest first (admins: everyone's)",
-      request: { query: ListQuery },
-      responses: { 200: { content: json(WithdrawalPage), description: "One page" }, ...errors },
-    }),
-  };
-}
+export const depositRoutes = (auth: AuthService) =>
+  requestRoutes(auth, {
+    tag: "Deposits",
+    plural: "deposits",
+    result: DepositResult,
+    page: DepositPage,
+    createBody: DepositRequestBody,
+    createErrors: errors,
+    approveBody: ApproveDepositBody,
+    approveSummary: "Credit the user, debit the approving admin (exactly once)",
+  });
+
+export const withdrawalRoutes = (auth: AuthService) =>
+  requestRoutes(auth, {
+    tag: "Withdrawals",
+    plural: "withdrawals",
+    result: WithdrawalResult,
+    page: WithdrawalPage,
+    createBody: WithdrawalRequestBody,
+    createErrors: { ...errors, 409: errorResponse("Insufficient funds") },
+    approveBody: ApproveWithdrawalBody,
+    approveSummary: "Debit the user, credit the approving admin (exactly once)",
+  });
