@@ -1,9 +1,5 @@
-import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
-import { MemoryCacheStore } from "../../src/adapters/memory/memory-cache-store";
-import { MemoryDocumentStore } from "../../src/adapters/memory/memory-document-store";
-import { MemoryEventBus } from "../../src/adapters/memory/memory-event-bus";
-import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
-import { RedisEventBus } from "../../src/adapters/redis/redis-event-bus";
+import { createStores } from "../../src/adapters";
+import { createLogger } from "../../src/core/logger";
 import { type CachesyncApp, createApp, type Stores } from "../../src/core/app";
 import { type Config, makeConfig } from "../../src/core/config";
 import type { Plugin } from "../../src/core/plugin";
@@ -60,6 +56,14 @@ const rand = () => Math.random().toString(36).slice(2, 10);
 export async function createTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const kind = opts.stores ?? "real";
   const dbName = opts.dbName ?? `cs_test_${rand()}`;
+  let redis = opts.redis;
+  let mongo = opts.mongo;
+  const ownRedis = kind === "real" && !redis;
+  const ownMongo = kind === "real" && !mongo && !process.env.MONGO_URL;
+  if (kind === "real") {
+    redis ??= await startRedis();
+    if (!process.env.MONGO_URL) mongo ??= await startMongoWire();
+  }
   const config = makeConfig({
     LOG_LEVEL: "silent",
     NODE_ENV: "test",
@@ -67,23 +71,11 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     JWT_SECRET: "test-secret-test-secret-0123456789",
     MONGO_TIMEOUT_MS: 1000,
     CONSISTENCY_CHECK_INTERVAL_SECONDS: 0,
+    // The same factory as `bun start`: URLs select the real adapters, none the embedded ones.
+    ...(kind === "real" ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, REDIS_URL: redis?.url } : {}),
     ...opts.env,
   });
-  let redis = opts.redis;
-  let mongo = opts.mongo;
-  const ownRedis = kind === "real" && !redis;
-  const ownMongo = kind === "real" && !mongo && !process.env.MONGO_URL;
-  let stores: Stores;
-  if (kind === "memory") {
-    stores = { db: new MemoryDocumentStore(), cache: new MemoryCacheStore(), bus: new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN }) };
-  } else {
-    redis ??= await startRedis();
-    if (!process.env.MONGO_URL) mongo ??= await startMongoWire();
-    const mongoUrl = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
-    const db = await MongoDocumentStore.connect({ url: mongoUrl, dbName, timeoutMs: config.MONGO_TIMEOUT_MS });
-    const redisOpts = { url: redis.url, timeoutMs: config.REDIS_TIMEOUT_MS, streamMaxLen: config.SSE_REPLAY_MAXLEN };
-    stores = { db, cache: new RedisCacheStore(redisOpts), bus: new RedisEventBus(redisOpts) };
-  }
+  const stores = await createStores(config, createLogger(config.LOG_LEVEL));
   const instance = await createApp({ config, plugins: opts.plugins ?? defaultPlugins(), stores });
   await instance.ready();
   const close = instance.close;
