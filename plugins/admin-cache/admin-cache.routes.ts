@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../src/core/app-env";
-import { errorResponses, ObjectIdSchema, SanitizedUserSchema, successEnvelope } from "../docs/schemas";
+import { envelope, errorResponses, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
 
 export const CacheStatsSchema = z
   .object({
@@ -38,7 +38,7 @@ const UserIdParams = z.object({ userId: ObjectIdSchema.openapi({ param: { name: 
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
-  content: { "application/json": { schema: successEnvelope(schema) } },
+  content: { "application/json": { schema: envelope(schema) } },
 });
 
 /**
@@ -69,7 +69,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       path: "/cache/sync/{userId}",
       summary: "Rebuild a user's cache entry from MongoDB",
       request: { params: UserIdParams },
-      responses: { 200: json(SanitizedUserSchema, "The rebuilt sanitized user"), ...errorResponses(400, 401, 403, 404, 503) },
+      responses: { 200: json(UserSchema, "The rebuilt sanitized user"), ...errorResponses(400, 401, 403, 404, 503) },
     }),
     invalidate: createRoute({
       ...common,

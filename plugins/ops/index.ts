@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../../src/core/app";
 import { errorEnvelope, ok } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import { errorResponses, successEnvelope } from "../docs/schemas";
+import { envelope, errorResponses } from "../../src/domain/schemas";
 import { checkReadiness } from "./readiness";
 
 const StoreStatus = z.enum(["up", "down"]);
@@ -15,7 +15,7 @@ const readyRoute = createRoute({
   responses: {
     200: {
       description: "Both stores answer",
-      content: { "application/json": { schema: successEnvelope(z.object({ mongo: StoreStatus, redis: StoreStatus })) } },
+      content: { "application/json": { schema: envelope(z.object({ mongo: StoreStatus, redis: StoreStatus })) } },
     },
     ...errorResponses(503),
   },

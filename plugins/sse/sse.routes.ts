@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../docs/schemas";
+import { errorResponses } from "../../src/domain/schemas";
 
 export const eventsRoute = createRoute({
   method: "get",
