@@ -101,7 +101,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   }
   pipeline.seal();
 
-  const app = new OpenAPIHono<AppEnv>({ defaultHook });
+  const app = createRouter();
   // crypto.randomUUID per request showed as ~8 % of a cached profile read: a per-process random
   // prefix plus a counter is as unique and far cheaper. An incoming X-Request-Id is still kept.
   const idPrefix = crypto.randomUUID().slice(0, 8);
