@@ -36,7 +36,8 @@ export function webPlugin(options: WebPluginOptions = {}): Plugin {
   const root = resolve(options.publicDir ?? resolve(import.meta.dir, "../../public"));
 
   async function send(c: Context<AppEnv>, rel: string): Promise<Response> {
-    const notFound = () => c.json({ success: false, error: { code: "NOT_FOUND", message: `No route for GET ${c.req.path}` } }, 404);
+    // The app's own 404 (the JSON envelope every unknown route gets), not a second copy of it.
+    const notFound = () => c.notFound();
     // Decoding happens before the containment check, so an encoded `..%2f` is caught too. A NUL
     // or backslash never names a real asset and only serves to confuse path handling.
     try {
