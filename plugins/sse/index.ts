@@ -4,7 +4,7 @@ import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { SseHub } from "./hub";
 import { eventsHandler } from "./sse.handlers";
 import { eventsRoute } from "./sse.routes";
-import { eventsTopic } from "./sse-event";
+import { eventsTopic } from "../events";
 
 export { SSE_TOKEN_COOKIE } from "./sse-auth";
 

@@ -7,7 +7,8 @@ import type { AuthService } from "../../src/domain/auth";
 import { SseConnection } from "./connection";
 import type { SseHub } from "./hub";
 import { resolveSseCaller } from "./sse-auth";
-import { eventsTopic, toUserEvent, type UserEvent } from "./sse-event";
+import { eventsTopic } from "../events";
+import { toUserEvent, type UserEvent } from "./sse-event";
 import type { eventsRoute } from "./sse.routes";
 
 /** SPEC §5 bounds the replay window; this bounds one reconnect's replay read. */
