@@ -16,12 +16,6 @@ export class SseHub {
     private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger },
   ) {}
 
-  get size(): number {
-    let n = 0;
-    for (const set of this.byUser.values()) n += set.size;
-    return n;
-  }
-
   /**
    * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
    * new one refused: the newest tab is the one the user looks at, and a refused EventSource
