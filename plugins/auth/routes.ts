@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
-import { AuthResult, errorResponse, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
+import { errorResponse } from "../../src/domain/schemas";
+import { AuthResult, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });
 

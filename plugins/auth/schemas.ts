@@ -1,8 +1,5 @@
 import { z } from "@hono/zod-openapi";
-
 import { envelope, UserSchema } from "../../src/domain/schemas";
-
-export { envelope, ErrorSchema, errorResponse, UserSchema, WalletSchema } from "../../src/domain/schemas";
 
 // Plain strings only: an object such as {"$ne": null} never reaches a query.
 const email = z.string().trim().toLowerCase().max(254).pipe(z.email());

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
-import { errorResponse } from "../auth/schemas";
+import { errorResponse } from "../../src/domain/schemas";
 import { MeResult, PatchMeBody, PublicUserResult, UserIdParam, UserResult } from "./schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });

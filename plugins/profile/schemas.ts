@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { envelope, UserSchema } from "../auth/schemas";
+import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
 
 export const ListingSchema = z.looseObject({ id: z.string() }).openapi("Listing");
 
@@ -50,9 +50,4 @@ export const PatchMeBody = z
   .refine((b) => Object.keys(b).length > 0, "at least one of displayName, bio, avatarUrl")
   .openapi("PatchMeRequest");
 
-export const UserIdParam = z.object({
-  id: z
-    .string()
-    .regex(/^[0-9a-fA-F]{24}$/, "must be a 24-hex id")
-    .openapi({ param: { name: "id", in: "path" }, example: "65f0c0ffee0000000000beef" }),
-});
+export const UserIdParam = z.object({ id: ObjectIdSchema.openapi({ param: { name: "id", in: "path" } }) });

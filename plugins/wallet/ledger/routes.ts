@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
-import { envelope, errorResponse } from "../../auth/schemas";
+import { envelope, errorResponse } from "../../../src/domain/schemas";
 import { PageQuery } from "../shared/pagination";
 
 export const LedgerEntrySchema = z

@@ -1,6 +1,6 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
-import { errorResponse } from "../../auth/schemas";
+import { errorResponse } from "../../../src/domain/schemas";
 import { ObjectIdParam } from "../shared/pagination";
 import {
   ApproveDepositBody,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { envelope } from "../../auth/schemas";
+import { envelope } from "../../../src/domain/schemas";
 import { Amount } from "../shared/amount";
 import { PageQuery } from "../shared/pagination";
 

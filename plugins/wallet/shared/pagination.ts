@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ObjectId } from "bson";
 import { badRequest } from "../../../src/core/errors";
 import type { Filter } from "../../../src/core/ports/document-store";
+import { ObjectIdSchema } from "../../../src/domain/schemas";
 
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" } }),
@@ -35,9 +36,4 @@ export async function page<T extends { _id: ObjectId }>(
   return { items, nextCursor: docs.length > q.limit && last ? encodeCursor(last._id) : null };
 }
 
-export const ObjectIdParam = z.object({
-  id: z
-    .string()
-    .regex(/^[0-9a-fA-F]{24}$/, "must be a 24-hex id")
-    .openapi({ param: { name: "id", in: "path" }, example: "65f0c0ffee0000000000beef" }),
-});
+export const ObjectIdParam = z.object({ id: ObjectIdSchema.openapi({ param: { name: "id", in: "path" } }) });
