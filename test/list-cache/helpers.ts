@@ -6,5 +6,3 @@ export const listProbe = (collections: readonly string[] = ["listings", "favorit
 /** A find whose filter is owner-scoped on `userId` (what the profile sends). */
 export const ownerScopedFind = (collection: string) => (c: string, op: string, args: unknown[]) =>
   c === collection && op === "find" && Object.keys((args[0] as object) ?? {}).join() === "userId";
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,7 +4,7 @@ import { listKey, listScope, SKEW_MS } from "../../plugins/list-cache";
 import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, type TestStack } from "../support/stack";
 import { callJson, type RegisteredUser, registerUser } from "../support/users";
-import { listProbe, ownerScopedFind, sleep } from "./helpers";
+import { listProbe, ownerScopedFind } from "./helpers";
 
 const probe = listProbe();
 let stack: TestStack;
@@ -152,7 +152,7 @@ describe("GET /users/me from the list cache", () => {
     await me(a); // fill started inside the skew margin: refused, still a miss
     expect(probe.count("listings", "find")).toBe(1);
     expect(probe.count("favorites", "find")).toBe(0);
-    await sleep(SKEW_MS + 50);
+    await Bun.sleep(SKEW_MS + 50);
     await me(a); // fills
     probe.reset();
     expect(titles((await me(a)).listings)).toEqual(["x"]);
