@@ -14,6 +14,9 @@ export type ConsistencyCheckResult =
   | { skipped: true; reason: "locked" | "redis-unavailable" }
   | { skipped: false; checked: number; fixed: number; errors: number };
 
+/** The cluster-wide round lock: one key per deployment (prefix), whichever instance holds it. */
+export const consistencyLockKey = (prefix: string) => `${prefix}lock:consistency-check`;
+
 const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 
@@ -25,7 +28,7 @@ const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
  */
 export async function runConsistencyCheck(ctx: PluginContext, opts: ConsistencyCheckOptions = {}): Promise<ConsistencyCheckResult> {
   const cacheSync = ctx.use("cacheSync");
-  const lockKey = `${ctx.config.CACHE_PREFIX}lock:consistency-check`;
+  const lockKey = consistencyLockKey(ctx.config.CACHE_PREFIX);
   const token = crypto.randomUUID();
   let acquired: boolean;
   try {

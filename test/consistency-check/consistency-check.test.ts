@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
-import { runConsistencyCheck } from "../../plugins/consistency-check";
+import { consistencyLockKey, runConsistencyCheck } from "../../plugins/consistency-check";
 import { createTestStack, type TestStack } from "../support/stack";
 import { createUser, rawRedis, tamperBalance, userKeyOf } from "../admin-cache/fixtures";
 
@@ -35,7 +35,7 @@ describe("periodic consistency check", () => {
   });
 
   test("a round is skipped while another instance holds the lock", async () => {
-    const lock = `${stack.config.CACHE_PREFIX}lock:consistency-check`;
+    const lock = consistencyLockKey(stack.config.CACHE_PREFIX);
     expect(await stack.ctx.cache.acquireLock(lock, "someone-else", 10_000)).toBe(true);
     try {
       expect(await runConsistencyCheck(stack.ctx)).toEqual({ skipped: true, reason: "locked" });
