@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
+import { userOnly } from "./guards";
 import { errorResponse } from "../../src/domain/schemas";
 import { AuthResult, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
 
@@ -38,8 +39,7 @@ export const logoutRoute = (auth: AuthService) =>
     path: "/auth/logout",
     tags: ["Auth"],
     summary: "Log out (drops the user's cache entries)",
-    security: [{ bearerAuth: [] }],
-    middleware: [auth.requireUser] as const,
+    ...userOnly(auth),
     responses: {
       200: { content: json(LogoutResult), description: "Logged out" },
       401: errorResponse("No or invalid token"),
@@ -52,8 +52,7 @@ export const sseTicketRoute = (auth: AuthService) =>
     path: "/auth/sse-ticket",
     tags: ["Auth"],
     summary: "A 60 s ticket for GET /events?ticket= (EventSource cannot send headers)",
-    security: [{ bearerAuth: [] }],
-    middleware: [auth.requireUser] as const,
+    ...userOnly(auth),
     responses: {
       200: { content: json(SseTicketResult), description: "The ticket" },
       401: errorResponse("No or invalid token"),

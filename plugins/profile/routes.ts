@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
+import { userOnly } from "../auth/guards";
 import { errorResponse } from "../../src/domain/schemas";
 import { MeResult, PatchMeBody, PublicUserResult, UserIdParam, UserResult } from "./schemas";
 
@@ -11,8 +12,7 @@ export const getMeRoute = (auth: AuthService) =>
     path: "/users/me",
     tags: ["Profile"],
     summary: "The caller (through the cache), their listings and favorited listings",
-    security: [{ bearerAuth: [] }],
-    middleware: [auth.requireUser] as const,
+    ...userOnly(auth),
     responses: {
       200: { content: json(MeResult), description: "The profile" },
       401: errorResponse("No or invalid token"),
@@ -26,8 +26,7 @@ export const patchMeRoute = (auth: AuthService) =>
     path: "/users/me",
     tags: ["Profile"],
     summary: "Update displayName, bio or avatarUrl (nothing else)",
-    security: [{ bearerAuth: [] }],
-    middleware: [auth.requireUser] as const,
+    ...userOnly(auth),
     request: { body: { content: json(PatchMeBody), required: true } },
     responses: {
       200: { content: json(UserResult), description: "The updated user" },

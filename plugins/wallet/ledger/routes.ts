@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
+import { userOnly } from "../../auth/guards";
 import { envelope, errorResponse } from "../../../src/domain/schemas";
 import { PageQuery } from "../shared/pagination";
 
@@ -20,8 +21,7 @@ export const ledgerRoute = (auth: AuthService) =>
     path: "/wallet/ledger",
     tags: ["Wallet"],
     summary: "The caller's applied balance changes, newest first",
-    security: [{ bearerAuth: [] }],
-    middleware: [auth.requireUser],
+    ...userOnly(auth),
     request: { query: z.object(PageQuery) },
     responses: {
       200: {

@@ -1,5 +1,6 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
+import { adminOnly, userOnly } from "../../auth/guards";
 import { errorResponse } from "../../../src/domain/schemas";
 import { ObjectIdParam } from "../shared/pagination";
 import {
@@ -59,8 +60,8 @@ function requestRoutes<
   Approve extends z.ZodType,
   CreateErrors extends Record<number, ReturnType<typeof errorResponse>>,
 >(auth: AuthService, k: KindSpec<P, Result, Page, Create, Approve, CreateErrors>) {
-  const user = { tags: [k.tag], security: [{ bearerAuth: [] }], middleware: [auth.requireUser] };
-  const admin = { tags: [k.tag], security: [{ bearerAuth: [] }], middleware: [auth.requireAdmin] };
+  const user = { tags: [k.tag], ...userOnly(auth) };
+  const admin = { tags: [k.tag], ...adminOnly(auth) };
   return {
     create: createRoute({
       ...user,
