@@ -1,11 +1,8 @@
 import type { PluginContext } from "../../../src/core/plugin";
 import { rawUsers } from "../../auth/users";
+import { withLock } from "../shared/lock";
 import { applyEntry, ledger } from "./steps";
 import type { LedgerEntry } from "./types";
-
-const LOCK_TTL_MS = 30_000;
-
-export const opLockKey = (ctx: PluginContext, opId: string) => `${ctx.config.CACHE_PREFIX}lock:ledger-op:${opId}`;
 
 /**
  * Finishes one pending entry under a per-op lock (so two instances recovering at once, or a
@@ -14,22 +11,17 @@ export const opLockKey = (ctx: PluginContext, opId: string) => `${ctx.config.CAC
  * user are gone — removed with nothing changed. Returns false when another holder has the lock.
  */
 export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Promise<boolean> {
-  const key = opLockKey(ctx, entry.opId);
-  const token = crypto.randomUUID();
-  if (!(await ctx.cache.acquireLock(key, token, LOCK_TTL_MS))) return false;
-  try {
+  const run = await withLock(ctx, `ledger-op:${entry.opId}`, async () => {
     const fresh = await ledger(ctx).findOne({ opId: entry.opId });
-    if (!fresh || fresh.status !== "pending") return true;
+    if (!fresh || fresh.status !== "pending") return;
     try {
       await applyEntry(ctx, fresh, undefined, "recovery");
     } catch (err) {
       // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
       ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
     }
-    return true;
-  } finally {
-    await ctx.cache.releaseLock(key, token).catch(() => {});
-  }
+  });
+  return run.held;
 }
 
 /**

@@ -2,10 +2,9 @@ import type { ObjectId } from "bson";
 import type { PluginContext } from "../../../src/core/plugin";
 import { recoverPending } from "../balance/recover";
 import { type Faults } from "../shared/faults";
+import { withLock } from "../shared/lock";
 import { requests, settleApproval } from "./approve";
 import { DEPOSIT, type MoneyRequest, type RequestKind, WITHDRAWAL } from "./kinds";
-
-const LOCK_TTL_MS = 30_000;
 
 /**
  * Requests stuck in "approving" (the approver stopped between the claim and the final
@@ -18,17 +17,15 @@ export async function recoverApprovals(ctx: PluginContext, opts: { graceMs: numb
   for (const kind of [DEPOSIT, WITHDRAWAL] as RequestKind[]) {
     const stuck = await requests(ctx, kind).find({ status: "approving", approvingAt: { $lte: cutoff } }, { limit: 1000 });
     for (const req of stuck) {
-      const key = `${ctx.config.CACHE_PREFIX}lock:approval:${req._id.toHexString()}`;
-      const token = crypto.randomUUID();
-      if (!(await ctx.cache.acquireLock(key, token, LOCK_TTL_MS))) continue;
-      try {
-        await settleApproval(ctx, kind, req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }, opts.faults);
-        settled++;
-      } catch (err) {
-        ctx.logger.warn({ err, kind: kind.name, id: req._id.toHexString() }, "could not settle a stuck approval");
-      } finally {
-        await ctx.cache.releaseLock(key, token).catch(() => {});
-      }
+      const id = req._id.toHexString();
+      await withLock(ctx, `approval:${id}`, async () => {
+        try {
+          await settleApproval(ctx, kind, req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }, opts.faults);
+          settled++;
+        } catch (err) {
+          ctx.logger.warn({ err, kind: kind.name, id }, "could not settle a stuck approval");
+        }
+      });
     }
   }
   return settled;
