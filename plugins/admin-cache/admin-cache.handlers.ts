@@ -37,8 +37,7 @@ export function adminCacheHandlers(ctx: PluginContext, cacheSync: CacheSyncServi
 
   const bulkSync: H<"bulkSync"> = async function bulkSyncUsers(c) {
     const { userIds } = c.req.valid("json");
-    // Duplicates would be rebuilt twice and counted twice; the total reports distinct ids.
-    return c.json(ok(await cacheSync.bulkSync([...new Set(userIds.map((id) => id.toLowerCase()))]), "Bulk sync completed"), 200);
+    return c.json(ok(await cacheSync.bulkSync(userIds), "Bulk sync completed"), 200);
   };
 
   return { stats, validate, sync, invalidate, bulkSync };

@@ -268,7 +268,8 @@ export class CacheEngine {
     }
   }
 
-  private redisError(err: unknown): void {
+  /** Counts a failed Redis call; logs it unless it is the expected "unavailable". */
+  redisError(err: unknown): void {
     this.ctx.metrics.redisErrors.inc();
     if (!(err instanceof StoreUnavailableError)) this.ctx.logger.warn({ err }, "redis call failed");
   }

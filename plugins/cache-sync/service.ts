@@ -1,4 +1,5 @@
 import { ObjectId } from "bson";
+import pMap from "p-map";
 import { AppError, badRequest } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
@@ -10,14 +11,6 @@ const isHexId = (id: string) => typeof id === "string" && /^[0-9a-fA-F]{24}$/.te
 
 /** Allowed update operators for updateUserWithSync: no pipelines, no replacement documents. */
 const UPDATE_OPERATORS = new Set(["$set", "$unset", "$inc", "$push", "$pull", "$addToSet", "$min", "$max", "$currentDate"]);
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * SPEC §2's five methods (plus the admin rebuilds) on top of the hooked repository: the hooks
@@ -110,7 +103,9 @@ export class CacheSyncServiceImpl implements CacheSyncService {
 
   async bulkSync(userIds: readonly string[]): Promise<{ succeeded: number; failed: number; total: number }> {
     let succeeded = 0;
-    const valid = [...new Set(userIds.filter(isHexId))];
+    // One entry per user however the id was written: duplicates and case do not count twice.
+    const unique = [...new Set(userIds.map((id) => (typeof id === "string" ? id.toLowerCase() : String(id))))];
+    const valid = unique.filter(isHexId);
     const docs = new Map<string, UserDoc>();
     for (let i = 0; i < valid.length; i += 500) {
       const ids = valid.slice(i, i + 500).map((id) => new ObjectId(id));
@@ -118,15 +113,19 @@ export class CacheSyncServiceImpl implements CacheSyncService {
       for (const d of batch) docs.set(d._id.toHexString(), d);
     }
     // ioredis auto-pipelining batches these writes; the limit bounds memory and Redis load.
-    await mapLimit([...docs.values()], 32, async (doc) => {
-      try {
-        await this.engine.rebuild(this.engine.sanitize(doc));
-        succeeded++;
-      } catch {
-        // counted as failed below
-      }
-    });
-    return { succeeded, failed: userIds.length - succeeded, total: userIds.length };
+    await pMap(
+      docs.values(),
+      async (doc) => {
+        try {
+          await this.engine.rebuild(this.engine.sanitize(doc));
+          succeeded++;
+        } catch {
+          // counted as failed below
+        }
+      },
+      { concurrency: 32 },
+    );
+    return { succeeded, failed: unique.length - succeeded, total: unique.length };
   }
 
   repairPending(): Promise<number> {

@@ -1,3 +1,4 @@
+import pMap from "p-map";
 import type { PluginContext } from "../../src/core/plugin";
 import { USER_COLLECTION } from "../../src/domain/user";
 
@@ -46,7 +47,7 @@ export async function runConsistencyCheck(ctx: PluginContext, opts: ConsistencyC
     const ids = users.map((u) => u._id.toHexString());
     let fixed = 0;
     let errors = 0;
-    await forEachLimit(ids, opts.concurrency ?? DEFAULT_CONCURRENCY, async (id) => {
+    await pMap(ids, async (id) => {
       try {
         const report = await cacheSync.validateCacheConsistency(id);
         if (report.consistent) {
@@ -61,19 +62,11 @@ export async function runConsistencyCheck(ctx: PluginContext, opts: ConsistencyC
         ctx.metrics.consistencyChecks.inc({ result: "error" });
         ctx.logger.debug({ err, userId: id }, "consistency check failed for a user");
       }
-    });
+    }, { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY });
     const result = { skipped: false as const, checked: ids.length, fixed, errors };
     ctx.logger.info(result, "consistency check done");
     return result;
   } finally {
     await ctx.cache.releaseLock(lockKey, token).catch(() => {});
   }
-}
-
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,6 +1,5 @@
 import { EJSON } from "bson";
 import type { HookSpec, RepoCall } from "../../src/core/hooks";
-import { StoreUnavailableError } from "../../src/core/errors";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { Doc, Filter, FindOneAndUpdateOptions } from "../../src/core/ports/document-store";
 import type { CacheEngine } from "../cache-sync/engine";
@@ -68,13 +67,10 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
   let engine: CacheEngine;
 
   const hooks = (ctx: PluginContext): HookSpec[] => {
-    const { cache, metrics, logger } = ctx;
+    const { cache, metrics } = ctx;
     const prefix = ctx.config.CACHE_PREFIX;
     const markerTtlMs = Math.max(ctx.config.CACHE_MARKER_TTL_MS, SKEW_MS + 1000);
-    const redisError = (err: unknown) => {
-      metrics.redisErrors.inc();
-      if (!(err instanceof StoreUnavailableError)) logger.warn({ err }, "redis call failed (list cache)");
-    };
+    const redisError = (err: unknown) => engine.redisError(err);
 
     const invalidate = async (collection: string, ownerIds: Iterable<string>) => {
       const version = Date.now() + SKEW_MS;
