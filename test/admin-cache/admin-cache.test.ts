@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { emailKey } from "../../plugins/cache-sync/keys";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser, rawRedis, tamperBalance, type TestUser, userKeyOf } from "./fixtures";
+import { createUser, rawRedis, tamperBalance, type TestUser, userKeyOf } from "../support/fixtures";
 
 const MISSING_ID = "0123456789abcdef01234567";
 

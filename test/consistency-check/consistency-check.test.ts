@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { consistencyLockKey, runConsistencyCheck } from "../../plugins/consistency-check";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser, rawRedis, tamperBalance, userKeyOf } from "../admin-cache/fixtures";
+import { createUser, rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
 
 const counted = async (stack: TestStack, result: string) =>
   (await stack.ctx.metrics.consistencyChecks.get()).values.find((v) => v.labels.result === result)?.value ?? 0;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser, userKeyOf } from "../admin-cache/fixtures";
+import { createUser, userKeyOf } from "../support/fixtures";
 
 describe("GET /metrics, /openapi.json and /docs", () => {
   let stack: TestStack;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { eventsTopic } from "../../plugins/events";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser, type TestUser } from "../admin-cache/fixtures";
+import { createUser, type TestUser } from "../support/fixtures";
 import { openEvents, type SseReader } from "./sse-client";
 
 /**

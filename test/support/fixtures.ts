@@ -2,8 +2,8 @@ import Redis from "ioredis";
 import { userKey } from "../../plugins/cache-sync/keys";
 import type { AuthUser } from "../../src/core/app-env";
 import type { SanitizedUser } from "../../src/domain/user";
-import { seedUser } from "../support/seed";
-import type { TestStack } from "../support/stack";
+import { seedUser } from "./seed";
+import type { TestStack } from "./stack";
 
 export interface TestUser {
   id: string;
