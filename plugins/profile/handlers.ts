@@ -6,7 +6,7 @@ import type { PluginContext } from "../../src/core/plugin";
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
 import { currentUser } from "../auth/middleware";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
-import { toApiDoc } from "./to-api";
+import { toApiDoc } from "../../src/domain/api-doc";
 
 const PROFILE_LIST_LIMIT = 50;
 
@@ -16,7 +16,7 @@ const ownedBy = (userId: string) => ({ userId: { $in: [new ObjectId(userId), use
 
 async function listingsOf(ctx: PluginContext, userId: string) {
   const docs = await ctx.repo.collection(LISTINGS_COLLECTION).find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
-  return docs.map(toApiDoc);
+  return docs.map((d) => toApiDoc(d));
 }
 
 async function favoritesOf(ctx: PluginContext, userId: string) {

@@ -4,7 +4,7 @@ import { FAVORITES_COLLECTION, LISTINGS_COLLECTION } from "../../src/domain/user
 import { getMeHandler, getUserHandler, patchMeHandler } from "./handlers";
 import { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
-export { toApiDoc } from "./to-api";
+export { toApiDoc } from "../../src/domain/api-doc";
 
 /** GET/PATCH /users/me and the public GET /users/:id. */
 export function profilePlugin(): Plugin {

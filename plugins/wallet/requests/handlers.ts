@@ -5,7 +5,7 @@ import type { AppEnv } from "../../../src/core/app-env";
 import { ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { currentUser } from "../../auth/middleware";
-import { toApiDoc } from "../../profile/to-api";
+import { toApiDoc } from "../../../src/domain/api-doc";
 import { insufficientFunds } from "../balance/steps";
 import type { Faults } from "../shared/faults";
 import { page } from "../shared/pagination";

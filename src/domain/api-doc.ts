@@ -6,11 +6,11 @@ import { ObjectId } from "bson";
  */
 export type ApiDoc = { id: string; [field: string]: unknown };
 
-export function toApiDoc(doc: Record<string, unknown>): ApiDoc {
+export function toApiDoc(doc: Record<string, unknown>, omit?: ReadonlySet<string>): ApiDoc {
   const out: ApiDoc = { id: String(scalar(doc._id ?? doc.id)) };
-  for (const [k, v] of Object.entries(doc)) {
-    if (k === "_id" || k === "id") continue;
-    out[k] = scalar(v);
+  for (const k in doc) {
+    if (k === "_id" || k === "id" || omit?.has(k)) continue;
+    out[k] = scalar(doc[k]);
   }
   return out;
 }
