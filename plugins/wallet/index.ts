@@ -1,7 +1,8 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { IndexSpec } from "../../src/core/ports/document-store";
-import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, USER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
+import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
+import { rawUsers } from "../auth/users";
 import { createBalanceService } from "./balance/apply";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";
@@ -101,7 +102,7 @@ async function creditAdminFloat(ctx: PluginContext) {
   const amount = ctx.config.ADMIN_INITIAL_BALANCE;
   const email = ctx.config.ADMIN_EMAIL?.toLowerCase();
   if (!amount || !email) return;
-  const admin = await ctx.db.collection(USER_COLLECTION).findOne({ email }, { projection: { _id: 1 } });
+  const admin = await rawUsers(ctx).findOne({ email }, { projection: { _id: 1 } });
   if (!admin) return;
   const id = admin._id.toHexString();
   await ctx.use("balance").apply(id, amount, "admin float", { opId: `admin-float:${id}` });
