@@ -38,7 +38,11 @@ async function api(method, path, body) {
   if (body !== undefined) headers["content-type"] = "application/json";
   let res;
   try {
-    res = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(API + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch {
     throw new ApiError(0, "NETWORK", "The server cannot be reached. Retrying when it is back.");
   }
@@ -46,15 +50,25 @@ async function api(method, path, body) {
   if (!res.ok || !json?.success) {
     const err = json?.error;
     const detail = describeDetails(err?.details);
-    throw new ApiError(res.status, err?.code ?? "HTTP_" + res.status, (err?.message ?? `Request failed (${res.status})`) + detail);
+    throw new ApiError(
+      res.status,
+      err?.code ?? `HTTP_${res.status}`,
+      (err?.message ?? `Request failed (${res.status})`) + detail,
+    );
   }
   return json.data;
 }
 
 /** zod issues from the 400 envelope, as one readable line. */
 function describeDetails(details) {
-  const issues = Array.isArray(details) ? details : Array.isArray(details?.issues) ? details.issues : [];
-  const parts = issues.slice(0, 3).map((i) => [i.path?.join?.(".") ?? i.path, i.message].filter(Boolean).join(": "));
+  const issues = Array.isArray(details)
+    ? details
+    : Array.isArray(details?.issues)
+      ? details.issues
+      : [];
+  const parts = issues
+    .slice(0, 3)
+    .map((i) => [i.path?.join?.(".") ?? i.path, i.message].filter(Boolean).join(": "));
   return parts.length ? ` (${parts.join("; ")})` : "";
 }
 
@@ -66,7 +80,8 @@ function showError(err) {
   alert.textContent = err instanceof Error ? err.message : String(err);
   // Outage messages are taken back once the stream is live again (see connect()).
   alert.dataset.outage = String(err instanceof ApiError && (err.status === 0 || err.status >= 502));
-  if (err instanceof ApiError && err.status === 401 && state.token) signOut("Your session has ended. Please sign in again.");
+  if (err instanceof ApiError && err.status === 401 && state.token)
+    signOut("Your session has ended. Please sign in again.");
 }
 
 function showInfo(text) {
@@ -85,7 +100,10 @@ function clearAlert() {
 
 function currencyDigits(currency) {
   try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    return (
+      new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
+        .maximumFractionDigits ?? 2
+    );
   } catch {
     return 2;
   }
@@ -94,7 +112,9 @@ function currencyDigits(currency) {
 function formatMoney(minor, currency = "USD") {
   const digits = currencyDigits(currency);
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(minor / 10 ** digits);
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(
+      minor / 10 ** digits,
+    );
   } catch {
     return `${(minor / 10 ** digits).toFixed(digits)} ${currency}`;
   }
@@ -105,10 +125,13 @@ function parseAmount(text, currency) {
   const digits = currencyDigits(currency);
   const m = /^(\d{1,13})(?:[.,](\d*))?$/.exec(text.trim());
   if (!m || (m[2] ?? "").length > digits) {
-    throw new Error(digits ? `Enter an amount like 25.00 (at most ${digits} decimals).` : "Enter a whole amount.");
+    throw new Error(
+      digits ? `Enter an amount like 25.00 (at most ${digits} decimals).` : "Enter a whole amount.",
+    );
   }
   const minor = Number(m[1]) * 10 ** digits + Number((m[2] ?? "").padEnd(digits, "0") || 0);
-  if (!Number.isSafeInteger(minor) || minor <= 0) throw new Error("Enter an amount greater than zero.");
+  if (!Number.isSafeInteger(minor) || minor <= 0)
+    throw new Error("Enter an amount greater than zero.");
   return minor;
 }
 
@@ -145,29 +168,51 @@ function renderUser(user) {
 }
 
 function renderList(list, items, renderItem, emptyText) {
-  list.replaceChildren(...(items.length ? items.map(renderItem) : [el("li", { class: "empty" }, emptyText)]));
+  list.replaceChildren(
+    ...(items.length ? items.map(renderItem) : [el("li", { class: "empty" }, emptyText)]),
+  );
 }
 
 function renderRequests(items) {
-  renderList($("request-list"), items, (r) =>
-    el("li", { "data-testid": "request-item", "data-id": r.id, "data-status": r.status },
-      el("span", { class: "grow" }, `${r.kind === "deposit" ? "Deposit" : "Withdrawal"} of ${formatMoney(r.amount, currency())}`),
-      el("span", { class: `status ${r.status}` }, r.status),
-      time(r.createdAt)),
-  "No requests yet.");
+  renderList(
+    $("request-list"),
+    items,
+    (r) =>
+      el(
+        "li",
+        { "data-testid": "request-item", "data-id": r.id, "data-status": r.status },
+        el(
+          "span",
+          { class: "grow" },
+          `${r.kind === "deposit" ? "Deposit" : "Withdrawal"} of ${formatMoney(r.amount, currency())}`,
+        ),
+        el("span", { class: `status ${r.status}` }, r.status),
+        time(r.createdAt),
+      ),
+    "No requests yet.",
+  );
 }
 
 function eventSummary(ev) {
   const who = ev.userId === state.user?.id ? "" : `${ev.user?.username ?? ev.userId}: `;
   const what = ev.reason || `updated ${(ev.changed ?? []).join(", ") || "profile"}`;
-  const bal = ev.user?.wallet ? ` — balance ${formatMoney(ev.user.wallet.balance, ev.user.wallet.currency)}` : "";
+  const bal = ev.user?.wallet
+    ? ` — balance ${formatMoney(ev.user.wallet.balance, ev.user.wallet.currency)}`
+    : "";
   return who + what + bal;
 }
 
 function addEvent(ev) {
   const list = $("event-list");
   list.querySelector(".empty")?.remove();
-  list.prepend(el("li", { "data-testid": "event-item" }, el("span", { class: "grow" }, eventSummary(ev)), time(ev.at)));
+  list.prepend(
+    el(
+      "li",
+      { "data-testid": "event-item" },
+      el("span", { class: "grow" }, eventSummary(ev)),
+      time(ev.at),
+    ),
+  );
   while (list.children.length > MAX_EVENTS) list.lastElementChild?.remove();
 }
 
@@ -185,7 +230,10 @@ async function loadMe() {
 }
 
 async function loadRequests() {
-  const [deps, wds] = await Promise.all([api("GET", "/deposits?limit=20"), api("GET", "/withdrawals?limit=20")]);
+  const [deps, wds] = await Promise.all([
+    api("GET", "/deposits?limit=20"),
+    api("GET", "/withdrawals?limit=20"),
+  ]);
   // Admins get everyone's requests from these routes; this list is about the caller's own.
   const mine = (r) => r.userId === state.user?.id;
   const items = [
@@ -207,16 +255,56 @@ async function loadAdmin() {
 }
 
 function renderPending(list, kind, items) {
-  renderList(list, items, (r) => {
-    const amount = formatMoney(r.amount, currency());
-    const from = r.senderName ?? r.destination ?? r.userId;
-    const label = `${kind} of ${amount} (${kind === "deposit" ? "from" : "to"} ${from})`;
-    return el("li", { "data-testid": `pending-${kind}`, "data-id": r.id, "data-amount": r.amount },
-      el("span", { class: "grow" }, el("strong", {}, amount), " ", el("span", { class: "meta" }, `${kind === "deposit" ? "from" : "to"} ${from} · user ${r.userId}`)),
-      el("span", { class: "actions" },
-        el("button", { type: "button", "data-testid": `approve-${kind}`, "aria-label": `Approve ${label}`, onclick: (e) => decide(e, kind, r.id, "approve") }, "Approve"),
-        el("button", { type: "button", class: "danger", "data-testid": `reject-${kind}`, "aria-label": `Reject ${label}`, onclick: (e) => decide(e, kind, r.id, "reject") }, "Reject")));
-  }, `No pending ${kind}s.`);
+  renderList(
+    list,
+    items,
+    (r) => {
+      const amount = formatMoney(r.amount, currency());
+      const from = r.senderName ?? r.destination ?? r.userId;
+      const label = `${kind} of ${amount} (${kind === "deposit" ? "from" : "to"} ${from})`;
+      return el(
+        "li",
+        { "data-testid": `pending-${kind}`, "data-id": r.id, "data-amount": r.amount },
+        el(
+          "span",
+          { class: "grow" },
+          el("strong", {}, amount),
+          " ",
+          el(
+            "span",
+            { class: "meta" },
+            `${kind === "deposit" ? "from" : "to"} ${from} · user ${r.userId}`,
+          ),
+        ),
+        el(
+          "span",
+          { class: "actions" },
+          el(
+            "button",
+            {
+              type: "button",
+              "data-testid": `approve-${kind}`,
+              "aria-label": `Approve ${label}`,
+              onclick: (e) => decide(e, kind, r.id, "approve"),
+            },
+            "Approve",
+          ),
+          el(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              "data-testid": `reject-${kind}`,
+              "aria-label": `Reject ${label}`,
+              onclick: (e) => decide(e, kind, r.id, "reject"),
+            },
+            "Reject",
+          ),
+        ),
+      );
+    },
+    `No pending ${kind}s.`,
+  );
 }
 
 function renderStats(s) {
@@ -229,7 +317,9 @@ function renderStats(s) {
     ["Hit ratio", typeof s.hitRatio === "number" ? `${(s.hitRatio * 100).toFixed(1)} %` : "—"],
     ["As of", s.timestamp ? new Date(s.timestamp).toLocaleTimeString() : "—"],
   ];
-  $("cache-stats").replaceChildren(...rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v ?? "—")))));
+  $("cache-stats").replaceChildren(
+    ...rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v ?? "—")))),
+  );
 }
 
 async function decide(event, kind, id, action) {
@@ -238,7 +328,9 @@ async function decide(event, kind, id, action) {
   for (const b of button.closest("li")?.querySelectorAll("button") ?? []) b.disabled = true;
   try {
     await api("PUT", `/${kind}s/${id}/${action}`, {});
-    showInfo(`${kind[0].toUpperCase() + kind.slice(1)} ${action === "approve" ? "approved" : "rejected"}.`);
+    showInfo(
+      `${kind[0].toUpperCase() + kind.slice(1)} ${action === "approve" ? "approved" : "rejected"}.`,
+    );
     await loadAdmin();
   } catch (err) {
     showError(err);
@@ -259,7 +351,12 @@ function scheduleRefresh() {
 
 function onUserEvent(ev) {
   // Admins receive everyone's events; only the caller's own ones carry their balance.
-  if (ev.userId === state.user?.id && ev.user && (ev.user.version ?? 0) >= (state.user.version ?? 0)) renderUser(ev.user);
+  if (
+    ev.userId === state.user?.id &&
+    ev.user &&
+    (ev.user.version ?? 0) >= (state.user.version ?? 0)
+  )
+    renderUser(ev.user);
   addEvent(ev);
   scheduleRefresh();
 }
@@ -365,7 +462,8 @@ async function enter(token) {
   try {
     await loadMe();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return signOut("Your session has ended. Please sign in again.");
+    if (err instanceof ApiError && err.status === 401)
+      return signOut("Your session has ended. Please sign in again.");
     return showError(err);
   }
   $("auth-view").hidden = true;
@@ -393,7 +491,11 @@ function signOut(message) {
   clearInterval(state.adminPoll);
   sessionStorage.removeItem(TOKEN_KEY);
   // Best effort: the server invalidates the cached user; the page signs out either way.
-  if (token) fetch(`${API}/auth/logout`, { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+  if (token)
+    fetch(`${API}/auth/logout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => {});
   $("auth-view").hidden = false;
   $("app-view").hidden = true;
   $("admin-view").hidden = true;
@@ -445,13 +547,18 @@ onSubmit("deposit-form", async ({ amount, senderName }, form) => {
   const minor = parseAmount(String(amount), currency());
   await api("POST", "/deposits/request", { amount: minor, senderName: String(senderName).trim() });
   form.reset();
-  showInfo(`Deposit of ${formatMoney(minor, currency())} requested. It will be credited once approved.`);
+  showInfo(
+    `Deposit of ${formatMoney(minor, currency())} requested. It will be credited once approved.`,
+  );
   await loadRequests();
 });
 
 onSubmit("withdraw-form", async ({ amount, destination }, form) => {
   const minor = parseAmount(String(amount), currency());
-  await api("POST", "/withdrawals/request", { amount: minor, destination: String(destination).trim() });
+  await api("POST", "/withdrawals/request", {
+    amount: minor,
+    destination: String(destination).trim(),
+  });
   form.reset();
   showInfo(`Withdrawal of ${formatMoney(minor, currency())} requested.`);
   await loadRequests();

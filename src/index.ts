@@ -13,5 +13,5 @@ export type { CollectionPort, DocumentStore } from "./core/ports/document-store"
 export type { EventBus } from "./core/ports/event-bus";
 export type { BalanceService, CacheSyncService, ConsistencyReport } from "./domain/cache-sync";
 export type { PublicUser, SanitizedUser, UserDoc } from "./domain/user";
-export { defaultPlugins } from "./plugins";
 export { type CacheSyncHandle, createCacheSync } from "./library";
+export { defaultPlugins } from "./plugins";

@@ -1,21 +1,21 @@
-import type { Plugin } from "./core/plugin";
+import { adminCachePlugin } from "../plugins/admin-cache";
+import { authPlugin } from "../plugins/auth";
 import { cacheAsidePlugin } from "../plugins/cache-aside";
 import { cacheSyncPlugin } from "../plugins/cache-sync";
-import { eventsPlugin } from "../plugins/events";
-import { sanitizePlugin } from "../plugins/sanitize";
-import { versioningPlugin } from "../plugins/versioning";
-import { writeThroughPlugin } from "../plugins/write-through";
-import { authPlugin } from "../plugins/auth";
-import { profilePlugin } from "../plugins/profile";
-import { walletPlugin } from "../plugins/wallet";
-import { opsPlugin } from "../plugins/ops";
-import { metricsPlugin } from "../plugins/metrics";
-import { adminCachePlugin } from "../plugins/admin-cache";
-import { ssePlugin } from "../plugins/sse";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
-import { webPlugin } from "../plugins/web";
+import { eventsPlugin } from "../plugins/events";
 import { listCachePlugin } from "../plugins/list-cache";
+import { metricsPlugin } from "../plugins/metrics";
+import { opsPlugin } from "../plugins/ops";
+import { profilePlugin } from "../plugins/profile";
+import { sanitizePlugin } from "../plugins/sanitize";
+import { ssePlugin } from "../plugins/sse";
+import { versioningPlugin } from "../plugins/versioning";
+import { walletPlugin } from "../plugins/wallet";
+import { webPlugin } from "../plugins/web";
+import { writeThroughPlugin } from "../plugins/write-through";
+import type { Plugin } from "./core/plugin";
 
 /**
  * The product's plugin list, in hook order (outermost first): sanitize → events →

@@ -22,14 +22,25 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL);
   const stores = await createStores(config, logger);
-  const instance = await createApp({ config, plugins: defaultPlugins(), stores, logger, defaultMetrics: true });
+  const instance = await createApp({
+    config,
+    plugins: defaultPlugins(),
+    stores,
+    logger,
+    defaultMetrics: true,
+  });
   try {
     await instance.ready();
   } catch (err) {
     // Indexes, the admin bootstrap and money recovery need MongoDB: without it we fail fast and
     // clearly (an orchestrator restarts us), rather than serve with unique indexes missing.
     // Redis down is tolerated here: the API then runs on MongoDB alone.
-    logger.fatal({ err }, err instanceof StoreUnavailableError ? `cannot start: ${err.message} (${err.store})` : "cannot start");
+    logger.fatal(
+      { err },
+      err instanceof StoreUnavailableError
+        ? `cannot start: ${err.message} (${err.store})`
+        : "cannot start",
+    );
     await instance.close();
     process.exit(1);
   }
@@ -40,7 +51,10 @@ async function main() {
     // SSE streams stay open for hours; heartbeats keep them alive, not the idle timeout.
     idleTimeout: 0,
   });
-  logger.info({ url: server.url.href, db: stores.db.kind, cache: stores.cache.kind }, "cachesync listening");
+  logger.info(
+    { url: server.url.href, db: stores.db.kind, cache: stores.cache.kind },
+    "cachesync listening",
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

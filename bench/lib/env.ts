@@ -1,11 +1,11 @@
 import Redis from "ioredis";
 import { MongoClient } from "mongodb";
-import { createTestStack, type TestStack } from "../../test/support/stack";
-import { seedUser } from "../../test/support/seed";
-import type { MongoWireServer } from "../../test/support/mongo-wire";
-import { freePort } from "./procs";
-import { startRedis, type RedisHarness } from "../../test/support/redis-server";
 import type { SanitizedUser } from "../../src/domain/user";
+import type { MongoWireServer } from "../../test/support/mongo-wire";
+import { type RedisHarness, startRedis } from "../../test/support/redis-server";
+import { seedUser } from "../../test/support/seed";
+import { createTestStack, type TestStack } from "../../test/support/stack";
+import { freePort } from "./procs";
 
 /**
  * One redis-server (owned: killable) and one MongoDB wire-protocol test server per section, and
@@ -20,10 +20,16 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-export async function startEnv(opts: { env?: Record<string, string | number | boolean | undefined> } = {}): Promise<BenchEnv> {
+export async function startEnv(
+  opts: { env?: Record<string, string | number | boolean | undefined> } = {},
+): Promise<BenchEnv> {
   const redis = await startRedis();
   const mongo = await startMongoProcess();
-  const stack = await createTestStack({ redis, mongo: { url: mongo.url } as MongoWireServer, env: { LOG_LEVEL: "silent", ...opts.env } });
+  const stack = await createTestStack({
+    redis,
+    mongo: { url: mongo.url } as MongoWireServer,
+    env: { LOG_LEVEL: "silent", ...opts.env },
+  });
   return {
     redis,
     mongo: { url: mongo.url, pid: mongo.pid },
@@ -43,13 +49,24 @@ export const BIO =
   "market most weekends; pickup welcome. Ask about bundles and trades for old tape machines, please.";
 
 /** A user seeded through the hooked repository, with a ~600-byte sanitized JSON. */
-export function seedBenchUser(stack: TestStack, over: Record<string, unknown> = {}): Promise<SanitizedUser> {
-  return seedUser(stack.ctx, { bio: BIO, avatarUrl: "https://cdn.example.com/avatars/a1b2c3d4e5f6.png", ...over });
+export function seedBenchUser(
+  stack: TestStack,
+  over: Record<string, unknown> = {},
+): Promise<SanitizedUser> {
+  return seedUser(stack.ctx, {
+    bio: BIO,
+    avatarUrl: "https://cdn.example.com/avatars/a1b2c3d4e5f6.png",
+    ...over,
+  });
 }
 
 /** A plain ioredis client on the harness server, configured like the adapter's command client. */
 export function floorRedis(url: string, autoPipelining: boolean): Redis {
-  const client = new Redis(url, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 0, enableOfflineQueue: true });
+  const client = new Redis(url, {
+    enableAutoPipelining: autoPipelining,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: true,
+  });
   client.on("error", () => {});
   return client;
 }
@@ -65,7 +82,11 @@ export async function rawMongo(url: string): Promise<MongoClient> {
  * in the bench process it would share an event loop with the code under test, and every
  * microsecond of client-side work would also slow the "database" down.
  */
-export async function startMongoProcess(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+export async function startMongoProcess(): Promise<{
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}> {
   const port = await freePort();
   const proc = Bun.spawn(["bun", "run", "test/support/mongo-wire/cli.ts", "--port", String(port)], {
     cwd: `${import.meta.dir}/../..`,
@@ -82,7 +103,10 @@ export async function startMongoProcess(): Promise<{ url: string; pid: number; s
       throw new Error(`mongo-wire test server did not start: ${out}`);
     }
     const { value, done } = await reader.read();
-    if (done) throw new Error(`mongo-wire test server exited: ${out} ${await new Response(proc.stderr).text()}`);
+    if (done)
+      throw new Error(
+        `mongo-wire test server exited: ${out} ${await new Response(proc.stderr).text()}`,
+      );
     out += new TextDecoder().decode(value);
   }
   reader.releaseLock();

@@ -50,7 +50,17 @@ export function machineInfo(): MachineInfo {
   const wrkBin = Bun.which("wrk");
   const wrk = wrkBin ? (/wrk (\S+)/.exec(run([wrkBin, "--version"]))?.[1] ?? "present") : null;
   const packages: Record<string, string> = {};
-  for (const name of ["hono", "ioredis", "mongodb", "bentocache", "cache-manager", "keyv", "@keyv/redis", "@redis/client", "autocannon"]) {
+  for (const name of [
+    "hono",
+    "ioredis",
+    "mongodb",
+    "bentocache",
+    "cache-manager",
+    "keyv",
+    "@keyv/redis",
+    "@redis/client",
+    "autocannon",
+  ]) {
     packages[name] = packageVersion(name);
   }
   return {

@@ -1,6 +1,6 @@
-import { freePort } from "../../test/support/free-port";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { freePort } from "../../test/support/free-port";
 import type { BenchEnv } from "./env";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -20,15 +20,22 @@ export interface ChildServer {
  * Spawns `bun run <script>` in its own process (its own event loop, not the load generator's),
  * with the open-file limit raised to the hard limit, and waits until `GET <readyPath>` answers.
  */
-export async function spawnServer(script: string, env: Record<string, string>, readyPath = "/health"): Promise<ChildServer> {
+export async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  readyPath = "/health",
+): Promise<ChildServer> {
   const port = await freePort();
-  const proc = Bun.spawn(["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(ROOT, script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-  });
+  const proc = Bun.spawn(
+    ["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(ROOT, script)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    },
+  );
   let out = "";
   const drain = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
@@ -39,7 +46,8 @@ export async function spawnServer(script: string, env: Record<string, string>, r
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${script} exited (${proc.exitCode}): ${out.slice(-2000)}`);
+    if (proc.exitCode !== null)
+      throw new Error(`${script} exited (${proc.exitCode}): ${out.slice(-2000)}`);
     try {
       const res = await fetch(url + readyPath);
       if (res.status < 500) break;

@@ -32,7 +32,11 @@ export type Section = (ctx: SectionContext) => Promise<SectionResult>;
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
-  return [line(header), line(header.map((h, i) => (i === 0 ? "---" : "---:"))), ...rows.map(line)].join("\n");
+  return [
+    line(header),
+    line(header.map((_h, i) => (i === 0 ? "---" : "---:"))),
+    ...rows.map(line),
+  ].join("\n");
 }
 
 export const metMark = (met: boolean | null) => (met === null ? "n/a" : met ? "met" : "**missed**");

@@ -14,7 +14,9 @@ export function percentiles(values: ArrayLike<number>, ps: readonly number[]): n
   const n = values.length;
   if (n === 0) return ps.map(() => Number.NaN);
   const sorted = Float64Array.from(values as ArrayLike<number>).sort();
-  return ps.map((p) => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] as number);
+  return ps.map(
+    (p) => sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] as number,
+  );
 }
 
 export function median(values: readonly number[]): number {
@@ -70,7 +72,10 @@ export interface LoadOptions {
  * Closed loop: `concurrency` workers each await `op` back to back until the deadline. Latency is
  * the time `op` took (µs); throughput is completed ops over the wall time of the window.
  */
-export async function closedLoop(op: (worker: number) => Promise<unknown>, opts: LoadOptions): Promise<LoadResult> {
+export async function closedLoop(
+  op: (worker: number) => Promise<unknown>,
+  opts: LoadOptions,
+): Promise<LoadResult> {
   if (opts.warmupMs) await phase(op, { ...opts, durationMs: opts.warmupMs }, null);
   const samples = new Samples();
   const r = await phase(op, opts, samples);
@@ -119,8 +124,10 @@ async function phase(
 /** Formatting helpers for tables. */
 export const fmt = {
   int: (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString("en-US") : "n/a"),
-  us: (v: number) => (Number.isFinite(v) ? (v >= 100 ? Math.round(v).toString() : v.toFixed(1)) : "n/a"),
-  ms: (v: number) => (Number.isFinite(v) ? (v >= 100 ? Math.round(v).toString() : v.toFixed(2)) : "n/a"),
+  us: (v: number) =>
+    Number.isFinite(v) ? (v >= 100 ? Math.round(v).toString() : v.toFixed(1)) : "n/a",
+  ms: (v: number) =>
+    Number.isFinite(v) ? (v >= 100 ? Math.round(v).toString() : v.toFixed(2)) : "n/a",
   ratio: (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "n/a"),
   mb: (bytes: number) => (Number.isFinite(bytes) ? (bytes / 1024 / 1024).toFixed(1) : "n/a"),
 };

@@ -18,18 +18,26 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
     const user = await seedBenchUser(stack);
     await stack.ctx.use("cacheSync").getUserWithSync(user.id);
     const key = stack.ctx.use("cacheEngine").userKey(user.id);
-    const token = await stack.ctx.use("auth").issueToken({ id: user.id, email: user.email, role: "user" });
+    const token = await stack.ctx
+      .use("auth")
+      .issueToken({ id: user.id, email: user.email, role: "user" });
     const headers = { authorization: `Bearer ${token}` };
 
     const app = await spawnApp(env);
     children.push(app);
-    const bare = await spawnServer("bench/servers/bare.ts", { REDIS_URL: env.redis.url, BENCH_KEY: key });
+    const bare = await spawnServer("bench/servers/bare.ts", {
+      REDIS_URL: env.redis.url,
+      BENCH_KEY: key,
+    });
     children.push(bare);
     const me = `${app.url}/api/v1/users/me`;
     const bareUrl = `${bare.url}/bare`;
     const check = await fetch(me, { headers });
     const body = (await check.json()) as { data?: { user?: { id?: string } } };
-    if (check.status !== 200 || body.data?.user?.id !== user.id) throw new Error(`GET /users/me answered ${check.status}: ${JSON.stringify(body).slice(0, 300)}`);
+    if (check.status !== 200 || body.data?.user?.id !== user.id)
+      throw new Error(
+        `GET /users/me answered ${check.status}: ${JSON.stringify(body).slice(0, 300)}`,
+      );
     const bareCheck = await fetch(bareUrl);
     if (bareCheck.status !== 200) throw new Error(`bare route answered ${bareCheck.status}`);
     const bytesMe = (await (await fetch(me, { headers })).arrayBuffer()).byteLength;
@@ -38,20 +46,32 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
 
     const seconds = Math.max(2, Math.round(8 * ctx.scale));
     const conns = 64;
-    await httpLoad(me, { connections: conns, seconds: Math.max(1, Math.round(seconds / 4)), headers });
+    await httpLoad(me, {
+      connections: conns,
+      seconds: Math.max(1, Math.round(seconds / 4)),
+      headers,
+    });
     await httpLoad(bareUrl, { connections: conns, seconds: Math.max(1, Math.round(seconds / 4)) });
     const runs: { me: HttpLoad; bare: HttpLoad }[] = [];
     for (let r = 0; r < ctx.runs; r++) {
       const pair: Partial<{ me: HttpLoad; bare: HttpLoad }> = {};
       const order: ("me" | "bare")[] = r % 2 ? ["bare", "me"] : ["me", "bare"];
       for (const which of order) {
-        pair[which] = which === "me" ? await httpLoad(me, { connections: conns, seconds, headers }) : await httpLoad(bareUrl, { connections: conns, seconds });
+        pair[which] =
+          which === "me"
+            ? await httpLoad(me, { connections: conns, seconds, headers })
+            : await httpLoad(bareUrl, { connections: conns, seconds });
       }
       runs.push(pair as { me: HttpLoad; bare: HttpLoad });
-      ctx.log(`http run ${r + 1}: /users/me ${fmt.int(pair.me!.reqPerSec)} req/s vs bare ${fmt.int(pair.bare!.reqPerSec)} req/s`);
+      ctx.log(
+        `http run ${r + 1}: /users/me ${fmt.int(pair.me!.reqPerSec)} req/s vs bare ${fmt.int(pair.bare!.reqPerSec)} req/s`,
+      );
     }
     const missesAfter = await cacheMisses(app.url);
-    const bad = runs.reduce((s, r) => s + r.me.non2xx + r.me.errors + r.bare.non2xx + r.bare.errors, 0);
+    const bad = runs.reduce(
+      (s, r) => s + r.me.non2xx + r.me.errors + r.bare.non2xx + r.bare.errors,
+      0,
+    );
     for (const c of children.splice(0)) await c.stop();
 
     // Breakdown: one process, the app's middleware in front of every route, one piece added at a time.
@@ -67,24 +87,36 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       ["… + bearer JWT verify (requireUser)", "/bench/auth"],
       ["app middleware + getUserWithSync (no auth)", "/bench/hit"],
       ["… + bearer JWT verify", "/bench/auth-hit"],
-      ["GET /api/v1/users/me (+ zod-openapi route, listings + favorites from MongoDB)", "/api/v1/users/me"],
+      [
+        "GET /api/v1/users/me (+ zod-openapi route, listings + favorites from MongoDB)",
+        "/api/v1/users/me",
+      ],
     ];
     const pieceSeconds = Math.max(2, Math.round(5 * ctx.scale));
     const pieceRuns: HttpLoad[] = [];
     for (const [, path] of steps) {
       await httpLoad(pieces.url + path, { connections: conns, seconds: 1, headers });
-      pieceRuns.push(await httpLoad(pieces.url + path, { connections: conns, seconds: pieceSeconds, headers }));
+      pieceRuns.push(
+        await httpLoad(pieces.url + path, { connections: conns, seconds: pieceSeconds, headers }),
+      );
     }
     const floorRps = median(runs.map((r) => r.bare.reqPerSec));
     steps.forEach(([label], i) => {
       const l = pieceRuns[i]!;
-      piecesRows.push([label, fmt.int(l.reqPerSec), fmt.ms(l.p50Ms), fmt.ms(l.p99Ms), fmt.ratio(l.reqPerSec / floorRps)]);
+      piecesRows.push([
+        label,
+        fmt.int(l.reqPerSec),
+        fmt.ms(l.p50Ms),
+        fmt.ms(l.p99Ms),
+        fmt.ratio(l.reqPerSec / floorRps),
+      ]);
     });
 
     const ratios = runs.map((r) => r.me.reqPerSec / r.bare.reqPerSec);
     const ratio = median(ratios);
     const tool = runs[0]!.me.tool;
-    const medOf = (k: "me" | "bare", f: "reqPerSec" | "p50Ms" | "p99Ms") => median(runs.map((r) => r[k][f]));
+    const medOf = (k: "me" | "bare", f: "reqPerSec" | "p50Ms" | "p99Ms") =>
+      median(runs.map((r) => r[k][f]));
     const text = [
       `Load: ${tool}${tool === "wrk" ? " -t2" : ""}, ${conns} connections, ${seconds} s per measurement, after a warm-up; each server is a separate \`bun\` process (Bun.serve) from the load generator. ` +
         `/users/me: the real entry (src/server.ts, NODE_ENV=production, all default plugins) with a bearer token; the user is cached (cache misses during the runs: ${Number.isFinite(missesAfter - missesBefore) ? missesAfter - missesBefore : "n/a"}), has no listings or favorites (served by the list cache: 3 Redis GETs per request, no MongoDB call). ` +
@@ -93,8 +125,22 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       table(
         ["route", "req/s", "p50 ms", "p99 ms", "ratio ours/bare (req/s; min–max)"],
         [
-          ["bare Hono: redis.get + JSON.parse + c.json", fmt.int(medOf("bare", "reqPerSec")), fmt.ms(medOf("bare", "p50Ms")), fmt.ms(medOf("bare", "p99Ms")), ""],
-          ["GET /api/v1/users/me (cached)", fmt.int(medOf("me", "reqPerSec")), fmt.ms(medOf("me", "p50Ms")), fmt.ms(medOf("me", "p99Ms")), `${fmt.ratio(ratio)} (${minMax(ratios).map((v) => v.toFixed(2)).join("–")})`],
+          [
+            "bare Hono: redis.get + JSON.parse + c.json",
+            fmt.int(medOf("bare", "reqPerSec")),
+            fmt.ms(medOf("bare", "p50Ms")),
+            fmt.ms(medOf("bare", "p99Ms")),
+            "",
+          ],
+          [
+            "GET /api/v1/users/me (cached)",
+            fmt.int(medOf("me", "reqPerSec")),
+            fmt.ms(medOf("me", "p50Ms")),
+            fmt.ms(medOf("me", "p99Ms")),
+            `${fmt.ratio(ratio)} (${minMax(ratios)
+              .map((v) => v.toFixed(2))
+              .join("–")})`,
+          ],
         ],
       ),
       "",
@@ -106,7 +152,14 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       id: "http",
       title: "3. HTTP",
       body: text,
-      targets: [{ name: "HTTP cached profile ≥ 0.7× bare route", value: fmt.ratio(ratio), target: "≥ 0.70×", met: ratio >= 0.7 }],
+      targets: [
+        {
+          name: "HTTP cached profile ≥ 0.7× bare route",
+          value: fmt.ratio(ratio),
+          target: "≥ 0.70×",
+          met: ratio >= 0.7,
+        },
+      ],
     };
   } finally {
     for (const c of children) await c.stop().catch(() => {});

@@ -19,7 +19,7 @@ import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
  */
 export const peersSection: Section = async (ctx): Promise<SectionResult> => {
   const env = await startEnv();
-  const closers: (() => Promise<unknown> | void)[] = [];
+  const closers: (() => unknown)[] = [];
   try {
     const { stack } = env;
     const svc = stack.ctx.use("cacheSync");
@@ -29,13 +29,18 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
     for (let i = 0; i < 64; i++) users.push(await seedBenchUser(stack));
     const raw = stack.ctx.db.collection(USER_COLLECTION);
     const sanitize = stack.ctx.use("sanitizeUser");
-    const loaders = users.map((u) => async () => sanitize((await raw.findOne({ _id: new ObjectId(u.id) })) as Record<string, unknown>));
+    const loaders = users.map(
+      (u) => async () =>
+        sanitize((await raw.findOne({ _id: new ObjectId(u.id) })) as Record<string, unknown>),
+    );
 
     // bentocache: its Redis driver on an ioredis connection configured like ours (auto-pipelining on).
     const bentoConn = floorRedis(env.redis.url, true);
     const bentoL2 = new BentoCache({
       default: "l2",
-      stores: { l2: bentostore().useL2Layer(redisDriver({ connection: bentoConn, prefix: "bento-l2" })) },
+      stores: {
+        l2: bentostore().useL2Layer(redisDriver({ connection: bentoConn, prefix: "bento-l2" })),
+      },
     });
     const bentoConnL1 = floorRedis(env.redis.url, true);
     const bentoL1 = new BentoCache({
@@ -46,7 +51,12 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
           .useL2Layer(redisDriver({ connection: bentoConnL1, prefix: "bento-l1l2" })),
       },
     });
-    closers.push(() => bentoL2.disconnectAll(), () => bentoL1.disconnectAll(), () => bentoConn.disconnect(), () => bentoConnL1.disconnect());
+    closers.push(
+      () => bentoL2.disconnectAll(),
+      () => bentoL1.disconnectAll(),
+      () => bentoConn.disconnect(),
+      () => bentoConnL1.disconnect(),
+    );
 
     // cache-manager v7 on Keyv with @keyv/redis (node-redis client underneath).
     const keyvRedis = new KeyvRedis(env.redis.url);
@@ -79,7 +89,12 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
       const names = Object.keys(peers);
       if (r % 2 === 1) names.reverse();
       for (const c of [1, 64]) {
-        for (const name of names) run[`${name}${c}`] = await closedLoop(peers[name]!, { concurrency: c, durationMs: d, warmupMs: warm });
+        for (const name of names)
+          run[`${name}${c}`] = await closedLoop(peers[name]!, {
+            concurrency: c,
+            durationMs: d,
+            warmupMs: warm,
+          });
       }
       runs.push(run);
       ctx.log(
@@ -87,13 +102,18 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
       );
     }
     const med = (name: string, f: keyof LoadResult) => median(runs.map((r) => r[name]![f]));
-    const ratio = (name: string, c: number) => runs.map((r) => r[`ours${c}`]!.opsPerSec / r[`${name}${c}`]!.opsPerSec);
-    const ratioCell = (xs: number[]) => `${fmt.ratio(median(xs))} (${minMax(xs).map((v) => v.toFixed(2)).join("–")})`;
+    const ratio = (name: string, c: number) =>
+      runs.map((r) => r[`ours${c}`]!.opsPerSec / r[`${name}${c}`]!.opsPerSec);
+    const ratioCell = (xs: number[]) =>
+      `${fmt.ratio(median(xs))} (${minMax(xs)
+        .map((v) => v.toFixed(2))
+        .join("–")})`;
     const labels: Record<string, string> = {
       ours: "cachesync getUserWithSync (hit)",
       bentoL2: `bentocache ${packageVersion("bentocache")} getOrSet, Redis L2 only`,
       cacheManager: `cache-manager ${packageVersion("cache-manager")} wrap, Keyv + @keyv/redis`,
-      bentoL1: "bentocache getOrSet, memory L1 + Redis L2 (not comparable: served from process memory)",
+      bentoL1:
+        "bentocache getOrSet, memory L1 + Redis L2 (not comparable: served from process memory)",
     };
     const rows: string[][] = [];
     for (const c of [1, 64]) {
@@ -113,19 +133,35 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
     const body = [
       "Same redis-server, same ~600-byte user documents, same run; at 64 in flight each worker reads its own user (64 keys), because cache-manager coalesces concurrent `wrap` calls on one key. bentocache's Redis driver uses an ioredis connection with auto-pipelining on (like ours); @keyv/redis uses node-redis. Each peer stores its own envelope (bentocache: value + logical expiry; Keyv: `{ value, expires }`), so their values are slightly bigger.",
       "",
-      table(["implementation", "ops/s", "p50 µs", "p99 µs", "ours / theirs (ops/s; min–max)"], rows),
+      table(
+        ["implementation", "ops/s", "p50 µs", "p99 µs", "ours / theirs (ops/s; min–max)"],
+        rows,
+      ),
     ].join("\n");
     return {
       id: "peers",
       title: "2. Peers on the same Redis",
       body,
       targets: [
-        { name: "≥ 1.0× bentocache Redis getOrSet (64 in flight)", value: fmt.ratio(vsBento64), target: "≥ 1.00×", met: vsBento64 >= 1 },
-        { name: "≥ 1.0× bentocache Redis getOrSet (1 in flight)", value: fmt.ratio(vsBento1), target: "≥ 1.00×", met: vsBento1 >= 1 },
+        {
+          name: "≥ 1.0× bentocache Redis getOrSet (64 in flight)",
+          value: fmt.ratio(vsBento64),
+          target: "≥ 1.00×",
+          met: vsBento64 >= 1,
+        },
+        {
+          name: "≥ 1.0× bentocache Redis getOrSet (1 in flight)",
+          value: fmt.ratio(vsBento1),
+          target: "≥ 1.00×",
+          met: vsBento1 >= 1,
+        },
       ],
     };
   } finally {
-    for (const c of closers) await Promise.resolve().then(c).catch(() => {});
+    for (const c of closers)
+      await Promise.resolve()
+        .then(c)
+        .catch(() => {});
     await env.close();
   }
 };

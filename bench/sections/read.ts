@@ -1,8 +1,8 @@
 import { ObjectId } from "bson";
 import type { SanitizedUser } from "../../src/domain/user";
-import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
 import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
+import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
 
 /**
  * Figure 1: getUserWithSync on a hit against the floor (redis.get + JSON.parse, same server,
@@ -38,7 +38,8 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     for (const u of hitUsers) await svc.getUserWithSync(u.id);
     const hitKeys = hitUsers.map((u) => engine.userKey(u.id));
     const hit = (w: number) => svc.getUserWithSync(w === 0 ? user.id : hitUsers[w]!.id);
-    const floor = (c: typeof floorOn) => async (w: number) => JSON.parse((await c.get(w === 0 ? key : hitKeys[w]!)) as string);
+    const floor = (c: typeof floorOn) => async (w: number) =>
+      JSON.parse((await c.get(w === 0 ? key : hitKeys[w]!)) as string);
 
     type Run = Record<string, LoadResult>;
     const runs: Run[] = [];
@@ -46,11 +47,20 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       const run: Run = {};
       // Alternate the order between runs so drift (JIT, GC, thermal) does not favour one side.
       const pairs: [string, () => Promise<LoadResult>][] = [
-        ["floor1", () => closedLoop(floor(floorOn), { concurrency: 1, durationMs: d, warmupMs: warm })],
+        [
+          "floor1",
+          () => closedLoop(floor(floorOn), { concurrency: 1, durationMs: d, warmupMs: warm }),
+        ],
         ["ours1", () => closedLoop(hit, { concurrency: 1, durationMs: d, warmupMs: warm })],
-        ["floor64", () => closedLoop(floor(floorOn), { concurrency: 64, durationMs: d, warmupMs: warm })],
+        [
+          "floor64",
+          () => closedLoop(floor(floorOn), { concurrency: 64, durationMs: d, warmupMs: warm }),
+        ],
         ["ours64", () => closedLoop(hit, { concurrency: 64, durationMs: d, warmupMs: warm })],
-        ["floorOff64", () => closedLoop(floor(floorOff), { concurrency: 64, durationMs: d, warmupMs: warm })],
+        [
+          "floorOff64",
+          () => closedLoop(floor(floorOff), { concurrency: 64, durationMs: d, warmupMs: warm }),
+        ],
       ];
       if (r % 2 === 1) pairs.reverse();
       for (const [name, fn] of pairs) run[name] = await fn();
@@ -78,9 +88,18 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const oids = hitUsers.map((u) => new ObjectId(u.id));
     const layers: [string, (w: number) => Promise<unknown>][] = [
       ["floor: ioredis get + JSON.parse", floor(floorOn)],
-      ["RedisCacheStore.get + JSON.parse (adapter: initial-connection check, try/catch, tombstone check)", async (w) => JSON.parse((await cache.get(w === 0 ? key : hitKeys[w]!)) as string)],
-      ["CacheEngine.getCached (+ breaker.run, key building)", (w) => engine.getCached(w === 0 ? user.id : hitUsers[w]!.id)],
-      ["repo.collection('users').findOne({ _id }) (+ hook onion: filter guard, sanitize, cache-aside, metrics)", (w) => users.findOne({ _id: w === 0 ? new ObjectId(user.id) : oids[w]! })],
+      [
+        "RedisCacheStore.get + JSON.parse (adapter: initial-connection check, try/catch, tombstone check)",
+        async (w) => JSON.parse((await cache.get(w === 0 ? key : hitKeys[w]!)) as string),
+      ],
+      [
+        "CacheEngine.getCached (+ breaker.run, key building)",
+        (w) => engine.getCached(w === 0 ? user.id : hitUsers[w]!.id),
+      ],
+      [
+        "repo.collection('users').findOne({ _id }) (+ hook onion: filter guard, sanitize, cache-aside, metrics)",
+        (w) => users.findOne({ _id: w === 0 ? new ObjectId(user.id) : oids[w]! }),
+      ],
       ["getUserWithSync (+ id check, new ObjectId)", hit],
     ];
     const layerRows: string[][] = [];
@@ -88,7 +107,14 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     for (const [label, fn] of layers) {
       const l = await closedLoop(fn, { concurrency: 64, durationMs: d, warmupMs: warm });
       if (Number.isNaN(floorOps)) floorOps = l.opsPerSec;
-      layerRows.push([label, fmt.int(l.opsPerSec), fmt.us(l.p50Us), fmt.us(l.p99Us), fmt.ratio(l.opsPerSec / floorOps), fmt.us((1e6 / l.opsPerSec) - (1e6 / floorOps))]);
+      layerRows.push([
+        label,
+        fmt.int(l.opsPerSec),
+        fmt.us(l.p50Us),
+        fmt.us(l.p99Us),
+        fmt.ratio(l.opsPerSec / floorOps),
+        fmt.us(1e6 / l.opsPerSec - 1e6 / floorOps),
+      ]);
     }
     floorOn.disconnect();
     floorOff.disconnect();
@@ -102,7 +128,11 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       fmt.int(med(name, "opsPerSec")),
       fmt.us(med(name, "p50Us")),
       fmt.us(med(name, "p99Us")),
-      ratio ? `${fmt.ratio(median(ratio))} (${minMax(ratio).map((v) => v.toFixed(2)).join("–")})` : "",
+      ratio
+        ? `${fmt.ratio(median(ratio))} (${minMax(ratio)
+            .map((v) => v.toFixed(2))
+            .join("–")})`
+        : "",
     ];
     const body = [
       `Value: one cached user, ${payload} bytes of JSON. Server: one redis-server ${"(owned by the harness, no persistence)"}; MongoDB is the wire-protocol test server (test/support/mongo-wire), not mongod.`,
@@ -125,7 +155,10 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       "",
       "Where the hit path's time goes (64 in flight, one window each, same process; CPU µs/op over the floor = 1/throughput difference, the whole process being CPU-bound at this load):",
       "",
-      table(["layer (cumulative)", "ops/s", "p50 µs", "p99 µs", "vs floor", "µs/op over floor"], layerRows),
+      table(
+        ["layer (cumulative)", "ops/s", "p50 µs", "p99 µs", "vs floor", "µs/op over floor"],
+        layerRows,
+      ),
     ].join("\n");
     const p50seq = med("ours1", "p50Us");
     return {
@@ -133,8 +166,18 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       title: "1. Read path",
       body,
       targets: [
-        { name: "hit ≥ 0.8× raw floor at 64 in flight", value: fmt.ratio(median(r64)), target: "≥ 0.80×", met: median(r64) >= 0.8 },
-        { name: "hit p50 sequential", value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs)`, target: "≤ 60 µs", met: p50seq <= 60 },
+        {
+          name: "hit ≥ 0.8× raw floor at 64 in flight",
+          value: fmt.ratio(median(r64)),
+          target: "≥ 0.80×",
+          met: median(r64) >= 0.8,
+        },
+        {
+          name: "hit p50 sequential",
+          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs)`,
+          target: "≤ 60 µs",
+          met: p50seq <= 60,
+        },
       ],
     };
   } finally {

@@ -58,8 +58,18 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
         }
       }
     };
-    ctx.log(`soak: ${durationMs / 1000} s, 20 users, 4 writers, 8 readers, Redis killed twice for ${downMs} ms`);
-    const res = await runStaleCheck({ service: svc, userIds: ids, durationMs, writers: 4, readers: 8, invalidateRate: 0.05, fault });
+    ctx.log(
+      `soak: ${durationMs / 1000} s, 20 users, 4 writers, 8 readers, Redis killed twice for ${downMs} ms`,
+    );
+    const res = await runStaleCheck({
+      service: svc,
+      userIds: ids,
+      durationMs,
+      writers: 4,
+      readers: 8,
+      invalidateRate: 0.05,
+      fault,
+    });
     let finalMs = Number.NaN;
     try {
       finalMs = await waitConverged(converged(true), 20_000);
@@ -67,14 +77,36 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       finalMs = Number.POSITIVE_INFINITY;
     }
     const maxConv = Math.max(...convergence);
-    ctx.log(`soak: ${res.reads} reads, ${res.stale} stale, ${res.writes} writes, ${res.errors} errors, convergence ${convergence.map((c) => fmt.ms(c)).join(", ")} ms`);
+    ctx.log(
+      `soak: ${res.reads} reads, ${res.stale} stale, ${res.writes} writes, ${res.errors} errors, convergence ${convergence.map((c) => fmt.ms(c)).join(", ")} ms`,
+    );
     const body = [
       `runStaleCheck for ${durationMs / 1000} s${ctx.quick ? " (quick mode; 60 s in the full run)" : ""}: 20 users, 4 writers (updateUserWithSync $set bio), 8 readers (getUserWithSync), 5 % of reader iterations invalidate (invalidateUserCache). ` +
         `redis-server SIGKILLed at 20 % and 60 % of the run and restarted on the same port (empty, like a crash) after ${downMs} ms; BREAKER_COOLDOWN_MS=500. MongoDB: the wire-protocol test server. Fault timeline: ${faultLog.join(", ")}.`,
       "",
       table(
-        ["reads", "stale reads", "writes", "invalidations", "errors (failed calls)", "convergence after each restart ms", "max convergence ms", "final strict convergence after the load ms"],
-        [[fmt.int(res.reads), fmt.int(res.stale), fmt.int(res.writes), fmt.int(res.invalidations), fmt.int(res.errors), convergence.map((c) => fmt.ms(c)).join(", "), fmt.ms(maxConv), fmt.ms(finalMs)]],
+        [
+          "reads",
+          "stale reads",
+          "writes",
+          "invalidations",
+          "errors (failed calls)",
+          "convergence after each restart ms",
+          "max convergence ms",
+          "final strict convergence after the load ms",
+        ],
+        [
+          [
+            fmt.int(res.reads),
+            fmt.int(res.stale),
+            fmt.int(res.writes),
+            fmt.int(res.invalidations),
+            fmt.int(res.errors),
+            convergence.map((c) => fmt.ms(c)).join(", "),
+            fmt.ms(maxConv),
+            fmt.ms(finalMs),
+          ],
+        ],
       ),
       res.samples.length ? `\nStale samples: \`${JSON.stringify(res.samples).slice(0, 800)}\`` : "",
     ].join("\n");
@@ -82,7 +114,14 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       id: "soak",
       title: "6. Consistency soak",
       body,
-      targets: [{ name: "zero stale reads in the soak (Redis killed twice)", value: `${res.stale} / ${fmt.int(res.reads)}`, target: "0", met: res.stale === 0 }],
+      targets: [
+        {
+          name: "zero stale reads in the soak (Redis killed twice)",
+          value: `${res.stale} / ${fmt.int(res.reads)}`,
+          target: "0",
+          met: res.stale === 0,
+        },
+      ],
     };
   } finally {
     await env.close();

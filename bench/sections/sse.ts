@@ -21,18 +21,30 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
   let clients: ReturnType<typeof Bun.spawn> | undefined;
   try {
     const { stack } = env;
-    app = await spawnApp(env, { SSE_MAX_PER_USER: String(PER_USER), SSE_HEARTBEAT_MS: "30000", SSE_MAX_QUEUE: "1024" });
+    app = await spawnApp(env, {
+      SSE_MAX_PER_USER: String(PER_USER),
+      SSE_HEARTBEAT_MS: "30000",
+      SSE_MAX_QUEUE: "1024",
+    });
     const auth = stack.ctx.use("auth");
     const topic = eventsTopic(stack.config.CACHE_PREFIX);
     const levels = [1000, 5000, 10000];
     const roundsPerLevel = ctx.quick ? 1 : 3;
 
-    const proc = Bun.spawn(["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(import.meta.dir, "..", "servers", "sse-clients.ts")], {
-      env: { ...process.env, SSE_TARGET: new URL(app.url).host },
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const proc = Bun.spawn(
+      [
+        "bash",
+        "-c",
+        'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"',
+        join(import.meta.dir, "..", "servers", "sse-clients.ts"),
+      ],
+      {
+        env: { ...process.env, SSE_TARGET: new URL(app.url).host },
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
     clients = proc;
     const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
     let buf = "";
@@ -65,7 +77,11 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
       const tokens: string[] = [];
       for (let i = 0; i < need; i++) {
         const id = new ObjectId().toHexString();
-        const token = await auth.issueToken({ id, email: `sse${users.length}@bench.test`, role: "user" });
+        const token = await auth.issueToken({
+          id,
+          email: `sse${users.length}@bench.test`,
+          role: "user",
+        });
         users.push({ id, token });
         for (let k = 0; k < PER_USER; k++) tokens.push(token);
       }
@@ -75,7 +91,15 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
       connected = r.connected;
       ctx.log(`sse: ${connected} streams open (${r.failed} failed) after ${connectS.toFixed(1)} s`);
       if (connected < level) {
-        rows.push([fmt.int(level), `only ${fmt.int(connected)} opened (${r.failed} failed)`, "", "", "", "", ""]);
+        rows.push([
+          fmt.int(level),
+          `only ${fmt.int(connected)} opened (${r.failed} failed)`,
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
         reached = Math.max(reached, connected);
         break;
       }
@@ -94,7 +118,12 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
           sends.push(stack.ctx.bus.publish(topic, payload));
         }
         await Promise.all(sends);
-        const res = await ask<{ round: number; lat: number[] }>({ cmd: "collect", round, expect: connected, timeoutMs: 15_000 });
+        const res = await ask<{ round: number; lat: number[] }>({
+          cmd: "collect",
+          round,
+          expect: connected,
+          timeoutMs: 15_000,
+        });
         got = res.lat.length;
         const [p50, p99, max] = percentiles(res.lat, [50, 99, 100]);
         p50s.push(p50 as number);
@@ -113,21 +142,43 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
         fmt.mb(rss),
         fmt.mb(((rss - rssBase) / level) * 1000),
       ]);
-      ctx.log(`sse ${level}: p50 ${fmt.ms(median(p50s))} ms, p99 ${fmt.ms(p99)} ms, RSS ${fmt.mb(rss)} MB`);
+      ctx.log(
+        `sse ${level}: p50 ${fmt.ms(median(p50s))} ms, p99 ${fmt.ms(p99)} ms, RSS ${fmt.mb(rss)} MB`,
+      );
     }
     await ask<unknown>({ cmd: "exit" }).catch(() => undefined);
     const body = [
       `One API process (src/server.ts, SSE_MAX_PER_USER=${PER_USER}), streams opened by raw-TCP readers in one separate \`bun\` process (open-file limit raised to the hard limit, ${await hardLimit()}), ${PER_USER} streams per user, bearer auth. ` +
         `Each round publishes one userDataUpdated per user on the Redis bus from the bench process (XADD + PUBLISH, as the events plugin does), all at once, so each stream receives exactly one event; delivery time = client receive − publish call. ${roundsPerLevel} round(s) per level, median shown. API process RSS before any stream: ${fmt.mb(rssBase)} MB.`,
       "",
-      table(["streams", "events received", "p50 ms", "p99 ms", "max ms", "API RSS MB", "RSS per 1k streams MB"], rows),
+      table(
+        [
+          "streams",
+          "events received",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "API RSS MB",
+          "RSS per 1k streams MB",
+        ],
+        rows,
+      ),
       reached < 10000 ? `\nMaximum reached here: ${fmt.int(reached)} streams.` : "",
     ].join("\n");
     return {
       id: "sse",
       title: "5. SSE fan-out",
       body,
-      targets: [{ name: "10k SSE subscribers: delivery p99", value: Number.isFinite(p99At10k) ? `${fmt.ms(p99At10k)} ms` : `n/a (max ${fmt.int(reached)} streams)`, target: "< 250 ms", met: Number.isFinite(p99At10k) ? p99At10k < 250 : false }],
+      targets: [
+        {
+          name: "10k SSE subscribers: delivery p99",
+          value: Number.isFinite(p99At10k)
+            ? `${fmt.ms(p99At10k)} ms`
+            : `n/a (max ${fmt.int(reached)} streams)`,
+          target: "< 250 ms",
+          met: Number.isFinite(p99At10k) ? p99At10k < 250 : false,
+        },
+      ],
     };
   } finally {
     clients?.kill();

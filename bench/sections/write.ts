@@ -14,10 +14,12 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
   const env = await startEnv();
   try {
     const { stack } = env;
-    if (!stack.ctx.has("balance")) throw new Error("the wallet plugin (ctx.use('balance')) is not loaded yet");
+    if (!stack.ctx.has("balance"))
+      throw new Error("the wallet plugin (ctx.use('balance')) is not loaded yet");
     const svc = stack.ctx.use("cacheSync");
     const users: SanitizedUser[] = [];
-    for (let i = 0; i < 16; i++) users.push(await seedBenchUser(stack, { wallet: { balance: 1_000_000, currency: "USD" } }));
+    for (let i = 0; i < 16; i++)
+      users.push(await seedBenchUser(stack, { wallet: { balance: 1_000_000, currency: "USD" } }));
     for (const u of users) await svc.getUserWithSync(u.id);
     const client = await rawMongo(env.mongo.url);
     const coll = client.db(stack.dbName).collection("users");
@@ -25,14 +27,23 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
 
     let seq = 0;
     const ops: Record<string, (w: number) => Promise<unknown>> = {
-      bare: (w) => coll.findOneAndUpdate({ _id: ids[w] }, { $inc: { "wallet.balance": 1 } }, { returnDocument: "after" }),
-      ours: (w) => svc.updateBalanceWithSync(users[w]!.id, 1, "bench credit", { opId: `bench:${process.pid}:${seq++}` }),
+      bare: (w) =>
+        coll.findOneAndUpdate(
+          { _id: ids[w] },
+          { $inc: { "wallet.balance": 1 } },
+          { returnDocument: "after" },
+        ),
+      ours: (w) =>
+        svc.updateBalanceWithSync(users[w]!.id, 1, "bench credit", {
+          opId: `bench:${process.pid}:${seq++}`,
+        }),
       writeThrough: (w) => svc.updateUserWithSync(users[w]!.id, { $inc: { "wallet.balance": 1 } }),
     };
     // Correctness first: a balance update must return the new balance.
     const before = (await svc.getUserWithSync(users[0]!.id))!.wallet.balance;
-    const res = await ops.ours!(0) as { balanceAfter: number };
-    if (res.balanceAfter !== before + 1) throw new Error(`updateBalanceWithSync returned ${res.balanceAfter}, expected ${before + 1}`);
+    const res = (await ops.ours!(0)) as { balanceAfter: number };
+    if (res.balanceAfter !== before + 1)
+      throw new Error(`updateBalanceWithSync returned ${res.balanceAfter}, expected ${before + 1}`);
 
     const d = Math.round(2000 * ctx.scale);
     const warm = Math.round(300 * ctx.scale);
@@ -42,16 +53,28 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
       const run: Run = {};
       const names = Object.keys(ops);
       if (r % 2) names.reverse();
-      for (const c of [1, 16]) for (const n of names) run[`${n}${c}`] = await closedLoop(ops[n]!, { concurrency: c, durationMs: d, warmupMs: warm });
+      for (const c of [1, 16])
+        for (const n of names)
+          run[`${n}${c}`] = await closedLoop(ops[n]!, {
+            concurrency: c,
+            durationMs: d,
+            warmupMs: warm,
+          });
       runs.push(run);
-      ctx.log(`write run ${r + 1}: 16 in flight ours ${fmt.int(run.ours16!.opsPerSec)}/s vs bare ${fmt.int(run.bare16!.opsPerSec)}/s`);
+      ctx.log(
+        `write run ${r + 1}: 16 in flight ours ${fmt.int(run.ours16!.opsPerSec)}/s vs bare ${fmt.int(run.bare16!.opsPerSec)}/s`,
+      );
     }
     const errors = runs.reduce((s, r) => s + Object.values(r).reduce((t, l) => t + l.errors, 0), 0);
     await client.close();
 
     const med = (name: string, f: keyof LoadResult) => median(runs.map((r) => r[name]![f]));
-    const ratio = (n: string, c: number) => runs.map((r) => r[`${n}${c}`]!.opsPerSec / r[`bare${c}`]!.opsPerSec);
-    const cell = (xs: number[]) => `${fmt.ratio(median(xs))} (${minMax(xs).map((v) => v.toFixed(2)).join("–")})`;
+    const ratio = (n: string, c: number) =>
+      runs.map((r) => r[`${n}${c}`]!.opsPerSec / r[`bare${c}`]!.opsPerSec);
+    const cell = (xs: number[]) =>
+      `${fmt.ratio(median(xs))} (${minMax(xs)
+        .map((v) => v.toFixed(2))
+        .join("–")})`;
     const labels: Record<string, string> = {
       bare: "bare findOneAndUpdate($inc), official driver",
       writeThrough: "updateUserWithSync({ $inc }) (write-through, no ledger)",
@@ -61,7 +84,13 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
     for (const c of [1, 16]) {
       rows.push([`**${c === 1 ? "1 in flight (sequential)" : "16 in flight"}**`, "", "", "", ""]);
       for (const n of ["bare", "writeThrough", "ours"]) {
-        rows.push([labels[n]!, fmt.int(med(`${n}${c}`, "opsPerSec")), fmt.us(med(`${n}${c}`, "p50Us")), fmt.us(med(`${n}${c}`, "p99Us")), n === "bare" ? "" : cell(ratio(n, c))]);
+        rows.push([
+          labels[n]!,
+          fmt.int(med(`${n}${c}`, "opsPerSec")),
+          fmt.us(med(`${n}${c}`, "p50Us")),
+          fmt.us(med(`${n}${c}`, "p99Us")),
+          n === "bare" ? "" : cell(ratio(n, c)),
+        ]);
       }
     }
     const r16 = median(ratio("ours", 16));
@@ -75,8 +104,18 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
         table(["operation", "ops/s", "p50 µs", "p99 µs", "ratio vs bare (ops/s; min–max)"], rows),
       ].join("\n"),
       targets: [
-        { name: "balance update ≥ 0.7× bare $inc (16 in flight)", value: fmt.ratio(r16), target: "≥ 0.70×", met: r16 >= 0.7 },
-        { name: "balance update ≥ 0.7× bare $inc (sequential)", value: fmt.ratio(r1), target: "≥ 0.70×", met: r1 >= 0.7 },
+        {
+          name: "balance update ≥ 0.7× bare $inc (16 in flight)",
+          value: fmt.ratio(r16),
+          target: "≥ 0.70×",
+          met: r16 >= 0.7,
+        },
+        {
+          name: "balance update ≥ 0.7× bare $inc (sequential)",
+          value: fmt.ratio(r1),
+          target: "≥ 0.70×",
+          met: r1 >= 0.7,
+        },
       ],
     };
   } finally {

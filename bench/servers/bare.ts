@@ -6,7 +6,10 @@
 import { Hono } from "hono";
 import Redis from "ioredis";
 
-const redis = new Redis(process.env.REDIS_URL as string, { enableAutoPipelining: true, maxRetriesPerRequest: 0 });
+const redis = new Redis(process.env.REDIS_URL as string, {
+  enableAutoPipelining: true,
+  maxRetriesPerRequest: 0,
+});
 const key = process.env.BENCH_KEY as string;
 const app = new Hono();
 app.get("/health", (c) => c.json({ ok: true }));
@@ -15,4 +18,9 @@ app.get("/bare", async (c) => {
   if (!raw) return c.json({ success: false }, 404);
   return c.json({ success: true, data: JSON.parse(raw) });
 });
-Bun.serve({ port: Number(process.env.PORT), hostname: process.env.HOST ?? "127.0.0.1", fetch: app.fetch, idleTimeout: 0 });
+Bun.serve({
+  port: Number(process.env.PORT),
+  hostname: process.env.HOST ?? "127.0.0.1",
+  fetch: app.fetch,
+  idleTimeout: 0,
+});

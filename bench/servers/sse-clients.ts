@@ -60,7 +60,9 @@ async function openOne(token: string): Promise<void> {
       port,
       socket: {
         open(s) {
-          s.write(`GET /api/v1/events HTTP/1.1\r\nHost: ${host}:${port}\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+          s.write(
+            `GET /api/v1/events HTTP/1.1\r\nHost: ${host}:${port}\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
+          );
         },
         data(_s, d) {
           onText(conn, dec.decode(d, { stream: true }));
@@ -86,7 +88,10 @@ async function connectAll(tokens: string[]) {
     await Promise.all(tokens.slice(i, i + BATCH).map(openOne));
     // Let the server answer this batch before the next.
     const until = Date.now() + 5000;
-    while (live + failed < target - (tokens.length - Math.min(tokens.length, i + BATCH)) && Date.now() < until) {
+    while (
+      live + failed < target - (tokens.length - Math.min(tokens.length, i + BATCH)) &&
+      Date.now() < until
+    ) {
       await new Promise<void>((r) => {
         waiters.push(r);
         setTimeout(r, 50);
@@ -119,10 +124,18 @@ for await (const chunk of Bun.stdin.stream()) {
     pending = pending.slice(nl + 1);
     nl = pending.indexOf("\n");
     if (!line.trim()) continue;
-    const msg = JSON.parse(line) as { cmd: string; tokens?: string[]; round?: number; expect?: number; timeoutMs?: number };
+    const msg = JSON.parse(line) as {
+      cmd: string;
+      tokens?: string[];
+      round?: number;
+      expect?: number;
+      timeoutMs?: number;
+    };
     if (msg.cmd === "connect") reply(await connectAll(msg.tokens ?? []));
-    else if (msg.cmd === "collect") reply(await collect(msg.round ?? 0, msg.expect ?? 0, msg.timeoutMs ?? 10_000));
+    else if (msg.cmd === "collect")
+      reply(await collect(msg.round ?? 0, msg.expect ?? 0, msg.timeoutMs ?? 10_000));
     else if (msg.cmd === "exit") process.exit(0);
   }
 }
+
 export {};

@@ -5,8 +5,12 @@ import { envelope, errorResponses, ObjectIdSchema, UserSchema } from "../../src/
 
 export const CacheStatsSchema = z
   .object({
-    totalUserKeys: z.number().int().nullable().openapi({ description: "`<prefix>user:<id>` keys (SCAN count; null while Redis is unreachable)" }),
-    emailKeys: z.number().int().nullable().openapi({ description: "`<prefix>user:email:<email>` keys (null while Redis is unreachable)" }),
+    totalUserKeys: z.number().int().nullable().openapi({
+      description: "`<prefix>user:<id>` keys (SCAN count; null while Redis is unreachable)",
+    }),
+    emailKeys: z.number().int().nullable().openapi({
+      description: "`<prefix>user:email:<email>` keys (null while Redis is unreachable)",
+    }),
     redisConnected: z.boolean(),
     timestamp: z.string().openapi({ description: "ISO time of the count" }),
     hits: z.number().openapi({ description: "Cache hits counted by this instance since start" }),
@@ -34,7 +38,9 @@ export const BulkSyncResultSchema = z
   .object({ succeeded: z.number().int(), failed: z.number().int(), total: z.number().int() })
   .openapi("BulkSyncResult");
 
-const UserIdParams = z.object({ userId: ObjectIdSchema.openapi({ param: { name: "userId", in: "path" } }) });
+const UserIdParams = z.object({
+  userId: ObjectIdSchema.openapi({ param: { name: "userId", in: "path" } }),
+});
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -46,7 +52,11 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
  * plugin's service; it runs before validation, so a non-admin gets 403 even for a malformed id.
  */
 export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
-  const common = { tags: ["Admin cache"], security: [{ bearerAuth: [] }], middleware: [requireAdmin] };
+  const common = {
+    tags: ["Admin cache"],
+    security: [{ bearerAuth: [] }],
+    middleware: [requireAdmin],
+  };
   return {
     stats: createRoute({
       ...common,
@@ -61,7 +71,10 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       path: "/cache/validate/{userId}",
       summary: "Compare a user's cache entry with MongoDB and repair it",
       request: { params: UserIdParams },
-      responses: { 200: json(ConsistencyReportSchema, "Consistency report"), ...errorResponses(400, 401, 403, 503) },
+      responses: {
+        200: json(ConsistencyReportSchema, "Consistency report"),
+        ...errorResponses(400, 401, 403, 503),
+      },
     }),
     sync: createRoute({
       ...common,
@@ -69,7 +82,10 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       path: "/cache/sync/{userId}",
       summary: "Rebuild a user's cache entry from MongoDB",
       request: { params: UserIdParams },
-      responses: { 200: json(UserSchema, "The rebuilt sanitized user"), ...errorResponses(400, 401, 403, 404, 503) },
+      responses: {
+        200: json(UserSchema, "The rebuilt sanitized user"),
+        ...errorResponses(400, 401, 403, 404, 503),
+      },
     }),
     invalidate: createRoute({
       ...common,
@@ -87,8 +103,13 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       method: "post",
       path: "/cache/bulk-sync",
       summary: "Rebuild up to 1000 users' cache entries",
-      request: { body: { required: true, content: { "application/json": { schema: BulkSyncBodySchema } } } },
-      responses: { 200: json(BulkSyncResultSchema, "Bulk sync outcome"), ...errorResponses(400, 401, 403, 503) },
+      request: {
+        body: { required: true, content: { "application/json": { schema: BulkSyncBodySchema } } },
+      },
+      responses: {
+        200: json(BulkSyncResultSchema, "Bulk sync outcome"),
+        ...errorResponses(400, 401, 403, 503),
+      },
     }),
   };
 }

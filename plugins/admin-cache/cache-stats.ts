@@ -36,7 +36,10 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
   }
-  const [hits, misses] = await Promise.all([counterValue(ctx.metrics.cacheHits), counterValue(ctx.metrics.cacheMisses)]);
+  const [hits, misses] = await Promise.all([
+    counterValue(ctx.metrics.cacheHits),
+    counterValue(ctx.metrics.cacheMisses),
+  ]);
   const reads = hits + misses;
   return {
     totalUserKeys,

@@ -9,19 +9,25 @@ import { newUserDoc, rawUsers, sanitizedUsers } from "./users";
  * DuplicateKeyError as "someone else did it". An existing account is never touched, so a changed
  * ADMIN_PASSWORD does not silently reset a live admin's password.
  */
-export async function bootstrapAdmin(ctx: PluginContext, passwords: Passwords): Promise<"created" | "exists" | "skipped"> {
+export async function bootstrapAdmin(
+  ctx: PluginContext,
+  passwords: Passwords,
+): Promise<"created" | "exists" | "skipped"> {
   const { ADMIN_EMAIL, ADMIN_PASSWORD } = ctx.config;
   if (!ADMIN_EMAIL || !ADMIN_PASSWORD) return "skipped";
   const email = ADMIN_EMAIL.trim().toLowerCase();
   const existing = await rawUsers(ctx).findOne({ email }, { projection: { _id: 1, role: 1 } });
   if (existing) {
-    if (existing.role !== "admin") ctx.logger.warn({ email }, "ADMIN_EMAIL belongs to a non-admin account; left unchanged");
+    if (existing.role !== "admin")
+      ctx.logger.warn({ email }, "ADMIN_EMAIL belongs to a non-admin account; left unchanged");
     return "exists";
   }
   const passwordHash = await passwords.hash(ADMIN_PASSWORD);
   for (const username of adminUsernames(email)) {
     try {
-      await sanitizedUsers(ctx, { reason: "admin bootstrap" }).insertOne(newUserDoc({ email, username, passwordHash, role: "admin" }));
+      await sanitizedUsers(ctx, { reason: "admin bootstrap" }).insertOne(
+        newUserDoc({ email, username, passwordHash, role: "admin" }),
+      );
       ctx.logger.info({ email, username }, "admin account created");
       return "created";
     } catch (err) {
@@ -42,7 +48,10 @@ function isUsernameClash(err: DuplicateKeyError): boolean {
  * candidate collide on email, as they should), random last.
  */
 function adminUsernames(email: string): string[] {
-  const raw = email.split("@")[0].replace(/[^a-zA-Z0-9_]/g, "_").slice(0, 20);
+  const raw = email
+    .split("@")[0]
+    .replace(/[^a-zA-Z0-9_]/g, "_")
+    .slice(0, 20);
   const local = raw.length >= 3 ? raw : `admin_${raw}`;
   return [local, `${local}_admin`, `admin_${crypto.randomUUID().slice(0, 8)}`];
 }

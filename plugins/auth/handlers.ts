@@ -22,7 +22,11 @@ export function duplicateUserConflict(err: DuplicateKeyError) {
   return conflict("Email already registered", "EMAIL_TAKEN");
 }
 
-export function registerHandler(ctx: PluginContext, auth: AuthService, passwords: Passwords): RouteHandler<typeof registerRoute, AppEnv> {
+export function registerHandler(
+  ctx: PluginContext,
+  auth: AuthService,
+  passwords: Passwords,
+): RouteHandler<typeof registerRoute, AppEnv> {
   return async function register(c) {
     const body = c.req.valid("json");
     const passwordHash = await passwords.hash(body.password);
@@ -57,7 +61,14 @@ export function loginHandler(
     // authLogs is a secret field: the sanitized user does not change, so a raw write needs no
     // version bump, cache write or SSE event (a login is not a profile change).
     await rawUsers(ctx)
-      .updateOne({ _id: doc._id }, { $push: { authLogs: { $each: [{ at: new Date(), ip, event: "login" }], $slice: -AUTH_LOG_KEEP } } })
+      .updateOne(
+        { _id: doc._id },
+        {
+          $push: {
+            authLogs: { $each: [{ at: new Date(), ip, event: "login" }], $slice: -AUTH_LOG_KEEP },
+          },
+        },
+      )
       .catch((err) => ctx.logger.warn({ err }, "could not record login in authLogs"));
     const user = await ctx.use("cacheSync").getUserWithSync(doc._id.toHexString());
     if (!user) throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
@@ -66,7 +77,9 @@ export function loginHandler(
   };
 }
 
-export function logoutHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof logoutRoute>, AppEnv> {
+export function logoutHandler(
+  ctx: PluginContext,
+): RouteHandler<ReturnType<typeof logoutRoute>, AppEnv> {
   return async function logout(c) {
     const u = currentUser(c);
     await ctx.use("cacheSync").invalidateUserCache(u.id, u.email);
@@ -74,7 +87,9 @@ export function logoutHandler(ctx: PluginContext): RouteHandler<ReturnType<typeo
   };
 }
 
-export function sseTicketHandler(auth: AuthService): RouteHandler<ReturnType<typeof sseTicketRoute>, AppEnv> {
+export function sseTicketHandler(
+  auth: AuthService,
+): RouteHandler<ReturnType<typeof sseTicketRoute>, AppEnv> {
   return async function sseTicket(c) {
     const ticket = await auth.issueSseTicket(currentUser(c));
     return c.json(ok({ ticket, expiresIn: SSE_TICKET_TTL_SECONDS }), 200);

@@ -30,14 +30,19 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
     // logout and login go through ctx.use("cacheSync").
     dependencies: ["cache-sync"],
     register(ctx) {
-      passwords = createPasswords(options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST));
+      passwords = createPasswords(
+        options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST),
+      );
       auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS);
       ctx.provide("auth", auth);
     },
     routes(ctx) {
       const router = createRouter();
       router.openapi(registerRoute, registerHandler(ctx, auth, passwords));
-      router.openapi(loginRoute, loginHandler(ctx, auth, passwords, { trustProxy: options.trustProxy ?? false }));
+      router.openapi(
+        loginRoute,
+        loginHandler(ctx, auth, passwords, { trustProxy: options.trustProxy ?? false }),
+      );
       router.openapi(logoutRoute(auth), logoutHandler(ctx));
       router.openapi(sseTicketRoute(auth), sseTicketHandler(auth));
       return router;

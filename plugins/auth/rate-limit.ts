@@ -25,16 +25,23 @@ export function clientIp(c: Context<AppEnv>, trustProxy: boolean): string | null
  * Fixed-window counters per email and per IP. When the cache is unreachable the limiter fails
  * open (logins keep working on MongoDB alone) and says so in the log.
  */
-export async function enforceLoginLimit(ctx: PluginContext, email: string, ip: string | null): Promise<void> {
+export async function enforceLoginLimit(
+  ctx: PluginContext,
+  email: string,
+  ip: string | null,
+): Promise<void> {
   const { CACHE_PREFIX, LOGIN_RATE_LIMIT, LOGIN_RATE_WINDOW_SECONDS } = ctx.config;
   const keys = [`${CACHE_PREFIX}rl:login:email:${email}`];
   if (ip) keys.push(`${CACHE_PREFIX}rl:login:ip:${ip}`);
   let counts: number[];
   try {
-    counts = await Promise.all(keys.map((k) => ctx.cache.incrWithExpiry(k, LOGIN_RATE_WINDOW_SECONDS)));
+    counts = await Promise.all(
+      keys.map((k) => ctx.cache.incrWithExpiry(k, LOGIN_RATE_WINDOW_SECONDS)),
+    );
   } catch (err) {
     ctx.logger.warn({ err }, "login rate limiter unavailable; failing open");
     return;
   }
-  if (counts.some((n) => n > LOGIN_RATE_LIMIT)) throw tooMany("Too many login attempts, try again later");
+  if (counts.some((n) => n > LOGIN_RATE_LIMIT))
+    throw tooMany("Too many login attempts, try again later");
 }

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
-import { userOnly } from "./guards";
 import { errorResponse } from "../../src/domain/schemas";
+import { userOnly } from "./guards";
 import { AuthResult, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });

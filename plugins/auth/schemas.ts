@@ -16,6 +16,12 @@ export const LoginBody = z
   .strictObject({ email, password: z.string().min(1).max(128) })
   .openapi("LoginRequest");
 
-export const AuthResult = envelope(z.object({ token: z.string(), user: UserSchema })).openapi("AuthResult");
-export const LogoutResult = envelope(z.object({ loggedOut: z.literal(true) })).openapi("LogoutResult");
-export const SseTicketResult = envelope(z.object({ ticket: z.string(), expiresIn: z.number().int() })).openapi("SseTicket");
+export const AuthResult = envelope(z.object({ token: z.string(), user: UserSchema })).openapi(
+  "AuthResult",
+);
+export const LogoutResult = envelope(z.object({ loggedOut: z.literal(true) })).openapi(
+  "LogoutResult",
+);
+export const SseTicketResult = envelope(
+  z.object({ ticket: z.string(), expiresIn: z.number().int() }),
+).openapi("SseTicket");

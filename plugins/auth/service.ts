@@ -9,7 +9,9 @@ import { createTokens } from "./tokens";
  */
 export function resolveSecret(ctx: PluginContext): string {
   if (ctx.config.JWT_SECRET) return ctx.config.JWT_SECRET;
-  ctx.logger.warn("JWT_SECRET is not set: using a random per-process secret (tokens will not survive a restart or work across instances)");
+  ctx.logger.warn(
+    "JWT_SECRET is not set: using a random per-process secret (tokens will not survive a restart or work across instances)",
+  );
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return Buffer.from(bytes).toString("base64url");
 }

@@ -14,14 +14,21 @@ export const SSE_TICKET_TTL_SECONDS = 60;
 export function createTokens(secret: string, accessTtlSeconds: number) {
   const issue = (user: AuthUser, typ: TokenKind, ttl: number) => {
     const now = Math.floor(Date.now() / 1000);
-    return sign({ sub: user.id, email: user.email, role: user.role, typ, iat: now, exp: now + ttl }, secret, "HS256");
+    return sign(
+      { sub: user.id, email: user.email, role: user.role, typ, iat: now, exp: now + ttl },
+      secret,
+      "HS256",
+    );
   };
 
   // A token's claims cannot change, so a verified one is remembered until it expires: the HMAC
   // check (WebCrypto, async) otherwise halves the throughput of every authenticated request.
   const verified = new LRUCache<string, AuthUser>({ max: 10_000 });
 
-  const check = async (token: string | undefined | null, typ: TokenKind): Promise<AuthUser | null> => {
+  const check = async (
+    token: string | undefined | null,
+    typ: TokenKind,
+  ): Promise<AuthUser | null> => {
     if (!token || typeof token !== "string" || token.length > 4096) return null;
     const key = `${typ}:${token}`;
     const known = verified.get(key);

@@ -11,13 +11,20 @@ import { USER_COLLECTION } from "../../src/domain/user";
 export interface SanitizedUsers {
   findOne(filter: Filter): Promise<SanitizedUser | null>;
   insertOne(doc: NewUserDoc): Promise<SanitizedUser>;
-  findOneAndUpdate(filter: Filter, update: Update, options?: FindOneAndUpdateOptions): Promise<SanitizedUser | null>;
+  findOneAndUpdate(
+    filter: Filter,
+    update: Update,
+    options?: FindOneAndUpdateOptions,
+  ): Promise<SanitizedUser | null>;
 }
 
 /** What a plugin writes on insert; `version`, `createdAt`, `updatedAt` belong to the versioning plugin. */
 export type NewUserDoc = Omit<UserDoc, "_id" | "version" | "createdAt" | "updatedAt">;
 
-export function sanitizedUsers(ctx: PluginContext, state?: Record<string, unknown>): SanitizedUsers {
+export function sanitizedUsers(
+  ctx: PluginContext,
+  state?: Record<string, unknown>,
+): SanitizedUsers {
   return ctx.repo.collection(USER_COLLECTION, state ? { state } : {}) as unknown as SanitizedUsers;
 }
 
@@ -33,7 +40,12 @@ export function toObjectId(id: string): ObjectId | null {
   return HEX24.test(id) ? new ObjectId(id) : null;
 }
 
-export function newUserDoc(input: { email: string; username: string; passwordHash: string; role: "user" | "admin" }): NewUserDoc {
+export function newUserDoc(input: {
+  email: string;
+  username: string;
+  passwordHash: string;
+  role: "user" | "admin";
+}): NewUserDoc {
   return {
     email: input.email,
     username: input.username,

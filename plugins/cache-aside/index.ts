@@ -12,8 +12,10 @@ function lookupOf(call: RepoCall): Lookup {
   if (!filter || (options && Object.keys(options).length > 0)) return null;
   const keys = Object.keys(filter);
   if (keys.length !== 1) return null;
-  if (keys[0] === "_id" && filter._id instanceof ObjectId) return { by: "id", id: filter._id.toHexString() };
-  if (keys[0] === "email" && typeof filter.email === "string") return { by: "email", email: filter.email };
+  if (keys[0] === "_id" && filter._id instanceof ObjectId)
+    return { by: "id", id: filter._id.toHexString() };
+  if (keys[0] === "email" && typeof filter.email === "string")
+    return { by: "email", email: filter.email };
   return null;
 }
 
@@ -36,7 +38,8 @@ export function cacheAsidePlugin(): Plugin {
         // An email index left behind by an email change must not resolve to someone else.
         return cached && cached.email === email ? cached : null;
       };
-      const cachedUser = (lookup: NonNullable<Lookup>) => (lookup.by === "id" ? engine.getCached(lookup.id) : byEmail(lookup.email));
+      const cachedUser = (lookup: NonNullable<Lookup>) =>
+        lookup.by === "id" ? engine.getCached(lookup.id) : byEmail(lookup.email);
       // One MongoDB read per key however many callers miss at once, then a versioned fill.
       const fill = (lookup: NonNullable<Lookup>, next: () => Promise<unknown>) =>
         engine.flights.do(lookup.by === "id" ? lookup.id : `email:${lookup.email}`, async () => {

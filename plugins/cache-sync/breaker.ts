@@ -37,7 +37,8 @@ export class CircuitBreaker {
   /** True when a call may go to Redis now; starts the probe when the cooldown is over. */
   allows(): boolean {
     if (this.state === "closed") return true;
-    if (this.state === "open" && Date.now() - this.openedAt >= this.opts.cooldownMs) this.startProbe();
+    if (this.state === "open" && Date.now() - this.openedAt >= this.opts.cooldownMs)
+      this.startProbe();
     return false;
   }
 

@@ -49,7 +49,10 @@ export class CacheEngine {
       },
       onStateChange: (state) => {
         ctx.metrics.breakerState.set(BREAKER_GAUGE[state]);
-        ctx.logger[state === "closed" ? "info" : "warn"]({ breaker: state }, `redis circuit ${state}`);
+        ctx.logger[state === "closed" ? "info" : "warn"](
+          { breaker: state },
+          `redis circuit ${state}`,
+        );
       },
     });
   }
@@ -104,7 +107,11 @@ export class CacheEngine {
   async lease(id: string): Promise<string> {
     const token = `${this.instance}:${++this.leases}`;
     if (!this.breaker.allows()) return token;
-    await this.breaker.run(() => this.cache.acquireFillLease(this.userKey(id), token, this.ctx.config.CACHE_MARKER_TTL_MS)).catch((err) => this.redisError(err));
+    await this.breaker
+      .run(() =>
+        this.cache.acquireFillLease(this.userKey(id), token, this.ctx.config.CACHE_MARKER_TTL_MS),
+      )
+      .catch((err) => this.redisError(err));
     return token;
   }
 
@@ -117,7 +124,13 @@ export class CacheEngine {
     try {
       const ttl = this.ttl();
       const stored = await this.breaker.run(() =>
-        this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl, lease),
+        this.cache.setIfNewer(
+          this.userKey(user.id),
+          JSON.stringify(user),
+          user.version,
+          ttl,
+          lease,
+        ),
       );
       this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
       if (!stored) return "refused";
@@ -140,9 +153,14 @@ export class CacheEngine {
     const end = this.ctx.metrics.writeThroughSeconds.startTimer();
     try {
       const ttl = this.ttl();
-      await this.breaker.run(() => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl), WRITE);
+      await this.breaker.run(
+        () => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
+        WRITE,
+      );
       this.ctx.metrics.writeThroughs.inc({ outcome: "stored" });
-      void this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE).catch(() => undefined);
+      void this.breaker
+        .run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE)
+        .catch(() => undefined);
     } catch (err) {
       this.ctx.metrics.writeThroughs.inc({ outcome: "deferred" });
       await this.owe(user.id, user.version, [user.email], err);
@@ -156,8 +174,17 @@ export class CacheEngine {
     this.flights.forget(id);
     this.ctx.metrics.invalidations.inc();
     try {
-      await this.breaker.run(() => this.cache.invalidateVersioned(this.userKey(id), version, this.ctx.config.CACHE_MARKER_TTL_MS), WRITE);
-      if (emails.length) await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))), WRITE);
+      await this.breaker.run(
+        () =>
+          this.cache.invalidateVersioned(
+            this.userKey(id),
+            version,
+            this.ctx.config.CACHE_MARKER_TTL_MS,
+          ),
+        WRITE,
+      );
+      if (emails.length)
+        await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))), WRITE);
     } catch (err) {
       await this.owe(id, version, emails, err);
     }
@@ -168,8 +195,12 @@ export class CacheEngine {
     this.flights.forget(user.id);
     const key = this.userKey(user.id);
     const ttl = this.ttl();
-    await this.breaker.run(() => this.cache.invalidateVersioned(key, user.version, this.ctx.config.CACHE_MARKER_TTL_MS));
-    await this.breaker.run(() => this.cache.setIfNewer(key, JSON.stringify(user), user.version, ttl));
+    await this.breaker.run(() =>
+      this.cache.invalidateVersioned(key, user.version, this.ctx.config.CACHE_MARKER_TTL_MS),
+    );
+    await this.breaker.run(() =>
+      this.cache.setIfNewer(key, JSON.stringify(user), user.version, ttl),
+    );
     await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
   }
 
@@ -186,7 +217,12 @@ export class CacheEngine {
         // A user debt (write-through or invalidation) or a plain versioned key (list-cache).
         if (entry.userId) this.flights.forget(entry.userId);
         const key = entry.key ?? (entry.userId ? this.userKey(entry.userId) : null);
-        if (key) await this.cache.invalidateVersioned(key, entry.version, this.ctx.config.CACHE_MARKER_TTL_MS);
+        if (key)
+          await this.cache.invalidateVersioned(
+            key,
+            entry.version,
+            this.ctx.config.CACHE_MARKER_TTL_MS,
+          );
         if (entry.emails?.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
         await this.repairs.settle(entry);
         repaired++;
@@ -199,7 +235,9 @@ export class CacheEngine {
   /** Raw MongoDB document (secrets included): never returned to a caller as is. */
   rawUser(id: string): Promise<UserDoc | null> {
     if (!ObjectId.isValid(id) || id.length !== 24) return Promise.resolve(null);
-    return this.observeMongo(this.ctx.db.collection<UserDoc>(USER_COLLECTION).findOne({ _id: new ObjectId(id) }));
+    return this.observeMongo(
+      this.ctx.db.collection<UserDoc>(USER_COLLECTION).findOne({ _id: new ObjectId(id) }),
+    );
   }
 
   /** Tracks MongoDB health from real calls, so cache hits can be marked stale while it is down. */
@@ -255,7 +293,11 @@ export class CacheEngine {
     return this.recordDebt(() => this.repairs.record(id, version, emails), err, { userId: id });
   }
 
-  private async recordDebt(record: () => Promise<void>, err: unknown, about: Record<string, string>): Promise<void> {
+  private async recordDebt(
+    record: () => Promise<void>,
+    err: unknown,
+    about: Record<string, string>,
+  ): Promise<void> {
     this.redisError(err);
     this.breaker.trip();
     try {

@@ -36,7 +36,10 @@ export function cacheSyncPlugin(): Plugin {
         const n = await engine?.repairPending();
         if (n) ctx.logger.info({ repaired: n }, "settled cache repairs from an earlier run");
       } catch (err) {
-        ctx.logger.warn({ err }, "could not settle cache repairs at start-up; reads bypass Redis until they are");
+        ctx.logger.warn(
+          { err },
+          "could not settle cache repairs at start-up; reads bypass Redis until they are",
+        );
         engine?.breaker.trip();
       }
     },

@@ -24,14 +24,22 @@ export class RepairLog {
   async record(userId: string, version: number, emails: readonly string[]): Promise<void> {
     await this.col.updateOne(
       { userId },
-      { $max: { version }, $addToSet: { emails: { $each: [...emails] } }, $set: { at: new Date() } },
+      {
+        $max: { version },
+        $addToSet: { emails: { $each: [...emails] } },
+        $set: { at: new Date() },
+      },
       { upsert: true },
     );
   }
 
   /** A plain key (no user, no email index) to tombstone at `version` when Redis is back. */
   async recordKey(key: string, version: number): Promise<void> {
-    await this.col.updateOne({ key }, { $max: { version }, $set: { at: new Date() } }, { upsert: true });
+    await this.col.updateOne(
+      { key },
+      { $max: { version }, $set: { at: new Date() } },
+      { upsert: true },
+    );
   }
 
   pending(limit: number): Promise<RepairEntry[]> {

@@ -1,7 +1,12 @@
 import type { Plugin } from "../../src/core/plugin";
 import { runConsistencyCheck } from "./run-consistency-check";
 
-export { type ConsistencyCheckOptions, type ConsistencyCheckResult, consistencyLockKey, runConsistencyCheck } from "./run-consistency-check";
+export {
+  type ConsistencyCheckOptions,
+  type ConsistencyCheckResult,
+  consistencyLockKey,
+  runConsistencyCheck,
+} from "./run-consistency-check";
 
 /**
  * Runs `runConsistencyCheck` every CONSISTENCY_CHECK_INTERVAL_SECONDS (0 = off). The timer is

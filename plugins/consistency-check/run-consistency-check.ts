@@ -27,7 +27,10 @@ const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
  * the cache must not be filled by the act of checking it); validates and repairs each through the
  * CacheSyncService, the same code path as `POST /cache/validate/:userId`.
  */
-export async function runConsistencyCheck(ctx: PluginContext, opts: ConsistencyCheckOptions = {}): Promise<ConsistencyCheckResult> {
+export async function runConsistencyCheck(
+  ctx: PluginContext,
+  opts: ConsistencyCheckOptions = {},
+): Promise<ConsistencyCheckResult> {
   const cacheSync = ctx.use("cacheSync");
   const lockKey = consistencyLockKey(ctx.config.CACHE_PREFIX);
   const token = crypto.randomUUID();
@@ -43,26 +46,35 @@ export async function runConsistencyCheck(ctx: PluginContext, opts: ConsistencyC
     return { skipped: true, reason: "locked" };
   }
   try {
-    const users = await ctx.db.collection(USER_COLLECTION).sample(opts.sample ?? ctx.config.CONSISTENCY_CHECK_SAMPLE);
+    const users = await ctx.db
+      .collection(USER_COLLECTION)
+      .sample(opts.sample ?? ctx.config.CONSISTENCY_CHECK_SAMPLE);
     const ids = users.map((u) => u._id.toHexString());
     let fixed = 0;
     let errors = 0;
-    await pMap(ids, async (id) => {
-      try {
-        const report = await cacheSync.validateCacheConsistency(id);
-        if (report.consistent) {
-          ctx.metrics.consistencyChecks.inc({ result: "consistent" });
-        } else {
-          fixed++;
-          ctx.metrics.consistencyChecks.inc({ result: "fixed" });
-          ctx.logger.warn({ userId: id, difference: report.difference }, "consistency check repaired a stale cache entry");
+    await pMap(
+      ids,
+      async (id) => {
+        try {
+          const report = await cacheSync.validateCacheConsistency(id);
+          if (report.consistent) {
+            ctx.metrics.consistencyChecks.inc({ result: "consistent" });
+          } else {
+            fixed++;
+            ctx.metrics.consistencyChecks.inc({ result: "fixed" });
+            ctx.logger.warn(
+              { userId: id, difference: report.difference },
+              "consistency check repaired a stale cache entry",
+            );
+          }
+        } catch (err) {
+          errors++;
+          ctx.metrics.consistencyChecks.inc({ result: "error" });
+          ctx.logger.debug({ err, userId: id }, "consistency check failed for a user");
         }
-      } catch (err) {
-        errors++;
-        ctx.metrics.consistencyChecks.inc({ result: "error" });
-        ctx.logger.debug({ err, userId: id }, "consistency check failed for a user");
-      }
-    }, { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY });
+      },
+      { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY },
+    );
     const result = { skipped: false as const, checked: ids.length, fixed, errors };
     ctx.logger.info(result, "consistency check done");
     return result;

@@ -23,15 +23,32 @@ export function eventsPlugin(): Plugin {
           run: async (call, next) => {
             const result = await next();
             let users = call.state.changedUsers as SanitizedUser[] | undefined;
-            if (!users && result && typeof result === "object" && "_id" in result && call.op !== "deleteOne") {
+            if (
+              !users &&
+              result &&
+              typeof result === "object" &&
+              "_id" in result &&
+              call.op !== "deleteOne"
+            ) {
               users = [sanitize(result as Record<string, unknown>)];
             }
             if (!users?.length) return result;
             const at = new Date().toISOString();
             const reason = typeof call.state.reason === "string" ? call.state.reason : undefined;
             for (const user of users) {
-              const changed = call.op === "insertOne" ? Object.keys(user).filter((k) => k !== "id") : changedFields(call.args[1], user);
-              const event: UserDataUpdated = { type: "userDataUpdated", userId: user.id, version: user.version, changed, user, at, ...(reason ? { reason } : {}) };
+              const changed =
+                call.op === "insertOne"
+                  ? Object.keys(user).filter((k) => k !== "id")
+                  : changedFields(call.args[1], user);
+              const event: UserDataUpdated = {
+                type: "userDataUpdated",
+                userId: user.id,
+                version: user.version,
+                changed,
+                user,
+                at,
+                ...(reason ? { reason } : {}),
+              };
               ctx.bus.publish(topic, JSON.stringify(event)).then(
                 () => ctx.metrics.eventsPublished.inc(),
                 (err) => ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),

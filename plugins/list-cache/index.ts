@@ -18,7 +18,10 @@ export { listScope } from "./scope";
  */
 export const SKEW_MS = 1000;
 
-export const DEFAULT_LIST_COLLECTIONS: Readonly<Record<string, string>> = { listings: "userId", favorites: "userId" };
+export const DEFAULT_LIST_COLLECTIONS: Readonly<Record<string, string>> = {
+  listings: "userId",
+  favorites: "userId",
+};
 export const DEFAULT_LIST_TTL_SECONDS = 300;
 
 export interface ListCacheOptions {
@@ -29,7 +32,8 @@ export interface ListCacheOptions {
 }
 
 /** `<prefix>list:<collection>:<owner hex>`: one key per (collection, owner), any query shape. */
-export const listKey = (prefix: string, collection: string, owner: string) => `${prefix}list:${collection}:${owner}`;
+export const listKey = (prefix: string, collection: string, owner: string) =>
+  `${prefix}list:${collection}:${owner}`;
 
 /** The stored value. `version` is read by the setIfNewer / invalidateVersioned scripts. */
 interface ListEntry {
@@ -62,7 +66,8 @@ const UPDATES = new Set(["updateOne", "updateMany", "findOneAndUpdate"]);
 export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
   const owners: Record<string, string> = { ...(options.collections ?? DEFAULT_LIST_COLLECTIONS) };
   const ttl = options.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS;
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new Error(`list-cache: ttlSeconds must be an integer in 1..86400, got ${ttl}`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400)
+    throw new Error(`list-cache: ttlSeconds must be an integer in 1..86400, got ${ttl}`);
   const names = Object.keys(owners);
   let engine: CacheEngine;
 
@@ -78,7 +83,9 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
         [...new Set(ownerIds)].map(async (owner) => {
           const key = listKey(prefix, collection, owner);
           try {
-            await engine.breaker.run(() => cache.invalidateVersioned(key, version, markerTtlMs), { write: true });
+            await engine.breaker.run(() => cache.invalidateVersioned(key, version, markerTtlMs), {
+              write: true,
+            });
           } catch (err) {
             // Durable debt + breaker open: reads bypass Redis until the probe tombstoned the key.
             await engine.oweKey(key, version, err);
@@ -123,7 +130,11 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
         const items = await engine.observeMongo(next());
         if (engine.breaker.allows()) {
           try {
-            const value: ListEntry = { version: startedAt, q: scope.q, items: EJSON.serialize(items, { relaxed: false }) };
+            const value: ListEntry = {
+              version: startedAt,
+              q: scope.q,
+              items: EJSON.serialize(items, { relaxed: false }),
+            };
             const json = JSON.stringify(value);
             await engine.breaker.run(() => cache.setIfNewer(key, json, startedAt, ttl));
           } catch (err) {
@@ -163,18 +174,26 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
         const field = owners[call.collection] as string;
         const filter = call.args[0] as Filter;
         const single = SINGLE.has(call.op);
-        const sort = call.op === "findOneAndUpdate" ? (call.args[2] as FindOneAndUpdateOptions | undefined)?.sort : undefined;
+        const sort =
+          call.op === "findOneAndUpdate"
+            ? (call.args[2] as FindOneAndUpdateOptions | undefined)?.sort
+            : undefined;
         // Owners of the documents the write will touch, read before it (after a delete they are
         // gone). Single-document writes read one, in the same order the write picks it.
         const before = await engine.observeMongo(
-          ctx.db.collection(call.collection).find(filter, { projection: { [field]: 1 }, ...(single ? { limit: 1 } : {}), ...(sort ? { sort } : {}) }),
+          ctx.db.collection(call.collection).find(filter, {
+            projection: { [field]: 1 },
+            ...(single ? { limit: 1 } : {}),
+            ...(sort ? { sort } : {}),
+          }),
         );
         const affected = new Set<string>(ownersInFilter(filter, field));
         for (const doc of before) {
           const hex = ownerHex(doc[field]);
           if (hex) affected.add(hex);
         }
-        if (UPDATES.has(call.op)) for (const hex of ownersInUpdate(call.args[1], field)) affected.add(hex);
+        if (UPDATES.has(call.op))
+          for (const hex of ownersInUpdate(call.args[1], field)) affected.add(hex);
         try {
           const result = await engine.observeMongo(next());
           if (call.op === "findOneAndUpdate") {

@@ -3,7 +3,8 @@ import { ObjectId } from "bson";
 const HEX24 = /^[0-9a-fA-F]{24}$/;
 
 const isObjectId = (v: unknown): v is ObjectId =>
-  v instanceof ObjectId || (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
+  v instanceof ObjectId ||
+  (typeof v === "object" && v !== null && (v as { _bsontype?: unknown })._bsontype === "ObjectId");
 
 /** The owner's lower-case hex id for an ObjectId or a 24-hex string; null for anything else. */
 export function ownerHex(v: unknown): string | null {
@@ -38,7 +39,12 @@ function optionsString(options: unknown): string | null {
   const o = options as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k) && o[k] !== undefined) return null;
   const sort = o.sort === undefined ? null : Object.entries(o.sort as Record<string, unknown>);
-  const projection = o.projection === undefined ? null : Object.entries(o.projection as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const projection =
+    o.projection === undefined
+      ? null
+      : Object.entries(o.projection as Record<string, unknown>).sort(([a], [b]) =>
+          a < b ? -1 : a > b ? 1 : 0,
+        );
   return JSON.stringify([sort, o.limit ?? null, o.skip ?? null, projection]);
 }
 
@@ -58,7 +64,8 @@ export function listScope(filter: unknown, options: unknown, ownerField: string)
   } else if (value && typeof value === "object" && !Array.isArray(value)) {
     const ops = Object.keys(value);
     const $in = (value as { $in?: unknown }).$in;
-    if (ops.length !== 1 || ops[0] !== "$in" || !Array.isArray($in) || $in.length === 0) return null;
+    if (ops.length !== 1 || ops[0] !== "$in" || !Array.isArray($in) || $in.length === 0)
+      return null;
     values = $in;
   } else {
     return null;

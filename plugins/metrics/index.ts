@@ -7,7 +7,12 @@ const metricsRoute = createRoute({
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics of this instance",
-  responses: { 200: { description: "Prometheus text exposition format", content: { "text/plain": { schema: z.string() } } } },
+  responses: {
+    200: {
+      description: "Prometheus text exposition format",
+      content: { "text/plain": { schema: z.string() } },
+    },
+  },
 });
 
 /**

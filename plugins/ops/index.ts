@@ -15,7 +15,11 @@ const readyRoute = createRoute({
   responses: {
     200: {
       description: "Both stores answer",
-      content: { "application/json": { schema: envelope(z.object({ mongo: StoreStatus, redis: StoreStatus })) } },
+      content: {
+        "application/json": {
+          schema: envelope(z.object({ mongo: StoreStatus, redis: StoreStatus })),
+        },
+      },
     },
     ...errorResponses(503),
   },

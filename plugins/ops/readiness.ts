@@ -24,7 +24,13 @@ async function probe(ping: () => Promise<void>, timeoutMs: number): Promise<"up"
     timer = setTimeout(() => resolve("down"), timeoutMs);
   });
   try {
-    return await Promise.race([ping().then(() => "up" as const, () => "down" as const), timeout]);
+    return await Promise.race([
+      ping().then(
+        () => "up" as const,
+        () => "down" as const,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

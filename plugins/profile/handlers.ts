@@ -3,10 +3,10 @@ import { ObjectId } from "bson";
 import type { AppEnv } from "../../src/core/app-env";
 import { notFound, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
+import { toApiDoc } from "../../src/domain/api-doc";
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
 import { currentUser } from "../auth/middleware";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
-import { toApiDoc } from "../../src/domain/api-doc";
 
 const PROFILE_LIST_LIMIT = 50;
 
@@ -15,15 +15,25 @@ const PROFILE_LIST_LIMIT = 50;
 const ownedBy = (userId: string) => ({ userId: { $in: [new ObjectId(userId), userId] } });
 
 async function listingsOf(ctx: PluginContext, userId: string) {
-  const docs = await ctx.repo.collection(LISTINGS_COLLECTION).find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
+  const docs = await ctx.repo
+    .collection(LISTINGS_COLLECTION)
+    .find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
   return docs.map((d) => toApiDoc(d));
 }
 
 async function favoritesOf(ctx: PluginContext, userId: string) {
-  const favs = await ctx.repo.collection(FAVORITES_COLLECTION).find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
+  const favs = await ctx.repo
+    .collection(FAVORITES_COLLECTION)
+    .find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
   const ids = favs
     .map((f) => f.listingId)
-    .map((id) => (id instanceof ObjectId ? id : typeof id === "string" && ObjectId.isValid(id) ? new ObjectId(id) : null))
+    .map((id) =>
+      id instanceof ObjectId
+        ? id
+        : typeof id === "string" && ObjectId.isValid(id)
+          ? new ObjectId(id)
+          : null,
+    )
     .filter((id): id is ObjectId => id !== null);
   if (ids.length === 0) return [];
   const listings = await ctx.repo.collection(LISTINGS_COLLECTION).find({ _id: { $in: ids } });
@@ -35,7 +45,9 @@ async function favoritesOf(ctx: PluginContext, userId: string) {
   });
 }
 
-export function getMeHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof getMeRoute>, AppEnv> {
+export function getMeHandler(
+  ctx: PluginContext,
+): RouteHandler<ReturnType<typeof getMeRoute>, AppEnv> {
   return async function getMe(c) {
     const { id } = currentUser(c);
     const [user, listings, favorites] = await Promise.all([
@@ -48,7 +60,9 @@ export function getMeHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof
   };
 }
 
-export function patchMeHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof patchMeRoute>, AppEnv> {
+export function patchMeHandler(
+  ctx: PluginContext,
+): RouteHandler<ReturnType<typeof patchMeRoute>, AppEnv> {
   return async function patchMe(c) {
     const { id } = currentUser(c);
     const body = c.req.valid("json");
@@ -57,7 +71,9 @@ export function patchMeHandler(ctx: PluginContext): RouteHandler<ReturnType<type
     if (body.displayName !== undefined) $set.displayName = body.displayName;
     if (body.bio !== undefined) $set.bio = body.bio;
     if (body.avatarUrl !== undefined) $set.avatarUrl = body.avatarUrl;
-    const user = await ctx.use("cacheSync").updateUserWithSync(id, { $set }, { reason: "profile update" });
+    const user = await ctx
+      .use("cacheSync")
+      .updateUserWithSync(id, { $set }, { reason: "profile update" });
     if (!user) throw notFound("User not found", "USER_NOT_FOUND");
     return c.json(ok(user), 200);
   };

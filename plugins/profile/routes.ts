@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AuthService } from "../../src/domain/auth";
-import { userOnly } from "../auth/guards";
 import { errorResponse } from "../../src/domain/schemas";
+import { userOnly } from "../auth/guards";
 import { MeResult, PatchMeBody, PublicUserResult, UserIdParam, UserResult } from "./schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });

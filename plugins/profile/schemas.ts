@@ -4,7 +4,11 @@ import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
 export const ListingSchema = z.looseObject({ id: z.string() }).openapi("Listing");
 
 export const MeResult = envelope(
-  z.object({ user: UserSchema, listings: z.array(ListingSchema), favorites: z.array(ListingSchema) }),
+  z.object({
+    user: UserSchema,
+    listings: z.array(ListingSchema),
+    favorites: z.array(ListingSchema),
+  }),
 ).openapi("Me");
 
 export const UserResult = envelope(UserSchema).openapi("UserResult");
@@ -50,4 +54,6 @@ export const PatchMeBody = z
   .refine((b) => Object.keys(b).length > 0, "at least one of displayName, bio, avatarUrl")
   .openapi("PatchMeRequest");
 
-export const UserIdParam = z.object({ id: ObjectIdSchema.openapi({ param: { name: "id", in: "path" } }) });
+export const UserIdParam = z.object({
+  id: ObjectIdSchema.openapi({ param: { name: "id", in: "path" } }),
+});

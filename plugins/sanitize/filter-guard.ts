@@ -11,12 +11,18 @@ const FORBIDDEN = new Set(["$where", "$function", "$accumulator", "$expr"]);
 export function assertPlainValue(value: unknown, path = "value"): void {
   if (value === null || typeof value !== "object") return;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => assertPlainValue(v, `${path}.${i}`));
+    value.forEach((v, i) => {
+      assertPlainValue(v, `${path}.${i}`);
+    });
     return;
   }
   for (const key of Object.keys(value)) {
     if (key.startsWith("$") || key.includes(".") || key === "__proto__") {
-      throw badRequest(`Operator or dotted key not allowed in ${path}`, { path, key }, "INVALID_INPUT");
+      throw badRequest(
+        `Operator or dotted key not allowed in ${path}`,
+        { path, key },
+        "INVALID_INPUT",
+      );
     }
     assertPlainValue((value as Record<string, unknown>)[key], `${path}.${key}`);
   }
@@ -31,7 +37,8 @@ export function assertSafeFilter(filter: unknown, depth = 0): void {
   }
   if (Object.getPrototypeOf(filter) !== Object.prototype) return; // ObjectId, Date, RegExp
   for (const key of Object.keys(filter)) {
-    if (FORBIDDEN.has(key)) throw badRequest(`${key} is not allowed in a filter`, { key }, "FORBIDDEN_OPERATOR");
+    if (FORBIDDEN.has(key))
+      throw badRequest(`${key} is not allowed in a filter`, { key }, "FORBIDDEN_OPERATOR");
     assertSafeFilter((filter as Record<string, unknown>)[key], depth + 1);
   }
 }

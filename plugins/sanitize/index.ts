@@ -14,7 +14,12 @@ declare module "../../src/core/plugin" {
 
 const sanitizeResult = (sanitize: UserSanitizer, result: unknown): unknown => {
   if (Array.isArray(result)) return result.map((r) => sanitizeResult(sanitize, r));
-  if (result && typeof result === "object" && ("_id" in result || "id" in result) && "email" in result) {
+  if (
+    result &&
+    typeof result === "object" &&
+    ("_id" in result || "id" in result) &&
+    "email" in result
+  ) {
     return sanitize(result as Record<string, unknown>);
   }
   return result;
@@ -38,7 +43,9 @@ export function sanitizePlugin(): Plugin {
           if (call.op !== "insertOne") assertSafeFilter(call.args[0]);
           if (call.collection !== USER_COLLECTION) return next();
           // A cache-aside hit is already sanitized; skip the copy on the hot path.
-          return next().then((result) => (call.state.sanitized ? result : sanitizeResult(sanitize, result)));
+          return next().then((result) =>
+            call.state.sanitized ? result : sanitizeResult(sanitize, result),
+          );
         },
       },
     ],

@@ -98,13 +98,17 @@ export class SseConnection {
       this.resolveDone();
       return;
     }
-    const last = this.stream.writeSSE({ event: "close", data: JSON.stringify({ reason }) }).then(() => true);
-    void Promise.race([last, Bun.sleep(FINAL_FRAME_TIMEOUT_MS).then(() => false)]).then((written) => {
-      // A client that did not take the last frame in time is stalled: a graceful close would wait on it.
-      if (written) void this.stream.close();
-      else this.stream.abort();
-      this.resolveDone();
-    });
+    const last = this.stream
+      .writeSSE({ event: "close", data: JSON.stringify({ reason }) })
+      .then(() => true);
+    void Promise.race([last, Bun.sleep(FINAL_FRAME_TIMEOUT_MS).then(() => false)]).then(
+      (written) => {
+        // A client that did not take the last frame in time is stalled: a graceful close would wait on it.
+        if (written) void this.stream.close();
+        else this.stream.abort();
+        this.resolveDone();
+      },
+    );
   }
 
   private push(frame: Frame): void {
@@ -124,7 +128,11 @@ export class SseConnection {
         if (frame.kind === "raw") {
           await this.stream.write(frame.text);
         } else {
-          await this.stream.writeSSE({ event: frame.ev.event, id: frame.ev.id, data: frame.ev.data });
+          await this.stream.writeSSE({
+            event: frame.ev.event,
+            id: frame.ev.id,
+            data: frame.ev.data,
+          });
           if (!this.closed) this.opts.onDelivered();
         }
       }

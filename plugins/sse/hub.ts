@@ -12,9 +12,7 @@ export class SseHub {
   private readonly byUser = new Map<string, Set<SseConnection>>();
   private readonly admins = new Set<SseConnection>();
 
-  constructor(
-    private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger },
-  ) {}
+  constructor(private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger }) {}
 
   /**
    * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
@@ -44,7 +42,8 @@ export class SseHub {
     if (set.size === 0) this.byUser.delete(conn.user.id);
     this.admins.delete(conn);
     this.opts.metrics.sseClients.dec();
-    if (reason === "slow-client") this.opts.logger.warn({ userId: conn.user.id }, "SSE client too slow, stream dropped");
+    if (reason === "slow-client")
+      this.opts.logger.warn({ userId: conn.user.id }, "SSE client too slow, stream dropped");
   }
 
   dispatch(msg: BusMessage): void {
@@ -56,6 +55,7 @@ export class SseHub {
   }
 
   closeAll(): void {
-    for (const set of [...this.byUser.values()]) for (const conn of [...set]) conn.close("shutdown");
+    for (const set of [...this.byUser.values()])
+      for (const conn of [...set]) conn.close("shutdown");
   }
 }

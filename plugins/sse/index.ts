@@ -1,10 +1,10 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { Unsubscribe } from "../../src/core/ports/event-bus";
+import { eventsTopic } from "../events";
 import { SseHub } from "./hub";
 import { eventsHandler } from "./sse.handlers";
 import { eventsRoute } from "./sse.routes";
-import { eventsTopic } from "../events";
 
 export { SSE_TOKEN_COOKIE } from "./sse-auth";
 
@@ -18,7 +18,11 @@ export function ssePlugin(): Plugin {
   let retry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   const hubFor = (ctx: PluginContext) =>
-    (hub ??= new SseHub({ maxPerUser: ctx.config.SSE_MAX_PER_USER, metrics: ctx.metrics, logger: ctx.logger }));
+    (hub ??= new SseHub({
+      maxPerUser: ctx.config.SSE_MAX_PER_USER,
+      metrics: ctx.metrics,
+      logger: ctx.logger,
+    }));
 
   return {
     name: "sse",
@@ -39,7 +43,10 @@ export function ssePlugin(): Plugin {
           if (closed) await unsubscribe();
           else if (delay > 250) ctx.logger.info("event bus subscription established");
         } catch (err) {
-          ctx.logger.warn({ err, retryInMs: delay }, "event bus subscription failed; SSE clients get no live events until it succeeds");
+          ctx.logger.warn(
+            { err, retryInMs: delay },
+            "event bus subscription failed; SSE clients get no live events until it succeeds",
+          );
           retry = setTimeout(() => void attempt(), delay);
           retry.unref?.();
           delay = Math.min(delay * 2, 5000);

@@ -12,7 +12,11 @@ export const SSE_TOKEN_COOKIE = "cs_token";
  * A present but invalid credential is final (null), never a fall-through to a weaker one.
  * Long-lived JWTs are refused in the query string: URLs end up in access logs.
  */
-export async function resolveSseCaller(c: Context<AppEnv>, auth: AuthService, ticket: string | undefined): Promise<AuthUser | null> {
+export async function resolveSseCaller(
+  c: Context<AppEnv>,
+  auth: AuthService,
+  ticket: string | undefined,
+): Promise<AuthUser | null> {
   const header = c.req.header("authorization");
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);

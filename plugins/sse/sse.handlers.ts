@@ -4,18 +4,22 @@ import type { AppEnv } from "../../src/core/app-env";
 import { unauthorized } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
+import { eventsTopic } from "../events";
 import { SseConnection } from "./connection";
 import type { SseHub } from "./hub";
-import { resolveSseCaller } from "./sse-auth";
-import { eventsTopic } from "../events";
-import { toUserEvent, type UserEvent } from "./sse-event";
 import type { eventsRoute } from "./sse.routes";
+import { resolveSseCaller } from "./sse-auth";
+import { toUserEvent, type UserEvent } from "./sse-event";
 
 /** SPEC §5 bounds the replay window; this bounds one reconnect's replay read. */
 const REPLAY_LIMIT = 1000;
 const RETRY_MS = 3000;
 
-export function eventsHandler(ctx: PluginContext, hub: SseHub, auth: AuthService): RouteHandler<typeof eventsRoute, AppEnv> {
+export function eventsHandler(
+  ctx: PluginContext,
+  hub: SseHub,
+  auth: AuthService,
+): RouteHandler<typeof eventsRoute, AppEnv> {
   const topic = eventsTopic(ctx.config.CACHE_PREFIX);
 
   /** What the caller missed after `lastId`, filtered exactly as live fan-out is. */
@@ -43,7 +47,10 @@ export function eventsHandler(ctx: PluginContext, hub: SseHub, auth: AuthService
     // Under Bun.serve, `c.env` is the server: lift its idle timeout (10 s by default) for this
     // request only, so an app embedded without `idleTimeout: 0` does not cut streams between
     // heartbeats.
-    (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
+    (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(
+      c.req.raw,
+      0,
+    );
 
     return streamSSE(c, async (stream) => {
       const conn = new SseConnection(caller, stream, {
@@ -56,7 +63,9 @@ export function eventsHandler(ctx: PluginContext, hub: SseHub, auth: AuthService
       // Registered before the replay read so nothing published in between is lost; the
       // connection holds live events until the replay is written and sends each id once.
       hub.add(conn);
-      conn.finishReplay(lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : []);
+      conn.finishReplay(
+        lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : [],
+      );
       await conn.done;
     });
   };

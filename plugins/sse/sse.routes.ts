@@ -16,12 +16,25 @@ export const eventsRoute = createRoute({
   security: [{ bearerAuth: [] }],
   request: {
     query: z.object({
-      ticket: z.string().min(1).max(4096).optional().openapi({ description: "SSE ticket from the auth API (60 s)" }),
-      lastEventId: z.string().min(1).max(64).optional().openapi({ description: "Same as the Last-Event-ID header" }),
+      ticket: z
+        .string()
+        .min(1)
+        .max(4096)
+        .optional()
+        .openapi({ description: "SSE ticket from the auth API (60 s)" }),
+      lastEventId: z
+        .string()
+        .min(1)
+        .max(64)
+        .optional()
+        .openapi({ description: "Same as the Last-Event-ID header" }),
     }),
   },
   responses: {
-    200: { description: "An endless text/event-stream", content: { "text/event-stream": { schema: z.string() } } },
+    200: {
+      description: "An endless text/event-stream",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
     ...errorResponses(400, 401),
   },
 });

@@ -33,7 +33,11 @@ export function versioningPlugin(): Plugin {
         collection: USER_COLLECTION,
         op: UPDATE_OPS,
         run: (call, next) => {
-          call.args = [call.args[0], withVersionBump(call.args[1] as Update, new Date()), ...call.args.slice(2)];
+          call.args = [
+            call.args[0],
+            withVersionBump(call.args[1] as Update, new Date()),
+            ...call.args.slice(2),
+          ];
           return next();
         },
       },
@@ -43,7 +47,10 @@ export function versioningPlugin(): Plugin {
         run: (call, next) => {
           const now = new Date();
           const doc = call.args[0] as Record<string, unknown>;
-          call.args = [{ createdAt: now, ...doc, updatedAt: now, version: 1 }, ...call.args.slice(1)];
+          call.args = [
+            { createdAt: now, ...doc, updatedAt: now, version: 1 },
+            ...call.args.slice(1),
+          ];
           return next();
         },
       },

@@ -1,7 +1,11 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { IndexSpec } from "../../src/core/ports/document-store";
-import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "../../src/domain/user";
+import {
+  DEPOSITS_COLLECTION,
+  LEDGER_COLLECTION,
+  WITHDRAWALS_COLLECTION,
+} from "../../src/domain/user";
 import { rawUsers } from "../auth/users";
 import { createBalanceService } from "./balance/apply";
 import { ledgerHandler } from "./ledger/handlers";
@@ -20,10 +24,10 @@ import { recoverWallet } from "./requests/recover";
 import { depositRoutes, withdrawalRoutes } from "./requests/routes";
 import type { Faults } from "./shared/faults";
 
-export { recoverPending, recoverEntry } from "./balance/recover";
-export { recoverApprovals, recoverWallet } from "./requests/recover";
-export type { Faults, BalanceStep, ApprovalStep } from "./shared/faults";
+export { recoverEntry, recoverPending } from "./balance/recover";
 export type { LedgerEntry } from "./balance/types";
+export { recoverApprovals, recoverWallet } from "./requests/recover";
+export type { ApprovalStep, BalanceStep, Faults } from "./shared/faults";
 
 export interface WalletPluginOptions {
   /** Pending ops/approvals younger than this are presumed live (default 30 s). */
@@ -60,7 +64,10 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
     name: "wallet",
     dependencies: ["cache-sync", "auth"],
     register(ctx) {
-      ctx.provide("balance", createBalanceService(ctx, { graceMs, waitMs: options.waitMs ?? 2000 }, faults));
+      ctx.provide(
+        "balance",
+        createBalanceService(ctx, { graceMs, waitMs: options.waitMs ?? 2000 }, faults),
+      );
     },
     routes(ctx) {
       const auth = ctx.use("auth");

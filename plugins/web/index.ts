@@ -1,4 +1,4 @@
-import { resolve, sep, extname } from "node:path";
+import { extname, resolve, sep } from "node:path";
 import type { Context } from "hono";
 import { createRouter } from "../../src/core/app";
 import type { AppEnv } from "../../src/core/app-env";
@@ -21,7 +21,8 @@ const TYPES: Record<string, string> = {
  * The page talks only to this origin (API, SSE); no inline script or style, so a reflected
  * value can never run even if some future markup forgets to escape it.
  */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 export interface WebPluginOptions {
   /** Folder served under `/app/*`; `index.html` in it is the page at `/`. */

@@ -33,7 +33,10 @@ export function writeThroughPlugin(): Plugin {
             const result = (await engine.observeMongo(next())) as UserDoc | null;
             if (!result) return result;
             const opts = call.args[2] as FindOneAndUpdateOptions | undefined;
-            const after = call.op === "findOneAndUpdate" && opts?.returnDocument === "before" ? await raw().findOne({ _id: result._id }) : result;
+            const after =
+              call.op === "findOneAndUpdate" && opts?.returnDocument === "before"
+                ? await raw().findOne({ _id: result._id })
+                : result;
             call.state.changedUsers = await writeAll([after]);
             return result;
           },
@@ -49,7 +52,11 @@ export function writeThroughPlugin(): Plugin {
             })) as unknown as Target[];
             const result = await engine.observeMongo(next());
             if (call.op.startsWith("delete")) {
-              await Promise.all(targets.map((t) => engine.invalidate(t._id.toHexString(), DELETED_VERSION, [t.email])));
+              await Promise.all(
+                targets.map((t) =>
+                  engine.invalidate(t._id.toHexString(), DELETED_VERSION, [t.email]),
+                ),
+              );
               return result;
             }
             const docs = await Promise.all(targets.map((t) => raw().findOne({ _id: t._id })));

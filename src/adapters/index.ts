@@ -21,10 +21,16 @@ export async function createStores(config: Config, logger: Logger): Promise<Stor
       })
     : new MemoryDocumentStore();
   const redisOpts = config.REDIS_URL
-    ? { url: config.REDIS_URL, timeoutMs: config.REDIS_TIMEOUT_MS, streamMaxLen: config.SSE_REPLAY_MAXLEN }
+    ? {
+        url: config.REDIS_URL,
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+        streamMaxLen: config.SSE_REPLAY_MAXLEN,
+      }
     : undefined;
   const cache = redisOpts ? new RedisCacheStore(redisOpts) : new MemoryCacheStore();
-  const bus = redisOpts ? new RedisEventBus(redisOpts) : new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN });
+  const bus = redisOpts
+    ? new RedisEventBus(redisOpts)
+    : new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN });
   const embedded = [!config.MONGO_URL && "MongoDB", !config.REDIS_URL && "Redis"].filter(Boolean);
   if (embedded.length) {
     logger.warn(

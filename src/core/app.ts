@@ -7,7 +7,13 @@ import { AppError, errorEnvelope, StoreUnavailableError } from "./errors";
 import { HookPipeline, type RegisteredHook } from "./hooks";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
-import { type Plugin, type PluginContext, PluginError, type Services, validatePlugins } from "./plugin";
+import {
+  type Plugin,
+  type PluginContext,
+  PluginError,
+  type Services,
+  validatePlugins,
+} from "./plugin";
 import type { CacheStore } from "./ports/cache-store";
 import type { DocumentStore } from "./ports/document-store";
 import type { EventBus } from "./ports/event-bus";
@@ -48,7 +54,10 @@ const healthRoute = createRoute({
       description: "The process is up",
       content: {
         "application/json": {
-          schema: z.object({ success: z.literal(true), data: z.object({ status: z.literal("ok"), uptime: z.number() }) }),
+          schema: z.object({
+            success: z.literal(true),
+            data: z.object({ status: z.literal("ok"), uptime: z.number() }),
+          }),
         },
       },
     },
@@ -83,11 +92,19 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     bus: stores.bus,
     repo,
     provide(name, service) {
-      if (services.has(name)) throw new PluginError("CS_ERR_SERVICE_DUPLICATE", `Service "${String(name)}" provided twice`);
+      if (services.has(name))
+        throw new PluginError(
+          "CS_ERR_SERVICE_DUPLICATE",
+          `Service "${String(name)}" provided twice`,
+        );
       services.set(name, service);
     },
     use(name) {
-      if (!services.has(name)) throw new PluginError("CS_ERR_SERVICE_MISSING", `Service "${String(name)}" is not provided by any loaded plugin`);
+      if (!services.has(name))
+        throw new PluginError(
+          "CS_ERR_SERVICE_MISSING",
+          `Service "${String(name)}" is not provided by any loaded plugin`,
+        );
       return services.get(name) as Services[typeof name];
     },
     has: (name) => services.has(name),
@@ -114,7 +131,13 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     const ms = performance.now() - started;
     if (logger.isLevelEnabled("debug") || c.res.status >= 500) {
       logger[c.res.status >= 500 ? "error" : "debug"](
-        { reqId: c.get("requestId"), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 10) / 10 },
+        {
+          reqId: c.get("requestId"),
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round(ms * 10) / 10,
+        },
         "request",
       );
     }
@@ -123,7 +146,8 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   app.onError((err, c) => {
     if (err instanceof AppError) {
       // A store outage answers every request with 503: one warn line each, not an error storm.
-      if (err instanceof StoreUnavailableError) logger.warn({ store: err.store, reqId: c.get("requestId") }, err.message);
+      if (err instanceof StoreUnavailableError)
+        logger.warn({ store: err.store, reqId: c.get("requestId") }, err.message);
       else if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
       return c.json(errorEnvelope(err.code, err.message, err.details), err.status);
     }
@@ -138,21 +162,36 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     logger.error({ err, reqId: c.get("requestId") }, "unhandled error");
     return c.json(errorEnvelope("INTERNAL", "Internal server error"), 500);
   });
-  app.notFound((c) => c.json(errorEnvelope("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) =>
+    c.json(errorEnvelope("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404),
+  );
 
   for (const p of plugins) for (const mw of p.middleware?.(ctx) ?? []) app.use(mw);
 
-  app.openapi(healthRoute, (c) => c.json({ success: true as const, data: { status: "ok" as const, uptime: process.uptime() } }, 200));
+  app.openapi(healthRoute, (c) =>
+    c.json(
+      { success: true as const, data: { status: "ok" as const, uptime: process.uptime() } },
+      200,
+    ),
+  );
 
   for (const p of plugins) {
     if (p.routes) app.route(p.basePath ?? "/api/v1", p.routes(ctx));
   }
 
   // Every plugin route is declared with createRoute, so the merged registry is the whole API.
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "cachesync API", version: "0.1.0", description: "MongoDB ⇄ Redis cache synchronization layer" },
+    info: {
+      title: "cachesync API",
+      version: "0.1.0",
+      description: "MongoDB ⇄ Redis cache synchronization layer",
+    },
   });
 
   let closed: Promise<void> | undefined;

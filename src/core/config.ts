@@ -4,20 +4,30 @@ const urlWithScheme = (schemes: string[]) =>
   z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return schemes.includes(u.protocol) && u.host.length > 0;
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}`);
+    .refine(
+      (v) => {
+        try {
+          const u = new URL(v);
+          return schemes.includes(u.protocol) && u.host.length > 0;
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}`,
+    );
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const csv = z
   .string()
   .optional()
-  .transform((v) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []));
+  .transform((v) =>
+    v
+      ? v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [],
+  );
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .optional()
@@ -33,11 +43,17 @@ export const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"]).optional(),
-  MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a valid database name").default("cachesync"),
+  MONGO_DB: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a valid database name")
+    .default("cachesync"),
   MONGO_TIMEOUT_MS: int(50, 60_000).default(2000),
   REDIS_URL: urlWithScheme(["redis:", "rediss:"]).optional(),
   REDIS_TIMEOUT_MS: int(5, 10_000).default(150),
-  CACHE_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,32}$/, "only letters, digits and : _ . - (max 32)").default("cs:"),
+  CACHE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{0,32}$/, "only letters, digits and : _ . - (max 32)")
+    .default("cs:"),
   CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
   CACHE_TTL_JITTER_PCT: int(0, 50).default(10),
   CACHE_MARKER_TTL_MS: int(100, 600_000).default(10_000),
@@ -68,8 +84,7 @@ export class ConfigError extends Error {
   readonly code = "CS_ERR_CONFIG";
   constructor(readonly issues: { variable: string; message: string }[]) {
     super(
-      "Invalid configuration:\n" +
-        issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n"),
+      `Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n")}`,
     );
     this.name = "ConfigError";
   }
@@ -87,13 +102,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const cfg = parsed.data;
   if (cfg.NODE_ENV === "production" && !cfg.JWT_SECRET) {
-    throw new ConfigError([{ variable: "JWT_SECRET", message: "is required when NODE_ENV=production" }]);
+    throw new ConfigError([
+      { variable: "JWT_SECRET", message: "is required when NODE_ENV=production" },
+    ]);
   }
   return cfg;
 }
 
 /** A config for tests and embedding: defaults plus overrides, validated the same way. */
-export function makeConfig(overrides: Record<string, string | number | boolean | undefined> = {}): Config {
+export function makeConfig(
+  overrides: Record<string, string | number | boolean | undefined> = {},
+): Config {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) env[k] = String(v);
   return loadConfig(env);

@@ -20,15 +20,21 @@ export const badRequest = (message: string, details?: unknown, code = "VALIDATIO
   new AppError(code, 400, message, details);
 export const unauthorized = (message = "Authentication required", code = "UNAUTHORIZED") =>
   new AppError(code, 401, message);
-export const forbidden = (message = "Not allowed", code = "FORBIDDEN") => new AppError(code, 403, message);
-export const notFound = (message = "Not found", code = "NOT_FOUND") => new AppError(code, 404, message);
+export const forbidden = (message = "Not allowed", code = "FORBIDDEN") =>
+  new AppError(code, 403, message);
+export const notFound = (message = "Not found", code = "NOT_FOUND") =>
+  new AppError(code, 404, message);
 export const conflict = (message: string, code = "CONFLICT", details?: unknown) =>
   new AppError(code, 409, message, details);
-export const tooMany = (message = "Too many requests", code = "RATE_LIMITED") => new AppError(code, 429, message);
+export const tooMany = (message = "Too many requests", code = "RATE_LIMITED") =>
+  new AppError(code, 429, message);
 
 /** A store (MongoDB or Redis) cannot be reached in time. Always 503, never a hang. */
 export class StoreUnavailableError extends AppError {
-  constructor(readonly store: "mongo" | "redis", cause?: unknown) {
+  constructor(
+    readonly store: "mongo" | "redis",
+    cause?: unknown,
+  ) {
     super("STORE_UNAVAILABLE", 503, `${store === "mongo" ? "Database" : "Cache"} unavailable`);
     this.name = "StoreUnavailableError";
     if (cause) this.cause = cause;
@@ -37,10 +43,18 @@ export class StoreUnavailableError extends AppError {
 
 /** A unique index refused a write (E11000 on MongoDB, the same in the embedded store). */
 export class DuplicateKeyError extends AppError {
-  constructor(readonly keyPattern: Record<string, unknown> = {}, readonly keyValue: Record<string, unknown> = {}) {
-    super("DUPLICATE_KEY", 409, `Duplicate value for ${Object.keys(keyPattern).join(", ") || "a unique field"}`, {
-      fields: Object.keys(keyPattern),
-    });
+  constructor(
+    readonly keyPattern: Record<string, unknown> = {},
+    readonly keyValue: Record<string, unknown> = {},
+  ) {
+    super(
+      "DUPLICATE_KEY",
+      409,
+      `Duplicate value for ${Object.keys(keyPattern).join(", ") || "a unique field"}`,
+      {
+        fields: Object.keys(keyPattern),
+      },
+    );
     this.name = "DuplicateKeyError";
   }
 }
@@ -51,7 +65,10 @@ export type ErrorEnvelope = {
 };
 
 export function errorEnvelope(code: string, message: string, details?: unknown): ErrorEnvelope {
-  return { success: false, error: details === undefined ? { code, message } : { code, message, details } };
+  return {
+    success: false,
+    error: details === undefined ? { code, message } : { code, message, details },
+  };
 }
 
 export type SuccessEnvelope<T> = { success: true; data: T; message?: string };

@@ -36,20 +36,33 @@ export interface RegisteredHook extends HookSpec {
 const matches = (want: string | readonly string[] | undefined, value: string) =>
   want === undefined || want === value || (Array.isArray(want) && want.includes(value));
 
-export function hookApplies(h: HookSpec, call: Pick<RepoCall, "collection" | "op" | "kind">): boolean {
-  return matches(h.collection, call.collection) && matches(h.op, call.op) && (!h.kind || h.kind === call.kind);
+export function hookApplies(
+  h: HookSpec,
+  call: Pick<RepoCall, "collection" | "op" | "kind">,
+): boolean {
+  return (
+    matches(h.collection, call.collection) &&
+    matches(h.op, call.op) &&
+    (!h.kind || h.kind === call.kind)
+  );
 }
 
 /**
  * Koa/Hono-style compose: the first hook is the outermost layer. Calling `next()` twice from one
  * hook is a bug that would run the store twice (a double write), so it throws.
  */
-export function compose(hooks: readonly RepoHook[], terminal: (call: RepoCall) => Promise<unknown>) {
+export function compose(
+  hooks: readonly RepoHook[],
+  terminal: (call: RepoCall) => Promise<unknown>,
+) {
   const n = hooks.length;
   return function run(call: RepoCall): Promise<unknown> {
     let index = -1;
     const dispatch = (i: number): Promise<unknown> => {
-      if (i <= index) return Promise.reject(new AppError("CS_ERR_HOOK_NEXT_TWICE", 500, "next() called multiple times"));
+      if (i <= index)
+        return Promise.reject(
+          new AppError("CS_ERR_HOOK_NEXT_TWICE", 500, "next() called multiple times"),
+        );
       index = i;
       if (i === n) return terminal(call);
       try {
@@ -84,7 +97,12 @@ export class HookPipeline {
   }
 
   /** The runner for one (collection, op): the terminal alone when no hook applies. */
-  runner(collection: string, op: string, kind: CallKind, terminal: (call: RepoCall) => Promise<unknown>) {
+  runner(
+    collection: string,
+    op: string,
+    kind: CallKind,
+    terminal: (call: RepoCall) => Promise<unknown>,
+  ) {
     const list = this.for(collection, op, kind);
     return list.length === 0 ? terminal : compose(list, terminal);
   }

@@ -8,6 +8,9 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
     level,
     base: { service: "cachesync", ...bindings },
     // Tokens travel in headers and the SSE query ticket: never let them reach a log line.
-    redact: { paths: ["token", "*.token", "authorization", "*.authorization", "password", "*.password"], censor: "[redacted]" },
+    redact: {
+      paths: ["token", "*.token", "authorization", "*.authorization", "password", "*.password"],
+      censor: "[redacted]",
+    },
   });
 }

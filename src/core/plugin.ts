@@ -1,5 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError } from "./errors";
 import type { HookSpec } from "./hooks";
@@ -9,7 +10,6 @@ import type { CacheStore } from "./ports/cache-store";
 import type { DocumentStore } from "./ports/document-store";
 import type { EventBus } from "./ports/event-bus";
 import type { Repository } from "./repository";
-import type { AppEnv } from "./app-env";
 
 /**
  * Services plugins provide to each other, typed by declaration merging:
@@ -71,7 +71,8 @@ export function validatePlugins(plugins: readonly Plugin[]): void {
     if (!p || typeof p !== "object" || typeof p.name !== "string" || !NAME.test(p.name)) {
       throw new PluginError("CS_ERR_PLUGIN_INVALID", `Invalid plugin name: ${String(p?.name)}`);
     }
-    if (seen.has(p.name)) throw new PluginError("CS_ERR_PLUGIN_DUPLICATE", `Plugin "${p.name}" is loaded twice`);
+    if (seen.has(p.name))
+      throw new PluginError("CS_ERR_PLUGIN_DUPLICATE", `Plugin "${p.name}" is loaded twice`);
     for (const dep of p.dependencies ?? []) {
       if (!seen.has(dep)) {
         const later = plugins.some((q) => q.name === dep);
@@ -85,7 +86,10 @@ export function validatePlugins(plugins: readonly Plugin[]): void {
     }
     for (const h of Array.isArray(p.hooks) ? p.hooks : []) {
       if (typeof h?.run !== "function") {
-        throw new PluginError("CS_ERR_PLUGIN_HOOK", `Plugin "${p.name}" declares a hook without run()`);
+        throw new PluginError(
+          "CS_ERR_PLUGIN_HOOK",
+          `Plugin "${p.name}" declares a hook without run()`,
+        );
       }
     }
     seen.add(p.name);

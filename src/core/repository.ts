@@ -35,7 +35,10 @@ export class Repository {
     private readonly pipeline: HookPipeline,
   ) {}
 
-  collection<T extends Doc = Doc>(name: string, options: CollectionOptions = {}): CollectionPort<T> {
+  collection<T extends Doc = Doc>(
+    name: string,
+    options: CollectionOptions = {},
+  ): CollectionPort<T> {
     if (options.hooks === false) return this.store.collection<T>(name);
     if (!options.state) {
       let c = this.hooked.get(name);

@@ -8,7 +8,10 @@ import { errorEnvelope } from "./errors";
  */
 export const defaultHook: Hook<unknown, AppEnv, string, Response | undefined> = (result, c) => {
   if (!result.success) {
-    const details = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+    const details = result.error.issues.map((i) => ({
+      path: i.path.join("."),
+      message: i.message,
+    }));
     return c.json(errorEnvelope("VALIDATION_ERROR", "Invalid request", details), 400);
   }
   return undefined;

@@ -27,25 +27,41 @@ export interface CacheSyncService {
    * Write-through update: applies the MongoDB update document, writes the sanitized result to
    * Redis, publishes `userDataUpdated`. null when the user does not exist.
    */
-  updateUserWithSync(userId: string, updates: Update, meta?: { reason?: string }): Promise<SanitizedUser | null>;
+  updateUserWithSync(
+    userId: string,
+    updates: Update,
+    meta?: { reason?: string },
+  ): Promise<SanitizedUser | null>;
   /**
    * Atomic `$inc` of `wallet.balance` (negative = debit, guarded against going below zero) with a
    * ledger entry. Throws 409 INSUFFICIENT_FUNDS (nothing changed), 404 for an unknown user.
    */
-  updateBalanceWithSync(userId: string, amount: number, reason: string, change?: BalanceChange): Promise<BalanceResult>;
+  updateBalanceWithSync(
+    userId: string,
+    amount: number,
+    reason: string,
+    change?: BalanceChange,
+  ): Promise<BalanceResult>;
   validateCacheConsistency(userId: string): Promise<ConsistencyReport>;
   invalidateUserCache(userId: string, email?: string): Promise<void>;
   /** Rebuilds the entry from MongoDB; null when the user does not exist. */
   syncUser(userId: string): Promise<SanitizedUser | null>;
   /** Pipelined rebuild of many users with bounded concurrency. */
-  bulkSync(userIds: readonly string[]): Promise<{ succeeded: number; failed: number; total: number }>;
+  bulkSync(
+    userIds: readonly string[],
+  ): Promise<{ succeeded: number; failed: number; total: number }>;
   /** Keys Redis missed during an outage, repaired now; returns how many were repaired. */
   repairPending(): Promise<number>;
 }
 
 /** Exactly-once balance changes with a ledger; provided by plugins/wallet as `ctx.use("balance")`. */
 export interface BalanceService {
-  apply(userId: string, amount: number, reason: string, change?: BalanceChange): Promise<BalanceResult>;
+  apply(
+    userId: string,
+    amount: number,
+    reason: string,
+    change?: BalanceChange,
+  ): Promise<BalanceResult>;
 }
 
 declare module "../core/plugin" {

@@ -39,7 +39,8 @@ type ErrorResponse = ReturnType<typeof errorResponse>;
 /** `responses` entries for the given error statuses, all with the error envelope. */
 export function errorResponses<const S extends readonly ErrorStatus[]>(...statuses: S) {
   const out = {} as { [K in S[number]]: ErrorResponse };
-  for (const s of statuses) (out as Record<number, ErrorResponse>)[s] = errorResponse(ERROR_TEXT[s]);
+  for (const s of statuses)
+    (out as Record<number, ErrorResponse>)[s] = errorResponse(ERROR_TEXT[s]);
   return out;
 }
 
@@ -49,7 +50,9 @@ export const ObjectIdSchema = z
   .regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId")
   .openapi({ example: "665f1c2e8b3f4a0012345678" });
 
-export const WalletSchema = z.object({ balance: z.number().int(), currency: z.string() }).openapi("Wallet");
+export const WalletSchema = z
+  .object({ balance: z.number().int(), currency: z.string() })
+  .openapi("Wallet");
 
 /** SanitizedUser: `id` never `_id`, no secrets; loose because the sanitizer owns the field list. */
 export const UserSchema = z

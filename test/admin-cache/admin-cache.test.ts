@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { emailKey } from "../../plugins/cache-sync/keys";
+import { createUser, rawRedis, type TestUser, tamperBalance, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
-import { createUser, rawRedis, tamperBalance, type TestUser, userKeyOf } from "../support/fixtures";
 
 const MISSING_ID = "0123456789abcdef01234567";
 
@@ -73,40 +73,61 @@ describe("admin cache routes (SPEC §5)", () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.message).toBe("User cache synced successfully");
-    expect(body.data).toMatchObject({ id: user.id, email: user.email, wallet: { balance: 2500, currency: "USD" } });
+    expect(body.data).toMatchObject({
+      id: user.id,
+      email: user.email,
+      wallet: { balance: 2500, currency: "USD" },
+    });
     expect(body.data._id).toBeUndefined();
     expect(body.data.passwordHash).toBeUndefined();
     const cached = JSON.parse((await redis.get(userKeyOf(stack, user.id))) ?? "null");
     expect(cached).toMatchObject({ id: user.id, version: body.data.version });
     expect(JSON.stringify(cached)).not.toContain("passwordHash");
 
-    const missing = await stack.call("POST", `/api/v1/cache/sync/${MISSING_ID}`, { token: admin.token });
+    const missing = await stack.call("POST", `/api/v1/cache/sync/${MISSING_ID}`, {
+      token: admin.token,
+    });
     expect(missing.status).toBe(404);
     expect((await missing.json()).success).toBe(false);
   });
 
   test("POST /cache/validate/:userId: consistent, then a tampered balance is found, reported (db − cached) and fixed", async () => {
     await stack.call("POST", `/api/v1/cache/sync/${user.id}`, { token: admin.token });
-    const clean = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, { token: admin.token });
+    const clean = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, {
+      token: admin.token,
+    });
     expect(clean.status).toBe(200);
     expect(await clean.json()).toEqual({ success: true, data: { consistent: true } });
 
     await tamperBalance(stack, redis, user.id, 999_999);
-    const dirty = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, { token: admin.token });
-    expect(await dirty.json()).toEqual({ success: true, data: { consistent: false, action: "fixed", difference: 2500 - 999_999 } });
+    const dirty = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, {
+      token: admin.token,
+    });
+    expect(await dirty.json()).toEqual({
+      success: true,
+      data: { consistent: false, action: "fixed", difference: 2500 - 999_999 },
+    });
     const repaired = JSON.parse((await redis.get(userKeyOf(stack, user.id))) ?? "null");
     expect(repaired.wallet.balance).toBe(2500);
 
-    const again = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, { token: admin.token });
+    const again = await stack.call("POST", `/api/v1/cache/validate/${user.id}`, {
+      token: admin.token,
+    });
     expect((await again.json()).data).toEqual({ consistent: true });
   });
 
   test("POST /cache/invalidate/:userId removes the entries", async () => {
     await stack.call("POST", `/api/v1/cache/sync/${user.id}`, { token: admin.token });
     expect(await stack.ctx.cache.get(userKeyOf(stack, user.id))).not.toBeNull();
-    const res = await stack.call("POST", `/api/v1/cache/invalidate/${user.id}`, { token: admin.token });
+    const res = await stack.call("POST", `/api/v1/cache/invalidate/${user.id}`, {
+      token: admin.token,
+    });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ success: true, data: { invalidated: true }, message: "Cache invalidated successfully" });
+    expect(await res.json()).toEqual({
+      success: true,
+      data: { invalidated: true },
+      message: "Cache invalidated successfully",
+    });
     expect(await stack.ctx.cache.get(userKeyOf(stack, user.id))).toBeNull();
     expect(await redis.get(emailKey(stack.config.CACHE_PREFIX, user.email))).toBeNull();
   });
@@ -114,15 +135,25 @@ describe("admin cache routes (SPEC §5)", () => {
   test("POST /cache/bulk-sync counts succeeded and failed", async () => {
     const other = await createUser(stack);
     await redis.del(userKeyOf(stack, user.id), userKeyOf(stack, other.id));
-    const res = await stack.call("POST", "/api/v1/cache/bulk-sync", { token: admin.token, body: { userIds: [user.id, other.id, MISSING_ID] } });
+    const res = await stack.call("POST", "/api/v1/cache/bulk-sync", {
+      token: admin.token,
+      body: { userIds: [user.id, other.id, MISSING_ID] },
+    });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ success: true, data: { succeeded: 2, failed: 1, total: 3 }, message: "Bulk sync completed" });
+    expect(await res.json()).toEqual({
+      success: true,
+      data: { succeeded: 2, failed: 1, total: 3 },
+      message: "Bulk sync completed",
+    });
     expect(await redis.exists(userKeyOf(stack, user.id), userKeyOf(stack, other.id))).toBe(2);
   });
 
   test("GET /cache/stats counts id and email keys with SCAN and reports hits and misses", async () => {
     const third = await createUser(stack);
-    await stack.call("POST", "/api/v1/cache/bulk-sync", { token: admin.token, body: { userIds: [user.id, admin.id, third.id] } });
+    await stack.call("POST", "/api/v1/cache/bulk-sync", {
+      token: admin.token,
+      body: { userIds: [user.id, admin.id, third.id] },
+    });
     const cacheSync = stack.ctx.use("cacheSync");
     await redis.del(userKeyOf(stack, third.id));
     await cacheSync.getUserWithSync(third.id); // miss, fill
@@ -133,7 +164,11 @@ describe("admin cache routes (SPEC §5)", () => {
     const { data } = await res.json();
     const ids = await redis.keys(`${stack.config.CACHE_PREFIX}user:*`); // test-side cross-check only
     const emailKeys = ids.filter((k) => k.includes(":user:email:")).length;
-    expect(data).toMatchObject({ totalUserKeys: ids.length - emailKeys, emailKeys, redisConnected: true });
+    expect(data).toMatchObject({
+      totalUserKeys: ids.length - emailKeys,
+      emailKeys,
+      redisConnected: true,
+    });
     expect(data.totalUserKeys).toBeGreaterThanOrEqual(3);
     expect(data.hits).toBeGreaterThanOrEqual(1);
     expect(data.misses).toBeGreaterThanOrEqual(1);

@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { authPlugin } from "../../plugins/auth";
 import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, type TestStack } from "../support/stack";
-import { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD, callJson, loginAdmin, registerUser } from "../support/users";
+import {
+  ADMIN_EMAIL,
+  ADMIN_ENV,
+  ADMIN_PASSWORD,
+  callJson,
+  loginAdmin,
+  registerUser,
+} from "../support/users";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -13,7 +20,11 @@ afterAll(() => stack.close());
 describe("register", () => {
   test("201 with a token and the sanitized user; email trimmed and lower-cased", async () => {
     const r = await callJson(stack, "POST", "/api/v1/auth/register", {
-      body: { email: "  Mixed.Case@Example.TEST ", username: "mixed_case", password: "password-123" },
+      body: {
+        email: "  Mixed.Case@Example.TEST ",
+        username: "mixed_case",
+        password: "password-123",
+      },
     });
     expect(r.status).toBe(201);
     expect(r.body.data.token).toBeString();
@@ -25,16 +36,22 @@ describe("register", () => {
     expect(u.role).toBe("user");
     expect(u.wallet).toEqual({ balance: 0, currency: "USD" });
     expect(u.version).toBe(1);
-    const raw = await stack.stores.db.collection("users").findOne({ email: "mixed.case@example.test" });
+    const raw = await stack.stores.db
+      .collection("users")
+      .findOne({ email: "mixed.case@example.test" });
     expect(String(raw?.passwordHash)).toStartWith("$argon2id$");
   });
 
   test("duplicate email (any case) and duplicate username are 409", async () => {
     const a = await registerUser(stack);
-    const e = await callJson(stack, "POST", "/api/v1/auth/register", { body: { email: a.email.toUpperCase(), username: "other_name_1", password: "password-123" } });
+    const e = await callJson(stack, "POST", "/api/v1/auth/register", {
+      body: { email: a.email.toUpperCase(), username: "other_name_1", password: "password-123" },
+    });
     expect(e.status).toBe(409);
     expect(e.body.error?.code).toBe("EMAIL_TAKEN");
-    const n = await callJson(stack, "POST", "/api/v1/auth/register", { body: { email: "fresh@example.test", username: a.user.username, password: "password-123" } });
+    const n = await callJson(stack, "POST", "/api/v1/auth/register", {
+      body: { email: "fresh@example.test", username: a.user.username, password: "password-123" },
+    });
     expect(n.status).toBe(409);
     expect(n.body.error?.code).toBe("USERNAME_TAKEN");
   });
@@ -53,18 +70,26 @@ describe("register", () => {
       const r = await callJson(stack, "POST", "/api/v1/auth/register", { body });
       expect(r.status).toBe(400);
     }
-    expect(await stack.stores.db.collection("users").countDocuments({ email: "ok@example.test" })).toBe(0);
+    expect(
+      await stack.stores.db.collection("users").countDocuments({ email: "ok@example.test" }),
+    ).toBe(0);
   });
 });
 
 describe("login / logout", () => {
   test("login 200; wrong password and unknown email give the same 401", async () => {
     const a = await registerUser(stack);
-    const ok = await callJson(stack, "POST", "/api/v1/auth/login", { body: { email: a.email, password: a.password } });
+    const ok = await callJson(stack, "POST", "/api/v1/auth/login", {
+      body: { email: a.email, password: a.password },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data.user.id).toBe(a.user.id);
-    const wrong = await callJson(stack, "POST", "/api/v1/auth/login", { body: { email: a.email, password: "wrong-password" } });
-    const unknown = await callJson(stack, "POST", "/api/v1/auth/login", { body: { email: "nobody@example.test", password: "wrong-password" } });
+    const wrong = await callJson(stack, "POST", "/api/v1/auth/login", {
+      body: { email: a.email, password: "wrong-password" },
+    });
+    const unknown = await callJson(stack, "POST", "/api/v1/auth/login", {
+      body: { email: "nobody@example.test", password: "wrong-password" },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body.error).toEqual(unknown.body.error!);
@@ -89,7 +114,9 @@ describe("login / logout", () => {
     const r = await callJson(stack, "POST", "/api/v1/auth/logout", { token: a.token });
     expect(r.status).toBe(200);
     expect(r.body.data).toEqual({ loggedOut: true });
-    expect(await stack.stores.cache.get(`${stack.config.CACHE_PREFIX}user:${a.user.id}`)).toBeNull();
+    expect(
+      await stack.stores.cache.get(`${stack.config.CACHE_PREFIX}user:${a.user.id}`),
+    ).toBeNull();
   });
 
   test("bad tokens are 401; an SSE ticket is not a bearer token", async () => {
@@ -100,9 +127,15 @@ describe("login / logout", () => {
     const t = await callJson(stack, "GET", "/api/v1/auth/sse-ticket", { token: a.token });
     expect(t.status).toBe(200);
     expect(t.body.data.expiresIn).toBe(60);
-    expect((await stack.call("GET", "/api/v1/users/me", { token: t.body.data.ticket })).status).toBe(401);
+    expect(
+      (await stack.call("GET", "/api/v1/users/me", { token: t.body.data.ticket })).status,
+    ).toBe(401);
     const auth = stack.ctx.use("auth");
-    expect(await auth.verifySseTicket(t.body.data.ticket)).toEqual({ id: a.user.id, email: a.email, role: "user" });
+    expect(await auth.verifySseTicket(t.body.data.ticket)).toEqual({
+      id: a.user.id,
+      email: a.email,
+      role: "user",
+    });
     expect(await auth.verifySseTicket(a.token)).toBeNull();
   });
 
@@ -110,26 +143,51 @@ describe("login / logout", () => {
     const a = await registerUser(stack);
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
-      statuses.push((await stack.call("POST", "/api/v1/auth/login", { body: { email: a.email, password: "wrong-password" } })).status);
+      statuses.push(
+        (
+          await stack.call("POST", "/api/v1/auth/login", {
+            body: { email: a.email, password: "wrong-password" },
+          })
+        ).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
     // Even the right password is refused inside the window.
-    expect((await stack.call("POST", "/api/v1/auth/login", { body: { email: a.email, password: a.password } })).status).toBe(429);
+    expect(
+      (
+        await stack.call("POST", "/api/v1/auth/login", {
+          body: { email: a.email, password: a.password },
+        })
+      ).status,
+    ).toBe(429);
   });
 });
 
 describe("per-IP limit (trustProxy)", () => {
   test("different emails from one IP hit 429", async () => {
-    const plugins = defaultPlugins().map((p) => (p.name === "auth" ? authPlugin({ trustProxy: true }) : p));
-    const s = await createTestStack({ plugins, env: { LOGIN_RATE_LIMIT: 3 }, redis: stack.redis, mongo: stack.mongo });
+    const plugins = defaultPlugins().map((p) =>
+      p.name === "auth" ? authPlugin({ trustProxy: true }) : p,
+    );
+    const s = await createTestStack({
+      plugins,
+      env: { LOGIN_RATE_LIMIT: 3 },
+      redis: stack.redis,
+      mongo: stack.mongo,
+    });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await s.call("POST", "/api/v1/auth/login", { body: { email: `x${i}@example.test`, password: "wrong-password" }, headers: { "x-forwarded-for": "203.0.113.7" } });
+        const r = await s.call("POST", "/api/v1/auth/login", {
+          body: { email: `x${i}@example.test`, password: "wrong-password" },
+          headers: { "x-forwarded-for": "203.0.113.7" },
+        });
         statuses.push(r.status);
       }
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
-      const other = await s.call("POST", "/api/v1/auth/login", { body: { email: "y@example.test", password: "wrong-password" }, headers: { "x-forwarded-for": "203.0.113.8" } });
+      const other = await s.call("POST", "/api/v1/auth/login", {
+        body: { email: "y@example.test", password: "wrong-password" },
+        headers: { "x-forwarded-for": "203.0.113.8" },
+      });
       expect(other.status).toBe(401);
     } finally {
       await s.close();
@@ -146,17 +204,32 @@ describe("admin bootstrap", () => {
   });
 
   test("two instances starting at once on one database create exactly one admin, and a restart never overwrites its password", async () => {
-    const first = await createTestStack({ redis: stack.redis, mongo: stack.mongo, env: { ...ADMIN_ENV } });
+    const first = await createTestStack({
+      redis: stack.redis,
+      mongo: stack.mongo,
+      env: { ...ADMIN_ENV },
+    });
     const env = { ...ADMIN_ENV };
     const [b, c] = await Promise.all([
       createTestStack({ redis: stack.redis, mongo: stack.mongo, dbName: first.dbName, env }),
       createTestStack({ redis: stack.redis, mongo: stack.mongo, dbName: first.dbName, env }),
     ]);
-    const d = await createTestStack({ redis: stack.redis, mongo: stack.mongo, dbName: first.dbName, env: { ...ADMIN_ENV, ADMIN_PASSWORD: "a-different-password" } });
+    const d = await createTestStack({
+      redis: stack.redis,
+      mongo: stack.mongo,
+      dbName: first.dbName,
+      env: { ...ADMIN_ENV, ADMIN_PASSWORD: "a-different-password" },
+    });
     try {
       expect(await first.stores.db.collection("users").countDocuments({ role: "admin" })).toBe(1);
       expect(typeof (await loginAdmin(d, ADMIN_EMAIL, ADMIN_PASSWORD))).toBe("string");
-      expect((await d.call("POST", "/api/v1/auth/login", { body: { email: ADMIN_EMAIL, password: "a-different-password" } })).status).toBe(401);
+      expect(
+        (
+          await d.call("POST", "/api/v1/auth/login", {
+            body: { email: ADMIN_EMAIL, password: "a-different-password" },
+          })
+        ).status,
+      ).toBe(401);
     } finally {
       await Promise.all([b.close(), c.close(), d.close()]);
       await first.close();
@@ -166,10 +239,14 @@ describe("admin bootstrap", () => {
   test("fresh database, several instances racing from the very start: one admin", async () => {
     const dbName = `cs_test_boot_${Math.random().toString(36).slice(2, 8)}`;
     const stacks = await Promise.all(
-      Array.from({ length: 3 }, () => createTestStack({ redis: stack.redis, mongo: stack.mongo, dbName, env: { ...ADMIN_ENV } })),
+      Array.from({ length: 3 }, () =>
+        createTestStack({ redis: stack.redis, mongo: stack.mongo, dbName, env: { ...ADMIN_ENV } }),
+      ),
     );
     try {
-      expect(await stacks[0].stores.db.collection("users").countDocuments({ email: ADMIN_EMAIL })).toBe(1);
+      expect(
+        await stacks[0].stores.db.collection("users").countDocuments({ email: ADMIN_EMAIL }),
+      ).toBe(1);
     } finally {
       await Promise.all(stacks.map((s) => s.close()));
     }

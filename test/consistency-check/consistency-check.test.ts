@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type Redis from "ioredis";
 import { consistencyLockKey, runConsistencyCheck } from "../../plugins/consistency-check";
-import { createTestStack, type TestStack } from "../support/stack";
 import { createUser, rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
+import { createTestStack, type TestStack } from "../support/stack";
 
 const counted = async (stack: TestStack, result: string) =>
-  (await stack.ctx.metrics.consistencyChecks.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+  (await stack.ctx.metrics.consistencyChecks.get()).values.find((v) => v.labels.result === result)
+    ?.value ?? 0;
 
 describe("periodic consistency check", () => {
   let stack: TestStack;
@@ -20,18 +21,29 @@ describe("periodic consistency check", () => {
   });
 
   test("runConsistencyCheck finds and repairs a tampered balance, and counts what it saw", async () => {
-    const users = await Promise.all([createUser(stack, { balance: 100 }), createUser(stack, { balance: 200 }), createUser(stack, { balance: 300 })]);
+    const users = await Promise.all([
+      createUser(stack, { balance: 100 }),
+      createUser(stack, { balance: 200 }),
+      createUser(stack, { balance: 300 }),
+    ]);
     await stack.ctx.use("cacheSync").bulkSync(users.map((u) => u.id));
     const victim = users[1] as (typeof users)[number];
     await tamperBalance(stack, redis, victim.id, 1);
 
     const result = await runConsistencyCheck(stack.ctx, { sample: 50 });
     expect(result).toEqual({ skipped: false, checked: 3, fixed: 1, errors: 0 });
-    expect(JSON.parse((await redis.get(userKeyOf(stack, victim.id))) ?? "null").wallet.balance).toBe(200);
+    expect(
+      JSON.parse((await redis.get(userKeyOf(stack, victim.id))) ?? "null").wallet.balance,
+    ).toBe(200);
     expect(await counted(stack, "fixed")).toBe(1);
     expect(await counted(stack, "consistent")).toBe(2);
 
-    expect(await runConsistencyCheck(stack.ctx, { sample: 50 })).toEqual({ skipped: false, checked: 3, fixed: 0, errors: 0 });
+    expect(await runConsistencyCheck(stack.ctx, { sample: 50 })).toEqual({
+      skipped: false,
+      checked: 3,
+      fixed: 0,
+      errors: 0,
+    });
   });
 
   test("a round is skipped while another instance holds the lock", async () => {

@@ -8,8 +8,10 @@ export interface CacheStoreSubject {
   teardown(): Promise<void>;
 }
 
-const user = (version: number, extra: Record<string, unknown> = {}) => JSON.stringify({ id: "u1", version, ...extra });
-const versionOf = (value: string | null) => (value === null ? null : (JSON.parse(value) as { version: number }).version);
+const user = (version: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ id: "u1", version, ...extra });
+const versionOf = (value: string | null) =>
+  value === null ? null : (JSON.parse(value) as { version: number }).version;
 
 /** The behaviour every CacheStore adapter must share (SPEC §2 "No stale overwrite", §4). */
 export function cacheStoreContract(name: string, open: () => Promise<CacheStoreSubject>) {
@@ -180,7 +182,10 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
       const base = `${subject.prefix}scan:${++n}:`;
       const keys = Array.from({ length: 1200 }, (_, i) => `${base}user:${i}`);
       await Promise.all(keys.map((k) => store.set(k, "x", 300)));
-      await Promise.all([store.set(`${base}other:1`, "x", 300), store.set(`${base}userx`, "x", 300)]);
+      await Promise.all([
+        store.set(`${base}other:1`, "x", 300),
+        store.set(`${base}userx`, "x", 300),
+      ]);
 
       expect(await store.scanCount(`${base}user:*`)).toBe(1200);
       const seen = new Set<string>();
@@ -210,7 +215,9 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
 
     test("locks: of many concurrent acquirers exactly one wins", async () => {
       const k = key("lock-race");
-      const won = await Promise.all(Array.from({ length: 40 }, (_, i) => store.acquireLock(k, `t${i}`, 5_000)));
+      const won = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.acquireLock(k, `t${i}`, 5_000)),
+      );
       expect(won.filter(Boolean)).toHaveLength(1);
     });
 
@@ -218,7 +225,9 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
       const k = key("counter");
       expect(await store.incrWithExpiry(k, 60)).toBe(1);
       expect(await store.ttl(k)).toBeGreaterThanOrEqual(59);
-      const counts = await Promise.all(Array.from({ length: 49 }, () => store.incrWithExpiry(k, 3_600)));
+      const counts = await Promise.all(
+        Array.from({ length: 49 }, () => store.incrWithExpiry(k, 3_600)),
+      );
       expect(new Set(counts).size).toBe(49);
       expect(Math.max(...counts)).toBe(50);
       // Later increments do not extend the window.

@@ -3,7 +3,7 @@ import { MemoryCacheStore } from "../../src/adapters/memory/memory-cache-store";
 import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { StoreUnavailableError } from "../../src/core/errors";
 import { TOMBSTONE_FIELD } from "../../src/core/ports/cache-store";
-import { ownsRedis, startRedis, type RedisHarness } from "../support/redis-server";
+import { ownsRedis, type RedisHarness, startRedis } from "../support/redis-server";
 import { cacheStoreContract } from "./cache-store.contract";
 
 const TIMEOUT_MS = 150;
@@ -39,9 +39,14 @@ describe("RedisCacheStore: the tombstone on the wire", () => {
     await redis.stop();
   });
 
-  test("invalidateVersioned stores exactly {\"__tombstone\":true,\"version\":N} with a PX expiry", async () => {
+  test('invalidateVersioned stores exactly {"__tombstone":true,"version":N} with a PX expiry', async () => {
     const k = `${redis.prefix}wire`;
-    await store.setIfNewer(k, JSON.stringify({ id: "u", version: 1_700_000_000_123 }), 1_700_000_000_123, 60);
+    await store.setIfNewer(
+      k,
+      JSON.stringify({ id: "u", version: 1_700_000_000_123 }),
+      1_700_000_000_123,
+      60,
+    );
     await store.invalidateVersioned(k, 4, 2_500);
     expect(await store.client.get(k)).toBe(`{"${TOMBSTONE_FIELD}":true,"version":1700000000123}`);
     const pttl = await store.client.pttl(k);
@@ -51,7 +56,12 @@ describe("RedisCacheStore: the tombstone on the wire", () => {
 
   test("a tombstone written by another instance is honoured", async () => {
     const k = `${redis.prefix}foreign`;
-    await store.client.set(k, JSON.stringify({ [TOMBSTONE_FIELD]: true, version: 30 }), "PX", 10_000);
+    await store.client.set(
+      k,
+      JSON.stringify({ [TOMBSTONE_FIELD]: true, version: 30 }),
+      "PX",
+      10_000,
+    );
     expect(await store.get(k)).toBeNull();
     expect(await store.setIfNewer(k, JSON.stringify({ version: 29 }), 29, 60)).toBe(false);
     expect(await store.setIfNewer(k, JSON.stringify({ version: 30 }), 30, 60)).toBe(true);
@@ -120,43 +130,51 @@ describe("RedisCacheStore: faults on an owned redis-server", () => {
     await redis?.stop();
   });
 
-  test.if(ownsRedis)("paused (SIGSTOP): a call rejects within the timeout; after SIGCONT it works again", async () => {
-    await store.set("k", "before", 60);
-    redis!.pause();
-    try {
+  test.if(ownsRedis)(
+    "paused (SIGSTOP): a call rejects within the timeout; after SIGCONT it works again",
+    async () => {
+      await store.set("k", "before", 60);
+      redis!.pause();
+      try {
+        const { ms, error } = await rejectionTime(() => store.get("k"));
+        console.log(
+          `paused redis: get rejected after ${ms.toFixed(0)} ms (timeoutMs ${TIMEOUT_MS})`,
+        );
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(ms).toBeLessThan(1_000);
+        const script = await rejectionTime(() => store.setIfNewer("v", '{"version":1}', 1, 60));
+        expect(script.error).toBeInstanceOf(StoreUnavailableError);
+        expect(script.ms).toBeLessThan(1_000);
+      } finally {
+        redis!.resume();
+      }
+      const ms = await eventually(async () => expect(await store.get("k")).toBe("before"), 2_000);
+      console.log(`resumed redis: get worked again after ${ms.toFixed(0)} ms`);
+    },
+  );
+
+  test.if(ownsRedis)(
+    "killed: calls reject fast; restarted: the adapter reconnects by itself",
+    async () => {
+      await store.set("k", "before", 60);
+      await redis!.kill();
       const { ms, error } = await rejectionTime(() => store.get("k"));
-      console.log(`paused redis: get rejected after ${ms.toFixed(0)} ms (timeoutMs ${TIMEOUT_MS})`);
+      console.log(`killed redis: get rejected after ${ms.toFixed(0)} ms`);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect(ms).toBeLessThan(1_000);
-      const script = await rejectionTime(() => store.setIfNewer("v", '{"version":1}', 1, 60));
-      expect(script.error).toBeInstanceOf(StoreUnavailableError);
-      expect(script.ms).toBeLessThan(1_000);
-    } finally {
-      redis!.resume();
-    }
-    const ms = await eventually(async () => expect(await store.get("k")).toBe("before"), 2_000);
-    console.log(`resumed redis: get worked again after ${ms.toFixed(0)} ms`);
-  });
+      // Stays down a while, so the client is deep in its reconnect backoff when Redis returns.
+      await Bun.sleep(1_000);
+      const down = await rejectionTime(() => store.ping());
+      expect(down.error).toBeInstanceOf(StoreUnavailableError);
+      expect(down.ms).toBeLessThan(1_000);
 
-  test.if(ownsRedis)("killed: calls reject fast; restarted: the adapter reconnects by itself", async () => {
-    await store.set("k", "before", 60);
-    await redis!.kill();
-    const { ms, error } = await rejectionTime(() => store.get("k"));
-    console.log(`killed redis: get rejected after ${ms.toFixed(0)} ms`);
-    expect(error).toBeInstanceOf(StoreUnavailableError);
-    expect(ms).toBeLessThan(1_000);
-    // Stays down a while, so the client is deep in its reconnect backoff when Redis returns.
-    await Bun.sleep(1_000);
-    const down = await rejectionTime(() => store.ping());
-    expect(down.error).toBeInstanceOf(StoreUnavailableError);
-    expect(down.ms).toBeLessThan(1_000);
-
-    await redis!.restart();
-    const back = await eventually(() => store.ping(), 5_000);
-    console.log(`restarted redis: adapter usable again after ${back.toFixed(0)} ms`);
-    expect(store.isConnected()).toBe(true);
-    // Like a real crash: the data is gone, and the cache simply misses.
-    expect(await store.get("k")).toBeNull();
-    expect(await store.setIfNewer("k", '{"version":1}', 1, 60)).toBe(true);
-  });
+      await redis!.restart();
+      const back = await eventually(() => store.ping(), 5_000);
+      console.log(`restarted redis: adapter usable again after ${back.toFixed(0)} ms`);
+      expect(store.isConnected()).toBe(true);
+      // Like a real crash: the data is gone, and the cache simply misses.
+      expect(await store.get("k")).toBeNull();
+      expect(await store.setIfNewer("k", '{"version":1}', 1, 60)).toBe(true);
+    },
+  );
 });

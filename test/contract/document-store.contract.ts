@@ -50,7 +50,8 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
 
     const seed = async (count: number) => {
       const out: User[] = [];
-      for (let i = 0; i < count; i++) out.push(await users.insertOne({ email: `u${i}@x.io`, n: i }));
+      for (let i = 0; i < count; i++)
+        out.push(await users.insertOne({ email: `u${i}@x.io`, n: i }));
       return out;
     };
 
@@ -95,7 +96,9 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
       await users.insertOne({ email: "s1@x.io" });
       await users.insertOne({ email: "s2@x.io" });
       await users.insertOne({ email: "s3@x.io", username: "neo" });
-      await expect(users.insertOne({ email: "s4@x.io", username: "neo" })).rejects.toBeInstanceOf(DuplicateKeyError);
+      await expect(users.insertOne({ email: "s4@x.io", username: "neo" })).rejects.toBeInstanceOf(
+        DuplicateKeyError,
+      );
     });
 
     test("ensureIndexes is idempotent", async () => {
@@ -106,7 +109,9 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
 
     test("compound unique index", async () => {
       const c = h.store.collection(`${coll}_ledger`);
-      await h.store.ensureIndexes([{ collection: `${coll}_ledger`, key: { userId: 1, opId: 1 }, unique: true }]);
+      await h.store.ensureIndexes([
+        { collection: `${coll}_ledger`, key: { userId: 1, opId: 1 }, unique: true },
+      ]);
       await c.insertOne({ userId: 1, opId: "a" });
       await c.insertOne({ userId: 2, opId: "a" });
       await expect(c.insertOne({ userId: 1, opId: "a" })).rejects.toBeInstanceOf(DuplicateKeyError);
@@ -115,9 +120,9 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
     test("updateOne / findOneAndUpdate refused by a unique index → DuplicateKeyError, document unchanged", async () => {
       await users.insertOne({ email: "one@x.io" });
       const two = await users.insertOne({ email: "two@x.io", n: 2 });
-      await expect(users.updateOne({ _id: two._id }, { $set: { email: "one@x.io", n: 3 } })).rejects.toBeInstanceOf(
-        DuplicateKeyError,
-      );
+      await expect(
+        users.updateOne({ _id: two._id }, { $set: { email: "one@x.io", n: 3 } }),
+      ).rejects.toBeInstanceOf(DuplicateKeyError);
       await expect(
         users.findOneAndUpdate({ _id: two._id }, { $set: { email: "one@x.io" }, $inc: { n: 1 } }),
       ).rejects.toBeInstanceOf(DuplicateKeyError);
@@ -147,16 +152,24 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
       const [a, b] = await seed(2);
       await users.updateOne({ _id: a!._id }, { $set: { wallet: { balance: 10 } } });
       expect((await users.find({ "wallet.balance": { $gt: 5 } })).length).toBe(1);
-      expect((await users.find({ _id: { $in: [b!._id, new ObjectId()] } })).map((u) => u.email)).toEqual([b!.email]);
+      expect(
+        (await users.find({ _id: { $in: [b!._id, new ObjectId()] } })).map((u) => u.email),
+      ).toEqual([b!.email]);
       expect(await users.countDocuments({ wallet: { $exists: false } })).toBe(1);
-      expect((await users.findOne({ _id: new ObjectId(a!._id.toHexString()) }))!.email).toBe(a!.email);
+      expect((await users.findOne({ _id: new ObjectId(a!._id.toHexString()) }))!.email).toBe(
+        a!.email,
+      );
     });
 
     test("updateOne: operators, matched/modified counts", async () => {
       const doc = await users.insertOne({ email: "u@x.io", n: 1, tags: ["a"] });
       const res = await users.updateOne(
         { _id: doc._id },
-        { $inc: { n: 2 }, $push: { tags: { $each: ["b", "c", "d"], $slice: -3 } }, $set: { "wallet.balance": 7 } },
+        {
+          $inc: { n: 2 },
+          $push: { tags: { $each: ["b", "c", "d"], $slice: -3 } },
+          $set: { "wallet.balance": 7 },
+        },
       );
       expect(res).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
       expect(await users.findOne({ _id: doc._id })).toEqual({
@@ -181,7 +194,13 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
       const doc = await users.insertOne({ email: "m@x.io", n: 5 });
       await users.updateOne(
         { _id: doc._id },
-        { $min: { n: 3 }, $max: { hi: 9 }, $currentDate: { seenAt: true }, $rename: { email: "mail" }, $setOnInsert: { x: 1 } },
+        {
+          $min: { n: 3 },
+          $max: { hi: 9 },
+          $currentDate: { seenAt: true },
+          $rename: { email: "mail" },
+          $setOnInsert: { x: 1 },
+        },
       );
       const after = (await users.findOne({ _id: doc._id })) as Record<string, unknown>;
       expect(after.n).toBe(3);
@@ -193,14 +212,24 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
     });
 
     test("updateOne upsert inserts from the filter's equalities plus $setOnInsert", async () => {
-      const res = await users.updateOne({ email: "new@x.io" }, { $set: { n: 1 }, $setOnInsert: { created: true } }, { upsert: true });
+      const res = await users.updateOne(
+        { email: "new@x.io" },
+        { $set: { n: 1 }, $setOnInsert: { created: true } },
+        { upsert: true },
+      );
       expect(res.matchedCount).toBe(0);
       expect(res.upsertedId).toBeInstanceOf(ObjectId);
       const doc = await users.findOne({ _id: res.upsertedId! });
       expect(doc).toEqual({ _id: res.upsertedId!, email: "new@x.io", n: 1, created: true } as User);
-      const again = await users.updateOne({ email: "new@x.io" }, { $set: { n: 2 }, $setOnInsert: { created: false } }, { upsert: true });
+      const again = await users.updateOne(
+        { email: "new@x.io" },
+        { $set: { n: 2 }, $setOnInsert: { created: false } },
+        { upsert: true },
+      );
       expect(again).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
-      expect(((await users.findOne({ email: "new@x.io" })) as Record<string, unknown>).created).toBe(true);
+      expect(
+        ((await users.findOne({ email: "new@x.io" })) as Record<string, unknown>).created,
+      ).toBe(true);
     });
 
     test("updateMany", async () => {
@@ -212,7 +241,10 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
 
     test("findOneAndUpdate returns the document after by default, before on request", async () => {
       const doc = await users.insertOne({ email: "f@x.io", wallet: { balance: 10 } });
-      const after = await users.findOneAndUpdate({ _id: doc._id }, { $inc: { "wallet.balance": -3 } });
+      const after = await users.findOneAndUpdate(
+        { _id: doc._id },
+        { $inc: { "wallet.balance": -3 } },
+      );
       expect(after!.wallet!.balance).toBe(7);
       const before = await users.findOneAndUpdate(
         { _id: doc._id },
@@ -237,11 +269,19 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
 
     test("findOneAndUpdate: no match → null; upsert → the new document; sort and projection", async () => {
       expect(await users.findOneAndUpdate({ email: "none" }, { $set: { n: 1 } })).toBeNull();
-      const created = await users.findOneAndUpdate({ email: "up@x.io" }, { $set: { n: 1 } }, { upsert: true });
+      const created = await users.findOneAndUpdate(
+        { email: "up@x.io" },
+        { $set: { n: 1 } },
+        { upsert: true },
+      );
       expect(created).toMatchObject({ email: "up@x.io", n: 1 });
       expect(created!._id).toBeInstanceOf(ObjectId);
       expect(
-        await users.findOneAndUpdate({ email: "up2@x.io" }, { $set: { n: 1 } }, { upsert: true, returnDocument: "before" }),
+        await users.findOneAndUpdate(
+          { email: "up2@x.io" },
+          { $set: { n: 1 } },
+          { upsert: true, returnDocument: "before" },
+        ),
       ).toBeNull();
       await seed(3);
       const top = await users.findOneAndUpdate(
@@ -287,7 +327,9 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
         const started = performance.now();
         const err = await users.findOne({ _id: doc._id }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StoreUnavailableError);
-        await expect(users.updateOne({ _id: doc._id }, { $set: { n: 1 } })).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(users.updateOne({ _id: doc._id }, { $set: { n: 1 } })).rejects.toBeInstanceOf(
+          StoreUnavailableError,
+        );
         await expect(h.store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
         expect(performance.now() - started).toBeLessThan(3 * (h.timeoutMs ?? 1000) + 500);
       } finally {
@@ -295,7 +337,8 @@ export function documentStoreContract(name: string, factory: () => Promise<Contr
       }
       const deadline = Date.now() + 5000;
       let back: User | null = null;
-      while (!back && Date.now() < deadline) back = await users.findOne({ _id: doc._id }).catch(() => null);
+      while (!back && Date.now() < deadline)
+        back = await users.findOne({ _id: doc._id }).catch(() => null);
       expect(back?.email).toBe("down@x.io");
     });
   });

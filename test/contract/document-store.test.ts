@@ -32,7 +32,11 @@ if (realUrl) {
 } else {
   documentStoreContract("mongo (driver on the wire-protocol test server)", async () => {
     const server = await startMongoWire();
-    const store = await MongoDocumentStore.connect({ url: server.url, dbName: "contract", timeoutMs: TIMEOUT_MS });
+    const store = await MongoDocumentStore.connect({
+      url: server.url,
+      dbName: "contract",
+      timeoutMs: TIMEOUT_MS,
+    });
     return {
       store,
       timeoutMs: TIMEOUT_MS,
@@ -49,7 +53,11 @@ if (realUrl) {
 describe("MongoDocumentStore: never a hang", () => {
   test("a paused server: calls reject with StoreUnavailableError within about the timeout", async () => {
     const server = await startMongoWire();
-    const store = await MongoDocumentStore.connect({ url: server.url, dbName: "hang", timeoutMs: TIMEOUT_MS });
+    const store = await MongoDocumentStore.connect({
+      url: server.url,
+      dbName: "hang",
+      timeoutMs: TIMEOUT_MS,
+    });
     try {
       const users = store.collection("users");
       const doc = await users.insertOne({ email: "p@x.io" });
@@ -69,7 +77,8 @@ describe("MongoDocumentStore: never a hang", () => {
       server.resume();
       const deadline = Date.now() + 5000;
       let back = null;
-      while (!back && Date.now() < deadline) back = await users.findOne({ _id: doc._id }).catch(() => null);
+      while (!back && Date.now() < deadline)
+        back = await users.findOne({ _id: doc._id }).catch(() => null);
       expect(back?.email).toBe("p@x.io");
     } finally {
       server.resume();
@@ -83,7 +92,11 @@ describe("MongoDocumentStore: never a hang", () => {
     await server.stop();
     try {
       const started = performance.now();
-      const store = await MongoDocumentStore.connect({ url: server.url, dbName: "late", timeoutMs: TIMEOUT_MS });
+      const store = await MongoDocumentStore.connect({
+        url: server.url,
+        dbName: "late",
+        timeoutMs: TIMEOUT_MS,
+      });
       expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 250);
       await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
       await server.restart();

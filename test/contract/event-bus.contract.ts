@@ -50,9 +50,9 @@ export function eventBusContract(name: string, open: () => Promise<EventBusSubje
       const t = topic("basic");
       const got: BusMessage[] = [];
       const unsubscribe = await bus.subscribe(t, (m) => got.push(m));
-      const id = await bus.publish(t, JSON.stringify({ userId: "u1", é: "ü/\"" }));
+      const id = await bus.publish(t, JSON.stringify({ userId: "u1", é: 'ü/"' }));
       await waitFor(() => got.length === 1);
-      expect(got[0]).toEqual({ id, payload: JSON.stringify({ userId: "u1", é: "ü/\"" }) });
+      expect(got[0]).toEqual({ id, payload: JSON.stringify({ userId: "u1", é: 'ü/"' }) });
       expect(id).toMatch(/^\d+-\d+$/);
       await unsubscribe();
     });
@@ -112,7 +112,9 @@ export function eventBusContract(name: string, open: () => Promise<EventBusSubje
       const ids: string[] = [];
       for (let i = 0; i < 200; i++) ids.push(await bus.publish(t, String(i)));
       // Concurrent publishes too: each gets a distinct id.
-      const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => bus.publish(t, `c${i}`)));
+      const burst = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => bus.publish(t, `c${i}`)),
+      );
       expect(new Set(burst).size).toBe(50);
       for (let i = 1; i < ids.length; i++) expect(isAfter(ids[i], ids[i - 1])).toBe(true);
       for (const id of burst) expect(isAfter(id, ids[ids.length - 1])).toBe(true);
@@ -139,7 +141,8 @@ export function eventBusContract(name: string, open: () => Promise<EventBusSubje
     test("since: an id that is not a stream id, or an unknown topic, replays nothing", async () => {
       const t = topic("since-bad");
       await bus.publish(t, "x");
-      for (const bad of ["", "abc", "12", "1-2-3", "-1-0", "1-x", "(0-0"]) expect(await bus.since(t, bad, 10)).toEqual([]);
+      for (const bad of ["", "abc", "12", "1-2-3", "-1-0", "1-x", "(0-0"])
+        expect(await bus.since(t, bad, 10)).toEqual([]);
       expect(await bus.since(topic("never-published"), "0-0", 10)).toEqual([]);
     });
 

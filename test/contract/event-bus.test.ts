@@ -3,7 +3,7 @@ import { MemoryEventBus } from "../../src/adapters/memory/memory-event-bus";
 import { RedisEventBus } from "../../src/adapters/redis/redis-event-bus";
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { BusMessage } from "../../src/core/ports/event-bus";
-import { ownsRedis, startRedis, type RedisHarness } from "../support/redis-server";
+import { ownsRedis, type RedisHarness, startRedis } from "../support/redis-server";
 import { eventBusContract, waitFor } from "./event-bus.contract";
 
 const TIMEOUT_MS = 150;
@@ -92,7 +92,9 @@ describe("RedisEventBus: Redis unreachable", () => {
       const subscribed = await bus.subscribe("t", () => {}).catch((e: unknown) => e);
       expect(subscribed).toBeInstanceOf(StoreUnavailableError);
       expect(performance.now() - started).toBeLessThan(1_000);
-      expect(await bus.since("t", "0-0", 10).catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
+      expect(await bus.since("t", "0-0", 10).catch((e: unknown) => e)).toBeInstanceOf(
+        StoreUnavailableError,
+      );
     } finally {
       await bus.close();
     }
@@ -116,31 +118,37 @@ describe("RedisEventBus: faults on an owned redis-server", () => {
     await redis?.stop();
   });
 
-  test.if(ownsRedis)("a subscription survives a Redis crash and restart (resubscribed automatically)", async () => {
-    const t = `${redis!.prefix}restart`;
-    const got: string[] = [];
-    const unsubscribe = await listener.subscribe(t, (m) => got.push(m.payload));
-    await publisher.publish(t, "before");
-    await waitFor(() => got.length === 1);
+  test.if(ownsRedis)(
+    "a subscription survives a Redis crash and restart (resubscribed automatically)",
+    async () => {
+      const t = `${redis!.prefix}restart`;
+      const got: string[] = [];
+      const unsubscribe = await listener.subscribe(t, (m) => got.push(m.payload));
+      await publisher.publish(t, "before");
+      await waitFor(() => got.length === 1);
 
-    await redis!.kill();
-    const down = await publisher.publish(t, "lost").catch((e: unknown) => e);
-    expect(down).toBeInstanceOf(StoreUnavailableError);
-    await Bun.sleep(500);
-    await redis!.restart();
+      await redis!.kill();
+      const down = await publisher.publish(t, "lost").catch((e: unknown) => e);
+      expect(down).toBeInstanceOf(StoreUnavailableError);
+      await Bun.sleep(500);
+      await redis!.restart();
 
-    const started = performance.now();
-    // Publishing before the listener has resubscribed loses the message (pub/sub has no
-    // backlog; `since` is the replay path), so keep publishing until one arrives.
-    let i = 0;
-    while (!got.some((p) => p.startsWith("after"))) {
-      if (performance.now() - started > 5_000) throw new Error("listener never got a message after the restart");
-      await publisher.publish(t, `after-${i++}`).catch(() => {});
-      await Bun.sleep(50);
-    }
-    console.log(`restarted redis: subscription delivering again after ${(performance.now() - started).toFixed(0)} ms`);
-    expect(got[0]).toBe("before");
-    expect(got).not.toContain("lost");
-    await unsubscribe();
-  });
+      const started = performance.now();
+      // Publishing before the listener has resubscribed loses the message (pub/sub has no
+      // backlog; `since` is the replay path), so keep publishing until one arrives.
+      let i = 0;
+      while (!got.some((p) => p.startsWith("after"))) {
+        if (performance.now() - started > 5_000)
+          throw new Error("listener never got a message after the restart");
+        await publisher.publish(t, `after-${i++}`).catch(() => {});
+        await Bun.sleep(50);
+      }
+      console.log(
+        `restarted redis: subscription delivering again after ${(performance.now() - started).toFixed(0)} ms`,
+      );
+      expect(got[0]).toBe("before");
+      expect(got).not.toContain("lost");
+      await unsubscribe();
+    },
+  );
 });

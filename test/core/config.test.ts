@@ -28,8 +28,15 @@ describe("configuration", () => {
   });
 
   test("bun start exits non-zero naming the variable", async () => {
-    for (const [k, v] of [["CACHE_TTL_SECONDS", "90000"], ["MONGO_URL", "mongo:/bad"]] as const) {
-      const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env: { ...process.env, [k]: v, PORT: "0" }, stderr: "pipe", stdout: "pipe" });
+    for (const [k, v] of [
+      ["CACHE_TTL_SECONDS", "90000"],
+      ["MONGO_URL", "mongo:/bad"],
+    ] as const) {
+      const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+        env: { ...process.env, [k]: v, PORT: "0" },
+        stderr: "pipe",
+        stdout: "pipe",
+      });
       const code = await proc.exited;
       const stderr = await new Response(proc.stderr).text();
       expect(code).not.toBe(0);

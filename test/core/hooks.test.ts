@@ -1,17 +1,26 @@
 import { describe, expect, test } from "bun:test";
 import { compose, HookPipeline, type RepoCall, type RepoHook } from "../../src/core/hooks";
 
-const call = (over: Partial<RepoCall> = {}): RepoCall => ({ collection: "users", op: "findOne", kind: "read", args: [{}], state: {}, ...over });
+const call = (over: Partial<RepoCall> = {}): RepoCall => ({
+  collection: "users",
+  op: "findOne",
+  kind: "read",
+  args: [{}],
+  state: {},
+  ...over,
+});
 
 describe("hook onion", () => {
   test("runs outermost first and unwinds in reverse", async () => {
     const log: string[] = [];
-    const layer = (name: string): RepoHook => async (_c, next) => {
-      log.push(`${name}>`);
-      const r = await next();
-      log.push(`<${name}`);
-      return r;
-    };
+    const layer =
+      (name: string): RepoHook =>
+      async (_c, next) => {
+        log.push(`${name}>`);
+        const r = await next();
+        log.push(`<${name}`);
+        return r;
+      };
     const out = await compose([layer("a"), layer("b"), layer("c")], async () => {
       log.push("store");
       return 1;
@@ -70,10 +79,12 @@ describe("hook onion", () => {
 
   test("targets by collection and op, with a catch-all", async () => {
     const seen: string[] = [];
-    const mark = (n: string): RepoHook => (_c, next) => {
-      seen.push(n);
-      return next();
-    };
+    const mark =
+      (n: string): RepoHook =>
+      (_c, next) => {
+        seen.push(n);
+        return next();
+      };
     const pipeline = new HookPipeline([
       { plugin: "all", run: mark("all") },
       { plugin: "users", collection: "users", run: mark("users") },

@@ -1,7 +1,11 @@
 import { expect, test } from "bun:test";
 
 /** Reads the child's JSON log lines until one matches, or fails after `ms`. */
-async function waitForLog(lines: string[], match: (l: Record<string, unknown>) => boolean, ms: number) {
+async function waitForLog(
+  lines: string[],
+  match: (l: Record<string, unknown>) => boolean,
+  ms: number,
+) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     for (const l of lines) {
@@ -34,7 +38,11 @@ test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM
     }
   })();
   try {
-    const embedded = await waitForLog(lines, (l) => String(l.msg).includes("embedded in-process store"), 10_000);
+    const embedded = await waitForLog(
+      lines,
+      (l) => String(l.msg).includes("embedded in-process store"),
+      10_000,
+    );
     expect(embedded.db).toBe("memory");
     const listening = await waitForLog(lines, (l) => l.msg === "cachesync listening", 10_000);
     const url = String(listening.url).replace("0.0.0.0", "127.0.0.1");
@@ -49,7 +57,12 @@ test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM
 });
 
 test("MongoDB unreachable at start-up: exit 1 with a clear fatal line, no hang", async () => {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: "0", MONGO_URL: "mongodb://127.0.0.1:1", MONGO_TIMEOUT_MS: "300" };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: "0",
+    MONGO_URL: "mongodb://127.0.0.1:1",
+    MONGO_TIMEOUT_MS: "300",
+  };
   delete env.REDIS_URL;
   const started = Date.now();
   const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env, stdout: "pipe", stderr: "pipe" });

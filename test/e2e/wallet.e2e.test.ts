@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Server } from "bun";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { startMongoWire, type MongoWireServer } from "../support/mongo-wire";
+import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_EMAIL, ADMIN_ENV, ADMIN_PASSWORD, loginAdmin } from "../support/users";
@@ -30,19 +30,26 @@ const ARGS = [
 ];
 
 /** Polls until `read()` satisfies `ok`; fails with the last value seen. Returns elapsed ms. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<number> {
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs: number,
+): Promise<number> {
   const started = performance.now();
   let last: T | undefined;
   for (;;) {
     last = await read();
     if (ok(last)) return performance.now() - started;
-    if (performance.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+    if (performance.now() - started > timeoutMs)
+      throw new Error(`${what}: not within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
     await Bun.sleep(20);
   }
 }
 
 const text = (page: Page, testId: string) => page.getByTestId(testId).innerText();
-const attr = (page: Page, testId: string, name: string) => page.getByTestId(testId).getAttribute(name);
+const attr = (page: Page, testId: string, name: string) =>
+  page.getByTestId(testId).getAttribute(name);
 
 describe("wallet page in a real browser (e2e)", () => {
   let redis: RedisHarness;
@@ -67,7 +74,12 @@ describe("wallet page in a real browser (e2e)", () => {
   }
   function serve(): void {
     // Port 0 the first time, then the same port again: the browsers keep their URLs.
-    server = Bun.serve({ port, hostname: "127.0.0.1", fetch: (req, srv) => stack!.app.fetch(req, srv), idleTimeout: 0 });
+    server = Bun.serve({
+      port,
+      hostname: "127.0.0.1",
+      fetch: (req, srv) => stack!.app.fetch(req, srv),
+      idleTimeout: 0,
+    });
     port = server.port as number;
     base = `http://127.0.0.1:${port}`;
   }
@@ -106,7 +118,12 @@ describe("wallet page in a real browser (e2e)", () => {
   }
 
   const waitLive = (page: Page, timeoutMs = 10_000) =>
-    until("stream live", () => attr(page, "live-status", "data-state"), (s) => s === "live", timeoutMs);
+    until(
+      "stream live",
+      () => attr(page, "live-status", "data-state"),
+      (s) => s === "live",
+      timeoutMs,
+    );
 
   async function requestDeposit(amount: string, sender: string): Promise<string> {
     await user.getByTestId("deposit-amount").fill(amount);
@@ -120,8 +137,12 @@ describe("wallet page in a real browser (e2e)", () => {
   /** The admin pays deposits out of their own wallet (SPEC §5): give them a float to pay from. */
   async function fundAdmin(minor: number): Promise<void> {
     const token = await loginAdmin(stack!);
-    const me = (await (await stack!.call("GET", "/api/v1/users/me", { token })).json()) as { data: { user: { id: string } } };
-    await stack!.ctx.use("cacheSync").updateBalanceWithSync(me.data.user.id, minor, "e2e float", { opId: `e2e-float:${Date.now()}` });
+    const me = (await (await stack!.call("GET", "/api/v1/users/me", { token })).json()) as {
+      data: { user: { id: string } };
+    };
+    await stack!.ctx.use("cacheSync").updateBalanceWithSync(me.data.user.id, minor, "e2e float", {
+      opId: `e2e-float:${Date.now()}`,
+    });
   }
 
   beforeAll(async () => {
@@ -156,10 +177,17 @@ describe("wallet page in a real browser (e2e)", () => {
     await user.getByTestId("register-password").fill("password-123");
     await user.getByTestId("register-submit").click();
     await user.getByTestId("app-view").waitFor({ state: "visible" });
-    await until("initial balance", () => text(user, "balance"), (t) => t === "$0.00", 5000);
+    await until(
+      "initial balance",
+      () => text(user, "balance"),
+      (t) => t === "$0.00",
+      5000,
+    );
     await waitLive(user);
     // A reload or navigation would wipe this; it must still be there at the end.
-    await user.evaluate(() => ((window as unknown as { __e2eMarker: string }).__e2eMarker = "still-here"));
+    await user.evaluate(
+      () => ((window as unknown as { __e2eMarker: string }).__e2eMarker = "still-here"),
+    );
     const navigationsBefore = userNavigations;
 
     const depositId = await requestDeposit("25.00", "Alice Example");
@@ -175,18 +203,48 @@ describe("wallet page in a real browser (e2e)", () => {
     await row.waitFor();
     expect(await row.innerText()).toContain("$25.00");
     expect(await row.innerText()).toContain("Alice Example");
-    await until("cache stats shown", () => text(admin, "cache-stats"), (t) => t.includes("User keys"), 5000);
+    await until(
+      "cache stats shown",
+      () => text(admin, "cache-stats"),
+      (t) => t.includes("User keys"),
+      5000,
+    );
     await admin.screenshot({ path: join(ARTIFACTS, "e2e-admin-pending.png"), fullPage: true });
 
     await row.getByRole("button", { name: /^Approve deposit/ }).click();
-    const elapsed = await until("user balance after approval", () => text(user, "balance"), (t) => t === "$25.00", 1000);
+    const elapsed = await until(
+      "user balance after approval",
+      () => text(user, "balance"),
+      (t) => t === "$25.00",
+      1000,
+    );
     console.log(`e2e: balance on the user's page ${Math.round(elapsed)} ms after the click`);
 
     expect(await attr(user, "balance", "data-minor")).toBe("2500");
-    await until("event listed", () => text(user, "event-list"), (t) => t.includes(`deposit approval #${depositId}`), 2000);
-    await until("request approved", () => user.locator(`[data-testid="request-item"][data-id="${depositId}"]`).getAttribute("data-status"), (s) => s === "approved", 3000);
-    await until("admin list emptied", () => admin.locator(`[data-testid="pending-deposit"][data-id="${depositId}"]`).count(), (n) => n === 0, 3000);
-    expect(await user.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker)).toBe("still-here");
+    await until(
+      "event listed",
+      () => text(user, "event-list"),
+      (t) => t.includes(`deposit approval #${depositId}`),
+      2000,
+    );
+    await until(
+      "request approved",
+      () =>
+        user
+          .locator(`[data-testid="request-item"][data-id="${depositId}"]`)
+          .getAttribute("data-status"),
+      (s) => s === "approved",
+      3000,
+    );
+    await until(
+      "admin list emptied",
+      () => admin.locator(`[data-testid="pending-deposit"][data-id="${depositId}"]`).count(),
+      (n) => n === 0,
+      3000,
+    );
+    expect(
+      await user.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker),
+    ).toBe("still-here");
     expect(userNavigations).toBe(navigationsBefore);
     await user.screenshot({ path: join(ARTIFACTS, "e2e-user-after.png"), fullPage: true });
     phase1Done = true;
@@ -207,10 +265,19 @@ describe("wallet page in a real browser (e2e)", () => {
     const maintenance = Bun.serve({
       port,
       hostname: "127.0.0.1",
-      fetch: () => Response.json({ success: false, error: { code: "UNAVAILABLE", message: "Restarting" } }, { status: 503 }),
+      fetch: () =>
+        Response.json(
+          { success: false, error: { code: "UNAVAILABLE", message: "Restarting" } },
+          { status: 503 },
+        ),
     });
     try {
-      await until("page notices the outage", () => attr(user, "live-status", "data-state"), (s) => s === "connecting", 10_000);
+      await until(
+        "page notices the outage",
+        () => attr(user, "live-status", "data-state"),
+        (s) => s === "connecting",
+        10_000,
+      );
       await until(
         "page starts its own reconnect",
         () => attr(user, "live-status", "data-reconnects"),
@@ -225,14 +292,29 @@ describe("wallet page in a real browser (e2e)", () => {
     // second deposit: an event the page can only learn of through replay.
     stack = await createTestStack({ redis, mongo, dbName, env: ADMIN_ENV });
     const adminToken = await loginAdmin(stack);
-    const approved = await stack.call("PUT", `/api/v1/deposits/${secondId}/approve`, { token: adminToken, body: {} });
+    const approved = await stack.call("PUT", `/api/v1/deposits/${secondId}/approve`, {
+      token: adminToken,
+      body: {},
+    });
     expect(approved.status).toBe(200);
     serve();
 
-    const back = await until("balance after restart", () => text(user, "balance"), (t) => t === "$35.50", 15_000);
-    console.log(`e2e: page caught up ${Math.round(back)} ms after the new instance started serving`);
+    const back = await until(
+      "balance after restart",
+      () => text(user, "balance"),
+      (t) => t === "$35.50",
+      15_000,
+    );
+    console.log(
+      `e2e: page caught up ${Math.round(back)} ms after the new instance started serving`,
+    );
     await waitLive(user);
-    await until("missed event replayed", () => text(user, "event-list"), (t) => t.includes(`deposit approval #${secondId}`), 5000);
+    await until(
+      "missed event replayed",
+      () => text(user, "event-list"),
+      (t) => t.includes(`deposit approval #${secondId}`),
+      5000,
+    );
 
     // Live again end to end: a third deposit requested on the page, approved in the admin's browser.
     const thirdId = await requestDeposit("1.00", "Alice Third");
@@ -240,13 +322,22 @@ describe("wallet page in a real browser (e2e)", () => {
     await admin.getByTestId("admin-refresh").click();
     const row = admin.locator(`[data-testid="pending-deposit"][data-id="${thirdId}"]`);
     await row.getByRole("button", { name: /^Approve deposit/ }).click();
-    const live = await until("balance after a post-restart approval", () => text(user, "balance"), (t) => t === "$36.50", 3000);
+    const live = await until(
+      "balance after a post-restart approval",
+      () => text(user, "balance"),
+      (t) => t === "$36.50",
+      3000,
+    );
     console.log(`e2e: post-restart approval on the user's page after ${Math.round(live)} ms`);
 
     expect(await attr(user, "balance", "data-minor")).toBe("3650");
-    expect(await user.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker)).toBe("still-here");
+    expect(
+      await user.evaluate(() => (window as unknown as { __e2eMarker?: string }).__e2eMarker),
+    ).toBe("still-here");
     expect(userNavigations).toBe(navigationsBefore);
-    const ledger = (await (await stack.call("GET", "/api/v1/wallet/ledger", { token: await userToken() })).json()) as {
+    const ledger = (await (
+      await stack.call("GET", "/api/v1/wallet/ledger", { token: await userToken() })
+    ).json()) as {
       data: { items: { amount: number }[] };
     };
     expect(ledger.data.items.reduce((s, e) => s + e.amount, 0)).toBe(3650);
@@ -254,11 +345,15 @@ describe("wallet page in a real browser (e2e)", () => {
     await user.setViewportSize({ width: 375, height: 812 });
     await user.screenshot({ path: join(ARTIFACTS, "e2e-user-375.png"), fullPage: true });
     // Readable at 375 px: nothing wider than the viewport.
-    expect(await user.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    expect(await user.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      375,
+    );
   }, 60_000);
 
   async function userToken(): Promise<string> {
-    const res = await stack!.call("POST", "/api/v1/auth/login", { body: { email: userEmail, password: "password-123" } });
+    const res = await stack!.call("POST", "/api/v1/auth/login", {
+      body: { email: userEmail, password: "password-123" },
+    });
     return ((await res.json()) as { data: { token: string } }).data.token;
   }
 });

@@ -11,7 +11,14 @@ let userToken: string;
 let adminToken: string;
 let routes: { method: string; path: string }[];
 
-const BAD_IDS = ["nope", "0", "zzzzzzzzzzzzzzzzzzzzzzzz", "%24ne", "0123456789abcdef0123456789", "..%2F..%2Fetc"];
+const BAD_IDS = [
+  "nope",
+  "0",
+  "zzzzzzzzzzzzzzzzzzzzzzzz",
+  "%24ne",
+  "0123456789abcdef0123456789",
+  "..%2F..%2Fetc",
+];
 const BAD_BODIES: (string | undefined)[] = [
   undefined,
   "",
@@ -23,17 +30,34 @@ const BAD_BODIES: (string | undefined)[] = [
   "{}",
   '{"amount":{"$gt":0},"email":{"$ne":null}}',
   '{"__proto__":{"admin":true},"constructor":{"prototype":{}}}',
-  '{"userIds":["' + "a".repeat(5000) + '"]}',
-  JSON.stringify({ amount: 1e308, senderName: "x".repeat(100_000), destination: [], displayName: 5 }),
+  `{"userIds":["${"a".repeat(5000)}"]}`,
+  JSON.stringify({
+    amount: 1e308,
+    senderName: "x".repeat(100_000),
+    destination: [],
+    displayName: 5,
+  }),
 ];
-const BAD_QUERIES = ["", "?limit=-1", "?limit=abc", "?limit=1e9", "?cursor=%00%ff", "?status[$ne]=x", "?lastEventId=../../"];
+const BAD_QUERIES = [
+  "",
+  "?limit=-1",
+  "?limit=abc",
+  "?limit=1e9",
+  "?cursor=%00%ff",
+  "?status[$ne]=x",
+  "?lastEventId=../../",
+];
 
 beforeAll(async () => {
   stack = await createTestStack({ env: { ...ADMIN_ENV, LOGIN_RATE_LIMIT: 10_000 } });
   userToken = (await registerUser(stack)).token;
   adminToken = await loginAdmin(stack);
-  const doc = (await (await stack.call("GET", "/openapi.json")).json()) as { paths: Record<string, Record<string, unknown>> };
-  routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })));
+  const doc = (await (await stack.call("GET", "/openapi.json")).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path })),
+  );
 });
 afterAll(() => stack.close());
 
@@ -56,14 +80,23 @@ describe("no client input produces a 500", () => {
             for (const q of r.method === "GET" ? BAD_QUERIES : [""]) {
               const res = await stack.call(r.method, `${p}${q}`, {
                 token,
-                ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
+                ...(body === undefined
+                  ? {}
+                  : { body, headers: { "content-type": "application/json" } }),
               });
               calls++;
               const text = await res.text();
-              if (res.status >= 500) failures.push(`${res.status} ${r.method} ${p}${q} body=${body?.slice(0, 40)} → ${text.slice(0, 200)}`);
+              if (res.status >= 500)
+                failures.push(
+                  `${res.status} ${r.method} ${p}${q} body=${body?.slice(0, 40)} → ${text.slice(0, 200)}`,
+                );
               else if (res.status >= 400 && res.headers.get("content-type")?.includes("json")) {
-                const parsed = JSON.parse(text) as { success?: boolean; error?: { code?: string; message?: string } };
-                if (parsed.success !== false || !parsed.error?.code || !parsed.error.message) failures.push(`bad envelope ${r.method} ${p}: ${text.slice(0, 120)}`);
+                const parsed = JSON.parse(text) as {
+                  success?: boolean;
+                  error?: { code?: string; message?: string };
+                };
+                if (parsed.success !== false || !parsed.error?.code || !parsed.error.message)
+                  failures.push(`bad envelope ${r.method} ${p}: ${text.slice(0, 120)}`);
               }
             }
           }

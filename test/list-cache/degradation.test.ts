@@ -3,8 +3,8 @@ import { ObjectId } from "bson";
 import { listKey } from "../../plugins/list-cache";
 import { defaultPlugins } from "../../src/plugins";
 import { ownsRedis } from "../support/redis-server";
-import { waitConverged } from "../support/stale-checker";
 import { createTestStack, type TestStack } from "../support/stack";
+import { waitConverged } from "../support/stale-checker";
 import { callJson, type RegisteredUser, registerUser } from "../support/users";
 import { listProbe } from "./helpers";
 
@@ -21,42 +21,60 @@ afterAll(() => stack.close());
 const timedMe = async (u: RegisteredUser) => {
   const t = performance.now();
   const r = await callJson(stack, "GET", "/api/v1/users/me", { token: u.token });
-  return { ms: performance.now() - t, status: r.status, titles: (r.body.data?.listings ?? []).map((l: { title: string }) => l.title) as string[] };
+  return {
+    ms: performance.now() - t,
+    status: r.status,
+    titles: (r.body.data?.listings ?? []).map((l: { title: string }) => l.title) as string[],
+  };
 };
 
 describe("list cache with Redis paused", () => {
-  test.if(ownsRedis)("reads answer from MongoDB within 1 s; a missed invalidation is repaired before Redis is read again", async () => {
-    const a = await registerUser(stack);
-    await stack.stores.db.collection("listings").insertOne({ userId: new ObjectId(a.user.id), title: "before", createdAt: new Date(1000) });
-    expect((await timedMe(a)).titles).toEqual(["before"]);
-    probe.reset();
-    expect((await timedMe(a)).titles).toEqual(["before"]);
-    expect(probe.count("listings", "find")).toBe(0); // cached before the outage
-    const key = listKey(stack.config.CACHE_PREFIX, "listings", a.user.id);
+  test.if(ownsRedis)(
+    "reads answer from MongoDB within 1 s; a missed invalidation is repaired before Redis is read again",
+    async () => {
+      const a = await registerUser(stack);
+      await stack.stores.db
+        .collection("listings")
+        .insertOne({ userId: new ObjectId(a.user.id), title: "before", createdAt: new Date(1000) });
+      expect((await timedMe(a)).titles).toEqual(["before"]);
+      probe.reset();
+      expect((await timedMe(a)).titles).toEqual(["before"]);
+      expect(probe.count("listings", "find")).toBe(0); // cached before the outage
+      const key = listKey(stack.config.CACHE_PREFIX, "listings", a.user.id);
 
-    stack.redis?.pause();
-    try {
-      const read = await timedMe(a);
-      expect(read.status).toBe(200);
-      expect(read.ms).toBeLessThan(1000);
-      expect(read.titles).toEqual(["before"]);
+      stack.redis?.pause();
+      try {
+        const read = await timedMe(a);
+        expect(read.status).toBe(200);
+        expect(read.ms).toBeLessThan(1000);
+        expect(read.titles).toEqual(["before"]);
 
-      // The write succeeds; its tombstone cannot reach Redis, so it is owed durably.
-      await stack.ctx.repo.collection("listings").insertOne({ userId: new ObjectId(a.user.id), title: "during", createdAt: new Date(2000) });
-      expect(await stack.ctx.db.collection("cache_repairs").countDocuments({ key })).toBe(1);
+        // The write succeeds; its tombstone cannot reach Redis, so it is owed durably.
+        await stack.ctx.repo.collection("listings").insertOne({
+          userId: new ObjectId(a.user.id),
+          title: "during",
+          createdAt: new Date(2000),
+        });
+        expect(await stack.ctx.db.collection("cache_repairs").countDocuments({ key })).toBe(1);
 
-      const after = await timedMe(a);
-      expect(after.status).toBe(200);
-      expect(after.ms).toBeLessThan(1000);
-      expect(after.titles).toEqual(["during", "before"]);
-    } finally {
-      stack.redis?.resume();
-    }
+        const after = await timedMe(a);
+        expect(after.status).toBe(200);
+        expect(after.ms).toBeLessThan(1000);
+        expect(after.titles).toEqual(["during", "before"]);
+      } finally {
+        stack.redis?.resume();
+      }
 
-    // The pre-outage entry (["before"]) is still in Redis; the probe tombstones it before the
-    // breaker closes, so it is never served again.
-    const engine = stack.ctx.use("cacheEngine");
-    await waitConverged(async () => engine.breaker.current === "closed" && (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0, 3000);
-    expect((await timedMe(a)).titles).toEqual(["during", "before"]);
-  });
+      // The pre-outage entry (["before"]) is still in Redis; the probe tombstones it before the
+      // breaker closes, so it is never served again.
+      const engine = stack.ctx.use("cacheEngine");
+      await waitConverged(
+        async () =>
+          engine.breaker.current === "closed" &&
+          (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0,
+        3000,
+      );
+      expect((await timedMe(a)).titles).toEqual(["during", "before"]);
+    },
+  );
 });

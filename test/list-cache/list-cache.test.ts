@@ -16,13 +16,21 @@ afterAll(() => stack.close());
 const me = async (u: RegisteredUser) => {
   const r = await callJson(stack, "GET", "/api/v1/users/me", { token: u.token });
   expect(r.status).toBe(200);
-  return r.body.data as { user: { id: string }; listings: { id: string; title: string }[]; favorites: { id: string; title: string }[] };
+  return r.body.data as {
+    user: { id: string };
+    listings: { id: string; title: string }[];
+    favorites: { id: string; title: string }[];
+  };
 };
 const titles = (xs: { title: string }[]) => xs.map((x) => x.title);
 const finds = () => probe.count("listings", "find") + probe.count("favorites", "find");
 /** Seeds straight into MongoDB (no hooks, so no invalidation): for data present before any read. */
 const seedListing = (owner: string | ObjectId, title: string, at: number) =>
-  stack.stores.db.collection("listings").insertOne({ userId: typeof owner === "string" ? new ObjectId(owner) : owner, title, createdAt: new Date(at) });
+  stack.stores.db.collection("listings").insertOne({
+    userId: typeof owner === "string" ? new ObjectId(owner) : owner,
+    title,
+    createdAt: new Date(at),
+  });
 const repoListings = () => stack.ctx.repo.collection("listings");
 const repoFavorites = () => stack.ctx.repo.collection("favorites");
 
@@ -32,11 +40,23 @@ describe("listScope: only owner-scoped filters are cached", () => {
   test("accepts an ObjectId, a hex string, or $in naming one id", () => {
     expect(listScope({ userId: oid }, undefined, "userId")?.owner).toBe(hex);
     expect(listScope({ userId: hex.toUpperCase() }, undefined, "userId")?.owner).toBe(hex);
-    expect(listScope({ userId: { $in: [oid, hex] } }, { sort: { createdAt: -1 }, limit: 50 }, "userId")?.owner).toBe(hex);
+    expect(
+      listScope({ userId: { $in: [oid, hex] } }, { sort: { createdAt: -1 }, limit: 50 }, "userId")
+        ?.owner,
+    ).toBe(hex);
   });
   test("refuses other shapes", () => {
     const other = new ObjectId();
-    for (const f of [{}, { userId: oid, status: "x" }, { userId: { $in: [oid, other] } }, { userId: { $in: [] } }, { userId: { $ne: oid } }, { userId: "nope" }, { owner: oid }, { userId: { $in: [oid], $nin: [] } }]) {
+    for (const f of [
+      {},
+      { userId: oid, status: "x" },
+      { userId: { $in: [oid, other] } },
+      { userId: { $in: [] } },
+      { userId: { $ne: oid } },
+      { userId: "nope" },
+      { owner: oid },
+      { userId: { $in: [oid], $nin: [] } },
+    ]) {
       expect(listScope(f, undefined, "userId")).toBeNull();
     }
     expect(listScope({ userId: oid }, { hint: "x" }, "userId")).toBeNull();
@@ -51,7 +71,11 @@ describe("listScope: only owner-scoped filters are cached", () => {
       listScope({ userId: oid }, { sort: { b: 1, a: 1 } }, "userId")?.q,
     ];
     expect(new Set(qs).size).toBe(qs.length);
-    expect(listScope({ userId: { $in: [hex, oid] } }, { limit: 5, sort: { a: 1 } }, "userId")?.q).toBe(listScope({ userId: { $in: [oid, hex, oid] } }, { sort: { a: 1 }, limit: 5 }, "userId")?.q);
+    expect(
+      listScope({ userId: { $in: [hex, oid] } }, { limit: 5, sort: { a: 1 } }, "userId")?.q,
+    ).toBe(
+      listScope({ userId: { $in: [oid, hex, oid] } }, { sort: { a: 1 }, limit: 5 }, "userId")?.q,
+    );
   });
 });
 
@@ -67,14 +91,18 @@ describe("GET /users/me from the list cache", () => {
     probe.reset();
     for (let i = 0; i < 5; i++) expect(await me(a)).toEqual(first);
     expect(finds()).toBe(0);
-    expect(await stack.stores.cache.get(listKey(stack.config.CACHE_PREFIX, "listings", a.user.id))).not.toBeNull();
+    expect(
+      await stack.stores.cache.get(listKey(stack.config.CACHE_PREFIX, "listings", a.user.id)),
+    ).not.toBeNull();
   });
 
   test("with favorites, only the favorited listings' own lookup (by _id) reaches MongoDB", async () => {
     const a = await registerUser(stack);
     const other = await registerUser(stack);
     const theirs = await seedListing(other.user.id, "theirs", 3000);
-    await stack.stores.db.collection("favorites").insertOne({ userId: new ObjectId(a.user.id), listingId: theirs._id, createdAt: new Date() });
+    await stack.stores.db
+      .collection("favorites")
+      .insertOne({ userId: new ObjectId(a.user.id), listingId: theirs._id, createdAt: new Date() });
     const first = await me(a);
     expect(titles(first.favorites)).toEqual(["theirs"]);
     probe.reset();
@@ -89,7 +117,11 @@ describe("GET /users/me from the list cache", () => {
     expect(titles((await me(a)).listings)).toEqual(["first"]);
     expect(titles((await me(a)).listings)).toEqual(["first"]); // a hit
 
-    const added = await repoListings().insertOne({ userId: new ObjectId(a.user.id), title: "added", createdAt: new Date(5000) });
+    const added = await repoListings().insertOne({
+      userId: new ObjectId(a.user.id),
+      title: "added",
+      createdAt: new Date(5000),
+    });
     expect(titles((await me(a)).listings)).toEqual(["added", "first"]);
 
     await repoListings().updateOne({ _id: added._id }, { $set: { title: "renamed" } });
@@ -111,7 +143,11 @@ describe("GET /users/me from the list cache", () => {
     const listing = await seedListing(new ObjectId(), "elsewhere", 1000);
     expect((await me(a)).favorites).toEqual([]);
     expect((await me(a)).favorites).toEqual([]);
-    const fav = await repoFavorites().insertOne({ userId: new ObjectId(a.user.id), listingId: listing._id, createdAt: new Date() });
+    const fav = await repoFavorites().insertOne({
+      userId: new ObjectId(a.user.id),
+      listingId: listing._id,
+      createdAt: new Date(),
+    });
     expect(titles((await me(a)).favorites)).toEqual(["elsewhere"]);
     await repoFavorites().deleteOne({ _id: fav._id });
     expect((await me(a)).favorites).toEqual([]);
@@ -135,7 +171,11 @@ describe("GET /users/me from the list cache", () => {
     await seedListing(b.user.id, "b1", 1000);
     await me(a);
     const bFirst = await me(b);
-    await repoListings().insertOne({ userId: new ObjectId(a.user.id), title: "a2", createdAt: new Date(2000) });
+    await repoListings().insertOne({
+      userId: new ObjectId(a.user.id),
+      title: "a2",
+      createdAt: new Date(2000),
+    });
     probe.reset();
     expect(await me(b)).toEqual(bFirst);
     expect(finds()).toBe(0);
@@ -146,7 +186,11 @@ describe("GET /users/me from the list cache", () => {
 
   test(`caching resumes once a fill starts more than SKEW_MS (${SKEW_MS} ms) after the last write`, async () => {
     const a = await registerUser(stack);
-    await repoListings().insertOne({ userId: new ObjectId(a.user.id), title: "x", createdAt: new Date() });
+    await repoListings().insertOne({
+      userId: new ObjectId(a.user.id),
+      title: "x",
+      createdAt: new Date(),
+    });
     await me(a);
     probe.reset();
     await me(a); // fill started inside the skew margin: refused, still a miss
@@ -168,7 +212,11 @@ describe("race: a fill that read MongoDB before a write never lands after its in
     const gate = probe.hold(ownerScopedFind("listings"));
     const slow = me(a);
     await gate.reached; // MongoDB answered ["before"]; the fill has not happened yet
-    await repoListings().insertOne({ userId: new ObjectId(a.user.id), title: "after", createdAt: new Date(2000) });
+    await repoListings().insertOne({
+      userId: new ObjectId(a.user.id),
+      title: "after",
+      createdAt: new Date(2000),
+    });
     gate.release();
     expect(titles((await slow).listings)).toEqual(["before"]); // it began before the write
     expect(await stack.stores.cache.get(key)).toBeNull(); // refused by the tombstone
@@ -201,9 +249,20 @@ describe("hit and miss return the same types", () => {
     const owner = new ObjectId();
     const hex = owner.toHexString();
     const col = stack.stores.db.collection("listings");
-    await col.insertOne({ userId: owner, title: "oid owner", createdAt: new Date(1234), tags: ["a", "b"], price: 12, meta: { seller: new ObjectId(), at: new Date(99) } });
+    await col.insertOne({
+      userId: owner,
+      title: "oid owner",
+      createdAt: new Date(1234),
+      tags: ["a", "b"],
+      price: 12,
+      meta: { seller: new ObjectId(), at: new Date(99) },
+    });
     await col.insertOne({ userId: hex, title: "hex owner", createdAt: new Date(5678), price: 1.5 });
-    const query = () => repoListings().find({ userId: { $in: [owner, hex] } }, { sort: { createdAt: -1 }, limit: 50 });
+    const query = () =>
+      repoListings().find(
+        { userId: { $in: [owner, hex] } },
+        { sort: { createdAt: -1 }, limit: 50 },
+      );
     probe.reset();
     const miss = await query();
     const hit = await query();
@@ -227,7 +286,11 @@ describe("hit and miss return the same types", () => {
     expect((await query())[0]?.title).toBe("hex owner");
     // A different filter form on the same owner is a miss, not the other form's result.
     probe.reset();
-    expect((await repoListings().find({ userId: owner }, { sort: { createdAt: -1 }, limit: 50 })).map((d) => d.title)).toEqual(["oid owner"]);
+    expect(
+      (await repoListings().find({ userId: owner }, { sort: { createdAt: -1 }, limit: 50 })).map(
+        (d) => d.title,
+      ),
+    ).toEqual(["oid owner"]);
     expect(probe.count("listings", "find")).toBe(1);
   });
 });
@@ -238,7 +301,13 @@ describe("metrics", () => {
     await me(a);
     await me(a);
     const text = await (await stack.call("GET", "/metrics")).text();
-    expect(Number(/^cachesync_list_cache_hits_total\{collection="listings"\} (\S+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
-    expect(Number(/^cachesync_list_cache_misses_total\{collection="favorites"\} (\S+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(
+      Number(/^cachesync_list_cache_hits_total\{collection="listings"\} (\S+)$/m.exec(text)?.[1]),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      Number(
+        /^cachesync_list_cache_misses_total\{collection="favorites"\} (\S+)$/m.exec(text)?.[1],
+      ),
+    ).toBeGreaterThanOrEqual(1);
   });
 });

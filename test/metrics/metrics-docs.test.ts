@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestStack, type TestStack } from "../support/stack";
 import { createUser, userKeyOf } from "../support/fixtures";
+import { createTestStack, type TestStack } from "../support/stack";
 
 describe("GET /metrics, /openapi.json and /docs", () => {
   let stack: TestStack;
@@ -23,7 +23,12 @@ describe("GET /metrics, /openapi.json and /docs", () => {
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
     expect(value("cachesync_cache_hits_total")).toBeGreaterThanOrEqual(1);
     expect(value("cachesync_cache_misses_total")).toBeGreaterThanOrEqual(1);
-    for (const series of ["cachesync_fill_seconds_bucket", "cachesync_sse_clients", "cachesync_events_delivered_total", "cachesync_redis_breaker_state"]) {
+    for (const series of [
+      "cachesync_fill_seconds_bucket",
+      "cachesync_sse_clients",
+      "cachesync_events_delivered_total",
+      "cachesync_redis_breaker_state",
+    ]) {
       expect(text).toContain(series);
     }
   });
@@ -32,7 +37,10 @@ describe("GET /metrics, /openapi.json and /docs", () => {
     const res = await stack.call("GET", "/openapi.json");
     expect(res.status).toBe(200);
     const doc = await res.json();
-    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+    });
     const paths = Object.keys(doc.paths);
     for (const p of [
       "/api/v1/auth/login",
@@ -49,7 +57,9 @@ describe("GET /metrics, /openapi.json and /docs", () => {
       expect(paths).toContain(p);
     }
     expect(doc.paths["/api/v1/cache/stats"].get.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(doc.paths["/api/v1/cache/sync/{userId}"].post.responses)).toEqual(expect.arrayContaining(["200", "400", "401", "403", "404"]));
+    expect(Object.keys(doc.paths["/api/v1/cache/sync/{userId}"].post.responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "403", "404"]),
+    );
   });
 
   test("/docs serves the interactive reference pointing at /openapi.json", async () => {

@@ -32,13 +32,17 @@ describe("the official driver against the wire-protocol server", () => {
     expect(e.code).toBe(11000);
     expect(e.keyPattern).toEqual({ email: 1 });
     expect(e.keyValue).toEqual({ email: "a@x.io" });
-    expect(e.message).toBe('E11000 duplicate key error collection: wire.users index: email_1 dup key: { email: "a@x.io" }');
+    expect(e.message).toBe(
+      'E11000 duplicate key error collection: wire.users index: email_1 dup key: { email: "a@x.io" }',
+    );
   });
 
   test("updateOne and findOneAndUpdate into a duplicate: 11000, document unchanged", async () => {
     await users.insertOne({ email: "a@x.io" });
     const { insertedId } = await users.insertOne({ email: "b@x.io", n: 1 });
-    const viaUpdate = await users.updateOne({ _id: insertedId }, { $set: { email: "a@x.io" } }).catch((e: unknown) => e);
+    const viaUpdate = await users
+      .updateOne({ _id: insertedId }, { $set: { email: "a@x.io" } })
+      .catch((e: unknown) => e);
     expect((viaUpdate as MongoServerError).code).toBe(11000);
     const viaFam = await users
       .findOneAndUpdate({ _id: insertedId }, { $set: { email: "a@x.io" }, $inc: { n: 1 } })
@@ -46,12 +50,18 @@ describe("the official driver against the wire-protocol server", () => {
     expect(viaFam).toBeInstanceOf(MongoServerError);
     expect((viaFam as MongoServerError).code).toBe(11000);
     expect((viaFam as MongoServerError).codeName).toBe("DuplicateKey");
-    expect(await users.findOne({ _id: insertedId })).toEqual({ _id: insertedId, email: "b@x.io", n: 1 });
+    expect(await users.findOne({ _id: insertedId })).toEqual({
+      _id: insertedId,
+      email: "b@x.io",
+      n: 1,
+    });
   });
 
   test("insertMany unordered reports each duplicate and inserts the rest", async () => {
     const err = await users
-      .insertMany([{ email: "1" }, { email: "1" }, { email: "2" }, { email: "2" }], { ordered: false })
+      .insertMany([{ email: "1" }, { email: "1" }, { email: "2" }, { email: "2" }], {
+        ordered: false,
+      })
       .catch((e: unknown) => e);
     expect((err as MongoServerError).code).toBe(11000);
     expect(await users.countDocuments()).toBe(2);
@@ -65,7 +75,10 @@ describe("the official driver against the wire-protocol server", () => {
       { returnDocument: "after" },
     );
     expect(after).toEqual({ _id: insertedId, email: "a@x.io", wallet: { balance: 15 } });
-    const before = await users.findOneAndUpdate({ _id: insertedId }, { $inc: { "wallet.balance": 1 } });
+    const before = await users.findOneAndUpdate(
+      { _id: insertedId },
+      { $inc: { "wallet.balance": 1 } },
+    );
     expect(before!.wallet.balance).toBe(15);
     const created = await users.findOneAndUpdate(
       { email: "new@x.io" },
@@ -79,7 +92,11 @@ describe("the official driver against the wire-protocol server", () => {
   });
 
   test("update: multi, upsert, counts", async () => {
-    await users.insertMany([{ email: "1", n: 1 }, { email: "2", n: 2 }, { email: "3", n: 3 }]);
+    await users.insertMany([
+      { email: "1", n: 1 },
+      { email: "2", n: 2 },
+      { email: "3", n: 3 },
+    ]);
     const many = await users.updateMany({ n: { $gte: 2 } }, { $set: { big: true } });
     expect([many.matchedCount, many.modifiedCount]).toEqual([2, 2]);
     const again = await users.updateMany({ n: { $gte: 2 } }, { $set: { big: true } });
@@ -89,7 +106,9 @@ describe("the official driver against the wire-protocol server", () => {
     expect((await users.findOne({ _id: up.upsertedId! }))!.email).toBe("4");
     const replaced = await users.replaceOne({ email: "4" }, { email: "4", replaced: true });
     expect(replaced.modifiedCount).toBe(1);
-    expect((await users.findOne({ email: "4" }, { projection: { _id: 0 } })) as Document | null).toEqual({ email: "4", replaced: true });
+    expect(
+      (await users.findOne({ email: "4" }, { projection: { _id: 0 } })) as Document | null,
+    ).toEqual({ email: "4", replaced: true });
     expect((await users.deleteMany({ big: true })).deletedCount).toBe(2);
   });
 
@@ -108,22 +127,35 @@ describe("the official driver against the wire-protocol server", () => {
   });
 
   test("count, distinct, estimatedDocumentCount", async () => {
-    await users.insertMany([{ email: "1", r: "a" }, { email: "2", r: "b" }, { email: "3", r: "a" }]);
+    await users.insertMany([
+      { email: "1", r: "a" },
+      { email: "2", r: "b" },
+      { email: "3", r: "a" },
+    ]);
     expect(await users.countDocuments({ r: "a" })).toBe(2);
     expect(await users.estimatedDocumentCount()).toBe(3);
     expect((await users.distinct("r")).sort()).toEqual(["a", "b"]);
   });
 
   test("aggregate: $match, $group, $sort, $limit, $sample", async () => {
-    await users.insertMany(Array.from({ length: 20 }, (_, i) => ({ email: `${i}`, g: i % 3, v: i })));
+    await users.insertMany(
+      Array.from({ length: 20 }, (_, i) => ({ email: `${i}`, g: i % 3, v: i })),
+    );
     const groups = await users
-      .aggregate([{ $match: { v: { $lt: 9 } } }, { $group: { _id: "$g", total: { $sum: "$v" } } }, { $sort: { _id: 1 } }, { $limit: 2 }])
+      .aggregate([
+        { $match: { v: { $lt: 9 } } },
+        { $group: { _id: "$g", total: { $sum: "$v" } } },
+        { $sort: { _id: 1 } },
+        { $limit: 2 },
+      ])
       .toArray();
     expect(groups).toEqual([
       { _id: 0, total: 9 },
       { _id: 1, total: 12 },
     ]);
-    const sample = await users.aggregate([{ $match: { g: 0 } }, { $sample: { size: 5 } }]).toArray();
+    const sample = await users
+      .aggregate([{ $match: { g: 0 } }, { $sample: { size: 5 } }])
+      .toArray();
     expect(sample.length).toBe(5);
     expect(new Set(sample.map((d) => d.email)).size).toBe(5);
     for (const d of sample) expect(d.g).toBe(0);
@@ -138,7 +170,10 @@ describe("the official driver against the wire-protocol server", () => {
     await db.createCollection("other");
     const err = await db.createCollection("other").catch((e: unknown) => e);
     expect((err as MongoServerError).code).toBe(48);
-    expect((await db.listCollections().toArray()).map((c) => c.name).sort()).toEqual(["other", "users"]);
+    expect((await db.listCollections().toArray()).map((c) => c.name).sort()).toEqual([
+      "other",
+      "users",
+    ]);
     expect(await db.collection("other").drop()).toBe(true);
     await users.dropIndex("ab");
     expect((await users.indexes()).length).toBe(2);
@@ -156,7 +191,9 @@ describe("the official driver against the wire-protocol server", () => {
     await users.insertOne({ email: "a" });
     const badQuery = await users.findOne({ n: { $bogus: 1 } }).catch((e: unknown) => e);
     expect((badQuery as MongoServerError).code).toBe(2);
-    const badId = await users.updateOne({ email: "a" }, { $set: { _id: 5 } }).catch((e: unknown) => e);
+    const badId = await users
+      .updateOne({ email: "a" }, { $set: { _id: 5 } })
+      .catch((e: unknown) => e);
     expect((badId as MongoServerError).code).toBe(66);
   });
 

@@ -4,7 +4,12 @@ import { type CloseReason, SseConnection } from "../../plugins/sse/connection";
 import type { UserEvent } from "../../plugins/sse/sse-event";
 import { SseReader } from "./sse-client";
 
-const ev = (id: string): UserEvent => ({ id, event: "userDataUpdated", userId: "u1", data: JSON.stringify({ n: id }) });
+const ev = (id: string): UserEvent => ({
+  id,
+  event: "userDataUpdated",
+  userId: "u1",
+  data: JSON.stringify({ n: id }),
+});
 
 /** A connection on a bare stream, read like a browser would: the replay/live merge in isolation. */
 function harness() {

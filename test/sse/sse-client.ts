@@ -121,7 +121,8 @@ export async function openEvents(
   const url = new URL("/api/v1/events", baseUrl);
   if (opts.ticket) url.searchParams.set("ticket", opts.ticket);
   const res = await fetch(url, { headers });
-  if (res.status !== 200) throw new Error(`GET /events answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 200)
+    throw new Error(`GET /events answered ${res.status}: ${await res.text()}`);
   const reader = new SseReader(res);
   // The server's first block ("retry" + ": connected") says the subscription is registered.
   await reader.next((f) => f.comments.includes("connected"));

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { eventsTopic } from "../../plugins/events";
-import { createTestStack, type TestStack } from "../support/stack";
 import { createUser, type TestUser } from "../support/fixtures";
+import { createTestStack, type TestStack } from "../support/stack";
 import { openEvents, type SseReader } from "./sse-client";
 
 /**
@@ -26,7 +26,12 @@ describe("GET /api/v1/events across two instances", () => {
 
   beforeAll(async () => {
     a = await createTestStack({ env: { SSE_HEARTBEAT_MS: 150 } });
-    b = await createTestStack({ redis: a.redis, mongo: a.mongo, dbName: a.dbName, env: { SSE_HEARTBEAT_MS: 150, SSE_MAX_PER_USER: 2 } });
+    b = await createTestStack({
+      redis: a.redis,
+      mongo: a.mongo,
+      dbName: a.dbName,
+      env: { SSE_HEARTBEAT_MS: 150, SSE_MAX_PER_USER: 2 },
+    });
     server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: b.app.fetch });
     base = `http://127.0.0.1:${server.port}`;
     alice = await createUser(a);
@@ -44,19 +49,31 @@ describe("GET /api/v1/events across two instances", () => {
   test("a write on A reaches the owner and admins on B within 500 ms, and nobody else", async () => {
     const aliceStream = await listen({ token: alice.token });
     const bobStream = await listen({ token: bob.token });
-    const adminStream = await listen({ ticket: await b.ctx.use("auth").issueSseTicket({ id: admin.id, role: "admin", email: admin.email }) });
+    const adminStream = await listen({
+      ticket: await b.ctx
+        .use("auth")
+        .issueSseTicket({ id: admin.id, role: "admin", email: admin.email }),
+    });
 
     const started = performance.now();
-    const updated = await a.ctx.use("cacheSync").updateUserWithSync(alice.id, { $set: { bio: "hello from A" } }, { reason: "profile edit" });
+    const updated = await a.ctx
+      .use("cacheSync")
+      .updateUserWithSync(alice.id, { $set: { bio: "hello from A" } }, { reason: "profile edit" });
     const frame = await aliceStream.nextEvent(500);
     const latencyMs = frame.at - started;
-    console.log(`SSE delivery A→B (write + publish + Redis bus + HTTP stream): ${latencyMs.toFixed(1)} ms`);
+    console.log(
+      `SSE delivery A→B (write + publish + Redis bus + HTTP stream): ${latencyMs.toFixed(1)} ms`,
+    );
     expect(latencyMs).toBeLessThan(500);
 
     expect(frame.id).toMatch(/\S/);
     const data = JSON.parse(frame.data ?? "{}");
     expect(data.type).toBeUndefined();
-    expect(data).toMatchObject({ userId: alice.id, version: updated?.version, reason: "profile edit" });
+    expect(data).toMatchObject({
+      userId: alice.id,
+      version: updated?.version,
+      reason: "profile edit",
+    });
     expect(data.changed).toEqual(["bio"]);
     expect(data.user).toMatchObject({ id: alice.id, bio: "hello from A" });
     expect(typeof data.at).toBe("string");
@@ -110,7 +127,11 @@ describe("GET /api/v1/events across two instances", () => {
     expect(JSON.parse((await s.nextEvent(1000)).data ?? "{}").user.bio).toBe("cookie");
     await s.close();
 
-    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { cookie: "cs_token=nope" }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer nope" },
+      { cookie: "cs_token=nope" },
+    ];
     for (const headers of attempts) {
       const res = await fetch(`${base}/api/v1/events`, { headers });
       expect(res.status).toBe(401);
@@ -168,9 +189,29 @@ describe("slow clients", () => {
       const topic = eventsTopic(stack.config.CACHE_PREFIX);
       for (let i = 0; i < 40; i++) {
         const user = { id: slowUser.id, displayName: `n${i}`, padding: "x".repeat(4096) };
-        await stack.ctx.bus.publish(topic, JSON.stringify({ type: "userDataUpdated", userId: slowUser.id, version: i, changed: [], user, at: new Date().toISOString() }));
+        await stack.ctx.bus.publish(
+          topic,
+          JSON.stringify({
+            type: "userDataUpdated",
+            userId: slowUser.id,
+            version: i,
+            changed: [],
+            user,
+            at: new Date().toISOString(),
+          }),
+        );
       }
-      await stack.ctx.bus.publish(topic, JSON.stringify({ type: "userDataUpdated", userId: fastUser.id, version: 1, changed: [], user: { id: fastUser.id }, at: new Date().toISOString() }));
+      await stack.ctx.bus.publish(
+        topic,
+        JSON.stringify({
+          type: "userDataUpdated",
+          userId: fastUser.id,
+          version: 1,
+          changed: [],
+          user: { id: fastUser.id },
+          at: new Date().toISOString(),
+        }),
+      );
       await fast.nextEvent(1000);
 
       // The slow stream was closed, not buffered: reading it now reaches the end quickly.

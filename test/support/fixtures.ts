@@ -13,9 +13,15 @@ export interface TestUser {
 }
 
 /** A user seeded through the hooked repository (`seedUser`: versioned and sanitized), with a JWT. */
-export async function createUser(stack: TestStack, opts: { role?: AuthUser["role"]; balance?: number } = {}): Promise<TestUser> {
+export async function createUser(
+  stack: TestStack,
+  opts: { role?: AuthUser["role"]; balance?: number } = {},
+): Promise<TestUser> {
   const role = opts.role ?? "user";
-  const user = await seedUser(stack.ctx, { role, wallet: { balance: opts.balance ?? 1000, currency: "USD" } });
+  const user = await seedUser(stack.ctx, {
+    role,
+    wallet: { balance: opts.balance ?? 1000, currency: "USD" },
+  });
   const token = await stack.ctx.use("auth").issueToken({ id: user.id, role, email: user.email });
   return { id: user.id, email: user.email, role, token };
 }
@@ -29,7 +35,12 @@ export function rawRedis(stack: TestStack): Redis {
 export const userKeyOf = (stack: TestStack, id: string) => userKey(stack.config.CACHE_PREFIX, id);
 
 /** Rewrites the cached balance in Redis directly (a stale entry the app did not write). */
-export async function tamperBalance(stack: TestStack, redis: Redis, id: string, balance: number): Promise<void> {
+export async function tamperBalance(
+  stack: TestStack,
+  redis: Redis,
+  id: string,
+  balance: number,
+): Promise<void> {
   const key = userKeyOf(stack, id);
   const raw = await redis.get(key);
   if (!raw) throw new Error(`no cache entry for ${id} to tamper with`);

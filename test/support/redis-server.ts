@@ -1,8 +1,8 @@
-import { freePort } from "./free-port";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import Redis from "ioredis";
 import type { Subprocess } from "bun";
+import Redis from "ioredis";
+import { freePort } from "./free-port";
 
 /**
  * A real Redis for a test suite.
@@ -65,7 +65,8 @@ async function ownedHarness(bin: string, port: number, prefix: string): Promise<
 
   const running = (what: string): Subprocess => {
     if (stopped) throw new Error(`redis harness on port ${port} is stopped; cannot ${what}`);
-    if (!proc) throw new Error(`redis-server on port ${port} is not running (killed); cannot ${what}`);
+    if (!proc)
+      throw new Error(`redis-server on port ${port} is not running (killed); cannot ${what}`);
     return proc;
   };
   const killProc = async () => {
@@ -113,7 +114,9 @@ function sharedHarness(url: string, prefix: string): RedisHarness {
     );
   }
   const notOwned = (what: string) => () => {
-    throw new Error(`cannot ${what} Redis: REDIS_URL is set, so the harness does not own the process (gate with ownsRedis)`);
+    throw new Error(
+      `cannot ${what} Redis: REDIS_URL is set, so the harness does not own the process (gate with ownsRedis)`,
+    );
   };
   const parsed = new URL(url);
   return {
@@ -143,12 +146,18 @@ async function spawnRedis(bin: string, port: number): Promise<Subprocess> {
   const proc = Bun.spawn(
     [
       bin,
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", tmpdir(),
-      "--loglevel", "warning",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      tmpdir(),
+      "--loglevel",
+      "warning",
     ],
     { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
   );
@@ -172,7 +181,10 @@ async function spawnRedis(bin: string, port: number): Promise<Subprocess> {
   );
 }
 
-async function drain(stream: ReadableStream<Uint8Array> | number | undefined, log: { text: string }) {
+async function drain(
+  stream: ReadableStream<Uint8Array> | number | undefined,
+  log: { text: string },
+) {
   if (!stream || typeof stream === "number") return;
   const decoder = new TextDecoder();
   for await (const chunk of stream) log.text = (log.text + decoder.decode(chunk)).slice(-8000);
@@ -198,9 +210,12 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-
 async function withClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     await client.connect();
@@ -219,7 +234,10 @@ function installExitHooks() {
     live.clear();
   };
   process.on("exit", killAll);
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
     process.once(signal, () => {
       killAll();
       process.exit(code);

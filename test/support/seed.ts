@@ -8,7 +8,10 @@ let n = 0;
  * Inserts a user with every secret field filled, through the hooked repository (so versioning,
  * write-through and events apply as for a registration). Returns the sanitized user.
  */
-export async function seedUser(ctx: PluginContext, over: Record<string, unknown> = {}): Promise<SanitizedUser> {
+export async function seedUser(
+  ctx: PluginContext,
+  over: Record<string, unknown> = {},
+): Promise<SanitizedUser> {
   const tag = `${Date.now().toString(36)}${(n++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const user = await ctx.repo.collection("users").insertOne({
     _id: new ObjectId(),
@@ -30,4 +33,12 @@ export async function seedUser(ctx: PluginContext, over: Record<string, unknown>
 }
 
 /** Field names that must never appear in Redis, a response or an event. */
-export const SECRET_FIELDS = ["passwordHash", "refreshTokens", "authLogs", "verificationCode", "twoFA", "pendingOps", "fencedOps"];
+export const SECRET_FIELDS = [
+  "passwordHash",
+  "refreshTokens",
+  "authLogs",
+  "verificationCode",
+  "twoFA",
+  "pendingOps",
+  "fencedOps",
+];

@@ -1,13 +1,13 @@
 import { createStores } from "../../src/adapters";
-import { createLogger } from "../../src/core/logger";
 import { type CachesyncApp, createApp, type Stores } from "../../src/core/app";
 import { type Config, makeConfig } from "../../src/core/config";
+import { StoreUnavailableError } from "../../src/core/errors";
+import { createLogger } from "../../src/core/logger";
 import type { Plugin } from "../../src/core/plugin";
 import { defaultPlugins } from "../../src/plugins";
-import { StoreUnavailableError } from "../../src/core/errors";
-import { SECRET_FIELDS } from "./seed";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
 import { type RedisHarness, startRedis } from "./redis-server";
+import { SECRET_FIELDS } from "./seed";
 
 export interface TestStackOptions {
   /** Config overrides (validated like the real environment). */
@@ -29,22 +29,29 @@ export interface TestStack extends CachesyncApp {
   mongo?: MongoWireServer;
   dbName: string;
   /** `app.request` with a JSON body and optional bearer token. */
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
 }
 
 /** SCANs every key of this stack's prefix and fails if any value names a secret field. */
 export async function assertNoSecretsCached(stores: Stores, prefix: string): Promise<void> {
   const offenders: string[] = [];
-  await stores.cache.scan(`${prefix}*`, async (keys) => {
-    const values = await Promise.all(keys.map((k) => stores.cache.get(k).catch(() => null)));
-    values.forEach((v, i) => {
-      if (v && SECRET_FIELDS.some((f) => v.includes(`"${f}"`))) offenders.push(keys[i] as string);
+  await stores.cache
+    .scan(`${prefix}*`, async (keys) => {
+      const values = await Promise.all(keys.map((k) => stores.cache.get(k).catch(() => null)));
+      values.forEach((v, i) => {
+        if (v && SECRET_FIELDS.some((f) => v.includes(`"${f}"`))) offenders.push(keys[i] as string);
+      });
+    })
+    .catch((err: unknown) => {
+      // Redis deliberately down at the end of a fault test: nothing to scan.
+      if (!(err instanceof StoreUnavailableError)) throw err;
     });
-  }).catch((err: unknown) => {
-    // Redis deliberately down at the end of a fault test: nothing to scan.
-    if (!(err instanceof StoreUnavailableError)) throw err;
-  });
-  if (offenders.length) throw new Error(`secret fields found in Redis under ${offenders.slice(0, 5).join(", ")}`);
+  if (offenders.length)
+    throw new Error(`secret fields found in Redis under ${offenders.slice(0, 5).join(", ")}`);
 }
 
 const rand = () => Math.random().toString(36).slice(2, 10);
@@ -72,7 +79,9 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     MONGO_TIMEOUT_MS: 1000,
     CONSISTENCY_CHECK_INTERVAL_SECONDS: 0,
     // The same factory as `bun start`: URLs select the real adapters, none the embedded ones.
-    ...(kind === "real" ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, REDIS_URL: redis?.url } : {}),
+    ...(kind === "real"
+      ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, REDIS_URL: redis?.url }
+      : {}),
     ...opts.env,
   });
   const stores = await createStores(config, createLogger(config.LOG_LEVEL));

@@ -49,8 +49,11 @@ export async function runStaleCheck(opts: StaleCheckOptions): Promise<StaleCheck
       const userId = pick(userIds);
       const start = performance.now();
       try {
-        const u = await service.updateUserWithSync(userId, { $set: { bio: Math.random().toString(36) } });
-        if (u) ops.push({ kind: "write", userId, start, end: performance.now(), version: u.version });
+        const u = await service.updateUserWithSync(userId, {
+          $set: { bio: Math.random().toString(36) },
+        });
+        if (u)
+          ops.push({ kind: "write", userId, start, end: performance.now(), version: u.version });
       } catch {
         errors++;
       }
@@ -67,7 +70,8 @@ export async function runStaleCheck(opts: StaleCheckOptions): Promise<StaleCheck
       const start = performance.now();
       try {
         const u = await service.getUserWithSync(userId);
-        if (u) ops.push({ kind: "read", userId, start, end: performance.now(), version: u.version });
+        if (u)
+          ops.push({ kind: "read", userId, start, end: performance.now(), version: u.version });
       } catch {
         errors++;
       }
@@ -83,7 +87,9 @@ export async function runStaleCheck(opts: StaleCheckOptions): Promise<StaleCheck
 }
 
 /** The check itself, separate so it can be tested on hand-made histories. */
-export function checkStale(ops: readonly OpRecord[]): Omit<StaleCheckResult, "invalidations" | "errors"> {
+export function checkStale(
+  ops: readonly OpRecord[],
+): Omit<StaleCheckResult, "invalidations" | "errors"> {
   const writes = ops.filter((o) => o.kind === "write").sort((a, b) => a.end - b.end);
   const reads = ops.filter((o) => o.kind === "read");
   const byUser = new Map<string, OpRecord[]>();
@@ -119,7 +125,8 @@ export async function waitConverged(
   const start = performance.now();
   for (;;) {
     if (await check().catch(() => false)) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) throw new Error(`cache did not converge within ${timeoutMs} ms`);
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`cache did not converge within ${timeoutMs} ms`);
     await Bun.sleep(25);
   }
 }

@@ -36,7 +36,9 @@ export function storeProbe(collections: readonly string[], name = "test-store-pr
     count: (collection: string, op?: string) =>
       op
         ? (counts.get(`${collection}.${op}`) ?? 0)
-        : [...counts].filter(([k]) => k.startsWith(`${collection}.`)).reduce((s, [, n]) => s + n, 0),
+        : [...counts]
+            .filter(([k]) => k.startsWith(`${collection}.`))
+            .reduce((s, [, n]) => s + n, 0),
     reset: () => counts.clear(),
     /** Holds the next matching call after MongoDB answered it; `reached` resolves when it is held. */
     hold(match: ProbeMatch) {

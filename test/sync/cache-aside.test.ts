@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { userKey, emailKey } from "../../plugins/cache-sync";
+import { emailKey, userKey } from "../../plugins/cache-sync";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { SECRET_FIELDS, seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -10,7 +10,10 @@ let svc: CacheSyncService;
 const probe = probePlugin();
 
 beforeAll(async () => {
-  stack = await createTestStack({ plugins: pluginsWithProbe(probe), env: { CACHE_TTL_SECONDS: 600, CACHE_TTL_JITTER_PCT: 10 } });
+  stack = await createTestStack({
+    plugins: pluginsWithProbe(probe),
+    env: { CACHE_TTL_SECONDS: 600, CACHE_TTL_JITTER_PCT: 10 },
+  });
   svc = stack.ctx.use("cacheSync");
 });
 afterAll(() => stack.close());

@@ -9,7 +9,8 @@ export function probePlugin() {
     plugin: p.plugin,
     count: (op: string) => p.count("users", op),
     reset: p.reset,
-    hold: (match: (op: string, args: unknown[]) => boolean) => p.hold((_c, op, args) => match(op, args)),
+    hold: (match: (op: string, args: unknown[]) => boolean) =>
+      p.hold((_c, op, args) => match(op, args)),
   };
 }
 

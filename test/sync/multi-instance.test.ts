@@ -34,7 +34,9 @@ describe("two instances", () => {
     await held.reached;
     // On A: a write that skips the cache, then an invalidation (what a writer does when its
     // write-through could not run): Redis now holds a tombstone at v2.
-    await a.ctx.db.collection("users").updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "from A" }, $inc: { version: 1 } });
+    await a.ctx.db
+      .collection("users")
+      .updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "from A" }, $inc: { version: 1 } });
     await a.ctx.use("cacheSync").invalidateUserCache(u.id);
     const late = b.ctx.use("cacheSync").getUserWithSync(u.id); // misses on the tombstone, joins B's load
     held.release();

@@ -21,7 +21,11 @@ const cachedVersion = async (id: string) => {
   return raw ? (JSON.parse(raw).version as number) : null;
 };
 const dbVersion = async (id: string) =>
-  ((await stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) })) as unknown as { version: number }).version;
+  (
+    (await stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) })) as unknown as {
+      version: number;
+    }
+  ).version;
 
 describe("forced interleavings end on the newest version", () => {
   test("slow fill vs write-through: the fill of the older version is refused", async () => {
@@ -46,7 +50,9 @@ describe("forced interleavings end on the newest version", () => {
     const read = svc.getUserWithSync(u.id);
     await held.reached;
     // Another writer that skips the cache (hooks off), then invalidates: the classic race.
-    await stack.ctx.db.collection("users").updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "raw" }, $inc: { version: 1 } });
+    await stack.ctx.db
+      .collection("users")
+      .updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "raw" }, $inc: { version: 1 } });
     await svc.invalidateUserCache(u.id);
     held.release();
     await read;

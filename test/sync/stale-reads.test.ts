@@ -12,7 +12,9 @@ let svc: CacheSyncService;
 let ids: string[];
 
 beforeAll(async () => {
-  stack = await createTestStack({ env: { REDIS_TIMEOUT_MS: 150, BREAKER_COOLDOWN_MS: 200, CACHE_MARKER_TTL_MS: 5000 } });
+  stack = await createTestStack({
+    env: { REDIS_TIMEOUT_MS: 150, BREAKER_COOLDOWN_MS: 200, CACHE_MARKER_TTL_MS: 5000 },
+  });
   svc = stack.ctx.use("cacheSync");
   ids = (await Promise.all(Array.from({ length: 8 }, () => seedUser(stack.ctx)))).map((u) => u.id);
 });
@@ -20,21 +22,26 @@ afterAll(() => stack.close());
 
 /** Redis is trusted again: the breaker closed after settling every recorded repair. */
 const repaired = async () =>
-  stack.ctx.use("cacheEngine").breaker.current === "closed" && (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0;
+  stack.ctx.use("cacheEngine").breaker.current === "closed" &&
+  (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0;
 
 /** Every cached entry equals MongoDB's version (absent entries are fine: nothing stale to serve). */
 const allConverged = async () => {
   for (const id of ids) {
     const raw = await stack.stores.cache.get(userKey(stack.config.CACHE_PREFIX, id));
     if (!raw) continue;
-    const db = (await stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) })) as unknown as { version: number };
+    const db = (await stack.ctx.db
+      .collection("users")
+      .findOne({ _id: new ObjectId(id) })) as unknown as { version: number };
     if (JSON.parse(raw).version !== db.version) return false;
   }
   return true;
 };
 
 const report = (name: string, r: StaleCheckResult, convergeMs: number) => {
-  console.log(`[stale-check] ${name}: reads=${r.reads} writes=${r.writes} invalidations=${r.invalidations} errors=${r.errors} stale=${r.stale} maxConvergenceMs=${Math.round(convergeMs)}`);
+  console.log(
+    `[stale-check] ${name}: reads=${r.reads} writes=${r.writes} invalidations=${r.invalidations} errors=${r.errors} stale=${r.stale} maxConvergenceMs=${Math.round(convergeMs)}`,
+  );
   if (r.stale) console.log(JSON.stringify(r.samples));
 };
 
@@ -69,10 +76,18 @@ describe("stale-read checker: zero stale reads", () => {
   };
 
   test.if(ownsRedis)("Redis killed and restarted mid-run", () =>
-    faultRun("redis killed", async () => stack.redis?.kill(), async () => stack.redis?.restart()),
+    faultRun(
+      "redis killed",
+      async () => stack.redis?.kill(),
+      async () => stack.redis?.restart(),
+    ),
   );
 
   test.if(ownsRedis)("Redis paused mid-run", () =>
-    faultRun("redis paused", async () => stack.redis?.pause(), async () => stack.redis?.resume()),
+    faultRun(
+      "redis paused",
+      async () => stack.redis?.pause(),
+      async () => stack.redis?.resume(),
+    ),
   );
 });

@@ -30,7 +30,11 @@ describe("validateCacheConsistency, sync and bulk sync", () => {
     const entry = JSON.parse((await stack.stores.cache.get(key(u.id))) as string);
     entry.wallet.balance = 9999;
     await stack.stores.cache.set(key(u.id), JSON.stringify(entry), 60);
-    expect(await svc.validateCacheConsistency(u.id)).toEqual({ consistent: false, action: "fixed", difference: 500 - 9999 });
+    expect(await svc.validateCacheConsistency(u.id)).toEqual({
+      consistent: false,
+      action: "fixed",
+      difference: 500 - 9999,
+    });
     expect((await svc.getUserWithSync(u.id))?.wallet.balance).toBe(500);
     expect(await svc.validateCacheConsistency(u.id)).toEqual({ consistent: true });
   });

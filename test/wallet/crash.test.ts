@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { walletPlugin } from "../../plugins/wallet";
-import { type ApprovalStep, type BalanceStep, type Faults, recoverWallet } from "../../plugins/wallet";
+import {
+  type ApprovalStep,
+  type BalanceStep,
+  type Faults,
+  recoverWallet,
+  walletPlugin,
+} from "../../plugins/wallet";
 import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
@@ -11,7 +16,20 @@ class Crash extends Error {}
 
 // Every durable step of an approval, in the order they happen: the claim, the admin debit's
 // four balance steps, the user credit's four, then the final transitions.
-const STEPS: (BalanceStep | ApprovalStep)[] = ["claimed", "intent", "applied", "marked", "pulled", "debited", "intent", "applied", "marked", "pulled", "credited", "approved"];
+const STEPS: (BalanceStep | ApprovalStep)[] = [
+  "claimed",
+  "intent",
+  "applied",
+  "marked",
+  "pulled",
+  "debited",
+  "intent",
+  "applied",
+  "marked",
+  "pulled",
+  "credited",
+  "approved",
+];
 
 let stack: TestStack;
 const faults: Faults = {};
@@ -21,7 +39,9 @@ beforeAll(async () => {
   const plugins = defaultPlugins().map((p) => (p.name === "wallet" ? walletPlugin({ faults }) : p));
   stack = await createTestStack({ plugins, env: { ...ADMIN_ENV } });
   admin = { token: await loginAdmin(stack), id: "" };
-  admin.id = (await callJson(stack, "GET", "/api/v1/users/me", { token: admin.token })).body.data.user.id;
+  admin.id = (
+    await callJson(stack, "GET", "/api/v1/users/me", { token: admin.token })
+  ).body.data.user.id;
   await fund(stack, admin.id, 1_000_000);
 });
 afterAll(() => stack.close());
@@ -38,16 +58,23 @@ describe("crash injection during a deposit approval", () => {
   for (const [n, step] of STEPS.entries()) {
     test(`crash after step ${n} (${step}) → recovery pays exactly once`, async () => {
       const u = await registerUser(stack);
-      const dep = await callJson(stack, "POST", "/api/v1/deposits/request", { token: u.token, body: { amount: 1234, senderName: "x" } });
+      const dep = await callJson(stack, "POST", "/api/v1/deposits/request", {
+        token: u.token,
+        body: { amount: 1234, senderName: "x" },
+      });
       const id = dep.body.data.id as string;
-      const adminBefore = (await stack.stores.db.collection("users").findOne({ _id: new ObjectId(admin.id) }))!.wallet as { balance: number };
+      const adminBefore = (await stack.stores.db
+        .collection("users")
+        .findOne({ _id: new ObjectId(admin.id) }))!.wallet as { balance: number };
       crashAt(n);
       const r = await stack.call("PUT", `/api/v1/deposits/${id}/approve`, { token: admin.token });
       faults.after = undefined;
       expect(r.status).toBe(500);
 
       // A second approval while it is stuck mid-way cannot pay again.
-      const retry = await stack.call("PUT", `/api/v1/deposits/${id}/approve`, { token: admin.token });
+      const retry = await stack.call("PUT", `/api/v1/deposits/${id}/approve`, {
+        token: admin.token,
+      });
       expect(retry.status).toBe(409);
 
       await recoverWallet(stack.ctx, { graceMs: 0 });
@@ -56,14 +83,18 @@ describe("crash injection during a deposit approval", () => {
 
       const d = await stack.stores.db.collection("deposits").findOne({ _id: new ObjectId(id) });
       expect(d?.status).toBe("approved");
-      const credits = await stack.stores.db.collection("ledger").find({ opId: { $regex: `^deposit:${id}:` } });
+      const credits = await stack.stores.db
+        .collection("ledger")
+        .find({ opId: { $regex: `^deposit:${id}:` } });
       expect(credits.map((e) => [e.opId, e.status, e.amount]).sort()).toEqual([
         [`deposit:${id}:credit`, "applied", 1234],
         [`deposit:${id}:debit`, "applied", -1234],
       ]);
       const user = await stack.ctx.use("cacheSync").getUserWithSync(u.user.id);
       expect(user?.wallet.balance).toBe(1234);
-      const adminAfter = (await stack.stores.db.collection("users").findOne({ _id: new ObjectId(admin.id) }))!.wallet as { balance: number };
+      const adminAfter = (await stack.stores.db
+        .collection("users")
+        .findOne({ _id: new ObjectId(admin.id) }))!.wallet as { balance: number };
       expect(adminAfter.balance).toBe(adminBefore.balance - 1234);
       await assertMoneyInvariants(stack, [u.user.id, admin.id]);
     });
@@ -77,18 +108,24 @@ describe("crash in a bare balance op, recovered by a second instance on the same
       faults.after = (s) => {
         if (s === step) throw new Crash(step);
       };
-      await expect(stack.ctx.use("balance").apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` })).rejects.toBeInstanceOf(Crash);
+      await expect(
+        stack.ctx.use("balance").apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` }),
+      ).rejects.toBeInstanceOf(Crash);
       faults.after = undefined;
       const second = await createTestStack({
         redis: stack.redis,
         mongo: stack.mongo,
         dbName: stack.dbName,
         env: { CACHE_PREFIX: stack.config.CACHE_PREFIX },
-        plugins: defaultPlugins().map((p) => (p.name === "wallet" ? walletPlugin({ graceMs: 0 }) : p)),
+        plugins: defaultPlugins().map((p) =>
+          p.name === "wallet" ? walletPlugin({ graceMs: 0 }) : p,
+        ),
       });
       try {
         // onReady recovered it; a client retry of the same opId is a no-op.
-        const again = await second.ctx.use("balance").apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` });
+        const again = await second.ctx
+          .use("balance")
+          .apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` });
         expect(again.applied).toBe(false);
         expect(again.user.wallet.balance).toBe(500);
         await assertMoneyInvariants(second, [u.user.id]);

@@ -41,10 +41,15 @@ describe("exactly once without clocks: recovery fences the op before applying it
     for (let i = 0; i < 10; i++) {
       const u = await registerUser(stack);
       const entry = await stalledIntent(u.user.id, 300);
-      const results = await Promise.allSettled([applyEntry(stack.ctx, entry), recoverEntry(stack.ctx, entry)]);
+      const results = await Promise.allSettled([
+        applyEntry(stack.ctx, entry),
+        recoverEntry(stack.ctx, entry),
+      ]);
       expect(results[1].status).toBe("fulfilled");
-      const doc = await stack.stores.db.collection("users").findOne({ _id: new ObjectId(u.user.id) });
-      expect((doc?.wallet as { balance: number }).balance).toBe(300);
+      const doc = await stack.stores.db
+        .collection("users")
+        .findOne({ _id: new ObjectId(u.user.id) });
+      expect((doc?.wallet as { balance: number } | undefined)?.balance).toBe(300);
       await assertMoneyInvariants(stack, [u.user.id]);
     }
   });

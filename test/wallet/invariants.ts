@@ -9,9 +9,14 @@ import type { TestStack } from "../support/stack";
  * applied ledger sums to the balance, no balance is negative, no op is left half-done, and a
  * cached entry (when present) equals MongoDB.
  */
-export async function assertMoneyInvariants(stack: TestStack, userIds: readonly string[]): Promise<void> {
+export async function assertMoneyInvariants(
+  stack: TestStack,
+  userIds: readonly string[],
+): Promise<void> {
   for (const id of userIds) {
-    const doc = await stack.stores.db.collection<UserDoc>("users").findOne({ _id: new ObjectId(id) });
+    const doc = await stack.stores.db
+      .collection<UserDoc>("users")
+      .findOne({ _id: new ObjectId(id) });
     expect(doc).not.toBeNull();
     const balance = doc!.wallet.balance;
     expect(balance).toBeGreaterThanOrEqual(0);
@@ -21,7 +26,9 @@ export async function assertMoneyInvariants(stack: TestStack, userIds: readonly 
     expect(applied.reduce((s, e) => s + (e.amount as number), 0)).toBe(balance);
     // Only fenced (recovered) ops keep their guard marker; every other op was settled.
     const fenced = new Set((doc!.fencedOps as string[] | undefined) ?? []);
-    expect(((doc!.pendingOps as string[] | undefined) ?? []).filter((op) => !fenced.has(op))).toEqual([]);
+    expect(
+      ((doc!.pendingOps as string[] | undefined) ?? []).filter((op) => !fenced.has(op)),
+    ).toEqual([]);
     const cached = await stack.stores.cache.get(userKey(stack.config.CACHE_PREFIX, id));
     if (cached !== null) {
       const c = JSON.parse(cached) as { wallet: { balance: number }; version: number };
@@ -33,5 +40,7 @@ export async function assertMoneyInvariants(stack: TestStack, userIds: readonly 
 
 /** Seeds money the way production does: an exactly-once ledgered credit. */
 export async function fund(stack: TestStack, userId: string, amount: number): Promise<void> {
-  await stack.ctx.use("balance").apply(userId, amount, "test funding", { opId: `seed:${userId}:${crypto.randomUUID()}` });
+  await stack.ctx
+    .use("balance")
+    .apply(userId, amount, "test funding", { opId: `seed:${userId}:${crypto.randomUUID()}` });
 }

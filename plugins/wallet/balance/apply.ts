@@ -1,5 +1,5 @@
-import { ObjectId } from "bson";
-import { AppError, badRequest, conflict, DuplicateKeyError, notFound } from "../../../src/core/errors";
+import type { ObjectId } from "bson";
+import { badRequest, conflict, DuplicateKeyError, notFound } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
 import { toObjectId } from "../../auth/users";
@@ -23,8 +23,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * the op in the user document before its own b, so a stalled originator can never apply it too
  * (steps.ts). A duplicate request never runs b: it waits for the original, or recovers it.
  */
-export function createBalanceService(ctx: PluginContext, opts: BalanceOptions, faults?: Faults): BalanceService {
-  async function existing(opId: string, userId: ObjectId, amount: number): Promise<BalanceResult | "gone"> {
+export function createBalanceService(
+  ctx: PluginContext,
+  opts: BalanceOptions,
+  faults?: Faults,
+): BalanceService {
+  async function existing(
+    opId: string,
+    userId: ObjectId,
+    amount: number,
+  ): Promise<BalanceResult | "gone"> {
     const deadline = Date.now() + opts.waitMs;
     for (;;) {
       const entry = await ledger(ctx).findOne({ opId });
@@ -42,23 +50,42 @@ export function createBalanceService(ctx: PluginContext, opts: BalanceOptions, f
         await recoverEntry(ctx, entry);
         continue;
       }
-      if (Date.now() > deadline) throw conflict("The same operation is in progress", "OP_IN_PROGRESS");
+      if (Date.now() > deadline)
+        throw conflict("The same operation is in progress", "OP_IN_PROGRESS");
       await sleep(POLL_MS);
     }
   }
 
   return {
-    async apply(userId: string, amount: number, reason: string, change: BalanceChange = {}): Promise<BalanceResult> {
+    async apply(
+      userId: string,
+      amount: number,
+      reason: string,
+      change: BalanceChange = {},
+    ): Promise<BalanceResult> {
       const _id = toObjectId(userId);
       if (!_id) throw notFound("User not found", "USER_NOT_FOUND");
-      if (!isValidDelta(amount)) throw badRequest("amount must be a non-zero integer in minor units", { amount }, "INVALID_AMOUNT");
-      if (typeof reason !== "string" || reason.length === 0 || reason.length > 500) throw badRequest("reason is required");
+      if (!isValidDelta(amount))
+        throw badRequest(
+          "amount must be a non-zero integer in minor units",
+          { amount },
+          "INVALID_AMOUNT",
+        );
+      if (typeof reason !== "string" || reason.length === 0 || reason.length > 500)
+        throw badRequest("reason is required");
       const opId = change.opId ?? `op:${crypto.randomUUID()}`;
       for (;;) {
         const createdAt = new Date();
         let entry: LedgerEntry;
         try {
-          entry = await ledger(ctx).insertOne({ opId, userId: _id, amount, reason, status: "pending", createdAt });
+          entry = await ledger(ctx).insertOne({
+            opId,
+            userId: _id,
+            amount,
+            reason,
+            status: "pending",
+            createdAt,
+          });
         } catch (err) {
           if (!(err instanceof DuplicateKeyError)) throw err;
           const r = await existing(opId, _id, amount);

@@ -13,7 +13,7 @@ import type { LedgerEntry } from "./types";
 export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Promise<boolean> {
   const run = await withLock(ctx, `ledger-op:${entry.opId}`, async () => {
     const fresh = await ledger(ctx).findOne({ opId: entry.opId });
-    if (!fresh || fresh.status !== "pending") return;
+    if (fresh?.status !== "pending") return;
     try {
       await applyEntry(ctx, fresh, undefined, "recovery");
     } catch (err) {
@@ -28,9 +28,15 @@ export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Prom
  * Start-up (and test) recovery: every pending entry older than `graceMs` is a run that stopped
  * between its steps. Returns how many were settled.
  */
-export async function recoverPending(ctx: PluginContext, opts: { graceMs: number; batch?: number }): Promise<number> {
+export async function recoverPending(
+  ctx: PluginContext,
+  opts: { graceMs: number; batch?: number },
+): Promise<number> {
   const cutoff = new Date(Date.now() - opts.graceMs);
-  const entries = await ledger(ctx).find({ status: "pending", createdAt: { $lte: cutoff } }, { sort: { createdAt: 1 }, limit: opts.batch ?? 1000 });
+  const entries = await ledger(ctx).find(
+    { status: "pending", createdAt: { $lte: cutoff } },
+    { sort: { createdAt: 1 }, limit: opts.batch ?? 1000 },
+  );
   let settled = 0;
   for (const e of entries) if (await recoverEntry(ctx, e)) settled++;
   settled += await sweepAppliedGuards(ctx, cutoff);
@@ -44,15 +50,24 @@ export async function recoverPending(ctx: PluginContext, opts: { graceMs: number
  * recovery pulls guards whose ledger entry has been applied since before the cutoff.
  */
 async function sweepAppliedGuards(ctx: PluginContext, cutoff: Date): Promise<number> {
-  const users = await rawUsers(ctx).find({ "pendingOps.0": { $exists: true } }, { projection: { pendingOps: 1, fencedOps: 1 }, limit: 1000 });
+  const users = await rawUsers(ctx).find(
+    { "pendingOps.0": { $exists: true } },
+    { projection: { pendingOps: 1, fencedOps: 1 }, limit: 1000 },
+  );
   let pulled = 0;
   for (const u of users) {
     // Fenced markers stay (see steps.ts): they are what keeps a recovered op from landing twice.
     const fenced = new Set((u.fencedOps as string[] | undefined) ?? []);
     const opIds = ((u.pendingOps as string[] | undefined) ?? []).filter((op) => !fenced.has(op));
-    const done = await ledger(ctx).find({ opId: { $in: opIds }, status: "applied", appliedAt: { $lte: cutoff } }, { projection: { opId: 1 } });
+    const done = await ledger(ctx).find(
+      { opId: { $in: opIds }, status: "applied", appliedAt: { $lte: cutoff } },
+      { projection: { opId: 1 } },
+    );
     if (done.length === 0) continue;
-    await rawUsers(ctx).updateOne({ _id: u._id }, { $pull: { pendingOps: { $in: done.map((e) => e.opId) } } });
+    await rawUsers(ctx).updateOne(
+      { _id: u._id },
+      { $pull: { pendingOps: { $in: done.map((e) => e.opId) } } },
+    );
     pulled += done.length;
   }
   return pulled;

@@ -31,11 +31,17 @@ export async function applyEntry(
 ): Promise<BalanceResult> {
   const { opId, amount, userId } = entry;
   const users = sanitizedUsers(ctx, { reason: entry.reason, opId });
-  if (mode === "recovery") await rawUsers(ctx).updateOne({ _id: userId }, { $addToSet: { fencedOps: opId } });
+  if (mode === "recovery")
+    await rawUsers(ctx).updateOne({ _id: userId }, { $addToSet: { fencedOps: opId } });
   const fence = mode === "originator" ? { fencedOps: { $ne: opId } } : {};
   for (let attempt = 0; attempt <= MAX_AMBIGUOUS_RETRIES; attempt++) {
     const user = await users.findOneAndUpdate(
-      { _id: userId, pendingOps: { $ne: opId }, ...fence, ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}) },
+      {
+        _id: userId,
+        pendingOps: { $ne: opId },
+        ...fence,
+        ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}),
+      },
       { $inc: { "wallet.balance": amount }, $push: { pendingOps: opId } },
       { returnDocument: "after" },
     );
@@ -45,7 +51,10 @@ export async function applyEntry(
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
     // Why did the guarded update match nothing? A raw read tells the three cases apart.
-    const raw = await rawUsers(ctx).findOne({ _id: userId }, { projection: { wallet: 1, pendingOps: 1, fencedOps: 1 } });
+    const raw = await rawUsers(ctx).findOne(
+      { _id: userId },
+      { projection: { wallet: 1, pendingOps: 1, fencedOps: 1 } },
+    );
     if (!raw) {
       await ledger(ctx).deleteOne({ opId, status: "pending" });
       throw notFound("User not found", "USER_NOT_FOUND");
@@ -58,7 +67,11 @@ export async function applyEntry(
       return { user: current, applied: false, balanceAfter: raw.wallet.balance };
     }
     if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId)) {
-      throw new AppError("BALANCE_DEFERRED", 503, "Balance update taken over by recovery; it completes exactly once");
+      throw new AppError(
+        "BALANCE_DEFERRED",
+        503,
+        "Balance update taken over by recovery; it completes exactly once",
+      );
     }
     if (amount < 0 && raw.wallet.balance < -amount) {
       // Nothing changed: drop the intent so the ledger only ever holds what happened.
@@ -71,14 +84,30 @@ export async function applyEntry(
 }
 
 /** Steps c and d. `recovered`: balanceAfter is the balance now, not right after the op. */
-export async function markApplied(ctx: PluginContext, entry: LedgerEntry, balanceAfter: number, recovered: boolean, faults?: Faults) {
+export async function markApplied(
+  ctx: PluginContext,
+  entry: LedgerEntry,
+  balanceAfter: number,
+  recovered: boolean,
+  faults?: Faults,
+) {
   await ledger(ctx).updateOne(
     { opId: entry.opId, status: "pending" },
-    { $set: { status: "applied", balanceAfter, appliedAt: new Date(), ...(recovered ? { recovered: true } : {}) } },
+    {
+      $set: {
+        status: "applied",
+        balanceAfter,
+        appliedAt: new Date(),
+        ...(recovered ? { recovered: true } : {}),
+      },
+    },
   );
   fire(faults, "marked", { opId: entry.opId });
   // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache
   // write. A fenced op keeps its marker for good: it is what stops a late second b.
-  await rawUsers(ctx).updateOne({ _id: entry.userId, fencedOps: { $ne: entry.opId } }, { $pull: { pendingOps: entry.opId } });
+  await rawUsers(ctx).updateOne(
+    { _id: entry.userId, fencedOps: { $ne: entry.opId } },
+    { $pull: { pendingOps: entry.opId } },
+  );
   fire(faults, "pulled", { opId: entry.opId });
 }

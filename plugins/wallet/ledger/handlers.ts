@@ -8,13 +8,19 @@ import { ledger } from "../balance/steps";
 import { page } from "../shared/pagination";
 import type { ledgerRoute } from "./routes";
 
-export function ledgerHandler(ctx: PluginContext): RouteHandler<ReturnType<typeof ledgerRoute>, AppEnv> {
+export function ledgerHandler(
+  ctx: PluginContext,
+): RouteHandler<ReturnType<typeof ledgerRoute>, AppEnv> {
   return async function listLedger(c) {
     const me = currentUser(c);
     const q = c.req.valid("query");
     const col = ledger(ctx);
     // Pending intents are not shown: they may still be dropped (insufficient funds).
-    const p = await page((f, o) => col.find(f, o), { userId: new ObjectId(me.id), status: "applied" }, q);
+    const p = await page(
+      (f, o) => col.find(f, o),
+      { userId: new ObjectId(me.id), status: "applied" },
+      q,
+    );
     const items = p.items.map((e) => ({
       id: e._id.toHexString(),
       opId: e.opId,

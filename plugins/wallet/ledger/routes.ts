@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
-import { userOnly } from "../../auth/guards";
 import { envelope, errorResponse } from "../../../src/domain/schemas";
+import { userOnly } from "../../auth/guards";
 import { PageQuery } from "../shared/pagination";
 
 export const LedgerEntrySchema = z
@@ -25,7 +25,13 @@ export const ledgerRoute = (auth: AuthService) =>
     request: { query: z.object(PageQuery) },
     responses: {
       200: {
-        content: { "application/json": { schema: envelope(z.object({ items: z.array(LedgerEntrySchema), nextCursor: z.string().nullable() })).openapi("LedgerPage") } },
+        content: {
+          "application/json": {
+            schema: envelope(
+              z.object({ items: z.array(LedgerEntrySchema), nextCursor: z.string().nullable() }),
+            ).openapi("LedgerPage"),
+          },
+        },
         description: "One page",
       },
       400: errorResponse("Invalid query"),

@@ -6,13 +6,16 @@ import type { MoneyRequest, RequestKind } from "./kinds";
 
 type Claimed = MoneyRequest & { approvedBy: ObjectId; approvedAmount: number };
 
-export const requests = (ctx: PluginContext, kind: RequestKind) => ctx.repo.collection<MoneyRequest>(kind.collection);
+export const requests = (ctx: PluginContext, kind: RequestKind) =>
+  ctx.repo.collection<MoneyRequest>(kind.collection);
 
 /** 404 for an unknown id, 409 INVALID_STATE when it exists but is not pending. */
 async function explainMiss(ctx: PluginContext, kind: RequestKind, _id: ObjectId): Promise<never> {
   const doc = await requests(ctx, kind).findOne({ _id }, { projection: { status: 1 } });
   if (!doc) throw notFound(`Unknown ${kind.name} request`);
-  throw conflict(`The ${kind.name} request is ${doc.status}, not pending`, "INVALID_STATE", { status: doc.status });
+  throw conflict(`The ${kind.name} request is ${doc.status}, not pending`, "INVALID_STATE", {
+    status: doc.status,
+  });
 }
 
 /**
@@ -34,7 +37,15 @@ export async function approveRequest(
   const now = new Date();
   const claimed = await col.findOneAndUpdate(
     { _id, status: "pending" },
-    { $set: { status: "approving", approvedBy: admin, approvedAmount: amount ?? current.amount, approvingAt: now, updatedAt: now } },
+    {
+      $set: {
+        status: "approving",
+        approvedBy: admin,
+        approvedAmount: amount ?? current.amount,
+        approvingAt: now,
+        updatedAt: now,
+      },
+    },
     { returnDocument: "after" },
   );
   if (!claimed) return explainMiss(ctx, kind, _id);
@@ -46,24 +57,39 @@ export async function approveRequest(
  * The money legs and the final transition. Idempotent by opId, so recovery calls it again for
  * a request stuck in "approving".
  */
-export async function settleApproval(ctx: PluginContext, kind: RequestKind, req: Claimed, faults?: Faults): Promise<MoneyRequest> {
+export async function settleApproval(
+  ctx: PluginContext,
+  kind: RequestKind,
+  req: Claimed,
+  faults?: Faults,
+): Promise<MoneyRequest> {
   const balance = ctx.use("balance");
   const { debit, credit } = kind.legs(req);
   const requestId = req._id.toHexString();
   try {
-    await balance.apply(debit.userId.toHexString(), debit.amount, debit.reason, { opId: debit.opId });
+    await balance.apply(debit.userId.toHexString(), debit.amount, debit.reason, {
+      opId: debit.opId,
+    });
   } catch (err) {
-    if (err instanceof AppError && (err.code === "INSUFFICIENT_FUNDS" || err.code === "USER_NOT_FOUND")) {
+    if (
+      err instanceof AppError &&
+      (err.code === "INSUFFICIENT_FUNDS" || err.code === "USER_NOT_FOUND")
+    ) {
       // Nothing was paid: hand the request back to pending so it can be approved later.
       await requests(ctx, kind).updateOne(
         { _id: req._id, status: "approving" },
-        { $set: { status: "pending", updatedAt: new Date() }, $unset: { approvedBy: "", approvedAmount: "", approvingAt: "" } },
+        {
+          $set: { status: "pending", updatedAt: new Date() },
+          $unset: { approvedBy: "", approvedAmount: "", approvingAt: "" },
+        },
       );
     }
     throw err;
   }
   fire(faults, "debited", { requestId });
-  await balance.apply(credit.userId.toHexString(), credit.amount, credit.reason, { opId: credit.opId });
+  await balance.apply(credit.userId.toHexString(), credit.amount, credit.reason, {
+    opId: credit.opId,
+  });
   fire(faults, "credited", { requestId });
   const now = new Date();
   const done = await requests(ctx, kind).findOneAndUpdate(
@@ -76,11 +102,25 @@ export async function settleApproval(ctx: PluginContext, kind: RequestKind, req:
   return done ?? ((await requests(ctx, kind).findOne({ _id: req._id })) as MoneyRequest);
 }
 
-export async function rejectRequest(ctx: PluginContext, kind: RequestKind, _id: ObjectId, admin: ObjectId, reason?: string): Promise<MoneyRequest> {
+export async function rejectRequest(
+  ctx: PluginContext,
+  kind: RequestKind,
+  _id: ObjectId,
+  admin: ObjectId,
+  reason?: string,
+): Promise<MoneyRequest> {
   const now = new Date();
   const rejected = await requests(ctx, kind).findOneAndUpdate(
     { _id, status: "pending" },
-    { $set: { status: "rejected", rejectedBy: admin, rejectedAt: now, rejectionReason: reason ?? "", updatedAt: now } },
+    {
+      $set: {
+        status: "rejected",
+        rejectedBy: admin,
+        rejectedAt: now,
+        rejectionReason: reason ?? "",
+        updatedAt: now,
+      },
+    },
     { returnDocument: "after" },
   );
   return rejected ?? explainMiss(ctx, kind, _id);

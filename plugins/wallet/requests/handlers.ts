@@ -1,11 +1,11 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { ObjectId } from "bson";
+import type { Context } from "hono";
 import type { AppEnv } from "../../../src/core/app-env";
 import { ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { currentUser } from "../../auth/middleware";
 import { toApiDoc } from "../../../src/domain/api-doc";
+import { currentUser } from "../../auth/middleware";
 import { insufficientFunds } from "../balance/steps";
 import type { Faults } from "../shared/faults";
 import { page } from "../shared/pagination";
@@ -38,9 +38,20 @@ const depositView = view("senderName");
 const withdrawalView = view("destination");
 
 /** A new pending request of the caller's. */
-function insertRequest(ctx: PluginContext, kind: RequestKind, userId: string, fields: Record<string, unknown> & { amount: number }) {
+function insertRequest(
+  ctx: PluginContext,
+  kind: RequestKind,
+  userId: string,
+  fields: Record<string, unknown> & { amount: number },
+) {
   const now = new Date();
-  return requests(ctx, kind).insertOne({ userId: new ObjectId(userId), ...fields, status: "pending", createdAt: now, updatedAt: now });
+  return requests(ctx, kind).insertOne({
+    userId: new ObjectId(userId),
+    ...fields,
+    status: "pending",
+    createdAt: now,
+    updatedAt: now,
+  });
 }
 
 /** Approve / reject: the path id and the acting admin, both as ObjectIds. */
@@ -49,9 +60,17 @@ function target(c: Context<AppEnv>, id: string) {
 }
 
 /** One page of requests, newest first: the caller's own, or everyone's for an admin. */
-function listPage(ctx: PluginContext, kind: RequestKind, c: Context<AppEnv>, q: { limit: number; cursor?: string; status?: string }) {
+function listPage(
+  ctx: PluginContext,
+  kind: RequestKind,
+  c: Context<AppEnv>,
+  q: { limit: number; cursor?: string; status?: string },
+) {
   const me = currentUser(c);
-  const filter = { ...(me.role === "admin" ? {} : { userId: new ObjectId(me.id) }), ...(q.status ? { status: q.status } : {}) };
+  const filter = {
+    ...(me.role === "admin" ? {} : { userId: new ObjectId(me.id) }),
+    ...(q.status ? { status: q.status } : {}),
+  };
   const col = requests(ctx, kind);
   return page((f, o) => col.find(f, o), filter, q);
 }
@@ -60,7 +79,11 @@ export function requestDepositHandler(ctx: PluginContext): RouteHandler<DR["crea
   return async function requestDeposit(c) {
     const me = currentUser(c);
     const { amount, senderName, receiptImage } = c.req.valid("json");
-    const doc = await insertRequest(ctx, DEPOSIT, me.id, { amount, senderName, receiptImage: receiptImage ?? null });
+    const doc = await insertRequest(ctx, DEPOSIT, me.id, {
+      amount,
+      senderName,
+      receiptImage: receiptImage ?? null,
+    });
     return c.json(ok(depositView(doc)), 201);
   };
 }
@@ -78,18 +101,30 @@ export function requestWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["c
   };
 }
 
-export function approveDepositHandler(ctx: PluginContext, faults?: Faults): RouteHandler<DR["approve"], AppEnv> {
+export function approveDepositHandler(
+  ctx: PluginContext,
+  faults?: Faults,
+): RouteHandler<DR["approve"], AppEnv> {
   return async function approveDeposit(c) {
     const { _id, admin } = target(c, c.req.valid("param").id);
     const body = c.req.valid("json") ?? {};
-    return c.json(ok(depositView(await approveRequest(ctx, DEPOSIT, _id, admin, body.amount, faults))), 200);
+    return c.json(
+      ok(depositView(await approveRequest(ctx, DEPOSIT, _id, admin, body.amount, faults))),
+      200,
+    );
   };
 }
 
-export function approveWithdrawalHandler(ctx: PluginContext, faults?: Faults): RouteHandler<WR["approve"], AppEnv> {
+export function approveWithdrawalHandler(
+  ctx: PluginContext,
+  faults?: Faults,
+): RouteHandler<WR["approve"], AppEnv> {
   return async function approveWithdrawal(c) {
     const { _id, admin } = target(c, c.req.valid("param").id);
-    return c.json(ok(withdrawalView(await approveRequest(ctx, WITHDRAWAL, _id, admin, undefined, faults))), 200);
+    return c.json(
+      ok(withdrawalView(await approveRequest(ctx, WITHDRAWAL, _id, admin, undefined, faults))),
+      200,
+    );
   };
 }
 
@@ -105,7 +140,10 @@ export function rejectWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["re
   return async function rejectWithdrawal(c) {
     const { _id, admin } = target(c, c.req.valid("param").id);
     const body = c.req.valid("json") ?? {};
-    return c.json(ok(withdrawalView(await rejectRequest(ctx, WITHDRAWAL, _id, admin, body.reason))), 200);
+    return c.json(
+      ok(withdrawalView(await rejectRequest(ctx, WITHDRAWAL, _id, admin, body.reason))),
+      200,
+    );
   };
 }
 

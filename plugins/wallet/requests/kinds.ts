@@ -32,7 +32,10 @@ export interface Leg {
 export interface RequestKind {
   name: "deposit" | "withdrawal";
   collection: string;
-  legs(req: MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }): { debit: Leg; credit: Leg };
+  legs(req: MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }): {
+    debit: Leg;
+    credit: Leg;
+  };
 }
 
 export const DEPOSIT: RequestKind = {
@@ -41,8 +44,18 @@ export const DEPOSIT: RequestKind = {
   legs(r) {
     const id = r._id.toHexString();
     return {
-      debit: { userId: r.approvedBy, amount: -r.approvedAmount, opId: `deposit:${id}:debit`, reason: `deposit approval #${id} (admin deduction)` },
-      credit: { userId: r.userId, amount: r.approvedAmount, opId: `deposit:${id}:credit`, reason: `deposit approval #${id}` },
+      debit: {
+        userId: r.approvedBy,
+        amount: -r.approvedAmount,
+        opId: `deposit:${id}:debit`,
+        reason: `deposit approval #${id} (admin deduction)`,
+      },
+      credit: {
+        userId: r.userId,
+        amount: r.approvedAmount,
+        opId: `deposit:${id}:credit`,
+        reason: `deposit approval #${id}`,
+      },
     };
   },
 };
@@ -53,8 +66,18 @@ export const WITHDRAWAL: RequestKind = {
   legs(r) {
     const id = r._id.toHexString();
     return {
-      debit: { userId: r.userId, amount: -r.approvedAmount, opId: `withdrawal:${id}:debit`, reason: `withdrawal approval #${id}` },
-      credit: { userId: r.approvedBy, amount: r.approvedAmount, opId: `withdrawal:${id}:credit`, reason: `withdrawal approval #${id} (admin credit)` },
+      debit: {
+        userId: r.userId,
+        amount: -r.approvedAmount,
+        opId: `withdrawal:${id}:debit`,
+        reason: `withdrawal approval #${id}`,
+      },
+      credit: {
+        userId: r.approvedBy,
+        amount: r.approvedAmount,
+        opId: `withdrawal:${id}:credit`,
+        reason: `withdrawal approval #${id} (admin credit)`,
+      },
     };
   },
 };

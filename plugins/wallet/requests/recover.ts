@@ -1,7 +1,7 @@
 import type { ObjectId } from "bson";
 import type { PluginContext } from "../../../src/core/plugin";
 import { recoverPending } from "../balance/recover";
-import { type Faults } from "../shared/faults";
+import type { Faults } from "../shared/faults";
 import { withLock } from "../shared/lock";
 import { requests, settleApproval } from "./approve";
 import { DEPOSIT, type MoneyRequest, type RequestKind, WITHDRAWAL } from "./kinds";
@@ -11,16 +11,27 @@ import { DEPOSIT, type MoneyRequest, type RequestKind, WITHDRAWAL } from "./kind
  * transition) are settled by replaying their legs: each leg's opId makes the replay pay at most
  * once. Runs after the balance recovery so the legs find their own entries settled.
  */
-export async function recoverApprovals(ctx: PluginContext, opts: { graceMs: number; faults?: Faults }): Promise<number> {
+export async function recoverApprovals(
+  ctx: PluginContext,
+  opts: { graceMs: number; faults?: Faults },
+): Promise<number> {
   const cutoff = new Date(Date.now() - opts.graceMs);
   let settled = 0;
   for (const kind of [DEPOSIT, WITHDRAWAL] as RequestKind[]) {
-    const stuck = await requests(ctx, kind).find({ status: "approving", approvingAt: { $lte: cutoff } }, { limit: 1000 });
+    const stuck = await requests(ctx, kind).find(
+      { status: "approving", approvingAt: { $lte: cutoff } },
+      { limit: 1000 },
+    );
     for (const req of stuck) {
       const id = req._id.toHexString();
       await withLock(ctx, `approval:${id}`, async () => {
         try {
-          await settleApproval(ctx, kind, req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }, opts.faults);
+          await settleApproval(
+            ctx,
+            kind,
+            req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number },
+            opts.faults,
+          );
           settled++;
         } catch (err) {
           ctx.logger.warn({ err, kind: kind.name, id }, "could not settle a stuck approval");
@@ -32,7 +43,10 @@ export async function recoverApprovals(ctx: PluginContext, opts: { graceMs: numb
 }
 
 /** Everything a crashed instance can leave behind, in the order it must be settled. */
-export async function recoverWallet(ctx: PluginContext, opts: { graceMs: number }): Promise<{ ops: number; approvals: number }> {
+export async function recoverWallet(
+  ctx: PluginContext,
+  opts: { graceMs: number },
+): Promise<{ ops: number; approvals: number }> {
   const ops = await recoverPending(ctx, opts);
   const approvals = await recoverApprovals(ctx, opts);
   return { ops, approvals };

@@ -1,7 +1,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { AuthService } from "../../../src/domain/auth";
-import { adminOnly, userOnly } from "../../auth/guards";
 import { errorResponse } from "../../../src/domain/schemas";
+import { adminOnly, userOnly } from "../../auth/guards";
 import { ObjectIdParam } from "../shared/pagination";
 import {
   ApproveDepositBody,
@@ -68,7 +68,10 @@ function requestRoutes<
       method: "post",
       path: `/${k.plural}/request` as `/${P}/request`,
       request: { body: { content: json(k.createBody), required: true } },
-      responses: { 201: { content: json(k.result), description: "Created, pending" }, ...k.createErrors },
+      responses: {
+        201: { content: json(k.result), description: "Created, pending" },
+        ...k.createErrors,
+      },
     }),
     approve: createRoute({
       ...admin,

@@ -11,5 +11,8 @@ export interface Faults {
   after?: (step: BalanceStep | ApprovalStep, info: { opId?: string; requestId?: string }) => void;
 }
 
-export const fire = (faults: Faults | undefined, step: BalanceStep | ApprovalStep, info: { opId?: string; requestId?: string } = {}) =>
-  faults?.after?.(step, info);
+export const fire = (
+  faults: Faults | undefined,
+  step: BalanceStep | ApprovalStep,
+  info: { opId?: string; requestId?: string } = {},
+) => faults?.after?.(step, info);

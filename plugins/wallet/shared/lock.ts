@@ -8,7 +8,11 @@ export const RECOVERY_LOCK_TTL_MS = 30_000;
  * recovering at once, or a recovery and a retried request, do not both run it). Returns
  * `{ held: false }` without running `fn` when another holder has the lock.
  */
-export async function withLock<T>(ctx: PluginContext, name: string, fn: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
+export async function withLock<T>(
+  ctx: PluginContext,
+  name: string,
+  fn: () => Promise<T>,
+): Promise<{ held: true; value: T } | { held: false }> {
   const key = `${ctx.config.CACHE_PREFIX}lock:${name}`;
   const token = crypto.randomUUID();
   if (!(await ctx.cache.acquireLock(key, token, RECOVERY_LOCK_TTL_MS))) return { held: false };

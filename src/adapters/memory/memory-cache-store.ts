@@ -38,7 +38,13 @@ export class MemoryCacheStore implements CacheStore {
     return keys.map((k) => live(this.read(k)));
   }
 
-  async setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean> {
+  async setIfNewer(
+    key: string,
+    value: string,
+    version: number,
+    ttlSeconds: number,
+    lease?: string,
+  ): Promise<boolean> {
     this.assertOpen();
     const current = this.read(key);
     if (current === null) {
@@ -58,7 +64,11 @@ export class MemoryCacheStore implements CacheStore {
   async acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
     this.assertOpen();
     if (this.read(key) !== null) return false;
-    this.write(key, JSON.stringify({ [LEASE_FIELD]: token, version: -1 }), Math.max(1, Math.ceil(ttlMs)));
+    this.write(
+      key,
+      JSON.stringify({ [LEASE_FIELD]: token, version: -1 }),
+      Math.max(1, Math.ceil(ttlMs)),
+    );
     return true;
   }
 
@@ -85,8 +95,9 @@ export class MemoryCacheStore implements CacheStore {
   /** Rounded like Redis' TTL: remaining milliseconds to the nearest second. */
   async ttl(key: string): Promise<number> {
     this.assertOpen();
-    if (this.read(key) === null) return -2;
-    const { expiresAt } = this.entries.get(key)!;
+    const entry = this.entries.get(key);
+    if (this.read(key) === null || !entry) return -2;
+    const { expiresAt } = entry;
     return expiresAt === null ? -1 : Math.round((expiresAt - Date.now()) / 1000);
   }
 
@@ -103,21 +114,25 @@ export class MemoryCacheStore implements CacheStore {
     const re = globToRegExp(pattern);
     // A snapshot, so onBatch may write or delete keys while we iterate.
     const matching = [...this.entries.keys()].filter((k) => re.test(k) && this.read(k) !== null);
-    for (let i = 0; i < matching.length; i += SCAN_BATCH) await onBatch(matching.slice(i, i + SCAN_BATCH));
+    for (let i = 0; i < matching.length; i += SCAN_BATCH)
+      await onBatch(matching.slice(i, i + SCAN_BATCH));
   }
 
   async incrWithExpiry(key: string, ttlSeconds: number): Promise<number> {
     this.assertOpen();
     const current = this.read(key);
-    if (current === null) {
+    const entry = this.entries.get(key);
+    if (current === null || !entry) {
       this.write(key, "1", seconds(ttlSeconds) * 1000);
       return 1;
     }
     const n = Number(current);
     if (!Number.isSafeInteger(n)) {
-      throw new StoreUnavailableError("redis", new Error("ERR value is not an integer or out of range"));
+      throw new StoreUnavailableError(
+        "redis",
+        new Error("ERR value is not an integer or out of range"),
+      );
     }
-    const entry = this.entries.get(key)!;
     entry.value = String(n + 1);
     if (entry.expiresAt === null) entry.expiresAt = Date.now() + seconds(ttlSeconds) * 1000;
     return n + 1;
@@ -165,7 +180,8 @@ export class MemoryCacheStore implements CacheStore {
 
   private sweep(): void {
     const now = Date.now();
-    for (const [k, e] of this.entries) if (e.expiresAt !== null && e.expiresAt <= now) this.entries.delete(k);
+    for (const [k, e] of this.entries)
+      if (e.expiresAt !== null && e.expiresAt <= now) this.entries.delete(k);
   }
 
   /** Like a closed Redis client: calls after close fail the same way. */
@@ -183,7 +199,11 @@ function describe(stored: string): { version: number; tombstone: boolean; holder
   try {
     const doc: unknown = JSON.parse(stored);
     if (doc && typeof doc === "object") {
-      const { version, [TOMBSTONE_FIELD]: tombstone, [LEASE_FIELD]: holder } = doc as Record<string, unknown>;
+      const {
+        version,
+        [TOMBSTONE_FIELD]: tombstone,
+        [LEASE_FIELD]: holder,
+      } = doc as Record<string, unknown>;
       return {
         version: typeof version === "number" ? version : -1,
         tombstone: tombstone === true,

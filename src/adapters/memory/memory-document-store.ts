@@ -59,7 +59,11 @@ class MemoryCollection<T extends Doc> implements CollectionPort<T> {
     return guard(() => this.coll().insertOne(doc) as T);
   }
 
-  async updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+  async updateOne(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
     return guard(() => toResult(this.coll().update(filter, update, { upsert: options.upsert })));
   }
 
@@ -67,7 +71,11 @@ class MemoryCollection<T extends Doc> implements CollectionPort<T> {
     return guard(() => toResult(this.coll().update(filter, update, { multi: true })));
   }
 
-  async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
+  async findOneAndUpdate(
+    filter: Filter,
+    update: Update,
+    options: FindOneAndUpdateOptions = {},
+  ): Promise<T | null> {
     return guard(
       () =>
         this.coll().findAndModify(filter, {
@@ -97,7 +105,11 @@ class MemoryCollection<T extends Doc> implements CollectionPort<T> {
   }
 }
 
-function toResult(r: { matchedCount: number; modifiedCount: number; upsertedId: unknown }): UpdateResult {
+function toResult(r: {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: unknown;
+}): UpdateResult {
   return {
     matchedCount: r.matchedCount,
     modifiedCount: r.modifiedCount,
@@ -109,7 +121,8 @@ function guard<R>(fn: () => R): R {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof DuplicateKeyEngineError) throw new DuplicateKeyError(err.keyPattern, err.keyValue);
+    if (err instanceof DuplicateKeyEngineError)
+      throw new DuplicateKeyError(err.keyPattern, err.keyValue);
     throw err;
   }
 }

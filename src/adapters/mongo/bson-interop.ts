@@ -1,4 +1,4 @@
-import { type Document, ObjectId, deserialize, serialize } from "bson";
+import { type Document, deserialize, ObjectId, serialize } from "bson";
 
 /**
  * The driver is CommonJS and loads bson's CJS build, while our ES modules get its ESM build:
@@ -18,7 +18,9 @@ function convert(value: unknown): unknown {
   if (typeof bsontype === "string") {
     if (value instanceof ObjectId) return value;
     if (bsontype === "ObjectId") return new ObjectId((value as { id: Uint8Array }).id);
-    return (deserialize(serialize({ v: value as Document }), { promoteValues: false }) as { v: unknown }).v;
+    return (
+      deserialize(serialize({ v: value as Document }), { promoteValues: false }) as { v: unknown }
+    ).v;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;

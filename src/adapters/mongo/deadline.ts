@@ -11,7 +11,8 @@ export async function withDeadline<T>(timeoutMs: number, run: () => Promise<T>):
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new StoreUnavailableError("mongo", new Error(`no answer within ${timeoutMs} ms`))),
+      () =>
+        reject(new StoreUnavailableError("mongo", new Error(`no answer within ${timeoutMs} ms`))),
       timeoutMs,
     );
   });

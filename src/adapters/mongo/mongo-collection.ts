@@ -29,11 +29,15 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
   }
 
   findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
-    return this.run(async () => (await this.coll.findOne(filter, findOptions(options))) as T | null);
+    return this.run(
+      async () => (await this.coll.findOne(filter, findOptions(options))) as T | null,
+    );
   }
 
   find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.run(async () => (await this.coll.find(filter, findOptions(options)).toArray()) as T[]);
+    return this.run(
+      async () => (await this.coll.find(filter, findOptions(options)).toArray()) as T[],
+    );
   }
 
   insertOne(doc: Omit<T, "_id"> & { _id?: ObjectId }): Promise<T> {
@@ -47,14 +51,20 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
   }
 
   updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
-    return this.run(async () => toResult(await this.coll.updateOne(filter, update, { upsert: options.upsert ?? false })));
+    return this.run(async () =>
+      toResult(await this.coll.updateOne(filter, update, { upsert: options.upsert ?? false })),
+    );
   }
 
   updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
     return this.run(async () => toResult(await this.coll.updateMany(filter, update)));
   }
 
-  findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
+  findOneAndUpdate(
+    filter: Filter,
+    update: Update,
+    options: FindOneAndUpdateOptions = {},
+  ): Promise<T | null> {
     return this.run(async () => {
       const doc = await this.coll.findOneAndUpdate(filter, update, {
         returnDocument: options.returnDocument ?? "after",
@@ -67,11 +77,15 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
   }
 
   deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
-    return this.run(async () => ({ deletedCount: (await this.coll.deleteOne(filter)).deletedCount }));
+    return this.run(async () => ({
+      deletedCount: (await this.coll.deleteOne(filter)).deletedCount,
+    }));
   }
 
   deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
-    return this.run(async () => ({ deletedCount: (await this.coll.deleteMany(filter)).deletedCount }));
+    return this.run(async () => ({
+      deletedCount: (await this.coll.deleteMany(filter)).deletedCount,
+    }));
   }
 
   countDocuments(filter: Filter = {}): Promise<number> {
@@ -80,7 +94,8 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
 
   sample(size: number, filter: Filter = {}): Promise<T[]> {
     return this.run(
-      async () => (await this.coll.aggregate([{ $match: filter }, { $sample: { size } }]).toArray()) as T[],
+      async () =>
+        (await this.coll.aggregate([{ $match: filter }, { $sample: { size } }]).toArray()) as T[],
     );
   }
 }
@@ -94,7 +109,11 @@ function findOptions(options: FindOptions): Document {
   return out;
 }
 
-function toResult(r: { matchedCount: number; modifiedCount: number; upsertedId: unknown }): UpdateResult {
+function toResult(r: {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: unknown;
+}): UpdateResult {
   return {
     matchedCount: r.matchedCount,
     modifiedCount: r.modifiedCount,

@@ -1,6 +1,11 @@
 import { type Db, MongoClient } from "mongodb";
 import { StoreUnavailableError } from "../../core/errors";
-import type { CollectionPort, Doc, DocumentStore, IndexSpec } from "../../core/ports/document-store";
+import type {
+  CollectionPort,
+  Doc,
+  DocumentStore,
+  IndexSpec,
+} from "../../core/ports/document-store";
 import { withDeadline } from "./deadline";
 import { mapMongoError } from "./errors";
 import { MongoCollection } from "./mongo-collection";
@@ -63,7 +68,8 @@ export class MongoDocumentStore implements DocumentStore {
 
   async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
     const byCollection = new Map<string, IndexSpec[]>();
-    for (const spec of specs) byCollection.set(spec.collection, [...(byCollection.get(spec.collection) ?? []), spec]);
+    for (const spec of specs)
+      byCollection.set(spec.collection, [...(byCollection.get(spec.collection) ?? []), spec]);
     for (const [name, list] of byCollection) {
       const indexes = list.map((s) => ({
         key: s.key,

@@ -1,7 +1,12 @@
 import type Redis from "ioredis";
 import type { CacheStore } from "../../core/ports/cache-store";
 import { LEASE_FIELD, MARKER_PREFIX } from "../../core/ports/cache-store";
-import { CommandGate, closeClient, createCommandClient, type RedisAdapterOptions } from "./connection";
+import {
+  CommandGate,
+  closeClient,
+  createCommandClient,
+  type RedisAdapterOptions,
+} from "./connection";
 import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
@@ -9,7 +14,13 @@ import { SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
 
 /** The commands `defineCommand` adds to this store's client. */
 interface ScriptedRedis extends Redis {
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease: string): Promise<number>;
+  setIfNewer(
+    key: string,
+    value: string,
+    version: number,
+    ttlSeconds: number,
+    lease: string,
+  ): Promise<number>;
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<number>;
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
@@ -18,7 +29,8 @@ interface ScriptedRedis extends Redis {
 const SCAN_COUNT = 500;
 
 /** Tombstones and leases are written only by us, always starting with `{"__`: both read as a miss. */
-const live = (value: string | null): string | null => (value === null || value.startsWith(MARKER_PREFIX) ? null : value);
+const live = (value: string | null): string | null =>
+  value === null || value.startsWith(MARKER_PREFIX) ? null : value;
 
 /** SET EX refuses 0 and fractions; a sub-second TTL still means "expire soon". */
 const wholeSeconds = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds));
@@ -63,13 +75,31 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean> {
-    return this.run(async () => (await this.scripted.setIfNewer(key, value, version, wholeSeconds(ttlSeconds), lease ?? "")) === 1);
+  setIfNewer(
+    key: string,
+    value: string,
+    version: number,
+    ttlSeconds: number,
+    lease?: string,
+  ): Promise<boolean> {
+    return this.run(
+      async () =>
+        (await this.scripted.setIfNewer(
+          key,
+          value,
+          version,
+          wholeSeconds(ttlSeconds),
+          lease ?? "",
+        )) === 1,
+    );
   }
 
   acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
     const marker = JSON.stringify({ [LEASE_FIELD]: token, version: -1 });
-    return this.run(async () => (await this.client.set(key, marker, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK");
+    return this.run(
+      async () =>
+        (await this.client.set(key, marker, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK",
+    );
   }
 
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<void> {
@@ -110,7 +140,9 @@ export class RedisCacheStore implements CacheStore {
   async scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void> {
     let cursor = "0";
     do {
-      const [next, keys] = await this.run(() => this.client.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT));
+      const [next, keys] = await this.run(() =>
+        this.client.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT),
+      );
       cursor = next;
       if (keys.length) await onBatch(keys);
     } while (cursor !== "0");
@@ -121,7 +153,10 @@ export class RedisCacheStore implements CacheStore {
   }
 
   acquireLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return this.run(async () => (await this.client.set(key, token, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK");
+    return this.run(
+      async () =>
+        (await this.client.set(key, token, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK",
+    );
   }
 
   releaseLock(key: string, token: string): Promise<void> {

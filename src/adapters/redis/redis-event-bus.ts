@@ -1,13 +1,13 @@
 import type Redis from "ioredis";
 import type { BusMessage, EventBus, Unsubscribe } from "../../core/ports/event-bus";
 import {
+  CommandGate,
   closeClient,
   createCommandClient,
   createSubscriberClient,
-  CommandGate,
+  type RedisAdapterOptions,
   unavailable,
   withTimeout,
-  type RedisAdapterOptions,
 } from "./connection";
 import { PUBLISH_LUA } from "./scripts/publish";
 
@@ -93,7 +93,9 @@ export class RedisEventBus implements EventBus {
 
   async since(topic: string, afterId: string, limit: number): Promise<BusMessage[]> {
     if (!STREAM_ID.test(afterId) || !(limit > 0)) return [];
-    const entries = await this.run(() => this.client.xrange(topic, `(${afterId}`, "+", "COUNT", Math.ceil(limit)));
+    const entries = await this.run(() =>
+      this.client.xrange(topic, `(${afterId}`, "+", "COUNT", Math.ceil(limit)),
+    );
     return entries.map(([id, fields]) => ({ id, payload: fieldValue(fields, "payload") }));
   }
 
@@ -141,7 +143,7 @@ export class RedisEventBus implements EventBus {
 
   private async remove(topic: string, handler: Handler): Promise<void> {
     const entry = this.topics.get(topic);
-    if (!entry || !entry.handlers.delete(handler) || entry.handlers.size > 0) return;
+    if (!entry?.handlers.delete(handler) || entry.handlers.size > 0) return;
     this.topics.delete(topic);
     const sub = this.subscriber;
     if (!sub) return;

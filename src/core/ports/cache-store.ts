@@ -29,7 +29,13 @@ export interface CacheStore {
    * Without `lease` (a write-through, which carries MongoDB's latest version): an absent key or
    * any lease is replaced.
    */
-  setIfNewer(key: string, value: string, version: number, ttlSeconds: number, lease?: string): Promise<boolean>;
+  setIfNewer(
+    key: string,
+    value: string,
+    version: number,
+    ttlSeconds: number,
+    lease?: string,
+  ): Promise<boolean>;
 
   /**
    * Marks an absent key as "being filled by `token`" (SET NX PX), before the fill reads MongoDB.

@@ -6,7 +6,10 @@ import { startMongoWire } from "./server";
 
 function flag(name: string): number | undefined {
   const i = process.argv.indexOf(`--${name}`);
-  const raw = i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+  const raw =
+    i >= 0
+      ? process.argv[i + 1]
+      : process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) {

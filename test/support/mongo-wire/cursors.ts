@@ -14,7 +14,12 @@ export class CursorRegistry {
   private nextId = 1;
 
   /** The `cursor` reply field for a command returning `docs`; parks the rest when they do not fit. */
-  first(ns: string, docs: Document[], batchSize: number | undefined, singleBatch = false): Document {
+  first(
+    ns: string,
+    docs: Document[],
+    batchSize: number | undefined,
+    singleBatch = false,
+  ): Document {
     const size = batchSize && batchSize > 0 ? batchSize : DEFAULT_FIRST_BATCH;
     const firstBatch = docs.slice(0, size);
     let id = 0;

@@ -33,7 +33,8 @@ export class MessageReader {
     const out: WireRequest[] = [];
     while (this.buffer.length >= 4) {
       const length = this.buffer.readInt32LE(0);
-      if (length < HEADER_SIZE || length > MAX_MESSAGE_SIZE) throw new ProtocolError(`invalid message length ${length}`);
+      if (length < HEADER_SIZE || length > MAX_MESSAGE_SIZE)
+        throw new ProtocolError(`invalid message length ${length}`);
       if (this.buffer.length < length) break;
       const message = this.buffer.subarray(0, length);
       this.buffer = this.buffer.subarray(length);
@@ -100,7 +101,13 @@ function decodeOpQuery(message: Buffer, requestId: number): WireRequest {
   // Legacy drivers wrap commands carrying a read preference as { $query: cmd, … }.
   if (body.$query && typeof body.$query === "object") body = body.$query as Document;
   const dot = namespace.indexOf(".");
-  return { requestId, opCode: OP_QUERY, body, db: dot > 0 ? namespace.slice(0, dot) : namespace, noReply: false };
+  return {
+    requestId,
+    opCode: OP_QUERY,
+    body,
+    db: dot > 0 ? namespace.slice(0, dot) : namespace,
+    noReply: false,
+  };
 }
 
 let nextResponseId = 1;

@@ -1,1 +1,6 @@
-export { MongoWireServer, startMongoWire, type MongoWireStats, type StartMongoWireOptions } from "./server";
+export {
+  MongoWireServer,
+  type MongoWireStats,
+  type StartMongoWireOptions,
+  startMongoWire,
+} from "./server";

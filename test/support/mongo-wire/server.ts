@@ -3,7 +3,7 @@ import type { Document } from "bson";
 import { Engine, EngineError } from "../../../src/adapters/memory/engine";
 import { canonicalName, commands } from "./commands";
 import { CursorRegistry } from "./cursors";
-import { MessageReader, type WireRequest, encodeReply } from "./framing";
+import { encodeReply, MessageReader, type WireRequest } from "./framing";
 
 export interface StartMongoWireOptions {
   /** 0 or absent: an ephemeral port (kept across stop/restart). */
@@ -170,9 +170,11 @@ export class MongoWireServer {
         return;
       }
       for (const req of requests) {
-        conn.chain = conn.chain.then(() => this.handle(conn, req)).catch(() => {
-          socket.destroy();
-        });
+        conn.chain = conn.chain
+          .then(() => this.handle(conn, req))
+          .catch(() => {
+            socket.destroy();
+          });
       }
     });
   }
@@ -205,13 +207,30 @@ export class MongoWireServer {
       return { ok: 0, errmsg: `no such command: '${name}'`, code: 59, codeName: "CommandNotFound" };
     }
     try {
-      if (req.body.startTransaction === true || (req.body.txnNumber !== undefined && !name.endsWith("Transaction"))) {
-        throw new EngineError(20, "IllegalOperation", "Transaction numbers are only allowed on a replica set member or mongos");
+      if (
+        req.body.startTransaction === true ||
+        (req.body.txnNumber !== undefined && !name.endsWith("Transaction"))
+      ) {
+        throw new EngineError(
+          20,
+          "IllegalOperation",
+          "Transaction numbers are only allowed on a replica set member or mongos",
+        );
       }
-      return handler(req.body, { engine: this.engine, cursors: this.cursors, db: req.db, connectionId });
+      return handler(req.body, {
+        engine: this.engine,
+        cursors: this.cursors,
+        db: req.db,
+        connectionId,
+      });
     } catch (err) {
       if (err instanceof EngineError) return err.toReply();
-      return { ok: 0, errmsg: err instanceof Error ? err.message : String(err), code: 1, codeName: "InternalError" };
+      return {
+        ok: 0,
+        errmsg: err instanceof Error ? err.message : String(err),
+        code: 1,
+        codeName: "InternalError",
+      };
     }
   }
 }

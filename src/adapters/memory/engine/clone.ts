@@ -13,7 +13,8 @@ function cloneValue(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(cloneValue);
   if (value instanceof Date) return new Date(value.getTime());
-  if (value instanceof Binary) return new Binary(Uint8Array.from(value.buffer.subarray(0, value.position)), value.sub_type);
+  if (value instanceof Binary)
+    return new Binary(Uint8Array.from(value.buffer.subarray(0, value.position)), value.sub_type);
   if (value instanceof Uint8Array) return value.slice();
   if (value instanceof RegExp) return new RegExp(value.source, value.flags);
   const proto: unknown = Object.getPrototypeOf(value);

@@ -1,7 +1,7 @@
 import { type Document, ObjectId } from "bson";
 import { deepClone, isPlainObject } from "./clone";
-import { DuplicateKeyEngineError, EngineError, badValue } from "./errors";
-import { Index, type IndexDefinition, defaultIndexName } from "./indexes";
+import { badValue, DuplicateKeyEngineError, EngineError } from "./errors";
+import { defaultIndexName, Index, type IndexDefinition } from "./indexes";
 import { canonicalKey, getPath } from "./keys";
 import { type FindSpec, runAggregate, runFind } from "./query";
 import { applyUpdate, buildUpsert } from "./update";
@@ -56,7 +56,10 @@ export class EngineCollection {
     /** Other collections of the same database, for $lookup and friends. */
     private readonly resolveSibling: (name: string) => Document[] = () => [],
   ) {
-    this.indexes.set("_id_", new Index({ name: "_id_", key: { _id: 1 }, unique: true, sparse: false }));
+    this.indexes.set(
+      "_id_",
+      new Index({ name: "_id_", key: { _id: 1 }, unique: true, sparse: false }),
+    );
   }
 
   get ns(): string {
@@ -132,7 +135,12 @@ export class EngineCollection {
   }
 
   findAndModify(filter: Document, spec: FindAndModifySpec): FindAndModifyOutcome {
-    if (!spec.remove && !spec.update) throw new EngineError(9, "FailedToParse", "Either an update or remove=true must be specified");
+    if (!spec.remove && !spec.update)
+      throw new EngineError(
+        9,
+        "FailedToParse",
+        "Either an update or remove=true must be specified",
+      );
     const [current] = runFind(this.candidates(filter), filter, { sort: spec.sort, limit: 1 });
     const project = (doc: Document | null) => (doc ? this.project(doc, spec.projection) : null);
 
@@ -157,11 +165,18 @@ export class EngineCollection {
       isInsert: false,
     });
     if (modified) this.commit(current, doc);
-    return { value: project(spec.returnNew ? doc : current), lastErrorObject: { n: 1, updatedExisting: true } };
+    return {
+      value: project(spec.returnNew ? doc : current),
+      lastErrorObject: { n: 1, updatedExisting: true },
+    };
   }
 
   delete(filter: Document, spec: { limit?: number } = {}): number {
-    const matches = runFind(this.candidates(filter), filter, spec.limit ? { limit: spec.limit } : {});
+    const matches = runFind(
+      this.candidates(filter),
+      filter,
+      spec.limit ? { limit: spec.limit } : {},
+    );
     for (const doc of matches) this.commit(doc, null);
     return matches.length;
   }
@@ -170,19 +185,33 @@ export class EngineCollection {
     const name = req.name ?? defaultIndexName(req.key);
     const def: IndexDefinition = { name, key: req.key, unique: !!req.unique, sparse: !!req.sparse };
     const existing = this.indexes.get(name);
-    const sameKey = [...this.indexes.values()].find((i) => canonicalKey(i.def.key) === canonicalKey(def.key));
+    const sameKey = [...this.indexes.values()].find(
+      (i) => canonicalKey(i.def.key) === canonicalKey(def.key),
+    );
     if (existing) {
       if (canonicalKey(existing.def.key) !== canonicalKey(def.key)) {
-        throw new EngineError(86, "IndexKeySpecsConflict", `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`);
+        throw new EngineError(
+          86,
+          "IndexKeySpecsConflict",
+          `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`,
+        );
       }
       if (existing.def.unique !== def.unique || existing.def.sparse !== def.sparse) {
-        throw new EngineError(85, "IndexOptionsConflict", `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`);
+        throw new EngineError(
+          85,
+          "IndexOptionsConflict",
+          `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(def)}, existing index: ${JSON.stringify(existing.def)}`,
+        );
       }
       return false;
     }
     if (sameKey) {
       if (sameKey.def.unique === def.unique && sameKey.def.sparse === def.sparse) return false;
-      throw new EngineError(85, "IndexOptionsConflict", `An existing index has the same key but different options: ${sameKey.def.name}`);
+      throw new EngineError(
+        85,
+        "IndexOptionsConflict",
+        `An existing index has the same key but different options: ${sameKey.def.name}`,
+      );
     }
     const index = new Index(def);
     for (const [idKey, doc] of this.docs) {
@@ -197,7 +226,8 @@ export class EngineCollection {
 
   dropIndex(name: string): void {
     if (name === "_id_") throw new EngineError(72, "InvalidOptions", "cannot drop _id index");
-    if (!this.indexes.delete(name)) throw new EngineError(27, "IndexNotFound", `index not found with name [${name}]`);
+    if (!this.indexes.delete(name))
+      throw new EngineError(27, "IndexNotFound", `index not found with name [${name}]`);
   }
 
   dropIndexes(): void {
@@ -221,12 +251,21 @@ export class EngineCollection {
     if (after) {
       const newKey = canonicalKey(after._id);
       if (oldKey !== null && newKey !== oldKey) {
-        throw new EngineError(66, "ImmutableField", "After applying the update, the (immutable) field '_id' was found to have been altered");
+        throw new EngineError(
+          66,
+          "ImmutableField",
+          "After applying the update, the (immutable) field '_id' was found to have been altered",
+        );
       }
       for (const index of this.indexes.values()) {
         const owner = index.conflict(after, oldKey ?? `\u0000new`);
         if (owner !== undefined) {
-          throw new DuplicateKeyEngineError(this.ns, index.def.name, index.def.key, index.keyValueOf(after));
+          throw new DuplicateKeyEngineError(
+            this.ns,
+            index.def.name,
+            index.def.key,
+            index.keyValueOf(after),
+          );
         }
       }
     }

@@ -12,7 +12,11 @@ export class EngineDatabase {
     let coll = this.collections.get(name);
     if (!coll) {
       validateCollectionName(name);
-      coll = new EngineCollection(this.name, name, (other) => this.collections.get(other)?.rawDocuments() ?? []);
+      coll = new EngineCollection(
+        this.name,
+        name,
+        (other) => this.collections.get(other)?.rawDocuments() ?? [],
+      );
       this.collections.set(name, coll);
     }
     return coll;
@@ -25,7 +29,11 @@ export class EngineDatabase {
 
   create(name: string): void {
     if (this.collections.has(name)) {
-      throw new EngineError(48, "NamespaceExists", `Collection ${this.name}.${name} already exists.`);
+      throw new EngineError(
+        48,
+        "NamespaceExists",
+        `Collection ${this.name}.${name} already exists.`,
+      );
     }
     this.collection(name);
   }

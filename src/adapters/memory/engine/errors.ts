@@ -52,5 +52,5 @@ function formatScalar(v: unknown): string {
   if (v && typeof v === "object" && "toHexString" in v && typeof v.toHexString === "function") {
     return `ObjectId('${String(v.toHexString())}')`;
   }
-  return v === undefined ? "null" : JSON.stringify(v) ?? String(v);
+  return v === undefined ? "null" : (JSON.stringify(v) ?? String(v));
 }

@@ -1,5 +1,4 @@
-export { Engine } from "./engine";
-export { EngineDatabase } from "./database";
+export { deepClone } from "./clone";
 export {
   EngineCollection,
   type FindAndModifyOutcome,
@@ -8,6 +7,7 @@ export {
   type UpdateOutcome,
   type UpdateSpec,
 } from "./collection";
+export { EngineDatabase } from "./database";
+export { Engine } from "./engine";
 export { DuplicateKeyEngineError, EngineError } from "./errors";
-export { deepClone } from "./clone";
 export type { FindSpec } from "./query";

@@ -59,7 +59,8 @@ export class Index {
 
   remove(doc: Document, idKey: string): void {
     if (!this.def.unique) return;
-    for (const key of this.keysOf(doc)) if (this.entries.get(key) === idKey) this.entries.delete(key);
+    for (const key of this.keysOf(doc))
+      if (this.entries.get(key) === idKey) this.entries.delete(key);
   }
 
   /** Equality lookup for a single-field unique index (`undefined` when this index cannot answer). */

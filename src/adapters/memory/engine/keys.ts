@@ -33,7 +33,8 @@ export function canonicalKey(value: unknown): string {
   }
   // Long, Decimal128, Int32, Double, Timestamp …: their string forms are value-based.
   const bsontype = (value as { _bsontype?: unknown })._bsontype;
-  if (bsontype === "Long" || bsontype === "Int32" || bsontype === "Double") return `n:${String(value)}`;
+  if (bsontype === "Long" || bsontype === "Int32" || bsontype === "Double")
+    return `n:${String(value)}`;
   return `t:${String(bsontype)}:${String(value)}`;
 }
 

@@ -1,5 +1,5 @@
 import type { Document } from "bson";
-import { Aggregator, Query, find as mingoFind } from "mingo";
+import { Aggregator, find as mingoFind, Query } from "mingo";
 import type { AnyObject, Criteria, Options } from "mingo/types";
 import { badValue, EngineError } from "./errors";
 
@@ -27,7 +27,8 @@ export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSp
       hasProjection ? spec.projection : undefined,
       queryOptions,
     );
-    if (spec.sort && Object.keys(spec.sort).length) cursor = cursor.sort(spec.sort as Record<string, 1 | -1>);
+    if (spec.sort && Object.keys(spec.sort).length)
+      cursor = cursor.sort(spec.sort as Record<string, 1 | -1>);
     if (spec.skip) cursor = cursor.skip(spec.skip);
     if (spec.limit) cursor = cursor.limit(Math.abs(spec.limit));
     const out = cursor.all() as Document[];
@@ -49,7 +50,10 @@ export function runAggregate(
     let current = docs;
     let segment: Document[] = [];
     const flush = () => {
-      if (segment.length) current = new Aggregator(segment as AnyObject[], options).run(current as AnyObject[]) as Document[];
+      if (segment.length)
+        current = new Aggregator(segment as AnyObject[], options).run(
+          current as AnyObject[],
+        ) as Document[];
       segment = [];
     };
     for (const stage of pipeline) {
@@ -60,7 +64,8 @@ export function runAggregate(
       }
       flush();
       const size = sample.size;
-      if (typeof size !== "number" || size < 0) throw badValue("size argument to $sample must be a non-negative number");
+      if (typeof size !== "number" || size < 0)
+        throw badValue("size argument to $sample must be a non-negative number");
       current = sampleWithoutReplacement(current, size);
     }
     flush();
@@ -73,7 +78,7 @@ function sampleWithoutReplacement<T>(items: readonly T[], size: number): T[] {
   const n = Math.min(Math.floor(size), pool.length);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(Math.random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    [pool[i], pool[j]] = [pool[j] as T, pool[i] as T];
   }
   return pool.slice(0, n);
 }

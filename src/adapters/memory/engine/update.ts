@@ -2,7 +2,7 @@ import { type Document, ObjectId } from "bson";
 import { updateOne as mingoUpdateOne } from "mingo";
 import type { AnyObject, Criteria } from "mingo/types";
 import { deepClone, isPlainObject } from "./clone";
-import { EngineError, badValue, failedToParse } from "./errors";
+import { badValue, EngineError, failedToParse } from "./errors";
 import { canonicalKey } from "./keys";
 import { queryOptions } from "./query";
 
@@ -28,8 +28,13 @@ export function isOperatorUpdate(update: Document): boolean {
  * Applies `update` to `doc` (which the caller owns: it is mutated or replaced) and returns the
  * resulting document and whether anything changed.
  */
-export function applyUpdate(doc: Document, update: Document, opts: ApplyOptions): { doc: Document; modified: boolean } {
-  if (Array.isArray(update)) throw badValue("Pipeline-style updates are not supported by the embedded engine");
+export function applyUpdate(
+  doc: Document,
+  update: Document,
+  opts: ApplyOptions,
+): { doc: Document; modified: boolean } {
+  if (Array.isArray(update))
+    throw badValue("Pipeline-style updates are not supported by the embedded engine");
   if (!isOperatorUpdate(update)) return applyReplacement(doc, update);
 
   const modifier = deepClone(update);
@@ -39,7 +44,11 @@ export function applyUpdate(doc: Document, update: Document, opts: ApplyOptions)
     const set = isPlainObject(modifier.$set) ? modifier.$set : {};
     for (const [path, value] of Object.entries(onInsert)) {
       if (path in set) {
-        throw new EngineError(40, "ConflictingUpdateOperators", `Updating the path '${path}' would create a conflict at '${path}'`);
+        throw new EngineError(
+          40,
+          "ConflictingUpdateOperators",
+          `Updating the path '${path}' would create a conflict at '${path}'`,
+        );
       }
       set[path] = value;
     }
@@ -47,7 +56,9 @@ export function applyUpdate(doc: Document, update: Document, opts: ApplyOptions)
   }
   for (const [op, args] of Object.entries(modifier)) {
     if (!isPlainObject(args)) {
-      throw failedToParse(`Modifiers operate on fields but we found type ${typeof args} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(args)}}`);
+      throw failedToParse(
+        `Modifiers operate on fields but we found type ${typeof args} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(args)}}`,
+      );
     }
     if (Object.keys(args).length === 0) delete modifier[op];
   }
@@ -68,9 +79,16 @@ export function applyUpdate(doc: Document, update: Document, opts: ApplyOptions)
   }
 }
 
-function applyReplacement(doc: Document, replacement: Document): { doc: Document; modified: boolean } {
+function applyReplacement(
+  doc: Document,
+  replacement: Document,
+): { doc: Document; modified: boolean } {
   if ("_id" in replacement && canonicalKey(replacement._id) !== canonicalKey(doc._id)) {
-    throw new EngineError(66, "ImmutableField", "After applying the update, the (immutable) field '_id' was found to have been altered");
+    throw new EngineError(
+      66,
+      "ImmutableField",
+      "After applying the update, the (immutable) field '_id' was found to have been altered",
+    );
   }
   const { _id: _ignored, ...rest } = deepClone(replacement);
   const next: Document = { _id: doc._id, ...rest };
@@ -106,27 +124,38 @@ function setPath(doc: Document, path: string, value: unknown): void {
     if (!isPlainObject(cur[part])) cur[part] = {};
     cur = cur[part] as Document;
   }
-  cur[parts[parts.length - 1]!] = value;
+  cur[parts[parts.length - 1] as string] = value;
 }
 
 /** The inserted document of an upsert, `_id` first as the server stores it. */
-export function buildUpsert(filter: Document, update: Document, arrayFilters?: Document[]): Document {
+export function buildUpsert(
+  filter: Document,
+  update: Document,
+  arrayFilters?: Document[],
+): Document {
   const seed = upsertSeed(filter);
   const operator = !Array.isArray(update) && isOperatorUpdate(update);
-  const base = operator ? seed : { ...(seed._id !== undefined ? { _id: seed._id } : {}), ...deepClone(update) };
-  const { doc } = operator ? applyUpdate(base, update, { filter: {}, arrayFilters, isInsert: true }) : { doc: base };
+  const base = operator
+    ? seed
+    : { ...(seed._id !== undefined ? { _id: seed._id } : {}), ...deepClone(update) };
+  const { doc } = operator
+    ? applyUpdate(base, update, { filter: {}, arrayFilters, isInsert: true })
+    : { doc: base };
   const { _id, ...rest } = doc;
   return { _id: _id ?? new ObjectId(), ...rest };
 }
 
 function translateUpdateError(err: unknown): Error {
-  if (err instanceof EngineError || !(err instanceof Error)) return err instanceof Error ? err : badValue(String(err));
+  if (err instanceof EngineError || !(err instanceof Error))
+    return err instanceof Error ? err : badValue(String(err));
   const msg = err.message;
   if (/immutable field/i.test(msg)) return new EngineError(66, "ImmutableField", msg);
   if (/conflict/i.test(msg)) return new EngineError(40, "ConflictingUpdateOperators", msg);
   if (/unknown update operator/i.test(msg)) {
     const op = /'(\$[^']*)'/.exec(msg)?.[1] ?? "?";
-    return failedToParse(`Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    return failedToParse(
+      `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+    );
   }
   return badValue(msg);
 }

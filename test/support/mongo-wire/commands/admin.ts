@@ -12,7 +12,8 @@ const createIndexes: CommandHandler = (body, ctx) => {
   const before = coll.indexCount;
   for (const spec of docArray(body.indexes, "createIndexes.indexes")) {
     const key = optionalDoc(spec.key);
-    if (!key || !Object.keys(key).length) throw new EngineError(67, "CannotCreateIndex", "Index keys cannot be empty.");
+    if (!key || !Object.keys(key).length)
+      throw new EngineError(67, "CannotCreateIndex", "Index keys cannot be empty.");
     const req: IndexRequest = {
       key: key as Record<string, 1 | -1>,
       name: typeof spec.name === "string" ? spec.name : undefined,
@@ -36,7 +37,10 @@ const listIndexes: CommandHandler = (body, ctx) => {
   const coll = ctx.engine.db(ctx.db).existing(name);
   if (!coll) throw new EngineError(26, "NamespaceNotFound", `ns does not exist: ${ctx.db}.${name}`);
   const batchSize = toNumber(optionalDoc(body.cursor)?.batchSize);
-  return { cursor: ctx.cursors.first(`${ctx.db}.$cmd.listIndexes.${name}`, coll.listIndexes(), batchSize), ok: 1 };
+  return {
+    cursor: ctx.cursors.first(`${ctx.db}.$cmd.listIndexes.${name}`, coll.listIndexes(), batchSize),
+    ok: 1,
+  };
 };
 
 const dropIndexes: CommandHandler = (body, ctx) => {
@@ -61,8 +65,11 @@ const listCollections: CommandHandler = (body, ctx) => {
   const db = ctx.engine.db(ctx.db);
   const all = db.listCollections();
   const filter = optionalDoc(body.filter) ?? {};
-  const filtered = Object.keys(filter).length ? all.filter((info) => new Query(filter).test(info)) : all;
-  const docs = body.nameOnly === true ? filtered.map((c) => ({ name: c.name, type: c.type })) : filtered;
+  const filtered = Object.keys(filter).length
+    ? all.filter((info) => new Query(filter).test(info))
+    : all;
+  const docs =
+    body.nameOnly === true ? filtered.map((c) => ({ name: c.name, type: c.type })) : filtered;
   const batchSize = toNumber(optionalDoc(body.cursor)?.batchSize);
   return { cursor: ctx.cursors.first(`${ctx.db}.$cmd.listCollections`, docs, batchSize), ok: 1 };
 };
@@ -87,7 +94,9 @@ const dropDatabase: CommandHandler = (_body, ctx) => {
 
 const listDatabases: CommandHandler = (body, ctx) => {
   const names = ctx.engine.listDatabases();
-  const databases = names.map((name) => (body.nameOnly === true ? { name } : { name, sizeOnDisk: 0, empty: false }));
+  const databases = names.map((name) =>
+    body.nameOnly === true ? { name } : { name, sizeOnDisk: 0, empty: false },
+  );
   return { databases, totalSize: 0, ok: 1 };
 };
 

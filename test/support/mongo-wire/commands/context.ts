@@ -1,5 +1,5 @@
 import type { Document } from "bson";
-import { EngineError, type Engine } from "../../../../src/adapters/memory/engine";
+import { type Engine, EngineError } from "../../../../src/adapters/memory/engine";
 import type { CursorRegistry } from "../cursors";
 
 export interface CommandContext {
@@ -17,16 +17,27 @@ export type CommandHandler = (body: Document, ctx: CommandContext) => Document;
 export function targetCollection(body: Document, command: string): string {
   const name: unknown = body[command];
   if (typeof name !== "string" || !name) {
-    throw new EngineError(73, "InvalidNamespace", `collection name has invalid type ${typeof name}`);
+    throw new EngineError(
+      73,
+      "InvalidNamespace",
+      `collection name has invalid type ${typeof name}`,
+    );
   }
   return name;
 }
 
 export function optionalDoc(value: unknown): Document | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Document) : undefined;
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Document)
+    : undefined;
 }
 
 export function docArray(value: unknown, field: string): Document[] {
-  if (!Array.isArray(value)) throw new EngineError(9, "FailedToParse", `BSON field '${field}' is missing but a required field`);
+  if (!Array.isArray(value))
+    throw new EngineError(
+      9,
+      "FailedToParse",
+      `BSON field '${field}' is missing but a required field`,
+    );
   return value as Document[];
 }

@@ -41,7 +41,11 @@ const buildInfo: CommandHandler = () => ({
 });
 
 const notInTransactions: CommandHandler = () => {
-  throw new EngineError(20, "IllegalOperation", "Transaction numbers are only allowed on a replica set member or mongos");
+  throw new EngineError(
+    20,
+    "IllegalOperation",
+    "Transaction numbers are only allowed on a replica set member or mongos",
+  );
 };
 
 export const handshakeCommands: Record<string, CommandHandler> = {
@@ -54,8 +58,18 @@ export const handshakeCommands: Record<string, CommandHandler> = {
   endSessions: () => ({ ok: 1 }),
   hostInfo: () => ({ system: { hostname: "127.0.0.1" }, ok: 1 }),
   getParameter: () => ({ featureCompatibilityVersion: { version: "7.0" }, ok: 1 }),
-  serverStatus: () => ({ host: "127.0.0.1", version: "7.0.0", process: "mongod", pid: process.pid, ok: 1, id: processId }),
-  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
+  serverStatus: () => ({
+    host: "127.0.0.1",
+    version: "7.0.0",
+    process: "mongod",
+    pid: process.pid,
+    ok: 1,
+    id: processId,
+  }),
+  connectionStatus: () => ({
+    authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] },
+    ok: 1,
+  }),
   abortTransaction: notInTransactions,
   commitTransaction: notInTransactions,
 };

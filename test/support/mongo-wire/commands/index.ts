@@ -1,5 +1,5 @@
-import type { CommandHandler } from "./context";
 import { adminCommands } from "./admin";
+import type { CommandHandler } from "./context";
 import { handshakeCommands } from "./handshake";
 import { readCommands } from "./reads";
 import { writeCommands } from "./writes";

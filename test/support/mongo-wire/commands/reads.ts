@@ -1,4 +1,3 @@
-import type { Document } from "bson";
 import { EngineCollection, EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
@@ -16,7 +15,10 @@ const find: CommandHandler = (body, ctx) => {
       })
     : [];
   const singleBatch = body.singleBatch === true || limit < 0;
-  return { cursor: ctx.cursors.first(`${ctx.db}.${name}`, docs, toNumber(body.batchSize), singleBatch), ok: 1 };
+  return {
+    cursor: ctx.cursors.first(`${ctx.db}.${name}`, docs, toNumber(body.batchSize), singleBatch),
+    ok: 1,
+  };
 };
 
 const getMore: CommandHandler = (body, ctx) => {
@@ -32,20 +34,34 @@ const killCursors: CommandHandler = (body, ctx) => {
   for (const raw of Array.isArray(body.cursors) ? body.cursors : []) {
     (ctx.cursors.kill(toNumber(raw) ?? 0) ? killed : notFound).push(raw);
   }
-  return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+  return {
+    cursorsKilled: killed,
+    cursorsNotFound: notFound,
+    cursorsAlive: [],
+    cursorsUnknown: [],
+    ok: 1,
+  };
 };
 
 const count: CommandHandler = (body, ctx) => {
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "count"));
   const n = coll
-    ? coll.count(optionalDoc(body.query) ?? {}, { skip: toNumber(body.skip), limit: toNumber(body.limit) })
+    ? coll.count(optionalDoc(body.query) ?? {}, {
+        skip: toNumber(body.skip),
+        limit: toNumber(body.limit),
+      })
     : 0;
   return { n, ok: 1 };
 };
 
 const distinct: CommandHandler = (body, ctx) => {
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "distinct"));
-  if (typeof body.key !== "string") throw new EngineError(9, "FailedToParse", "BSON field 'distinct.key' is missing but a required field");
+  if (typeof body.key !== "string")
+    throw new EngineError(
+      9,
+      "FailedToParse",
+      "BSON field 'distinct.key' is missing but a required field",
+    );
   return { values: coll ? coll.distinct(body.key, optionalDoc(body.query) ?? {}) : [], ok: 1 };
 };
 
@@ -53,10 +69,18 @@ const aggregate: CommandHandler = (body, ctx) => {
   const pipeline = docArray(body.pipeline, "aggregate.pipeline");
   const cursorOpts = optionalDoc(body.cursor);
   if (!cursorOpts && body.explain !== true) {
-    throw new EngineError(9, "FailedToParse", "The 'cursor' option is required, except for aggregate with the explain argument");
+    throw new EngineError(
+      9,
+      "FailedToParse",
+      "The 'cursor' option is required, except for aggregate with the explain argument",
+    );
   }
   if (pipeline.some((stage) => "$out" in stage || "$merge" in stage)) {
-    throw new EngineError(40324, "Location40324", "$out and $merge are not supported by the test server");
+    throw new EngineError(
+      40324,
+      "Location40324",
+      "$out and $merge are not supported by the test server",
+    );
   }
   // `aggregate: 1` is a database-level pipeline ($documents, $currentOp …): run it over nothing.
   const name = typeof body.aggregate === "string" ? body.aggregate : undefined;
@@ -64,9 +88,20 @@ const aggregate: CommandHandler = (body, ctx) => {
   // A missing collection aggregates as empty without being created (reads never create).
   const docs = (coll ?? new EngineCollection(ctx.db, name ?? "$cmd.aggregate")).aggregate(pipeline);
   return {
-    cursor: ctx.cursors.first(`${ctx.db}.${name ?? "$cmd.aggregate"}`, docs, toNumber(cursorOpts?.batchSize)),
+    cursor: ctx.cursors.first(
+      `${ctx.db}.${name ?? "$cmd.aggregate"}`,
+      docs,
+      toNumber(cursorOpts?.batchSize),
+    ),
     ok: 1,
   };
 };
 
-export const readCommands: Record<string, CommandHandler> = { find, getMore, killCursors, count, distinct, aggregate };
+export const readCommands: Record<string, CommandHandler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+};

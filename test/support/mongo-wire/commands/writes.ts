@@ -5,12 +5,17 @@ import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./
 
 /** A write error entry as the server reports it (E11000 carries keyPattern/keyValue). */
 function writeError(index: number, err: unknown): Document {
-  if (err instanceof EngineError) return { index, code: err.code, errmsg: err.message, ...err.extra };
+  if (err instanceof EngineError)
+    return { index, code: err.code, errmsg: err.message, ...err.extra };
   return { index, code: 1, errmsg: err instanceof Error ? err.message : String(err) };
 }
 
 /** Runs each item of a batch write; an ordered batch stops at its first error, as the server does. */
-function eachItem<T>(items: T[], ordered: boolean, run: (item: T, index: number) => void): Document[] {
+function eachItem<T>(
+  items: T[],
+  ordered: boolean,
+  run: (item: T, index: number) => void,
+): Document[] {
   const errors: Document[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
@@ -30,10 +35,14 @@ function withErrors(reply: Document, errors: Document[]): Document {
 const insert: CommandHandler = (body, ctx) => {
   const coll = ctx.engine.db(ctx.db).collection(targetCollection(body, "insert"));
   let n = 0;
-  const errors = eachItem(docArray(body.documents, "insert.documents"), body.ordered !== false, (doc) => {
-    coll.insertOne(doc);
-    n++;
-  });
+  const errors = eachItem(
+    docArray(body.documents, "insert.documents"),
+    body.ordered !== false,
+    (doc) => {
+      coll.insertOne(doc);
+      n++;
+    },
+  );
   return withErrors({ n, ok: 1 }, errors);
 };
 
@@ -42,27 +51,42 @@ const update: CommandHandler = (body, ctx) => {
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
-  const errors = eachItem(docArray(body.updates, "update.updates"), body.ordered !== false, (stmt, index) => {
-    const q = optionalDoc(stmt.q) ?? {};
-    const u = stmt.u as Document;
-    if (u === null || typeof u !== "object") throw new EngineError(9, "FailedToParse", "BSON field 'update.updates.u' is missing but a required field");
-    const multi = stmt.multi === true;
-    if (multi && !Array.isArray(u) && !Object.keys(u).some((k) => k.startsWith("$"))) {
-      throw new EngineError(9, "FailedToParse", "multi update is not supported for replacement-style update");
-    }
-    const res = coll.update(q, u, {
-      multi,
-      upsert: stmt.upsert === true,
-      arrayFilters: Array.isArray(stmt.arrayFilters) ? (stmt.arrayFilters as Document[]) : undefined,
-    });
-    if (res.upsertedId !== null) {
-      n += 1;
-      upserted.push({ index, _id: res.upsertedId });
-    } else {
-      n += res.matchedCount;
-      nModified += res.modifiedCount;
-    }
-  });
+  const errors = eachItem(
+    docArray(body.updates, "update.updates"),
+    body.ordered !== false,
+    (stmt, index) => {
+      const q = optionalDoc(stmt.q) ?? {};
+      const u = stmt.u as Document;
+      if (u === null || typeof u !== "object")
+        throw new EngineError(
+          9,
+          "FailedToParse",
+          "BSON field 'update.updates.u' is missing but a required field",
+        );
+      const multi = stmt.multi === true;
+      if (multi && !Array.isArray(u) && !Object.keys(u).some((k) => k.startsWith("$"))) {
+        throw new EngineError(
+          9,
+          "FailedToParse",
+          "multi update is not supported for replacement-style update",
+        );
+      }
+      const res = coll.update(q, u, {
+        multi,
+        upsert: stmt.upsert === true,
+        arrayFilters: Array.isArray(stmt.arrayFilters)
+          ? (stmt.arrayFilters as Document[])
+          : undefined,
+      });
+      if (res.upsertedId !== null) {
+        n += 1;
+        upserted.push({ index, _id: res.upsertedId });
+      } else {
+        n += res.matchedCount;
+        nModified += res.modifiedCount;
+      }
+    },
+  );
   const reply: Document = { n, nModified, ok: 1 };
   if (upserted.length) reply.upserted = upserted;
   return withErrors(reply, errors);
@@ -71,10 +95,14 @@ const update: CommandHandler = (body, ctx) => {
 const deleteCommand: CommandHandler = (body, ctx) => {
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "delete"));
   let n = 0;
-  const errors = eachItem(docArray(body.deletes, "delete.deletes"), body.ordered !== false, (stmt) => {
-    if (!coll) return;
-    n += coll.delete(optionalDoc(stmt.q) ?? {}, { limit: toNumber(stmt.limit) ?? 0 });
-  });
+  const errors = eachItem(
+    docArray(body.deletes, "delete.deletes"),
+    body.ordered !== false,
+    (stmt) => {
+      if (!coll) return;
+      n += coll.delete(optionalDoc(stmt.q) ?? {}, { limit: toNumber(stmt.limit) ?? 0 });
+    },
+  );
   return withErrors({ n, ok: 1 }, errors);
 };
 
@@ -83,7 +111,12 @@ const findAndModify: CommandHandler = (body, ctx) => {
   const name = targetCollection(body, "findAndModify" in body ? "findAndModify" : "findandmodify");
   const coll = ctx.engine.db(ctx.db).collection(name);
   const update = body.update;
-  if (Array.isArray(update)) throw new EngineError(2, "BadValue", "Pipeline-style updates are not supported by the test server");
+  if (Array.isArray(update))
+    throw new EngineError(
+      2,
+      "BadValue",
+      "Pipeline-style updates are not supported by the test server",
+    );
   const res = coll.findAndModify(optionalDoc(body.query) ?? {}, {
     update: optionalDoc(update),
     remove: body.remove === true,
