@@ -42,22 +42,24 @@ export function cacheAsidePlugin(): Plugin {
         lookup.by === "id" ? engine.getCached(lookup.id) : byEmail(lookup.email);
       // One MongoDB read per key however many callers miss at once, then a versioned fill.
       const fill = (lookup: NonNullable<Lookup>, next: () => Promise<unknown>) =>
-        engine.flights.do(lookup.by === "id" ? lookup.id : `email:${lookup.email}`, async () => {
-          const end = ctx.metrics.fillSeconds.startTimer();
-          const lease = lookup.by === "id" ? await engine.lease(lookup.id) : undefined;
-          const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
-          if (!doc) return null;
-          const sanitized = engine.sanitize(doc);
-          const outcome = await engine.fill(sanitized, lease);
-          end();
-          if (outcome !== "refused") return sanitized;
-          // A write landed while we read MongoDB, maybe on another instance, and callers that
-          // joined this load after it was acknowledged must not get the older version.
-          const newer = await engine.getCached(sanitized.id);
-          if (newer && newer.version >= sanitized.version) return newer;
-          const again = await engine.rawUser(sanitized.id);
-          return again ? engine.sanitize(again) : null;
-        });
+        engine.flights.do(
+          lookup.by === "id" ? lookup.id : `email:${lookup.email}`,
+          async (seal) => {
+            const end = ctx.metrics.fillSeconds.startTimer();
+            const lease = lookup.by === "id" ? await engine.lease(lookup.id) : undefined;
+            // Joiners from here on would get a read that may predate a write acknowledged
+            // after they arrived (on any instance): they share the next load instead.
+            seal();
+            const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
+            if (!doc) return null;
+            const sanitized = engine.sanitize(doc);
+            // Refused means a newer write won the key; the document is still current for every
+            // caller of this load, since they all arrived before its read began.
+            await engine.fill(sanitized, lease);
+            end();
+            return sanitized;
+          },
+        );
       return [
         {
           collection: "users",

@@ -6,6 +6,7 @@ import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/dom
 import type { UserSanitizer } from "../sanitize";
 import { CircuitBreaker } from "./breaker";
 import { emailKey, userKey } from "./keys";
+import { allProtections, type ProtectionName, type Protections } from "./protections";
 import { RepairLog } from "./repair-log";
 import { SingleFlight } from "./single-flight";
 
@@ -25,7 +26,8 @@ const isMongoDown = (err: unknown) => err instanceof StoreUnavailableError && er
 export class CacheEngine {
   readonly breaker: CircuitBreaker;
   readonly repairs: RepairLog;
-  readonly flights = new SingleFlight<SanitizedUser | null>();
+  private readonly switches: Protections = allProtections();
+  readonly flights = new SingleFlight<SanitizedUser | null>(() => this.switches.singleFlightRule);
   private readonly cache: CacheStore;
   private readonly prefix: string;
   private mongoDownUntil = 0;
@@ -55,6 +57,21 @@ export class CacheEngine {
         );
       },
     });
+  }
+
+  /** Which protections are on (all of them, except in a mutation test). */
+  get protections(): Readonly<Protections> {
+    return this.switches;
+  }
+
+  /**
+   * Mutation testing only: removes one protection so a test can show the stale-read checker
+   * catches its absence. Refused outside NODE_ENV=test; nothing in the configuration calls it.
+   */
+  disableProtectionForTest(name: ProtectionName, off = true): void {
+    if (this.ctx.config.NODE_ENV !== "test")
+      throw new Error("protections can only be switched off in tests (NODE_ENV=test)");
+    this.switches[name] = !off;
   }
 
   userKey(id: string): string {
@@ -104,7 +121,8 @@ export class CacheEngine {
    * from "a newer entry was written and then evicted" (versions alone cannot: DESIGN.md). Returns
    * the token the fill must present; best effort like the fill itself.
    */
-  async lease(id: string): Promise<string> {
+  async lease(id: string): Promise<string | undefined> {
+    if (!this.switches.fillLeases) return undefined;
     const token = `${this.instance}:${++this.leases}`;
     if (!this.breaker.allows()) return token;
     await this.breaker
@@ -124,13 +142,7 @@ export class CacheEngine {
     try {
       const ttl = this.ttl();
       const stored = await this.breaker.run(() =>
-        this.cache.setIfNewer(
-          this.userKey(user.id),
-          JSON.stringify(user),
-          user.version,
-          ttl,
-          lease,
-        ),
+        this.storeVersioned(this.userKey(user.id), JSON.stringify(user), user.version, ttl, lease),
       );
       this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
       if (!stored) return "refused";
@@ -149,12 +161,11 @@ export class CacheEngine {
    * not served again before it is repaired.
    */
   async writeThrough(user: SanitizedUser): Promise<void> {
-    this.flights.forget(user.id);
     const end = this.ctx.metrics.writeThroughSeconds.startTimer();
     try {
       const ttl = this.ttl();
       await this.breaker.run(
-        () => this.cache.setIfNewer(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
+        () => this.storeVersioned(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
         WRITE,
       );
       this.ctx.metrics.writeThroughs.inc({ outcome: "stored" });
@@ -171,18 +182,9 @@ export class CacheEngine {
 
   /** Leaves a versioned tombstone (never a bare DEL) and drops the email index keys. */
   async invalidate(id: string, version: number, emails: readonly string[]): Promise<void> {
-    this.flights.forget(id);
     this.ctx.metrics.invalidations.inc();
     try {
-      await this.breaker.run(
-        () =>
-          this.cache.invalidateVersioned(
-            this.userKey(id),
-            version,
-            this.ctx.config.CACHE_MARKER_TTL_MS,
-          ),
-        WRITE,
-      );
+      await this.breaker.run(() => this.tombstone(this.userKey(id), version), WRITE);
       if (emails.length)
         await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))), WRITE);
     } catch (err) {
@@ -192,15 +194,10 @@ export class CacheEngine {
 
   /** Forces the entry to MongoDB's document even when a same-version tampered entry sits there. */
   async rebuild(user: SanitizedUser): Promise<void> {
-    this.flights.forget(user.id);
     const key = this.userKey(user.id);
     const ttl = this.ttl();
-    await this.breaker.run(() =>
-      this.cache.invalidateVersioned(key, user.version, this.ctx.config.CACHE_MARKER_TTL_MS),
-    );
-    await this.breaker.run(() =>
-      this.cache.setIfNewer(key, JSON.stringify(user), user.version, ttl),
-    );
+    await this.breaker.run(() => this.tombstone(key, user.version));
+    await this.breaker.run(() => this.storeVersioned(key, JSON.stringify(user), user.version, ttl));
     await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
   }
 
@@ -215,14 +212,8 @@ export class CacheEngine {
       if (batch.length === 0) return repaired;
       for (const entry of batch) {
         // A user debt (write-through or invalidation) or a plain versioned key (list-cache).
-        if (entry.userId) this.flights.forget(entry.userId);
         const key = entry.key ?? (entry.userId ? this.userKey(entry.userId) : null);
-        if (key)
-          await this.cache.invalidateVersioned(
-            key,
-            entry.version,
-            this.ctx.config.CACHE_MARKER_TTL_MS,
-          );
+        if (key) await this.tombstone(key, entry.version);
         if (entry.emails?.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
         await this.repairs.settle(entry);
         repaired++;
@@ -230,6 +221,27 @@ export class CacheEngine {
       this.ctx.metrics.repairs.inc({ source: "outage" }, batch.length);
       this.ctx.logger.info({ repaired: batch.length }, "repaired cache entries Redis missed");
     }
+  }
+
+  /** Set-if-newer (under `lease` for a fill), or a plain SET when that protection is off. */
+  private async storeVersioned(
+    key: string,
+    value: string,
+    version: number,
+    ttl: number,
+    lease?: string,
+  ): Promise<boolean> {
+    if (this.switches.versionedWrites)
+      return this.cache.setIfNewer(key, value, version, ttl, lease);
+    await this.cache.set(key, value, ttl);
+    return true;
+  }
+
+  /** A versioned tombstone, or a plain DEL when that protection is off. */
+  private async tombstone(key: string, version: number): Promise<void> {
+    if (this.switches.tombstones)
+      return this.cache.invalidateVersioned(key, version, this.ctx.config.CACHE_MARKER_TTL_MS);
+    await this.cache.del([key]);
   }
 
   /** Raw MongoDB document (secrets included): never returned to a caller as is. */

@@ -46,6 +46,24 @@ describe("getUserWithSync (cache-aside)", () => {
     expect(new Set(results.map((r) => r?.version))).toEqual(new Set([u.version]));
   });
 
+  test("100 cold reads arriving while the load reads MongoDB cost two MongoDB reads: late arrivals share the next load", async () => {
+    const u = await seedUser(stack.ctx);
+    await svc.invalidateUserCache(u.id);
+    probe.reset();
+    const held = probe.hold((op) => op === "findOne");
+    const first = Array.from({ length: 50 }, () => svc.getUserWithSync(u.id));
+    await held.reached; // the first load's read is issued: it takes no more joiners
+    const later = Array.from({ length: 50 }, () => svc.getUserWithSync(u.id));
+    await Bun.sleep(20);
+    held.release();
+    const results = await Promise.all([...first, ...later]);
+    console.log(
+      `[single-flight] 100 cold reads in two waves: ${probe.count("findOne")} MongoDB reads`,
+    );
+    expect(probe.count("findOne")).toBe(2);
+    expect(new Set(results.map((r) => r?.version))).toEqual(new Set([u.version]));
+  });
+
   test("the cached entry is the sanitized user with its version, TTL as configured with jitter", async () => {
     const u = await seedUser(stack.ctx);
     await svc.getUserWithSync(u.id);

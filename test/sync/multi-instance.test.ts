@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { holdCacheCall } from "../support/cache-gate";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 import { pluginsWithProbe, probePlugin } from "./helpers";
@@ -7,10 +8,11 @@ import { pluginsWithProbe, probePlugin } from "./helpers";
 /** Two API instances on one Redis and one database, as in production behind a load balancer. */
 let a: TestStack;
 let b: TestStack;
+const probeA = probePlugin();
 const probeB = probePlugin();
 
 beforeAll(async () => {
-  a = await createTestStack();
+  a = await createTestStack({ plugins: pluginsWithProbe(probeA) });
   b = await createTestStack({
     redis: a.redis,
     mongo: a.mongo,
@@ -44,6 +46,52 @@ describe("two instances", () => {
     expect(l?.version).toBe(u.version + 1);
     expect(l?.bio).toBe("from A");
     expect(e?.version).toBeGreaterThanOrEqual(u.version);
+  });
+
+  /**
+   * The hole the jittered checker found: B's load read v1, its fill landed (under its lease, before
+   * A's write-through of v2), A's write was acknowledged, the entry was evicted, and a reader
+   * arriving on B after all that joined B's load, still running, and got v1.
+   */
+  const fillLandedThenWriteThenEviction = async () => {
+    const u = await seedUser(a.ctx);
+    const key = a.ctx.use("cacheEngine").userKey(u.id);
+    await a.stores.cache.del([key]); // a cold key
+    const readHeld = probeB.hold((op) => op === "findOne");
+    const early = b.ctx.use("cacheSync").getUserWithSync(u.id); // B's load: lease, reads v1, waits
+    await readHeld.reached;
+    const writeHeld = probeA.hold((op) => op === "findOneAndUpdate");
+    const write = a.ctx.use("cacheSync").updateUserWithSync(u.id, { $set: { bio: "from A" } });
+    await writeHeld.reached; // v2 is in MongoDB; A's write-through waits
+    // B's load stops after its fill of v1 landed (the email index write comes next).
+    const fillHeld = holdCacheCall(b.stores.cache, "set", (k) => k.includes("user:email:"));
+    readHeld.release();
+    await fillHeld.reached;
+    writeHeld.release();
+    const written = await write; // v2 written through and acknowledged
+    await a.stores.cache.del([key]); // evicted (memory pressure)
+    const late = b.ctx.use("cacheSync").getUserWithSync(u.id); // begins after the acknowledgement
+    await Bun.sleep(20);
+    fillHeld.release();
+    const [e, l] = await Promise.all([early, late]);
+    expect(e?.version).toBe(u.version);
+    return { acknowledged: written?.version as number, late: l?.version };
+  };
+
+  test("a reader on B arriving after a write acknowledged on A does not join B's load whose MongoDB read began earlier", async () => {
+    const { acknowledged, late } = await fillLandedThenWriteThenEviction();
+    expect(late).toBe(acknowledged);
+  });
+
+  test("…and with the single-flight rule switched off, the same interleaving serves the older version", async () => {
+    const engineB = b.ctx.use("cacheEngine");
+    engineB.disableProtectionForTest("singleFlightRule");
+    try {
+      const { acknowledged, late } = await fillLandedThenWriteThenEviction();
+      expect(late).toBe(acknowledged - 1);
+    } finally {
+      engineB.disableProtectionForTest("singleFlightRule", false);
+    }
   });
 
   test("a write on A is read on B from the shared cache", async () => {

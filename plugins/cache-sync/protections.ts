@@ -1,0 +1,35 @@
+/**
+ * The consistency protections, each of which a test can switch off to show that the stale-read
+ * checker notices (docs/CONSISTENCY.md, "Mutation validation"). Production code never changes
+ * them: no configuration reaches this object, and `CacheEngine.disableProtectionForTest` refuses
+ * unless NODE_ENV is "test".
+ */
+export interface Protections {
+  /** Cache writes go through set-if-newer; off: a plain SET (versions ignored, leases too). */
+  versionedWrites: boolean;
+  /** Invalidations leave a versioned tombstone; off: a plain DEL. */
+  tombstones: boolean;
+  /** A fill lands only under the lease it took before reading MongoDB; off: no lease. */
+  fillLeases: boolean;
+  /**
+   * A single-flight load takes joiners only until its MongoDB read is issued; off: until it ends,
+   * so a reader can get a read that began before a write acknowledged before it arrived.
+   */
+  singleFlightRule: boolean;
+}
+
+export type ProtectionName = keyof Protections;
+
+export const PROTECTION_NAMES: readonly ProtectionName[] = [
+  "versionedWrites",
+  "tombstones",
+  "fillLeases",
+  "singleFlightRule",
+];
+
+export const allProtections = (): Protections => ({
+  versionedWrites: true,
+  tombstones: true,
+  fillLeases: true,
+  singleFlightRule: true,
+});
