@@ -3,10 +3,11 @@
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
+ * A quick or partial run writes bench/results/partial-<timestamp>.md instead (lib/results-path).
  * Not part of `bun test`.
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { machineInfo } from "./lib/machine";
 import {
   metMark,
@@ -15,6 +16,7 @@ import {
   type SectionResult,
   table,
 } from "./lib/report";
+import { defaultResultsPath } from "./lib/results-path";
 
 const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> = {
   read: { title: "Read path", load: async () => (await import("./sections/read")).readSection },
@@ -35,7 +37,7 @@ interface Args {
   quick: boolean;
   only: string[];
   runs: number;
-  out: string;
+  out: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -43,7 +45,7 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     only: Object.keys(SECTIONS),
     runs: 3,
-    out: join(import.meta.dir, "RESULTS.md"),
+    out: undefined,
   };
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -86,6 +88,15 @@ function fail(msg: string): never {
 }
 
 const args = parseArgs(process.argv.slice(2));
+const out =
+  args.out ??
+  defaultResultsPath(import.meta.dir, {
+    quick: args.quick,
+    sections: new Set(args.only).size,
+    allSections: Object.keys(SECTIONS).length,
+    runs: args.runs,
+  });
+console.log(`results → ${out}`);
 const machine = machineInfo();
 const started = performance.now();
 const ctx: SectionContext = {
@@ -155,6 +166,7 @@ const md = [
   "",
   ...results.flatMap((r) => [`## ${r.title}`, "", r.body, ""]),
 ].join("\n");
-writeFileSync(args.out, md);
-console.log(`wrote ${args.out} (${totalS.toFixed(0)} s)`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, md);
+console.log(`wrote ${out} (${totalS.toFixed(0)} s)`);
 process.exit(0);

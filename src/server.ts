@@ -27,7 +27,7 @@ async function main() {
     plugins: defaultPlugins(),
     stores,
     logger,
-    defaultMetrics: true,
+    defaultMetrics: config.METRICS_ENABLED,
   });
   try {
     await instance.ready();

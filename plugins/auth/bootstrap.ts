@@ -14,13 +14,22 @@ export async function bootstrapAdmin(
   passwords: Passwords,
 ): Promise<"created" | "exists" | "skipped"> {
   const { ADMIN_EMAIL, ADMIN_PASSWORD } = ctx.config;
-  if (!ADMIN_EMAIL || !ADMIN_PASSWORD) return "skipped";
+  if (!ADMIN_EMAIL) {
+    if (ADMIN_PASSWORD)
+      ctx.logger.warn("ADMIN_PASSWORD is set without ADMIN_EMAIL: no admin created");
+    return "skipped";
+  }
   const email = ADMIN_EMAIL.trim().toLowerCase();
   const existing = await rawUsers(ctx).findOne({ email }, { projection: { _id: 1, role: 1 } });
   if (existing) {
     if (existing.role !== "admin")
       ctx.logger.warn({ email }, "ADMIN_EMAIL belongs to a non-admin account; left unchanged");
     return "exists";
+  }
+  // Dropping ADMIN_PASSWORD once the admin exists is legitimate (and wise); before, it is a typo.
+  if (!ADMIN_PASSWORD) {
+    ctx.logger.warn({ email }, "ADMIN_EMAIL is set without ADMIN_PASSWORD: no admin created");
+    return "skipped";
   }
   const passwordHash = await passwords.hash(ADMIN_PASSWORD);
   for (const username of adminUsernames(email)) {
@@ -29,6 +38,11 @@ export async function bootstrapAdmin(
         newUserDoc({ email, username, passwordHash, role: "admin" }),
       );
       ctx.logger.info({ email, username }, "admin account created");
+      if (ctx.config.ADMIN_INITIAL_BALANCE === 0)
+        ctx.logger.warn(
+          { email },
+          "the admin's float is 0: deposit approvals debit it, so they fail until it is funded (ADMIN_INITIAL_BALANCE)",
+        );
       return "created";
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;

@@ -18,6 +18,7 @@ const metricsRoute = createRoute({
 /**
  * `GET /metrics` at the root, where scrapers look. Owners set their own series (the breaker its
  * state, the SSE hub its client gauge); this only serializes the app's registry.
+ * `METRICS_ENABLED=false` leaves the route out (404), for instances nothing scrapes.
  */
 export function metricsPlugin(): Plugin {
   return {
@@ -25,6 +26,7 @@ export function metricsPlugin(): Plugin {
     basePath: "/",
     routes(ctx) {
       const { registry } = ctx.metrics;
+      if (!ctx.config.METRICS_ENABLED) return createRouter();
       return createRouter().openapi(metricsRoute, async function serveMetrics(c) {
         return c.text(await registry.metrics(), 200, { "content-type": registry.contentType });
       });

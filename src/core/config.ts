@@ -28,54 +28,128 @@ const csv = z
           .filter(Boolean)
       : [],
   );
-const bool = z
-  .enum(["true", "false", "1", "0", "yes", "no"])
-  .optional()
-  .transform((v) => v === "true" || v === "1" || v === "yes");
+const bool = (byDefault: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(byDefault ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** A bind address: an IP (v4 or v6) or a host name; digits-and-dots must be a real IPv4. */
+const host = z
+  .union([z.ipv4(), z.ipv6(), z.hostname()], "must be an IP address or a host name")
+  .refine(
+    (v) => !/^[\d.]+$/.test(v) || z.ipv4().safeParse(v).success,
+    "must be a valid IPv4 address",
+  );
 
 /**
  * Every setting comes from the environment (SPEC §6). Empty strings count as unset so that
  * `MONGO_URL=` in a compose file means "embedded", not "malformed".
+ *
+ * Each variable is one entry ending in `.describe("…")`: the README's configuration table is
+ * generated from this schema (`bun run docs:config`; defaults and limits are read from the zod
+ * types) and a test fails when the two differ, so a new variable is one described line here.
  */
 export const envSchema = z.object({
-  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: int(0, 65535).default(3000),
-  HOST: z.string().default("0.0.0.0"),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"]).optional(),
+  NODE_ENV: z
+    .enum(["development", "production", "test"])
+    .default("development")
+    .describe(
+      "`production` refuses a missing `JWT_SECRET`; `test` uses a light password-hash cost",
+    ),
+  PORT: int(0, 65535).default(3000).describe("HTTP port (`0`: any free port, logged)"),
+  HOST: host.default("0.0.0.0").describe("address to listen on: an IP address or a host name"),
+  LOG_LEVEL: z
+    .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+    .default("info")
+    .describe("pino log level (JSON lines on stdout)"),
+  MONGO_URL: urlWithScheme(["mongodb:", "mongodb+srv:"])
+    .optional()
+    .describe(
+      "MongoDB (`mongodb://` or `mongodb+srv://`); unset: embedded in-process store, data lost on exit",
+    ),
   MONGO_DB: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a valid database name")
-    .default("cachesync"),
-  MONGO_TIMEOUT_MS: int(50, 60_000).default(2000),
-  REDIS_URL: urlWithScheme(["redis:", "rediss:"]).optional(),
-  REDIS_TIMEOUT_MS: int(5, 10_000).default(150),
+    .default("cachesync")
+    .describe("database name (letters, digits, `_`, `-`)"),
+  MONGO_TIMEOUT_MS: int(50, 60_000)
+    .default(2000)
+    .describe("MongoDB server selection and per-operation timeout"),
+  REDIS_URL: urlWithScheme(["redis:", "rediss:"])
+    .optional()
+    .describe("Redis (`redis://` or `rediss://`); unset: embedded in-process cache and bus"),
+  REDIS_TIMEOUT_MS: int(5, 10_000).default(150).describe("every Redis command's timeout"),
   CACHE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{0,32}$/, "only letters, digits and : _ . - (max 32)")
-    .default("cs:"),
-  CACHE_TTL_SECONDS: int(1, 86_400).default(3600),
-  CACHE_TTL_JITTER_PCT: int(0, 50).default(10),
-  CACHE_MARKER_TTL_MS: int(100, 600_000).default(10_000),
-  BREAKER_FAILURE_THRESHOLD: int(1, 1000).default(3),
-  BREAKER_COOLDOWN_MS: int(50, 600_000).default(1000),
-  SENSITIVE_FIELDS: csv,
-  JWT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
-  JWT_TTL_SECONDS: int(60, 30 * 86_400).default(86_400),
-  ADMIN_EMAIL: z.string().email().optional(),
-  ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
-  /** Float credited once (ledgered) to the bootstrapped admin: approvals debit the admin's wallet. */
-  ADMIN_INITIAL_BALANCE: int(0, 1_000_000_000_000).default(0),
-  LOGIN_RATE_LIMIT: int(1, 10_000).default(10),
-  LOGIN_RATE_WINDOW_SECONDS: int(1, 86_400).default(60),
-  CONSISTENCY_CHECK_INTERVAL_SECONDS: int(0, 7 * 86_400).default(3600),
-  CONSISTENCY_CHECK_SAMPLE: int(1, 100_000).default(100),
-  SSE_HEARTBEAT_MS: int(100, 600_000).default(15_000),
-  SSE_MAX_PER_USER: int(1, 1000).default(5),
-  SSE_REPLAY_MAXLEN: int(10, 1_000_000).default(10_000),
-  SSE_MAX_QUEUE: int(1, 100_000).default(256),
-  SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
-  METRICS_ENABLED: bool,
+    .default("cs:")
+    .describe("key prefix, so deployments can share a Redis (letters, digits, `:_.-`, ≤ 32)"),
+  CACHE_TTL_SECONDS: int(1, 86_400).default(3600).describe("user entry TTL"),
+  CACHE_TTL_JITTER_PCT: int(0, 50)
+    .default(10)
+    .describe("TTL shortened by up to this many percent, at random"),
+  CACHE_MARKER_TTL_MS: int(100, 600_000)
+    .default(10_000)
+    .describe("lifetime of an invalidation tombstone"),
+  BREAKER_FAILURE_THRESHOLD: int(1, 1000)
+    .default(3)
+    .describe("Redis failures in a row that open the circuit"),
+  BREAKER_COOLDOWN_MS: int(50, 600_000)
+    .default(1000)
+    .describe("open circuit: wait before probing Redis again"),
+  SENSITIVE_FIELDS: csv.describe("extra comma-separated user fields never cached or returned"),
+  JWT_SECRET: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe(
+      "JWT signing key; unset: a random one per process, with a warning (tokens die on restart)",
+    ),
+  JWT_TTL_SECONDS: int(60, 30 * 86_400)
+    .default(86_400)
+    .describe("token lifetime"),
+  ADMIN_EMAIL: z
+    .string()
+    .email()
+    .optional()
+    .describe(
+      "admin account created at start-up when absent (needs `ADMIN_PASSWORD`; warns otherwise)",
+    ),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(8, "must be at least 8 characters")
+    .optional()
+    .describe("that admin's password, used only when the account is created"),
+  ADMIN_INITIAL_BALANCE: int(0, 1_000_000_000_000)
+    .default(0)
+    .describe("float credited once (ledgered) to that admin: deposit approvals debit it"),
+  LOGIN_RATE_LIMIT: int(1, 10_000)
+    .default(10)
+    .describe("login attempts per email and per IP in the window"),
+  LOGIN_RATE_WINDOW_SECONDS: int(1, 86_400).default(60).describe("login rate-limit window"),
+  CONSISTENCY_CHECK_INTERVAL_SECONDS: int(0, 7 * 86_400)
+    .default(3600)
+    .describe("periodic validate-and-repair of sampled users (`0`: off)"),
+  CONSISTENCY_CHECK_SAMPLE: int(1, 100_000)
+    .default(100)
+    .describe("users sampled per consistency round"),
+  SSE_HEARTBEAT_MS: int(100, 600_000).default(15_000).describe("SSE heartbeat comment interval"),
+  SSE_MAX_PER_USER: int(1, 1000)
+    .default(5)
+    .describe("SSE streams per user; the oldest is closed beyond"),
+  SSE_REPLAY_MAXLEN: int(10, 1_000_000)
+    .default(10_000)
+    .describe("events kept for `Last-Event-ID` replay"),
+  SSE_MAX_QUEUE: int(1, 100_000)
+    .default(256)
+    .describe("frames a slow SSE client may lag before it is cut"),
+  SHUTDOWN_TIMEOUT_MS: int(100, 120_000)
+    .default(10_000)
+    .describe("SIGTERM/SIGINT: exit 1 if closing takes longer"),
+  METRICS_ENABLED: bool(true).describe(
+    "serve `GET /metrics` and collect process metrics (`false`: 404)",
+  ),
 });
 
 export type Config = z.infer<typeof envSchema>;

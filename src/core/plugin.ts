@@ -1,5 +1,4 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Hono, MiddlewareHandler, Schema } from "hono";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError } from "./errors";
@@ -47,7 +46,12 @@ export interface Plugin {
   readonly dependencies?: readonly string[];
   register?(ctx: PluginContext): void | Promise<void>;
   hooks?: readonly HookSpec[] | ((ctx: PluginContext) => readonly HookSpec[]);
-  routes?(ctx: PluginContext): OpenAPIHono<AppEnv>;
+  /**
+   * An OpenAPIHono router (from `createRouter()`) puts its `createRoute` routes in `/openapi.json`;
+   * plain `.get()`/`.post()` routes on it work too and stay out of the document. Chained calls
+   * change the router's schema type parameter, which is why any Hono schema is accepted here.
+   */
+  routes?(ctx: PluginContext): Hono<AppEnv, Schema, string>;
   readonly basePath?: string;
   /** App-wide middleware, mounted before every route in load order (e.g. a stale-read header). */
   middleware?(ctx: PluginContext): MiddlewareHandler<AppEnv>[];

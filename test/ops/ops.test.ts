@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { testOwning } from "../support/mongo-ownership";
 import { ownsRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
 
@@ -40,19 +41,15 @@ describe("GET /ready", () => {
     },
   );
 
-  // With MONGO_URL the suite does not own the server and cannot stop it.
-  test.if(!process.env.MONGO_URL)(
-    "503 naming MongoDB while the wire server is stopped",
-    async () => {
-      const mongo = stack.mongo as NonNullable<TestStack["mongo"]>;
-      await mongo.stop();
-      try {
-        const res = await stack.call("GET", "/ready");
-        expect(res.status).toBe(503);
-        expect((await res.json()).error.details).toMatchObject({ mongo: "down" });
-      } finally {
-        await mongo.restart();
-      }
-    },
-  );
+  testOwning({ mongo: true })("503 naming MongoDB while the wire server is stopped", async () => {
+    const mongo = stack.mongo as NonNullable<TestStack["mongo"]>;
+    await mongo.stop();
+    try {
+      const res = await stack.call("GET", "/ready");
+      expect(res.status).toBe(503);
+      expect((await res.json()).error.details).toMatchObject({ mongo: "down" });
+    } finally {
+      await mongo.restart();
+    }
+  });
 });

@@ -3,6 +3,7 @@
  */
 
 export * from "./free-port";
+export * from "./mongo-ownership";
 export * from "./mongo-wire";
 export * from "./redis-server";
 export * from "./seed";

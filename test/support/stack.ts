@@ -5,6 +5,7 @@ import { StoreUnavailableError } from "../../src/core/errors";
 import { createLogger } from "../../src/core/logger";
 import type { Plugin } from "../../src/core/plugin";
 import { defaultPlugins } from "../../src/plugins";
+import { dropDatabase } from "./mongo-ownership";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
 import { type RedisHarness, startRedis } from "./redis-server";
 import { SECRET_FIELDS } from "./seed";
@@ -56,6 +57,9 @@ export async function assertNoSecretsCached(stores: Stores, prefix: string): Pro
 
 const rand = () => Math.random().toString(36).slice(2, 10);
 
+/** Open stacks per database: stacks may share one (two instances of a deployment). */
+const openStacks = new Map<string, number>();
+
 /**
  * A whole app on real services, owned by the test: each stack gets its own database and cache
  * prefix, so files can share servers. Closing it closes what it started.
@@ -85,9 +89,12 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     ...opts.env,
   });
   const stores = await createStores(config, createLogger(config.LOG_LEVEL));
+  const externalDb = kind === "real" && process.env.MONGO_URL ? process.env.MONGO_URL : undefined;
+  openStacks.set(dbName, (openStacks.get(dbName) ?? 0) + 1);
   const instance = await createApp({ config, plugins: opts.plugins ?? defaultPlugins(), stores });
   await instance.ready();
   const close = instance.close;
+  let closed = false;
   return {
     ...instance,
     config,
@@ -96,9 +103,18 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     mongo,
     dbName,
     async close() {
+      if (closed) return;
+      closed = true;
       // Every suite ends with a scan of its keys: no secret may have reached Redis.
       if (kind === "real") await assertNoSecretsCached(stores, config.CACHE_PREFIX).finally(close);
       else await close();
+      const left = (openStacks.get(dbName) ?? 0) - 1;
+      if (left > 0) openStacks.set(dbName, left);
+      else if (left === 0) {
+        openStacks.delete(dbName);
+        // On a server we own the data dies with it; on MONGO_URL's, the last stack drops its db.
+        if (externalDb) await dropDatabase(externalDb, dbName);
+      }
       if (ownMongo) await mongo?.close();
       if (ownRedis) await redis?.stop();
     },

@@ -6,6 +6,7 @@ import { notFound } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { defaultPlugins } from "../../src/plugins";
+import { testOwning } from "../support/mongo-ownership";
 import { ownsRedis } from "../support/redis-server";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -33,7 +34,6 @@ const probeRoute: Plugin = {
 
 let stack: TestStack;
 let svc: CacheSyncService;
-const ownsMongo = !process.env.MONGO_URL;
 
 beforeAll(async () => {
   stack = await createTestStack({
@@ -121,7 +121,7 @@ describe("Redis down or paused", () => {
 });
 
 describe("MongoDB down", () => {
-  test.if(ownsMongo)(
+  testOwning({ mongo: true })(
     "cached reads are served and marked stale; writes answer 503 and change nothing; uncached reads 503",
     async () => {
       const cachedUser = await seedUser(stack.ctx);
@@ -152,7 +152,7 @@ describe("MongoDB down", () => {
     },
   );
 
-  test.if(ownsMongo && ownsRedis)("both down: a clear 503, quickly", async () => {
+  testOwning({ mongo: true, redis: true })("both down: a clear 503, quickly", async () => {
     const u = await seedUser(stack.ctx);
     await stack.mongo?.stop();
     await stack.redis?.kill();
