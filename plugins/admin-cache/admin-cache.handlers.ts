@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../src/core/app-env";
-import { notFound, ok } from "../../src/core/errors";
+import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
 import type { AdminCacheRoutes } from "./admin-cache.routes";
@@ -25,7 +25,7 @@ export function adminCacheHandlers(ctx: PluginContext, cacheSync: CacheSyncServi
   const sync: H<"sync"> = async function syncUserCache(c) {
     const { userId } = c.req.valid("param");
     const user = await cacheSync.syncUser(userId);
-    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    if (!user) throw appError("USER_NOT_FOUND");
     return c.json(ok(user, "User cache synced successfully"), 200);
   };
 

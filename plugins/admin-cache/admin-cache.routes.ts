@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { errorResponses, JSON_BODY_ERRORS, jsonBody, STORE_ERRORS } from "../../src/core/api-route";
 import type { AppEnv } from "../../src/core/app-env";
-import { envelope, errorResponses, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
+import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
+import { ADMIN_ERRORS } from "../auth/guards";
 
 export const CacheStatsSchema = z
   .object({
@@ -62,53 +64,68 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       ...common,
       method: "get",
       path: "/cache/stats",
-      summary: "Cache key counts (SCAN) and this instance's hit ratio",
-      responses: { 200: json(CacheStatsSchema, "Cache statistics"), ...errorResponses(401, 403) },
+      operationId: "getCacheStats",
+      summary: "Cache statistics",
+      description:
+        "User and email key counts (SCAN over this deployment's prefix; null while Redis is unreachable) and this instance's hit ratio since start.",
+      responses: {
+        200: json(CacheStatsSchema, "Cache statistics"),
+        ...errorResponses(...ADMIN_ERRORS),
+      },
     }),
     validate: createRoute({
       ...common,
       method: "post",
       path: "/cache/validate/{userId}",
-      summary: "Compare a user's cache entry with MongoDB and repair it",
+      operationId: "validateUserCache",
+      summary: "Check a user's cache entry against MongoDB",
+      description:
+        "Compares the cached user with MongoDB and repairs the entry when they differ; `difference` is MongoDB's balance minus the cached one.",
       request: { params: UserIdParams },
       responses: {
         200: json(ConsistencyReportSchema, "Consistency report"),
-        ...errorResponses(400, 401, 403, 503),
+        ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, ...STORE_ERRORS),
       },
     }),
     sync: createRoute({
       ...common,
       method: "post",
       path: "/cache/sync/{userId}",
-      summary: "Rebuild a user's cache entry from MongoDB",
+      operationId: "syncUserCache",
+      summary: "Rebuild a user's cache entry",
+      description: "Reads the user from MongoDB and rewrites the cache entry (by id and email).",
       request: { params: UserIdParams },
       responses: {
         200: json(UserSchema, "The rebuilt sanitized user"),
-        ...errorResponses(400, 401, 403, 404, 503),
+        ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, "USER_NOT_FOUND", ...STORE_ERRORS),
       },
     }),
     invalidate: createRoute({
       ...common,
       method: "post",
       path: "/cache/invalidate/{userId}",
-      summary: "Delete a user's cache entries (by id and email)",
+      operationId: "invalidateUserCache",
+      summary: "Drop a user's cache entries",
+      description:
+        "Deletes the user's entries (by id and email) behind a short tombstone, so a fill already in flight cannot bring the old version back.",
       request: { params: UserIdParams },
       responses: {
         200: json(z.object({ invalidated: z.literal(true) }), "Invalidated"),
-        ...errorResponses(400, 401, 403, 503),
+        ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, ...STORE_ERRORS),
       },
     }),
     bulkSync: createRoute({
       ...common,
       method: "post",
       path: "/cache/bulk-sync",
-      summary: "Rebuild up to 1000 users' cache entries",
-      request: {
-        body: { required: true, content: { "application/json": { schema: BulkSyncBodySchema } } },
-      },
+      operationId: "bulkSyncUserCaches",
+      summary: "Rebuild many users' cache entries",
+      description:
+        "Rebuilds up to 1000 users' entries from MongoDB (ids de-duplicated); unknown ids count as failed.",
+      request: { body: jsonBody(BulkSyncBodySchema, { userIds: ["665f1c2e8b3f4a0012345678"] }) },
       responses: {
         200: json(BulkSyncResultSchema, "Bulk sync outcome"),
-        ...errorResponses(400, 401, 403, 503),
+        ...errorResponses(...JSON_BODY_ERRORS, ...ADMIN_ERRORS, ...STORE_ERRORS),
       },
     }),
   };

@@ -3,6 +3,8 @@ import type { AuthService } from "../../src/domain/auth";
 /**
  * Spread into a `createRoute` config: documents the bearer scheme and mounts the middleware that
  * enforces it, together, so a route cannot advertise auth it does not check (or the reverse).
+ * Each guard's catalogue errors (`USER_ERRORS`, `ADMIN_ERRORS`) go into the route's
+ * `errorResponses(...)`; test/openapi calls every guarded operation without and with a bad token.
  */
 export const userOnly = (auth: AuthService) => ({
   security: [{ bearerAuth: [] }],
@@ -12,3 +14,8 @@ export const adminOnly = (auth: AuthService) => ({
   security: [{ bearerAuth: [] }],
   middleware: [auth.requireAdmin],
 });
+
+/** What the requireUser middleware answers. */
+export const USER_ERRORS = ["UNAUTHORIZED", "INVALID_TOKEN"] as const;
+/** What the requireAdmin middleware answers. */
+export const ADMIN_ERRORS = [...USER_ERRORS, "FORBIDDEN"] as const;

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
-import { conflict, DuplicateKeyError, ok, unauthorized } from "../../src/core/errors";
+import { appError, DuplicateKeyError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
 import type { SanitizedUser } from "../../src/domain/user";
@@ -18,8 +18,7 @@ const asAuthUser = (u: SanitizedUser): AuthUser => ({ id: u.id, email: u.email, 
 /** Which unique field a DuplicateKeyError was about, as a client-facing 409. */
 export function duplicateUserConflict(err: DuplicateKeyError) {
   const field = Object.keys(err.keyPattern)[0] ?? Object.keys(err.keyValue)[0] ?? "";
-  if (field === "username") return conflict("Username already taken", "USERNAME_TAKEN");
-  return conflict("Email already registered", "EMAIL_TAKEN");
+  return appError(field === "username" ? "USERNAME_TAKEN" : "EMAIL_TAKEN");
 }
 
 export function registerHandler(
@@ -57,7 +56,7 @@ export function loginHandler(
     // The raw store: the hooked repository strips passwordHash, which is exactly what we need here.
     const doc = await rawUsers(ctx).findOne({ email });
     const valid = await passwords.verify(password, doc?.passwordHash);
-    if (!doc || !valid) throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
+    if (!doc || !valid) throw appError("INVALID_CREDENTIALS");
     // authLogs is a secret field: the sanitized user does not change, so a raw write needs no
     // version bump, cache write or SSE event (a login is not a profile change).
     await rawUsers(ctx)
@@ -71,7 +70,7 @@ export function loginHandler(
       )
       .catch((err) => ctx.logger.warn({ err }, "could not record login in authLogs"));
     const user = await ctx.use("cacheSync").getUserWithSync(doc._id.toHexString());
-    if (!user) throw unauthorized("Invalid email or password", "INVALID_CREDENTIALS");
+    if (!user) throw appError("INVALID_CREDENTIALS");
     const token = await auth.issueToken(asAuthUser(user));
     return c.json(ok({ token, user }), 200);
   };

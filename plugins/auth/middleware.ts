@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
-import { forbidden, unauthorized } from "../../src/core/errors";
+import { appError } from "../../src/core/errors";
 
 type Verify = (token: string | null) => Promise<AuthUser | null>;
 
@@ -14,9 +14,9 @@ function bearer(header: string | undefined): string | null {
 export function requireUserMiddleware(verify: Verify): MiddlewareHandler<AppEnv> {
   return async function requireUser(c, next) {
     const token = bearer(c.req.header("authorization"));
-    if (!token) throw unauthorized("Missing bearer token");
+    if (!token) throw appError("UNAUTHORIZED", "Missing bearer token");
     const user = await verify(token);
-    if (!user) throw unauthorized("Invalid or expired token", "INVALID_TOKEN");
+    if (!user) throw appError("INVALID_TOKEN");
     c.set("user", user);
     await next();
   };
@@ -26,7 +26,7 @@ export function requireAdminMiddleware(verify: Verify): MiddlewareHandler<AppEnv
   const requireUser = requireUserMiddleware(verify);
   return async function requireAdmin(c, next) {
     await requireUser(c, async () => {
-      if (c.get("user")?.role !== "admin") throw forbidden("Admin only");
+      if (c.get("user")?.role !== "admin") throw appError("FORBIDDEN");
       await next();
     });
   };
@@ -35,6 +35,6 @@ export function requireAdminMiddleware(verify: Verify): MiddlewareHandler<AppEnv
 /** The caller set by requireUser; a route that forgot the middleware fails closed with 401. */
 export function currentUser(c: Context<AppEnv>): AuthUser {
   const u = c.get("user");
-  if (!u) throw unauthorized();
+  if (!u) throw appError("UNAUTHORIZED");
   return u;
 }

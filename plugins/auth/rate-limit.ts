@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { getConnInfo } from "hono/bun";
 import type { AppEnv } from "../../src/core/app-env";
-import { tooMany } from "../../src/core/errors";
+import { appError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 
 /**
@@ -43,5 +43,5 @@ export async function enforceLoginLimit(
     return;
   }
   if (counts.some((n) => n > LOGIN_RATE_LIMIT))
-    throw tooMany("Too many login attempts, try again later");
+    throw appError("RATE_LIMITED", "Too many login attempts, try again later");
 }

@@ -1,60 +1,83 @@
 import { createRoute } from "@hono/zod-openapi";
+import {
+  anyone,
+  errorResponses,
+  JSON_BODY_ERRORS,
+  jsonBody,
+  jsonResponse,
+  STORE_ERRORS,
+} from "../../src/core/api-route";
 import type { AuthService } from "../../src/domain/auth";
-import { errorResponse } from "../../src/domain/schemas";
-import { userOnly } from "./guards";
+import { USER_ERRORS, userOnly } from "./guards";
 import { AuthResult, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
 
-const json = <T>(schema: T) => ({ "application/json": { schema } });
-
 export const registerRoute = createRoute({
+  ...anyone,
   method: "post",
   path: "/auth/register",
   tags: ["Auth"],
+  operationId: "register",
   summary: "Create an account",
-  request: { body: { content: json(RegisterBody), required: true } },
+  description:
+    "Creates a `user` account and signs it in: the answer carries a bearer token (JWT) and the sanitized user. Emails are trimmed and lower-cased; email and username are unique.",
+  request: {
+    body: jsonBody(RegisterBody, {
+      email: "ada@example.com",
+      username: "ada",
+      password: "correct-horse-battery",
+    }),
+  },
   responses: {
-    201: { content: json(AuthResult), description: "Registered; a token and the user" },
-    400: errorResponse("Invalid body"),
-    409: errorResponse("Email or username taken"),
+    201: jsonResponse(AuthResult, "Registered; a token and the user"),
+    ...errorResponses(...JSON_BODY_ERRORS, "EMAIL_TAKEN", "USERNAME_TAKEN", ...STORE_ERRORS),
   },
 });
 
 export const loginRoute = createRoute({
+  ...anyone,
   method: "post",
   path: "/auth/login",
   tags: ["Auth"],
+  operationId: "login",
   summary: "Exchange email and password for a token",
-  request: { body: { content: json(LoginBody), required: true } },
+  description:
+    "Answers a bearer token (JWT) and the user. Attempts are limited per email and per client address; past the limit the answer is 429 until the window ends.",
+  request: {
+    body: jsonBody(LoginBody, { email: "ada@example.com", password: "correct-horse-battery" }),
+  },
   responses: {
-    200: { content: json(AuthResult), description: "A token and the user" },
-    400: errorResponse("Invalid body"),
-    401: errorResponse("Invalid credentials"),
-    429: errorResponse("Too many attempts"),
+    200: jsonResponse(AuthResult, "A token and the user"),
+    ...errorResponses(...JSON_BODY_ERRORS, "INVALID_CREDENTIALS", "RATE_LIMITED", ...STORE_ERRORS),
   },
 });
 
 export const logoutRoute = (auth: AuthService) =>
   createRoute({
+    ...userOnly(auth),
     method: "post",
     path: "/auth/logout",
     tags: ["Auth"],
-    summary: "Log out (drops the user's cache entries)",
-    ...userOnly(auth),
+    operationId: "logout",
+    summary: "Log out",
+    description: "Ends the session: drops the caller's cache entries (by id and by email).",
     responses: {
-      200: { content: json(LogoutResult), description: "Logged out" },
-      401: errorResponse("No or invalid token"),
+      200: jsonResponse(LogoutResult, "Logged out"),
+      ...errorResponses(...USER_ERRORS, ...STORE_ERRORS),
     },
   });
 
 export const sseTicketRoute = (auth: AuthService) =>
   createRoute({
+    ...userOnly(auth),
     method: "get",
     path: "/auth/sse-ticket",
     tags: ["Auth"],
-    summary: "A 60 s ticket for GET /events?ticket= (EventSource cannot send headers)",
-    ...userOnly(auth),
+    operationId: "getSseTicket",
+    summary: "A short-lived ticket for the event stream",
+    description:
+      "A 60 s ticket for `GET /api/v1/events?ticket=`: browsers' EventSource cannot send an Authorization header, and a long-lived JWT must not travel in a URL.",
     responses: {
-      200: { content: json(SseTicketResult), description: "The ticket" },
-      401: errorResponse("No or invalid token"),
+      200: jsonResponse(SseTicketResult, "The ticket"),
+      ...errorResponses(...USER_ERRORS),
     },
   });

@@ -1,12 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { anyone } from "../../src/core/api-route";
 import { createRouter } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
 
 const metricsRoute = createRoute({
+  ...anyone,
   method: "get",
   path: "/metrics",
   tags: ["Operations"],
+  operationId: "getMetrics",
   summary: "Prometheus metrics of this instance",
+  description:
+    "Cache hits, misses, latency histograms, fills, repairs and SSE clients in the Prometheus text format, for scrapers.",
   responses: {
     200: {
       description: "Prometheus text exposition format",

@@ -1,17 +1,22 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { anyone, errorResponses } from "../../src/core/api-route";
 import { createRouter } from "../../src/core/app";
 import { errorEnvelope, ok } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import { envelope, errorResponses } from "../../src/domain/schemas";
+import { envelope } from "../../src/domain/schemas";
 import { checkReadiness } from "./readiness";
 
 const StoreStatus = z.enum(["up", "down"]);
 
 const readyRoute = createRoute({
+  ...anyone,
   method: "get",
   path: "/ready",
   tags: ["Operations"],
-  summary: "MongoDB and Redis reachability (for load balancers)",
+  operationId: "getReadiness",
+  summary: "Readiness: MongoDB and Redis reachable",
+  description:
+    "200 when both stores answer, 503 `NOT_READY` naming the store(s) down (for load balancers and orchestrators). No input, so no 4xx.",
   responses: {
     200: {
       description: "Both stores answer",
@@ -21,7 +26,7 @@ const readyRoute = createRoute({
         },
       },
     },
-    ...errorResponses(503),
+    ...errorResponses("NOT_READY"),
   },
 });
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { ObjectId } from "bson";
 import type { AppEnv } from "../../src/core/app-env";
-import { notFound, ok } from "../../src/core/errors";
+import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import { toApiDoc } from "../../src/domain/api-doc";
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
@@ -55,7 +55,7 @@ export function getMeHandler(
       listingsOf(ctx, id),
       favoritesOf(ctx, id),
     ]);
-    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    if (!user) throw appError("USER_NOT_FOUND");
     return c.json(ok({ user, listings, favorites }), 200);
   };
 }
@@ -74,7 +74,7 @@ export function patchMeHandler(
     const user = await ctx
       .use("cacheSync")
       .updateUserWithSync(id, { $set }, { reason: "profile update" });
-    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    if (!user) throw appError("USER_NOT_FOUND");
     return c.json(ok(user), 200);
   };
 }
@@ -83,7 +83,7 @@ export function getUserHandler(ctx: PluginContext): RouteHandler<typeof getUserR
   return async function getUser(c) {
     const { id } = c.req.valid("param");
     const user = await ctx.use("cacheSync").getUserWithSync(id);
-    if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+    if (!user) throw appError("USER_NOT_FOUND");
     return c.json(ok(toPublicUser(user)), 200);
   };
 }

@@ -1,4 +1,4 @@
-import { badRequest } from "../../src/core/errors";
+import { appError } from "../../src/core/errors";
 
 /** Operators that run code or whole expressions on the server: never acceptable in a filter. */
 const FORBIDDEN = new Set(["$where", "$function", "$accumulator", "$expr"]);
@@ -18,11 +18,10 @@ export function assertPlainValue(value: unknown, path = "value"): void {
   }
   for (const key of Object.keys(value)) {
     if (key.startsWith("$") || key.includes(".") || key === "__proto__") {
-      throw badRequest(
-        `Operator or dotted key not allowed in ${path}`,
-        { path, key },
-        "INVALID_INPUT",
-      );
+      throw appError("INVALID_INPUT", `Operator or dotted key not allowed in ${path}`, {
+        path,
+        key,
+      });
     }
     assertPlainValue((value as Record<string, unknown>)[key], `${path}.${key}`);
   }
@@ -38,7 +37,7 @@ export function assertSafeFilter(filter: unknown, depth = 0): void {
   if (Object.getPrototypeOf(filter) !== Object.prototype) return; // ObjectId, Date, RegExp
   for (const key of Object.keys(filter)) {
     if (FORBIDDEN.has(key))
-      throw badRequest(`${key} is not allowed in a filter`, { key }, "FORBIDDEN_OPERATOR");
+      throw appError("FORBIDDEN_OPERATOR", `${key} is not allowed in a filter`, { key });
     assertSafeFilter((filter as Record<string, unknown>)[key], depth + 1);
   }
 }

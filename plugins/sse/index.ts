@@ -4,7 +4,7 @@ import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { eventsTopic } from "../events";
 import { SseHub } from "./hub";
 import { eventsHandler } from "./sse.handlers";
-import { eventsRoute } from "./sse.routes";
+import { eventsRoute, SSE_SECURITY_SCHEMES } from "./sse.routes";
 
 export { SSE_TOKEN_COOKIE } from "./sse-auth";
 
@@ -28,7 +28,10 @@ export function ssePlugin(): Plugin {
     name: "sse",
     dependencies: ["auth"],
     routes(ctx) {
-      return createRouter().openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth")));
+      const router = createRouter();
+      for (const [name, scheme] of Object.entries(SSE_SECURITY_SCHEMES))
+        router.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+      return router.openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth")));
     },
     async onReady(ctx) {
       const h = hubFor(ctx);

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../../src/core/app-env";
-import { unauthorized } from "../../src/core/errors";
+import { appError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
 import { eventsTopic } from "../events";
@@ -42,7 +42,7 @@ export function eventsHandler(
   return async function streamEvents(c) {
     const query = c.req.valid("query");
     const caller = await resolveSseCaller(c, auth, query.ticket);
-    if (!caller) throw unauthorized();
+    if (!caller) throw appError("UNAUTHORIZED");
     const lastEventId = c.req.header("last-event-id") ?? query.lastEventId;
     // Under Bun.serve, `c.env` is the server: lift its idle timeout (10 s by default) for this
     // request only, so an app embedded without `idleTimeout: 0` does not cut streams between

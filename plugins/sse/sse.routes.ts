@@ -1,11 +1,32 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../../src/domain/schemas";
+import { errorResponses } from "../../src/core/api-route";
+import { SSE_TOKEN_COOKIE } from "./sse-auth";
+
+/**
+ * The two credentials only this route accepts besides the bearer token (see sse-auth.ts);
+ * registered on the SSE router, merged into the app's document with the route.
+ */
+export const SSE_SECURITY_SCHEMES = {
+  sseCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: SSE_TOKEN_COOKIE,
+    description: "The JWT in a cookie, for `new EventSource(url, { withCredentials: true })`",
+  },
+  sseTicket: {
+    type: "apiKey",
+    in: "query",
+    name: "ticket",
+    description: "A 60 s ticket from `GET /api/v1/auth/sse-ticket` (operation getSseTicket)",
+  },
+} as const;
 
 export const eventsRoute = createRoute({
   method: "get",
   path: "/events",
   tags: ["Events"],
-  summary: "Server-Sent Events: userDataUpdated for the caller (admins: everyone)",
+  operationId: "streamEvents",
+  summary: "Live updates (Server-Sent Events)",
   description: [
     "Each event: `event: userDataUpdated`, `id: <stream id>`, `data: { userId, version, changed, user, reason?, at }`.",
     "Auth: `Authorization: Bearer <jwt>`, or `?ticket=` (short-lived SSE ticket, for EventSource), or the `cs_token` cookie.",
@@ -13,7 +34,22 @@ export const eventsRoute = createRoute({
     "Heartbeat comment lines keep idle proxies open. A client that falls SSE_MAX_QUEUE frames behind is disconnected;",
     "beyond SSE_MAX_PER_USER streams per user the oldest is closed with a final `event: close`.",
   ].join(" "),
-  security: [{ bearerAuth: [] }],
+  // Alternatives, tried in this order by the server; a present but invalid one is final.
+  // Typed wide: an array of differently keyed literals defeats zod-openapi's handler inference.
+  security: [{ bearerAuth: [] }, { sseTicket: [] }, { sseCookie: [] }] as Record<
+    string,
+    string[]
+  >[],
+  // Documented, not validated: the handler reads it raw, like EventSource sends it.
+  parameters: [
+    {
+      name: "Last-Event-ID",
+      in: "header",
+      required: false,
+      schema: { type: "string", maxLength: 64 },
+      description: "The id of the last event received: the stream replays what came after it",
+    },
+  ],
   request: {
     query: z.object({
       ticket: z
@@ -35,6 +71,7 @@ export const eventsRoute = createRoute({
       description: "An endless text/event-stream",
       content: { "text/event-stream": { schema: z.string() } },
     },
-    ...errorResponses(400, 401),
+    // The stream resolves its caller itself (no requireUser): every refusal is UNAUTHORIZED.
+    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED"),
   },
 });

@@ -1,12 +1,14 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { anyone } from "./api-route";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
-import { AppError, errorEnvelope, StoreUnavailableError } from "./errors";
+import { AppError, codeForStatus, errorEnvelope, StoreUnavailableError } from "./errors";
 import { HookPipeline, type RegisteredHook } from "./hooks";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
+import { OPENAPI_INFO } from "./openapi-info";
 import {
   type Plugin,
   type PluginContext,
@@ -46,9 +48,13 @@ export interface CachesyncApp {
 
 /** Liveness only: the process is up. Store reachability is `/ready` (ops plugin). */
 const healthRoute = createRoute({
+  ...anyone,
   method: "get",
   path: "/health",
   tags: ["Operations"],
+  operationId: "getHealth",
+  summary: "Liveness: the process is up",
+  description: "Always 200 while the process serves requests; store reachability is `GET /ready`.",
   responses: {
     200: {
       description: "The process is up",
@@ -149,18 +155,17 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
       if (err instanceof StoreUnavailableError)
         logger.warn({ store: err.store, reqId: c.get("requestId") }, err.message);
       else if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
-      return c.json(errorEnvelope(err.code, err.message, err.details), err.status);
+      return c.json(err.toEnvelope(), err.status);
     }
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code = status === 401 ? "UNAUTHORIZED" : status === 400 ? "BAD_REQUEST" : "HTTP_ERROR";
-      return c.json(errorEnvelope(code, err.message || "Request failed"), status);
+      return c.json(errorEnvelope(codeForStatus(status), err.message || undefined), status);
     }
     if (err instanceof SyntaxError) {
-      return c.json(errorEnvelope("INVALID_JSON", "Malformed JSON body"), 400);
+      return c.json(errorEnvelope("INVALID_JSON"), 400);
     }
     logger.error({ err, reqId: c.get("requestId") }, "unhandled error");
-    return c.json(errorEnvelope("INTERNAL", "Internal server error"), 500);
+    return c.json(errorEnvelope("INTERNAL"), 500);
   });
   app.notFound((c) =>
     c.json(errorEnvelope("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404),
@@ -185,14 +190,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  app.doc31("/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "cachesync API",
-      version: "0.1.0",
-      description: "MongoDB ⇄ Redis cache synchronization layer",
-    },
-  });
+  app.doc31("/openapi.json", OPENAPI_INFO);
 
   let closed: Promise<void> | undefined;
   return {

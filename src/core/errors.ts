@@ -1,6 +1,58 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /**
+ * The error catalogue: every error a client can get, its HTTP status and default message, defined
+ * once (Fastify's `createError` table, bentocache's error map). Handlers throw `appError(code)`;
+ * routes list the codes they can answer with `errorResponses(...codes)` (src/core/api-route.ts),
+ * which writes their OpenAPI `responses` (one entry per status, the envelope with `code` narrowed to
+ * those codes), and test/openapi checks the server answers only what is documented.
+ *
+ * Adding an error: one line here, then `throw appError("MY_CODE")` where it happens and add
+ * "MY_CODE" to the `errors` of each route that can answer it (a guard's codes come with the guard,
+ * see plugins/auth/guards.ts). A new status (e.g. 413) needs nothing else.
+ */
+export const ERRORS = {
+  VALIDATION_ERROR: { status: 400, message: "Invalid request" },
+  INVALID_JSON: { status: 400, message: "Malformed JSON body" },
+  INVALID_CURSOR: { status: 400, message: "Invalid cursor" },
+  FORBIDDEN_OPERATOR: { status: 400, message: "Operator not allowed in a filter" },
+  INVALID_INPUT: { status: 400, message: "Operator or dotted key not allowed" },
+  INVALID_AMOUNT: { status: 400, message: "amount must be a non-zero integer in minor units" },
+  UNAUTHORIZED: { status: 401, message: "Authentication required" },
+  INVALID_TOKEN: { status: 401, message: "Invalid or expired token" },
+  INVALID_CREDENTIALS: { status: 401, message: "Invalid email or password" },
+  FORBIDDEN: { status: 403, message: "Admin only" },
+  NOT_FOUND: { status: 404, message: "Not found" },
+  USER_NOT_FOUND: { status: 404, message: "User not found" },
+  REQUEST_NOT_FOUND: { status: 404, message: "Unknown request" },
+  EMAIL_TAKEN: { status: 409, message: "Email already registered" },
+  USERNAME_TAKEN: { status: 409, message: "Username already taken" },
+  DUPLICATE_KEY: { status: 409, message: "Duplicate value for a unique field" },
+  INVALID_STATE: { status: 409, message: "The request is not pending" },
+  INSUFFICIENT_FUNDS: { status: 409, message: "Insufficient funds" },
+  OP_ID_REUSED: { status: 409, message: "opId was already used for a different balance change" },
+  OP_IN_PROGRESS: { status: 409, message: "The same operation is in progress" },
+  CONFLICT: { status: 409, message: "Conflicting state" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "Request body too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },
+  RATE_LIMITED: { status: 429, message: "Too many requests" },
+  STORE_UNAVAILABLE: { status: 503, message: "A store (MongoDB or Redis) is unavailable" },
+  BALANCE_CONTENDED: { status: 503, message: "Balance update could not be applied, retry" },
+  BALANCE_DEFERRED: {
+    status: 503,
+    message: "Balance update taken over by recovery; it completes exactly once",
+  },
+  NOT_READY: { status: 503, message: "Not ready" },
+  /** A framework error with no code of its own; answered with the framework's status. */
+  HTTP_ERROR: { status: 500, message: "Request failed" },
+  INTERNAL: { status: 500, message: "Internal server error" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+/** The HTTP status a catalogue code answers with. */
+export type ErrorStatus<C extends ErrorCode = ErrorCode> = (typeof ERRORS)[C]["status"];
+
+/**
  * Coded errors (Fastify's `lib/errors.js` shape): every error a client can cause carries a
  * stable `code` and the HTTP status it maps to, so no handler decides statuses ad hoc.
  */
@@ -14,20 +66,54 @@ export class AppError extends Error {
     super(message);
     this.name = "AppError";
   }
+
+  /** The SPEC §5 error envelope of this error. */
+  toEnvelope(): ErrorEnvelope {
+    const { code, message, details } = this;
+    return {
+      success: false,
+      error: details === undefined ? { code, message } : { code, message, details },
+    };
+  }
 }
 
-export const badRequest = (message: string, details?: unknown, code = "VALIDATION_ERROR") =>
-  new AppError(code, 400, message, details);
-export const unauthorized = (message = "Authentication required", code = "UNAUTHORIZED") =>
-  new AppError(code, 401, message);
-export const forbidden = (message = "Not allowed", code = "FORBIDDEN") =>
-  new AppError(code, 403, message);
-export const notFound = (message = "Not found", code = "NOT_FOUND") =>
-  new AppError(code, 404, message);
-export const conflict = (message: string, code = "CONFLICT", details?: unknown) =>
-  new AppError(code, 409, message, details);
-export const tooMany = (message = "Too many requests", code = "RATE_LIMITED") =>
-  new AppError(code, 429, message);
+/** The catalogue error `code`, with its status; the message defaults to the catalogue's. */
+export function appError(code: ErrorCode, message?: string, details?: unknown): AppError {
+  const e = ERRORS[code];
+  return new AppError(code, e.status, message ?? e.message, details);
+}
+
+/** The catalogue code for a status nothing more specific produced (framework errors). */
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 401) return "UNAUTHORIZED";
+  // Hono's validators throw 400 for a body that is not JSON and 415 for a wrong content type.
+  if (status === 400) return "INVALID_JSON";
+  if (status === 415) return "UNSUPPORTED_MEDIA_TYPE";
+  if (status === 413) return "PAYLOAD_TOO_LARGE";
+  if (status === 429) return "RATE_LIMITED";
+  return "HTTP_ERROR";
+}
+
+// Shorthands by status, kept so code written before the catalogue still compiles; the code must
+// be a catalogue code of that status. New code throws appError(code).
+type CodeOf<S extends number> = {
+  [C in ErrorCode]: ErrorStatus<C> extends S ? C : never;
+}[ErrorCode];
+export const badRequest = (
+  message: string,
+  details?: unknown,
+  code: CodeOf<400> = "VALIDATION_ERROR",
+) => appError(code, message, details);
+export const unauthorized = (message?: string, code: CodeOf<401> = "UNAUTHORIZED") =>
+  appError(code, message);
+export const forbidden = (message?: string, code: CodeOf<403> = "FORBIDDEN") =>
+  appError(code, message);
+export const notFound = (message?: string, code: CodeOf<404> = "NOT_FOUND") =>
+  appError(code, message);
+export const conflict = (message: string, code: CodeOf<409> = "CONFLICT", details?: unknown) =>
+  appError(code, message, details);
+export const tooMany = (message?: string, code: CodeOf<429> = "RATE_LIMITED") =>
+  appError(code, message);
 
 /** A store (MongoDB or Redis) cannot be reached in time. Always 503, never a hang. */
 export class StoreUnavailableError extends AppError {
@@ -35,7 +121,11 @@ export class StoreUnavailableError extends AppError {
     readonly store: "mongo" | "redis",
     cause?: unknown,
   ) {
-    super("STORE_UNAVAILABLE", 503, `${store === "mongo" ? "Database" : "Cache"} unavailable`);
+    super(
+      "STORE_UNAVAILABLE",
+      ERRORS.STORE_UNAVAILABLE.status,
+      `${store === "mongo" ? "Database" : "Cache"} unavailable`,
+    );
     this.name = "StoreUnavailableError";
     if (cause) this.cause = cause;
   }
@@ -49,7 +139,7 @@ export class DuplicateKeyError extends AppError {
   ) {
     super(
       "DUPLICATE_KEY",
-      409,
+      ERRORS.DUPLICATE_KEY.status,
       `Duplicate value for ${Object.keys(keyPattern).join(", ") || "a unique field"}`,
       {
         fields: Object.keys(keyPattern),
@@ -64,11 +154,9 @@ export type ErrorEnvelope = {
   error: { code: string; message: string; details?: unknown };
 };
 
-export function errorEnvelope(code: string, message: string, details?: unknown): ErrorEnvelope {
-  return {
-    success: false,
-    error: details === undefined ? { code, message } : { code, message, details },
-  };
+/** The envelope of a catalogue error, with its default message unless one is given. */
+export function errorEnvelope(code: ErrorCode, message?: string, details?: unknown): ErrorEnvelope {
+  return appError(code, message, details).toEnvelope();
 }
 
 export type SuccessEnvelope<T> = { success: true; data: T; message?: string };

@@ -12,7 +12,7 @@ export const defaultHook: Hook<unknown, AppEnv, string, Response | undefined> = 
       path: i.path.join("."),
       message: i.message,
     }));
-    return c.json(errorEnvelope("VALIDATION_ERROR", "Invalid request", details), 400);
+    return c.json(errorEnvelope("VALIDATION_ERROR", undefined, details), 400);
   }
   return undefined;
 };

@@ -1,48 +1,12 @@
 import { z } from "@hono/zod-openapi";
 
 /**
- * OpenAPI building blocks of the SPEC §5 envelope and the user shape, shared by every plugin so
- * the document describes one error shape and one user, not one per plugin.
+ * OpenAPI building blocks of the SPEC §5 success envelope and the user shape, shared by every
+ * plugin so the document describes one user, not one per plugin. Error responses come from the
+ * error catalogue: `errorResponses` in src/core/api-route.ts.
  */
 export const envelope = <T extends z.ZodType>(data: T) =>
   z.object({ success: z.literal(true), data, message: z.string().optional() });
-
-export const ErrorSchema = z
-  .object({
-    success: z.literal(false),
-    error: z.object({
-      code: z.string().openapi({ example: "VALIDATION_ERROR" }),
-      message: z.string(),
-      details: z.unknown().optional(),
-    }),
-  })
-  .openapi("Error");
-
-export const errorResponse = (description: string) => ({
-  content: { "application/json": { schema: ErrorSchema } },
-  description,
-});
-
-const ERROR_TEXT = {
-  400: "Malformed id, body or query",
-  401: "Missing or invalid token",
-  403: "Not allowed (admin only)",
-  404: "Unknown resource",
-  409: "Conflicting state",
-  429: "Too many requests",
-  503: "A store (MongoDB or Redis) is unavailable",
-} as const;
-
-type ErrorStatus = keyof typeof ERROR_TEXT;
-type ErrorResponse = ReturnType<typeof errorResponse>;
-
-/** `responses` entries for the given error statuses, all with the error envelope. */
-export function errorResponses<const S extends readonly ErrorStatus[]>(...statuses: S) {
-  const out = {} as { [K in S[number]]: ErrorResponse };
-  for (const s of statuses)
-    (out as Record<number, ErrorResponse>)[s] = errorResponse(ERROR_TEXT[s]);
-  return out;
-}
 
 /** A 24-hex MongoDB ObjectId, the only id shape the API accepts. */
 export const ObjectIdSchema = z

@@ -1,5 +1,5 @@
 import type { ObjectId } from "bson";
-import { badRequest, conflict, DuplicateKeyError, notFound } from "../../../src/core/errors";
+import { appError, DuplicateKeyError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
 import { toObjectId } from "../../auth/users";
@@ -38,11 +38,11 @@ export function createBalanceService(
       const entry = await ledger(ctx).findOne({ opId });
       if (!entry) return "gone"; // the first attempt changed nothing (insufficient funds): try afresh
       if (!entry.userId.equals(userId) || entry.amount !== amount) {
-        throw conflict("opId was already used for a different balance change", "OP_ID_REUSED");
+        throw appError("OP_ID_REUSED");
       }
       if (entry.status === "applied") {
         const user = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
-        if (!user) throw notFound("User not found", "USER_NOT_FOUND");
+        if (!user) throw appError("USER_NOT_FOUND");
         return { user, applied: false, balanceAfter: entry.balanceAfter ?? user.wallet.balance };
       }
       if (Date.now() - entry.createdAt.getTime() > opts.graceMs) {
@@ -50,8 +50,7 @@ export function createBalanceService(
         await recoverEntry(ctx, entry);
         continue;
       }
-      if (Date.now() > deadline)
-        throw conflict("The same operation is in progress", "OP_IN_PROGRESS");
+      if (Date.now() > deadline) throw appError("OP_IN_PROGRESS");
       await sleep(POLL_MS);
     }
   }
@@ -64,15 +63,10 @@ export function createBalanceService(
       change: BalanceChange = {},
     ): Promise<BalanceResult> {
       const _id = toObjectId(userId);
-      if (!_id) throw notFound("User not found", "USER_NOT_FOUND");
-      if (!isValidDelta(amount))
-        throw badRequest(
-          "amount must be a non-zero integer in minor units",
-          { amount },
-          "INVALID_AMOUNT",
-        );
+      if (!_id) throw appError("USER_NOT_FOUND");
+      if (!isValidDelta(amount)) throw appError("INVALID_AMOUNT", undefined, { amount });
       if (typeof reason !== "string" || reason.length === 0 || reason.length > 500)
-        throw badRequest("reason is required");
+        throw appError("VALIDATION_ERROR", "reason is required");
       const opId = change.opId ?? `op:${crypto.randomUUID()}`;
       for (;;) {
         const createdAt = new Date();

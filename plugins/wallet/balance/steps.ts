@@ -1,4 +1,4 @@
-import { AppError, conflict, notFound } from "../../../src/core/errors";
+import { appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceResult } from "../../../src/domain/cache-sync";
 import { LEDGER_COLLECTION } from "../../../src/domain/user";
@@ -8,7 +8,7 @@ import type { LedgerEntry } from "./types";
 
 export const ledger = (ctx: PluginContext) => ctx.repo.collection<LedgerEntry>(LEDGER_COLLECTION);
 
-export const insufficientFunds = () => conflict("Insufficient funds", "INSUFFICIENT_FUNDS");
+export const insufficientFunds = () => appError("INSUFFICIENT_FUNDS");
 
 /** Concurrent ops can make a failed guarded update ambiguous; re-try it this many times. */
 const MAX_AMBIGUOUS_RETRIES = 5;
@@ -57,21 +57,17 @@ export async function applyEntry(
     );
     if (!raw) {
       await ledger(ctx).deleteOne({ opId, status: "pending" });
-      throw notFound("User not found", "USER_NOT_FOUND");
+      throw appError("USER_NOT_FOUND");
     }
     if (Array.isArray(raw.pendingOps) && raw.pendingOps.includes(opId)) {
       // Applied by an earlier run that stopped before marking it.
       await markApplied(ctx, entry, raw.wallet.balance, true, faults);
       const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
-      if (!current) throw notFound("User not found", "USER_NOT_FOUND");
+      if (!current) throw appError("USER_NOT_FOUND");
       return { user: current, applied: false, balanceAfter: raw.wallet.balance };
     }
     if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId)) {
-      throw new AppError(
-        "BALANCE_DEFERRED",
-        503,
-        "Balance update taken over by recovery; it completes exactly once",
-      );
+      throw appError("BALANCE_DEFERRED");
     }
     if (amount < 0 && raw.wallet.balance < -amount) {
       // Nothing changed: drop the intent so the ledger only ever holds what happened.
@@ -80,7 +76,7 @@ export async function applyEntry(
     }
     // A concurrent credit made the debit affordable after our update missed: try again.
   }
-  throw new AppError("BALANCE_CONTENDED", 503, "Balance update could not be applied, retry");
+  throw appError("BALANCE_CONTENDED");
 }
 
 /** Steps c and d. `recovered`: balanceAfter is the balance now, not right after the op. */

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses, STORE_ERRORS } from "../../../src/core/api-route";
 import type { AuthService } from "../../../src/domain/auth";
-import { envelope, errorResponse } from "../../../src/domain/schemas";
-import { userOnly } from "../../auth/guards";
+import { envelope } from "../../../src/domain/schemas";
+import { USER_ERRORS, userOnly } from "../../auth/guards";
 import { PageQuery } from "../shared/pagination";
 
 export const LedgerEntrySchema = z
@@ -20,7 +21,10 @@ export const ledgerRoute = (auth: AuthService) =>
     method: "get",
     path: "/wallet/ledger",
     tags: ["Wallet"],
-    summary: "The caller's applied balance changes, newest first",
+    operationId: "getLedger",
+    summary: "The caller's ledger",
+    description:
+      "The caller's applied balance changes, newest first, each with the balance after it. Cursor-paginated: pass `nextCursor` back as `cursor` until it is null.",
     ...userOnly(auth),
     request: { query: z.object(PageQuery) },
     responses: {
@@ -34,7 +38,6 @@ export const ledgerRoute = (auth: AuthService) =>
         },
         description: "One page",
       },
-      400: errorResponse("Invalid query"),
-      401: errorResponse("No or invalid token"),
+      ...errorResponses("VALIDATION_ERROR", "INVALID_CURSOR", ...USER_ERRORS, ...STORE_ERRORS),
     },
   });

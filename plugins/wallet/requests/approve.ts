@@ -1,5 +1,5 @@
 import type { ObjectId } from "bson";
-import { AppError, conflict, notFound } from "../../../src/core/errors";
+import { AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { type Faults, fire } from "../shared/faults";
 import type { MoneyRequest, RequestKind } from "./kinds";
@@ -12,8 +12,8 @@ export const requests = (ctx: PluginContext, kind: RequestKind) =>
 /** 404 for an unknown id, 409 INVALID_STATE when it exists but is not pending. */
 async function explainMiss(ctx: PluginContext, kind: RequestKind, _id: ObjectId): Promise<never> {
   const doc = await requests(ctx, kind).findOne({ _id }, { projection: { status: 1 } });
-  if (!doc) throw notFound(`Unknown ${kind.name} request`);
-  throw conflict(`The ${kind.name} request is ${doc.status}, not pending`, "INVALID_STATE", {
+  if (!doc) throw appError("REQUEST_NOT_FOUND", `Unknown ${kind.name} request`);
+  throw appError("INVALID_STATE", `The ${kind.name} request is ${doc.status}, not pending`, {
     status: doc.status,
   });
 }
@@ -33,7 +33,7 @@ export async function approveRequest(
 ): Promise<MoneyRequest> {
   const col = requests(ctx, kind);
   const current = await col.findOne({ _id });
-  if (!current) throw notFound(`Unknown ${kind.name} request`);
+  if (!current) throw appError("REQUEST_NOT_FOUND", `Unknown ${kind.name} request`);
   const now = new Date();
   const claimed = await col.findOneAndUpdate(
     { _id, status: "pending" },

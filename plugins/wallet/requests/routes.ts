@@ -1,7 +1,14 @@
 import { createRoute, type z } from "@hono/zod-openapi";
+import {
+  errorResponses,
+  JSON_BODY_ERRORS,
+  jsonBody,
+  jsonResponse,
+  STORE_ERRORS,
+} from "../../../src/core/api-route";
+import type { ErrorCode } from "../../../src/core/errors";
 import type { AuthService } from "../../../src/domain/auth";
-import { errorResponse } from "../../../src/domain/schemas";
-import { adminOnly, userOnly } from "../../auth/guards";
+import { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "../../auth/guards";
 import { ObjectIdParam } from "../shared/pagination";
 import {
   ApproveDepositBody,
@@ -16,37 +23,45 @@ import {
   WithdrawalResult,
 } from "./schemas";
 
-const json = <T>(schema: T) => ({ "application/json": { schema } });
-const errors = {
-  400: errorResponse("Invalid id, body or query"),
-  401: errorResponse("No or invalid token"),
-};
-const adminErrors = {
-  ...errors,
-  403: errorResponse("Admin only"),
-  404: errorResponse("Unknown request"),
-  409: errorResponse("Not pending (INVALID_STATE) or insufficient funds (INSUFFICIENT_FUNDS)"),
-};
-
 /** What differs between the deposit and the withdrawal routes; the rest is one shape. */
 interface KindSpec<
   P extends string,
+  N extends string,
   Result extends z.ZodType,
   Page extends z.ZodType,
   Create extends z.ZodType,
   Approve extends z.ZodType,
-  CreateErrors extends Record<number, ReturnType<typeof errorResponse>>,
+  CreateErrors extends readonly ErrorCode[],
+  ApproveErrors extends readonly ErrorCode[],
 > {
   tag: string;
   /** Collection path and plural noun, e.g. "deposits". */
   plural: P;
+  /** Singular noun for operation ids, e.g. "Deposit" (requestDeposit, approveDeposit…). */
+  noun: N;
   result: Result;
   page: Page;
   createBody: Create;
+  createExample: z.input<Create>;
+  /** Catalogue errors of the create route beyond body, auth and store errors. */
   createErrors: CreateErrors;
+  createDescription: string;
   approveBody: Approve;
+  approveExample: z.input<Approve>;
+  /** Catalogue errors of the approve route beyond the common ones. */
+  approveErrors: ApproveErrors;
   approveSummary: string;
+  approveDescription: string;
 }
+
+/** What approve and reject answer besides their own errors. */
+const DECIDE_ERRORS = [
+  ...JSON_BODY_ERRORS,
+  ...ADMIN_ERRORS,
+  "REQUEST_NOT_FOUND",
+  "INVALID_STATE",
+  ...STORE_ERRORS,
+] as const;
 
 /**
  * create / approve / reject / list for one request kind. Generic over the schemas, so each
@@ -54,47 +69,75 @@ interface KindSpec<
  */
 function requestRoutes<
   P extends string,
+  N extends string,
   Result extends z.ZodType,
   Page extends z.ZodType,
   Create extends z.ZodType,
   Approve extends z.ZodType,
-  CreateErrors extends Record<number, ReturnType<typeof errorResponse>>,
->(auth: AuthService, k: KindSpec<P, Result, Page, Create, Approve, CreateErrors>) {
+  CreateErrors extends readonly ErrorCode[],
+  ApproveErrors extends readonly ErrorCode[],
+>(
+  auth: AuthService,
+  k: KindSpec<P, N, Result, Page, Create, Approve, CreateErrors, ApproveErrors>,
+) {
   const user = { tags: [k.tag], ...userOnly(auth) };
   const admin = { tags: [k.tag], ...adminOnly(auth) };
+  const singular = k.noun.toLowerCase();
   return {
     create: createRoute({
       ...user,
       method: "post",
       path: `/${k.plural}/request` as `/${P}/request`,
-      request: { body: { content: json(k.createBody), required: true } },
+      operationId: `request${k.noun}` as `request${N}`,
+      summary: `Request a ${singular}`,
+      description: k.createDescription,
+      request: { body: jsonBody(k.createBody, k.createExample) },
       responses: {
-        201: { content: json(k.result), description: "Created, pending" },
-        ...k.createErrors,
+        201: jsonResponse(k.result, "Created, pending"),
+        ...errorResponses(...JSON_BODY_ERRORS, ...USER_ERRORS, ...k.createErrors, ...STORE_ERRORS),
       },
     }),
     approve: createRoute({
       ...admin,
       method: "put",
       path: `/${k.plural}/{id}/approve` as `/${P}/{id}/approve`,
+      operationId: `approve${k.noun}` as `approve${N}`,
       summary: k.approveSummary,
-      request: { params: ObjectIdParam, body: { content: json(k.approveBody), required: false } },
-      responses: { 200: { content: json(k.result), description: "Approved" }, ...adminErrors },
+      description: k.approveDescription,
+      request: { params: ObjectIdParam, body: jsonBody(k.approveBody, k.approveExample, false) },
+      responses: {
+        200: jsonResponse(k.result, "Approved"),
+        ...errorResponses(...DECIDE_ERRORS, ...k.approveErrors),
+      },
     }),
     reject: createRoute({
       ...admin,
       method: "put",
       path: `/${k.plural}/{id}/reject` as `/${P}/{id}/reject`,
-      request: { params: ObjectIdParam, body: { content: json(RejectBody), required: false } },
-      responses: { 200: { content: json(k.result), description: "Rejected" }, ...adminErrors },
+      operationId: `reject${k.noun}` as `reject${N}`,
+      summary: `Reject a pending ${singular} (admin)`,
+      description: `Marks a pending ${singular} request rejected, with an optional reason. No money moves. A request that is not pending answers 409 \`INVALID_STATE\`.`,
+      request: {
+        params: ObjectIdParam,
+        body: jsonBody(RejectBody, { reason: "Receipt does not match" }, false),
+      },
+      responses: {
+        200: jsonResponse(k.result, "Rejected"),
+        ...errorResponses(...DECIDE_ERRORS),
+      },
     }),
     list: createRoute({
       ...user,
       method: "get",
       path: `/${k.plural}` as `/${P}`,
-      summary: `Own ${k.plural}, newest first (admins: everyone's)`,
+      operationId: `list${k.noun}s` as `list${N}s`,
+      summary: `List ${k.plural}`,
+      description: `The caller's ${k.plural}, newest first (admins: everyone's), optionally filtered by status. Cursor-paginated: pass \`nextCursor\` back as \`cursor\` until it is null.`,
       request: { query: ListQuery },
-      responses: { 200: { content: json(k.page), description: "One page" }, ...errors },
+      responses: {
+        200: jsonResponse(k.page, "One page"),
+        ...errorResponses("VALIDATION_ERROR", "INVALID_CURSOR", ...USER_ERRORS, ...STORE_ERRORS),
+      },
     }),
   };
 }
@@ -103,22 +146,38 @@ export const depositRoutes = (auth: AuthService) =>
   requestRoutes(auth, {
     tag: "Deposits",
     plural: "deposits",
+    noun: "Deposit",
     result: DepositResult,
     page: DepositPage,
     createBody: DepositRequestBody,
-    createErrors: errors,
+    createExample: { amount: 2500, senderName: "Ada Lovelace" },
+    createErrors: [],
+    createDescription:
+      "Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it.",
     approveBody: ApproveDepositBody,
-    approveSummary: "Credit the user, debit the approving admin (exactly once)",
+    approveExample: { amount: 2500 },
+    approveErrors: ["INSUFFICIENT_FUNDS", "USER_NOT_FOUND", "BALANCE_CONTENDED"],
+    approveSummary: "Approve a pending deposit (admin)",
+    approveDescription:
+      "Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it.",
   });
 
 export const withdrawalRoutes = (auth: AuthService) =>
   requestRoutes(auth, {
     tag: "Withdrawals",
     plural: "withdrawals",
+    noun: "Withdrawal",
     result: WithdrawalResult,
     page: WithdrawalPage,
     createBody: WithdrawalRequestBody,
-    createErrors: { ...errors, 409: errorResponse("Insufficient funds") },
+    createExample: { amount: 1000, destination: "IBAN DE89 3704 0044 0532 0130 00" },
+    createErrors: ["INSUFFICIENT_FUNDS"],
+    createDescription:
+      "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance cannot cover it; the debit itself happens at approval.",
     approveBody: ApproveWithdrawalBody,
-    approveSummary: "Debit the user, credit the approving admin (exactly once)",
+    approveExample: {},
+    approveErrors: ["INSUFFICIENT_FUNDS", "USER_NOT_FOUND", "BALANCE_CONTENDED"],
+    approveSummary: "Approve a pending withdrawal (admin)",
+    approveDescription:
+      "Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending).",
   });

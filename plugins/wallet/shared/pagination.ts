@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ObjectId } from "bson";
-import { badRequest } from "../../../src/core/errors";
+import { appError } from "../../../src/core/errors";
 import type { Filter } from "../../../src/core/ports/document-store";
 import { ObjectIdSchema } from "../../../src/domain/schemas";
 
@@ -30,7 +30,7 @@ export function decodeCursor(cursor: string | undefined): ObjectId | null {
   if (!cursor) return null;
   const hex = Buffer.from(cursor, "base64url").toString("hex");
   if (!/^[0-9a-f]{24}$/.test(hex) || encodeCursor(new ObjectId(hex)) !== cursor) {
-    throw badRequest("Invalid cursor", undefined, "INVALID_CURSOR");
+    throw appError("INVALID_CURSOR");
   }
   return new ObjectId(hex);
 }
