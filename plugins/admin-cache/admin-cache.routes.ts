@@ -111,7 +111,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       request: { params: UserIdParams },
       responses: {
         200: json(z.object({ invalidated: z.literal(true) }), "Invalidated"),
-        ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, ...STORE_ERRORS),
+        ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS),
       },
     }),
     bulkSync: createRoute({

@@ -62,7 +62,7 @@ export const logoutRoute = (auth: AuthService) =>
     description: "Ends the session: drops the caller's cache entries (by id and by email).",
     responses: {
       200: jsonResponse(LogoutResult, "Logged out"),
-      ...errorResponses(...USER_ERRORS, ...STORE_ERRORS),
+      ...errorResponses(...USER_ERRORS),
     },
   });
 

@@ -75,5 +75,11 @@ export const JSON_BODY_ERRORS = [
   "UNSUPPORTED_MEDIA_TYPE",
 ] as const satisfies readonly ErrorCode[];
 
+/** An optional JSON body: without a JSON content type it is simply absent, so no 415. */
+export const OPTIONAL_JSON_BODY_ERRORS = [
+  "VALIDATION_ERROR",
+  "INVALID_JSON",
+] as const satisfies readonly ErrorCode[];
+
 /** What any route that reads or writes MongoDB (or must reach Redis) can answer. */
 export const STORE_ERRORS = ["STORE_UNAVAILABLE"] as const satisfies readonly ErrorCode[];

@@ -4,6 +4,7 @@ import {
   JSON_BODY_ERRORS,
   jsonBody,
   jsonResponse,
+  OPTIONAL_JSON_BODY_ERRORS,
   STORE_ERRORS,
 } from "../../../src/core/api-route";
 import type { ErrorCode } from "../../../src/core/errors";
@@ -56,7 +57,7 @@ interface KindSpec<
 
 /** What approve and reject answer besides their own errors. */
 const DECIDE_ERRORS = [
-  ...JSON_BODY_ERRORS,
+  ...OPTIONAL_JSON_BODY_ERRORS,
   ...ADMIN_ERRORS,
   "REQUEST_NOT_FOUND",
   "INVALID_STATE",

@@ -1,0 +1,341 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ObjectId } from "bson";
+import { createTestStack, type TestStack } from "../support/stack";
+import { ADMIN_ENV, type ApiBody, loginAdmin, registerUser } from "../support/users";
+import { assertMoneyInvariants } from "../wallet/invariants";
+import {
+  type OpenApiDoc,
+  type Operation,
+  operations,
+  type ResponseChecker,
+  responseChecker,
+} from "./document";
+
+/**
+ * The document matches the server: every operation in `/openapi.json` is called through the
+ * document's own paths (happy path and each error it documents), and every answer's status,
+ * content type and body are validated against what the document says. A status the server
+ * answers but the document omits fails; a documented status no call could provoke fails too,
+ * unless it is listed in UNPROVOKED with the reason.
+ */
+
+/** Documented statuses this suite does not provoke, each with why. */
+const UNPROVOKED: Record<string, string> = {};
+
+let stack: TestStack;
+let doc: OpenApiDoc;
+let ops: Map<string, Operation>;
+let checker: ResponseChecker;
+const seen = new Set<string>();
+const drift: string[] = [];
+let calls = 0;
+
+interface CallOptions {
+  params?: Record<string, string>;
+  query?: Record<string, string>;
+  body?: unknown;
+  /** Sent as is, with `contentType` (default application/json). */
+  raw?: string;
+  contentType?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls an operation by operationId at the document's path; checks the answer against it. */
+async function call(id: string, o: CallOptions = {}): Promise<{ status: number; body: unknown }> {
+  const op = ops.get(id);
+  if (!op) throw new Error(`no operation ${id} in the document`);
+  let path = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const v = o.params?.[name];
+    if (v === undefined) throw new Error(`${id}: path parameter ${name} missing`);
+    return encodeURIComponent(v);
+  });
+  if (o.query) path += `?${new URLSearchParams(o.query)}`;
+  const headers: Record<string, string> = { ...o.headers };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  let body: string | undefined;
+  if (o.raw !== undefined || o.body !== undefined) {
+    headers["content-type"] = o.contentType ?? "application/json";
+    body = o.raw ?? JSON.stringify(o.body);
+  }
+  const res = await stack.app.request(path, { method: op.method, headers, body });
+  const type = res.headers.get("content-type");
+  let parsed: unknown;
+  if (type?.includes("text/event-stream")) {
+    // An endless stream: its first frame is enough to know what it is.
+    const reader = res.body?.getReader();
+    const first = await reader?.read();
+    await reader?.cancel();
+    parsed = new TextDecoder().decode(first?.value ?? new Uint8Array());
+  } else if (type?.includes("json")) parsed = await res.json();
+  else parsed = await res.text();
+  calls++;
+  seen.add(`${id} ${res.status}`);
+  drift.push(...checker.check(op, res.status, type, parsed));
+  return { status: res.status, body: parsed };
+}
+
+const json = (body: unknown) => body as ApiBody;
+
+beforeAll(async () => {
+  stack = await createTestStack({
+    env: {
+      ...ADMIN_ENV,
+      ADMIN_INITIAL_BALANCE: 1_000_000,
+      LOGIN_RATE_LIMIT: 3,
+      MONGO_TIMEOUT_MS: 400,
+    },
+  });
+  doc = (await (await stack.app.request("/openapi.json")).json()) as OpenApiDoc;
+  ops = operations(doc);
+  checker = responseChecker(doc);
+});
+afterAll(() => stack?.close());
+
+describe("/openapi.json describes the server", () => {
+  test("every operation: operationId, summary, description, security; examples match schemas", () => {
+    expect(doc.openapi).toBe("3.1.0");
+    const problems: string[] = [];
+    for (const op of ops.values()) {
+      const o = op.op as Operation["op"] & { summary?: string; description?: string };
+      if (!o.summary) problems.push(`${op.id}: no summary`);
+      if (!o.description) problems.push(`${op.id}: no description`);
+      if (!Array.isArray(o.security)) problems.push(`${op.id}: no security`);
+      if (o.requestBody && o.requestBody.content["application/json"]?.example === undefined)
+        problems.push(`${op.id}: no request example`);
+      problems.push(...checker.checkExample(op));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("every operation, happy path and documented errors, answers as documented", async () => {
+    const api = (id: string, o?: CallOptions) => call(id, o);
+    const adminToken = await loginAdmin(stack);
+
+    // ---- Operations
+    expect((await api("getHealth")).status).toBe(200);
+    expect((await api("getReadiness")).status).toBe(200);
+    expect((await api("getMetrics")).status).toBe(200);
+
+    // ---- Auth: the happy path with the documented examples, then each refusal.
+    const regOp = ops.get("register")?.op.requestBody?.content["application/json"]?.example;
+    const loginExample = ops.get("login")?.op.requestBody?.content["application/json"]?.example;
+    const reg = await api("register", { body: regOp });
+    expect(reg.status).toBe(201);
+    const token = json(reg.body).data.token as string;
+    const userId = json(reg.body).data.user.id as string;
+    expect((await api("register", { body: regOp })).status).toBe(409);
+    expect((await api("register", { body: { email: "x" } })).status).toBe(400);
+    expect((await api("login", { body: loginExample })).status).toBe(200);
+    expect(
+      (await api("login", { body: { email: "ada@example.com", password: "nope" } })).status,
+    ).toBe(401);
+    for (let i = 0; i < 3; i++)
+      await api("login", { body: { email: "limited@example.com", password: "x" } });
+    expect(
+      (await api("login", { body: { email: "limited@example.com", password: "x" } })).status,
+    ).toBe(429);
+    expect((await api("getSseTicket", { token })).status).toBe(200);
+
+    // ---- Profile
+    expect((await api("getMe", { token })).status).toBe(200);
+    const patch = ops.get("updateMe")?.op.requestBody?.content["application/json"]?.example;
+    expect((await api("updateMe", { token, body: patch })).status).toBe(200);
+    expect((await api("updateMe", { token, body: { wallet: { balance: 1 } } })).status).toBe(400);
+    expect((await api("getUser", { params: { id: userId } })).status).toBe(200);
+    expect((await api("getUser", { params: { id: "nope" } })).status).toBe(400);
+    const unknownId = new ObjectId().toHexString();
+    expect((await api("getUser", { params: { id: unknownId } })).status).toBe(404);
+
+    // An account deleted behind the API: its still-valid token finds no user.
+    const gone = await registerUser(stack);
+    await stack.stores.db.collection("users").deleteOne({ _id: new ObjectId(gone.user.id) });
+    await stack.ctx.use("cacheSync").invalidateUserCache(gone.user.id, gone.email);
+    for (const id of ["getMe", "updateMe"])
+      await api(id, { token: gone.token, body: id === "updateMe" ? { bio: "x" } : undefined });
+
+    // ---- Money: deposit → approve → withdrawal → approve; then each refusal.
+    const example = (id: string) =>
+      ops.get(id)?.op.requestBody?.content["application/json"]?.example;
+    const dep = await api("requestDeposit", { token, body: example("requestDeposit") });
+    expect(dep.status).toBe(201);
+    const depId = json(dep.body).data.id as string;
+    const approve = { params: { id: depId }, token: adminToken, body: example("approveDeposit") };
+    expect((await api("approveDeposit", approve)).status).toBe(200);
+    expect((await api("approveDeposit", approve)).status).toBe(409);
+    expect(
+      (await api("rejectDeposit", { ...approve, body: example("rejectDeposit") })).status,
+    ).toBe(409);
+    const dep2 = await api("requestDeposit", { token, body: { amount: 100, senderName: "Ada" } });
+    const reject = { params: { id: json(dep2.body).data.id }, token: adminToken };
+    expect((await api("rejectDeposit", { ...reject, body: example("rejectDeposit") })).status).toBe(
+      200,
+    );
+    // Approving more than the admin's float holds: nothing moves, 409.
+    const dep3 = await api("requestDeposit", {
+      token,
+      body: { amount: 5_000_000, senderName: "A" },
+    });
+    expect(
+      (await api("approveDeposit", { params: { id: json(dep3.body).data.id }, token: adminToken }))
+        .status,
+    ).toBe(409);
+
+    const wd = await api("requestWithdrawal", { token, body: example("requestWithdrawal") });
+    expect(wd.status).toBe(201);
+    const wdApprove = { params: { id: json(wd.body).data.id }, token: adminToken, body: {} };
+    expect((await api("approveWithdrawal", wdApprove)).status).toBe(200);
+    expect((await api("approveWithdrawal", wdApprove)).status).toBe(409);
+    expect((await api("rejectWithdrawal", wdApprove)).status).toBe(409);
+    const big = { amount: 9_999_999, destination: "IBAN" };
+    expect((await api("requestWithdrawal", { token, body: big })).status).toBe(409);
+    const wd2 = await api("requestWithdrawal", { token, body: { amount: 1, destination: "X" } });
+    expect(
+      (await api("rejectWithdrawal", { params: { id: json(wd2.body).data.id }, token: adminToken }))
+        .status,
+    ).toBe(200);
+    // A withdrawal the balance covered when asked but not any more: 409, back to pending.
+    const wd3 = await api("requestWithdrawal", { token, body: { amount: 1400, destination: "X" } });
+    const wd4 = await api("requestWithdrawal", { token, body: { amount: 1400, destination: "Y" } });
+    for (const w of [wd3, wd4])
+      await api("approveWithdrawal", { params: { id: json(w.body).data.id }, token: adminToken });
+
+    for (const id of ["listDeposits", "listWithdrawals", "getLedger"]) {
+      expect((await api(id, { token, query: { limit: "1" } })).status).toBe(200);
+      expect((await api(id, { token, query: { limit: "0" } })).status).toBe(400);
+      expect((await api(id, { token, query: { cursor: "!!" } })).status).toBe(400);
+    }
+    for (const id of ["approveDeposit", "rejectDeposit", "approveWithdrawal", "rejectWithdrawal"])
+      expect((await api(id, { params: { id: unknownId }, token: adminToken })).status).toBe(404);
+
+    // ---- Admin cache
+    expect((await api("getCacheStats", { token: adminToken })).status).toBe(200);
+    for (const id of ["validateUserCache", "syncUserCache", "invalidateUserCache"])
+      expect((await api(id, { params: { userId }, token: adminToken })).status).toBe(200);
+    expect(
+      (await api("syncUserCache", { params: { userId: unknownId }, token: adminToken })).status,
+    ).toBe(404);
+    const bulk = { token: adminToken, body: example("bulkSyncUserCaches") };
+    expect((await api("bulkSyncUserCaches", bulk)).status).toBe(200);
+
+    // ---- Events: the stream opens with each credential the document lists.
+    expect((await api("streamEvents", { token })).status).toBe(200);
+    const ticket = json((await api("getSseTicket", { token })).body).data.ticket as string;
+    expect((await api("streamEvents", { query: { ticket } })).status).toBe(200);
+    expect((await api("streamEvents", { headers: { cookie: `cs_token=${token}` } })).status).toBe(
+      200,
+    );
+    expect((await api("streamEvents", { token, query: { lastEventId: "" } })).status).toBe(400);
+
+    // ---- What every operation answers before its handler runs, derived from the document.
+    const userToken = (await registerUser(stack)).token;
+    for (const op of ops.values()) {
+      const params = Object.fromEntries(
+        (op.op.parameters ?? []).filter((p) => p.in === "path").map((p) => [p.name, unknownId]),
+      );
+      const guarded = (op.op.security ?? []).length > 0;
+      if (guarded) {
+        expect((await api(op.id, { params })).status).toBe(401);
+        expect((await api(op.id, { params, token: "not.a.token" })).status).toBe(401);
+      }
+      if (op.op.responses["403"])
+        expect((await api(op.id, { params, token: userToken })).status).toBe(403);
+      const caller = op.op.responses["403"] ? adminToken : guarded ? userToken : undefined;
+      if (Object.keys(params).length > 0) {
+        const bad = Object.fromEntries(Object.keys(params).map((k) => [k, "not-an-id"]));
+        expect((await api(op.id, { params: bad, token: caller })).status).toBe(400);
+      }
+      if (op.op.requestBody) {
+        expect((await api(op.id, { params, token: caller, raw: "{" })).status).toBe(400);
+        if (op.op.requestBody.required)
+          expect(
+            (await api(op.id, { params, token: caller, raw: "x", contentType: "text/plain" }))
+              .status,
+          ).toBe(415);
+      }
+    }
+
+    await assertMoneyInvariants(stack, [userId]);
+  }, 60_000);
+
+  test("a store down: every operation answers as documented (503 where it needs the store)", async () => {
+    const adminToken = await loginAdmin(stack);
+    const { token, user } = await registerUser(stack);
+    const example = (id: string) =>
+      ops.get(id)?.op.requestBody?.content["application/json"]?.example;
+    const callEveryOperation = async () => {
+      for (const op of ops.values()) {
+        if (op.id === "getMetrics") continue; // store-free, and slow to render
+        const caller = op.op.responses["403"] ? adminToken : token;
+        const params = Object.fromEntries(
+          (op.op.parameters ?? [])
+            .filter((p) => p.in === "path")
+            .map((p) => [
+              p.name,
+              op.id.endsWith("UserCache") ? user.id : new ObjectId().toHexString(),
+            ]),
+        );
+        const body =
+          op.id === "register"
+            ? {
+                ...(example(op.id) as object),
+                email: `n${calls}@example.com`,
+                username: `n${calls}`,
+              }
+            : example(op.id);
+        await call(op.id, { params, token: caller, body });
+      }
+    };
+    await stack.mongo?.stop();
+    try {
+      await callEveryOperation();
+    } finally {
+      await stack.mongo?.restart();
+    }
+    // The driver reconnects on its own; wait until it has.
+    const ready = async () => {
+      for (let i = 0; i < 100 && (await stack.app.request("/ready")).status !== 200; i++)
+        await Bun.sleep(100);
+    };
+    await ready();
+    stack.redis?.pause();
+    try {
+      await callEveryOperation();
+    } finally {
+      stack.redis?.resume();
+    }
+    await ready();
+    await assertMoneyInvariants(stack, [user.id]);
+  }, 90_000);
+
+  test("every documented status was provoked, and every answer matched the document", () => {
+    const documented = [...ops.values()].flatMap((op) =>
+      Object.keys(op.op.responses).map((s) => `${op.id} ${s}`),
+    );
+    const missing = documented.filter((k) => !seen.has(k) && !UNPROVOKED[k]);
+    console.log(
+      `[openapi] ${ops.size} operations, ${documented.length} documented responses, ${
+        documented.filter((k) => seen.has(k)).length
+      } provoked by ${calls} calls; ${drift.length} answers differing from the document`,
+    );
+    expect(drift).toEqual([]);
+    expect(missing).toEqual([]);
+    expect(new Set([...seen].map((k) => k.split(" ")[0])).size).toBe(ops.size);
+  });
+
+  test("the check catches drift: an undocumented status and a changed schema are reported", () => {
+    const register = ops.get("register") as Operation;
+    const answer = { success: false, error: { code: "EMAIL_TAKEN", message: "taken" } };
+    expect(checker.check(register, 409, "application/json", answer)).toEqual([]);
+    // The document without the 409 (a route that forgot an error) no longer describes it.
+    const trimmed = structuredClone(doc);
+    delete trimmed.paths["/api/v1/auth/register"]?.post?.responses["409"];
+    const trimmedOp = operations(trimmed).get("register") as Operation;
+    expect(responseChecker(trimmed).check(trimmedOp, 409, "application/json", answer)).toEqual([
+      expect.stringContaining("status not documented"),
+    ]);
+    // A code the catalogue entry of this response does not list.
+    const other = { success: false, error: { code: "INSUFFICIENT_FUNDS", message: "x" } };
+    expect(checker.check(register, 409, "application/json", other).length).toBeGreaterThan(0);
+  });
+});
