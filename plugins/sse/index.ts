@@ -4,7 +4,7 @@ import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { eventsTopic } from "../events";
 import { SseHub } from "./hub";
 import { eventsHandler } from "./sse.handlers";
-import { eventsRoute, SSE_SECURITY_SCHEMES } from "./sse.routes";
+import { eventsRoute, SSE_SECURITY_SCHEMES, UserDataUpdatedSchema } from "./sse.routes";
 
 export { SSE_TOKEN_COOKIE } from "./sse-auth";
 
@@ -31,6 +31,7 @@ export function ssePlugin(): Plugin {
       const router = createRouter();
       for (const [name, scheme] of Object.entries(SSE_SECURITY_SCHEMES))
         router.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+      router.openAPIRegistry.register("UserDataUpdated", UserDataUpdatedSchema);
       return router.openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth")));
     },
     async onReady(ctx) {

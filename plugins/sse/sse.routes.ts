@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses } from "../../src/core/api-route";
+import { UserSchema } from "../../src/domain/schemas";
 import { SSE_TOKEN_COOKIE } from "./sse-auth";
 
 /**
@@ -20,6 +21,21 @@ export const SSE_SECURITY_SCHEMES = {
     description: "A 60 s ticket from `GET /api/v1/auth/sse-ticket` (operation getSseTicket)",
   },
 } as const;
+
+/**
+ * The `data:` of every `userDataUpdated` event (SPEC §5), as a document component so clients
+ * generate its type; test/openapi validates real events against it.
+ */
+export const UserDataUpdatedSchema = z
+  .object({
+    userId: z.string(),
+    version: z.number().int(),
+    changed: z.array(z.string()).openapi({ description: "Top-level fields the write changed" }),
+    user: UserSchema,
+    reason: z.string().optional().openapi({ description: "Why, e.g. `deposit approval #<id>`" }),
+    at: z.string().openapi({ description: "ISO time of the write" }),
+  })
+  .openapi("UserDataUpdated");
 
 export const eventsRoute = createRoute({
   method: "get",
@@ -68,8 +84,19 @@ export const eventsRoute = createRoute({
   },
   responses: {
     200: {
-      description: "An endless text/event-stream",
-      content: { "text/event-stream": { schema: z.string() } },
+      description:
+        "An endless text/event-stream; each `userDataUpdated` event's `data:` line is a UserDataUpdated JSON document",
+      content: {
+        "text/event-stream": {
+          // OpenAPI 3.1 has no item schema for streams (3.2 adds itemSchema): the JSON carried in
+          // each frame's data line is named with JSON Schema's contentMediaType/contentSchema.
+          schema: {
+            type: "string",
+            contentMediaType: "application/json",
+            contentSchema: { $ref: "#/components/schemas/UserDataUpdated" },
+          } as { type: "string" },
+        },
+      },
     },
     // The stream resolves its caller itself (no requireUser): every refusal is UNAUTHORIZED.
     ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED"),

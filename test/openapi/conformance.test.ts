@@ -226,6 +226,17 @@ describe("/openapi.json describes the server", () => {
       200,
     );
     expect((await api("streamEvents", { token, query: { lastEventId: "" } })).status).toBe(400);
+    // A real event's data is the document's UserDataUpdated.
+    const stream = await stack.app.request("/api/v1/events", {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const frames = stream.body?.pipeThrough(new TextDecoderStream()).getReader();
+    await api("updateMe", { token, body: { bio: "streamed" } });
+    let text = "";
+    while (frames && !text.includes("event: userDataUpdated")) text += (await frames.read()).value;
+    await frames?.cancel();
+    const data = /event: userDataUpdated\n(?:id: .*\n)?data: (.*)\n/.exec(text)?.[1];
+    expect(checker.checkComponent("UserDataUpdated", JSON.parse(data ?? "null"))).toEqual([]);
 
     // ---- What every operation answers before its handler runs, derived from the document.
     const userToken = (await registerUser(stack)).token;

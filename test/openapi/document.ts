@@ -57,6 +57,8 @@ export interface ResponseChecker {
   check(op: Operation, status: number, contentType: string | null, body: unknown): string[];
   /** What is wrong with a request body example against its own schema. */
   checkExample(op: Operation): string[];
+  /** What is wrong with a value against a named component schema. */
+  checkComponent(name: string, value: unknown): string[];
 }
 
 export function responseChecker(doc: OpenApiDoc): ResponseChecker {
@@ -98,6 +100,10 @@ export function responseChecker(doc: OpenApiDoc): ResponseChecker {
         "schema",
       );
       return schema(body) ? [] : explain(schema.errors).map((e) => `${where}: body ${e}`);
+    },
+    checkComponent(name, value) {
+      const schema = validator("components", "schemas", name);
+      return schema(value) ? [] : explain(schema.errors).map((e) => `${name}: ${e}`);
     },
     checkExample(op) {
       const content = op.op.requestBody?.content?.["application/json"];
