@@ -3,6 +3,7 @@ import type { Document } from "bson";
 import { Engine, EngineError } from "../../../src/adapters/memory/engine";
 import { canonicalName, commands } from "./commands";
 import { CursorRegistry } from "./cursors";
+import { FailPoints } from "./fail-points";
 import { encodeReply, MessageReader, type WireRequest } from "./framing";
 
 export interface StartMongoWireOptions {
@@ -42,6 +43,8 @@ export class MongoWireServer {
   readonly engine = new Engine();
   readonly stats: MongoWireStats = { commands: {}, requests: 0, connections: 0 };
   private readonly cursors = new CursorRegistry();
+  /** `configureFailPoint: "failCommand"`, as on a mongod started with test commands. */
+  readonly failPoints = new FailPoints();
   private readonly connections = new Set<Connection>();
   private listener: net.Server | null = null;
   private latencyMs: number;
@@ -184,7 +187,14 @@ export class MongoWireServer {
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     await this.whileNotPaused();
     if (conn.closed || conn.socket.destroyed) return;
-    const reply = this.execute(req, conn.id);
+    const failure = this.failPoints.take(Object.keys(req.body)[0] ?? "");
+    if (failure?.closeConnection) {
+      conn.socket.destroy();
+      return;
+    }
+    const reply = failure?.reply ?? this.execute(req, conn.id);
+    if (failure?.writeConcernError && reply.ok === 1)
+      reply.writeConcernError = failure.writeConcernError;
     if (req.noReply || conn.closed) return;
     conn.socket.write(encodeReply(req, reply));
   }
@@ -202,7 +212,10 @@ export class MongoWireServer {
     const name = Object.keys(req.body)[0] ?? "";
     const counter = canonicalName(name);
     this.stats.commands[counter] = (this.stats.commands[counter] ?? 0) + 1;
-    const handler = commands.get(name);
+    const handler =
+      name === "configureFailPoint"
+        ? (body: Document) => this.failPoints.configure(body)
+        : commands.get(name);
     if (!handler) {
       return { ok: 0, errmsg: `no such command: '${name}'`, code: 59, codeName: "CommandNotFound" };
     }

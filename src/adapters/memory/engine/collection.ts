@@ -10,11 +10,15 @@ export interface UpdateSpec {
   multi?: boolean;
   upsert?: boolean;
   arrayFilters?: Document[];
+  /** `let` constants (`$$name` in `$expr` and pipeline updates). */
+  variables?: Document;
 }
 
 export interface UpdateOutcome {
   matchedCount: number;
   modifiedCount: number;
+  /** True when the update inserted a document (its `_id` may be null). */
+  upserted: boolean;
   upsertedId: unknown;
 }
 
@@ -27,6 +31,7 @@ export interface FindAndModifySpec {
   upsert?: boolean;
   projection?: Document;
   arrayFilters?: Document[];
+  variables?: Document;
 }
 
 export interface FindAndModifyOutcome {
@@ -88,6 +93,27 @@ export class EngineCollection {
     return runFind(this.candidates(filter), filter, { skip: spec.skip, limit: spec.limit }).length;
   }
 
+  /**
+   * Checks a `hint` (index name or key pattern) against this collection's indexes: mongod
+   * refuses a hint to a missing index with BadValue, and so does the engine.
+   */
+  checkHint(hint: unknown): void {
+    if (hint === undefined || hint === null) return;
+    if (typeof hint === "string") {
+      if (this.indexes.has(hint)) return;
+    } else if (isPlainObject(hint)) {
+      if (Object.keys(hint).length === 0) return;
+      if ("$natural" in hint && Object.keys(hint).length === 1) return;
+      const wanted = JSON.stringify(hint);
+      if ([...this.indexes.values()].some((i) => JSON.stringify(i.def.key) === wanted)) return;
+    } else {
+      throw badValue("hint must be a string or an object");
+    }
+    throw badValue(
+      "error processing query: planner returned error :: caused by :: hint provided does not correspond to an existing index",
+    );
+  }
+
   distinct(key: string, filter: Document = {}): unknown[] {
     const seen = new Map<string, unknown>();
     for (const doc of runFind(this.candidates(filter), filter, {})) {
@@ -99,26 +125,42 @@ export class EngineCollection {
     return [...seen.values()].map(deepClone);
   }
 
-  aggregate(pipeline: Document[]): Document[] {
-    return runAggregate(this.rawDocuments(), pipeline, this.resolveSibling).map(deepClone);
+  aggregate(pipeline: Document[], variables?: Document): Document[] {
+    return runAggregate(this.rawDocuments(), pipeline, this.resolveSibling, variables).map(
+      deepClone,
+    );
   }
 
   insertOne(input: Document): Document {
     if (!isPlainObject(input)) throw badValue("document must be an object");
     const { _id, ...rest } = deepClone(input);
-    const doc: Document = { _id: _id ?? new ObjectId(), ...rest };
+    // `_id: null` is stored as null (as mongod does); only a missing `_id` is generated.
+    const doc: Document = { _id: _id === undefined ? new ObjectId() : _id, ...rest };
     if (Array.isArray(doc._id)) throw badValue("can't use an array for _id");
+    if (isPlainObject(doc._id)) {
+      const dollar = Object.keys(doc._id).find((k) => k.startsWith("$"));
+      if (dollar)
+        throw new EngineError(
+          53,
+          "InvalidIdField",
+          `_id fields may not contain '$'-prefixed fields: ${dollar} is not valid for storage.`,
+        );
+    }
     this.commit(null, doc);
     return deepClone(doc);
   }
 
   update(filter: Document, update: Document, spec: UpdateSpec = {}): UpdateOutcome {
-    const matches = runFind(this.candidates(filter), filter, spec.multi ? {} : { limit: 1 });
+    const matches = runFind(this.candidates(filter), filter, {
+      limit: spec.multi ? undefined : 1,
+      variables: spec.variables,
+    });
     if (matches.length === 0) {
-      if (!spec.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
-      const doc = buildUpsert(filter, update, spec.arrayFilters);
+      if (!spec.upsert)
+        return { matchedCount: 0, modifiedCount: 0, upserted: false, upsertedId: null };
+      const doc = buildUpsert(filter, update, spec.arrayFilters, spec.variables);
       this.commit(null, doc);
-      return { matchedCount: 0, modifiedCount: 0, upsertedId: deepClone(doc._id) };
+      return { matchedCount: 0, modifiedCount: 0, upserted: true, upsertedId: deepClone(doc._id) };
     }
     let modifiedCount = 0;
     for (const current of matches) {
@@ -126,12 +168,13 @@ export class EngineCollection {
         filter,
         arrayFilters: spec.arrayFilters,
         isInsert: false,
+        variables: spec.variables,
       });
       if (!modified) continue;
       this.commit(current, doc);
       modifiedCount++;
     }
-    return { matchedCount: matches.length, modifiedCount, upsertedId: null };
+    return { matchedCount: matches.length, modifiedCount, upserted: false, upsertedId: null };
   }
 
   findAndModify(filter: Document, spec: FindAndModifySpec): FindAndModifyOutcome {
@@ -141,7 +184,11 @@ export class EngineCollection {
         "FailedToParse",
         "Either an update or remove=true must be specified",
       );
-    const [current] = runFind(this.candidates(filter), filter, { sort: spec.sort, limit: 1 });
+    const [current] = runFind(this.candidates(filter), filter, {
+      sort: spec.sort,
+      limit: 1,
+      variables: spec.variables,
+    });
     const project = (doc: Document | null) => (doc ? this.project(doc, spec.projection) : null);
 
     if (spec.remove) {
@@ -152,7 +199,7 @@ export class EngineCollection {
     const update = spec.update as Document;
     if (!current) {
       if (!spec.upsert) return { value: null, lastErrorObject: { n: 0, updatedExisting: false } };
-      const doc = buildUpsert(filter, update, spec.arrayFilters);
+      const doc = buildUpsert(filter, update, spec.arrayFilters, spec.variables);
       this.commit(null, doc);
       return {
         value: spec.returnNew ? project(doc) : null,
@@ -163,6 +210,7 @@ export class EngineCollection {
       filter,
       arrayFilters: spec.arrayFilters,
       isInsert: false,
+      variables: spec.variables,
     });
     if (modified) this.commit(current, doc);
     return {
@@ -171,12 +219,11 @@ export class EngineCollection {
     };
   }
 
-  delete(filter: Document, spec: { limit?: number } = {}): number {
-    const matches = runFind(
-      this.candidates(filter),
-      filter,
-      spec.limit ? { limit: spec.limit } : {},
-    );
+  delete(filter: Document, spec: { limit?: number; variables?: Document } = {}): number {
+    const matches = runFind(this.candidates(filter), filter, {
+      limit: spec.limit || undefined,
+      variables: spec.variables,
+    });
     for (const doc of matches) this.commit(doc, null);
     return matches.length;
   }

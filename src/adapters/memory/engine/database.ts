@@ -1,8 +1,9 @@
 import type { Document } from "bson";
+import { type OutputTarget, splitOutputStage, writeOutput } from "./aggregate-output";
 import { EngineCollection } from "./collection";
 import { EngineError } from "./errors";
 
-export class EngineDatabase {
+export class EngineDatabase implements OutputTarget {
   private readonly collections = new Map<string, EngineCollection>();
 
   constructor(readonly name: string) {}
@@ -25,6 +26,53 @@ export class EngineDatabase {
   /** The collection if it exists (reads must not create collections). */
   existing(name: string): EngineCollection | undefined {
     return this.collections.get(name);
+  }
+
+  /**
+   * Runs a pipeline over a collection (or over nothing, for `aggregate: 1`); a final `$out` or
+   * `$merge` writes its result into this database and the pipeline returns no documents.
+   */
+  aggregate(
+    collection: string | undefined,
+    pipeline: Document[],
+    variables?: Document,
+  ): Document[] {
+    const { stages, output } = splitOutputStage(pipeline);
+    const source = collection ? this.existing(collection) : undefined;
+    // A missing collection aggregates as empty without being created (reads never create).
+    const docs = (
+      source ??
+      new EngineCollection(
+        this.name,
+        collection ?? "$cmd.aggregate",
+        (other) => this.collections.get(other)?.rawDocuments() ?? [],
+      )
+    ).aggregate(stages, variables);
+    if (!output) return docs;
+    writeOutput(this, output, docs);
+    return [];
+  }
+
+  /** `$out`: the new documents replace the old ones only if every one of them fits the indexes. */
+  replaceDocuments(name: string, docs: Document[]): void {
+    validateCollectionName(name);
+    const old = this.collections.get(name);
+    const next = new EngineCollection(
+      this.name,
+      name,
+      (other) => this.collections.get(other)?.rawDocuments() ?? [],
+    );
+    for (const index of old?.listIndexes() ?? []) {
+      if (index.name === "_id_") continue;
+      next.createIndex({
+        key: index.key as Record<string, 1 | -1>,
+        name: String(index.name),
+        unique: index.unique === true,
+        sparse: index.sparse === true,
+      });
+    }
+    for (const doc of docs) next.insertOne(doc);
+    this.collections.set(name, next);
   }
 
   create(name: string): void {

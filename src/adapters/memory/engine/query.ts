@@ -11,6 +11,32 @@ export interface FindSpec {
   skip?: number;
   limit?: number;
   projection?: Document;
+  /** `let` constants, visible as `$$name` in `$expr`. */
+  variables?: Document;
+}
+
+/**
+ * mingo options for one operation: `let` becomes mingo's global variables. Each `let` value is
+ * an expression evaluated once, before the operation (`{ $literal: "$x" }` is the string "$x").
+ */
+export function withVariables(variables: Document | undefined): Partial<Options> {
+  if (!variables || !Object.keys(variables).length) return queryOptions;
+  return { ...queryOptions, variables: evaluateConstants(variables) };
+}
+
+function evaluateConstants(variables: Document): Document {
+  const projection: Document = { _id: 0 };
+  for (const [name, expr] of Object.entries(variables)) {
+    if (!/^[a-z][A-Za-z0-9_]*$/.test(name))
+      throw badValue(`'${name}' starts with an invalid character for a user variable name`);
+    // Numbers and booleans in a projection would mean include/exclude: make them literals.
+    projection[name] =
+      typeof expr === "number" || typeof expr === "boolean" ? { $literal: expr } : expr;
+  }
+  const [out] = guard(() =>
+    new Aggregator([{ $project: projection }], queryOptions).run([{}] as AnyObject[]),
+  );
+  return (out as Document | undefined) ?? {};
 }
 
 export function compileFilter(filter: Document): Query<AnyObject> {
@@ -25,7 +51,7 @@ export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSp
       Array.from(docs) as AnyObject[],
       filter as Criteria<AnyObject>,
       hasProjection ? spec.projection : undefined,
-      queryOptions,
+      withVariables(spec.variables),
     );
     if (spec.sort && Object.keys(spec.sort).length)
       cursor = cursor.sort(spec.sort as Record<string, 1 | -1>);
@@ -40,9 +66,10 @@ export function runAggregate(
   docs: Document[],
   pipeline: Document[],
   resolveCollection: (name: string) => Document[],
+  variables?: Document,
 ): Document[] {
   const options = {
-    ...queryOptions,
+    ...withVariables(variables),
     collectionResolver: (name: string) => resolveCollection(name) as AnyObject[],
   };
   return guard(() => {

@@ -1,10 +1,11 @@
 import { type Document, ObjectId } from "bson";
-import { updateOne as mingoUpdateOne } from "mingo";
+import { Aggregator, updateOne as mingoUpdateOne } from "mingo";
 import type { AnyObject, Criteria } from "mingo/types";
 import { deepClone, isPlainObject } from "./clone";
 import { badValue, EngineError, failedToParse } from "./errors";
 import { canonicalKey } from "./keys";
-import { queryOptions } from "./query";
+import { queryOptions, withVariables } from "./query";
+import { applyArrayOperators, refuseOperandTypes } from "./update-fixes";
 
 export interface ApplyOptions {
   /** The filter that selected the document: positional `$` updates resolve against it. */
@@ -12,6 +13,8 @@ export interface ApplyOptions {
   arrayFilters?: Document[];
   /** True when the update creates the document (upsert): `$setOnInsert` applies then only. */
   isInsert: boolean;
+  /** `let` constants, visible as `$$name` in pipeline updates and `$expr`. */
+  variables?: Document;
 }
 
 /** Operator update (`{ $set: … }`) vs replacement document; a mix is refused as the server does. */
@@ -33,23 +36,17 @@ export function applyUpdate(
   update: Document,
   opts: ApplyOptions,
 ): { doc: Document; modified: boolean } {
-  if (Array.isArray(update))
-    throw badValue("Pipeline-style updates are not supported by the embedded engine");
+  if (Array.isArray(update)) return applyPipeline(doc, update, opts);
   if (!isOperatorUpdate(update)) return applyReplacement(doc, update);
 
+  refuseConflicts(update);
   const modifier = deepClone(update);
   const onInsert = modifier.$setOnInsert;
   delete modifier.$setOnInsert;
   if (opts.isInsert && isPlainObject(onInsert)) {
     const set = isPlainObject(modifier.$set) ? modifier.$set : {};
     for (const [path, value] of Object.entries(onInsert)) {
-      if (path in set) {
-        throw new EngineError(
-          40,
-          "ConflictingUpdateOperators",
-          `Updating the path '${path}' would create a conflict at '${path}'`,
-        );
-      }
+      if (path in set) throw conflict(path, path);
       set[path] = value;
     }
     modifier.$set = set;
@@ -63,20 +60,101 @@ export function applyUpdate(
     if (Object.keys(args).length === 0) delete modifier[op];
   }
   if (Object.keys(modifier).length === 0) return { doc, modified: false };
+  refuseConflicts(modifier);
+  refuseOperandTypes(doc, modifier);
 
+  const before = canonicalKey(doc);
+  const rest = applyArrayOperators(doc, modifier);
   const holder: AnyObject[] = [doc];
+  if (Object.keys(rest).length) {
+    try {
+      mingoUpdateOne(
+        holder,
+        opts.filter as Criteria<AnyObject>,
+        rest,
+        { arrayFilters: opts.arrayFilters as AnyObject[] | undefined, cloneMode: "none" },
+        queryOptions,
+      );
+    } catch (err) {
+      throw translateUpdateError(err);
+    }
+  }
+  const after = holder[0] as Document;
+  return { doc: after, modified: canonicalKey(after) !== before };
+}
+
+/** Stages MongoDB accepts in a pipeline-style update. */
+const UPDATE_STAGES = new Set([
+  "$addFields",
+  "$set",
+  "$project",
+  "$unset",
+  "$replaceRoot",
+  "$replaceWith",
+]);
+
+/** A pipeline-style update (`[{ $set: … }, …]`), evaluated by mingo's expression engine. */
+function applyPipeline(
+  doc: Document,
+  pipeline: Document[],
+  opts: ApplyOptions,
+): { doc: Document; modified: boolean } {
+  for (const stage of pipeline) {
+    const name = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!name || Object.keys(stage).length !== 1)
+      throw failedToParse("A pipeline stage specification object must contain exactly one field.");
+    if (!UPDATE_STAGES.has(name))
+      throw new EngineError(
+        72,
+        "InvalidOptions",
+        `${name} is not allowed to be used within an update`,
+      );
+  }
+  const before = canonicalKey(doc);
+  let after: Document;
   try {
-    const res = mingoUpdateOne(
-      holder,
-      opts.filter as Criteria<AnyObject>,
-      modifier,
-      { arrayFilters: opts.arrayFilters as AnyObject[] | undefined, cloneMode: "none" },
-      queryOptions,
-    );
-    return { doc: holder[0] as Document, modified: res.modifiedCount > 0 };
+    // The aggregation engine itself, so stage semantics are exactly those of `aggregate`.
+    [after = {}] = new Aggregator(pipeline as AnyObject[], withVariables(opts.variables)).run([
+      doc as AnyObject,
+    ]) as Document[];
   } catch (err) {
     throw translateUpdateError(err);
   }
+  // `$project`/`$replaceWith` may drop `_id`; the server keeps the document's own.
+  if (!("_id" in after) && "_id" in doc) after = { _id: doc._id, ...after };
+  if (canonicalKey(after._id) !== canonicalKey(doc._id) && !opts.isInsert) {
+    throw new EngineError(
+      66,
+      "ImmutableField",
+      "After applying the update, the (immutable) field '_id' was found to have been altered",
+    );
+  }
+  return { doc: after, modified: canonicalKey(after) !== before };
+}
+
+/** Two operators naming the same path, or one path inside another, is refused as MongoDB does. */
+function refuseConflicts(modifier: Document): void {
+  const seen: string[] = [];
+  for (const [op, args] of Object.entries(modifier)) {
+    if (!isPlainObject(args)) continue;
+    const paths = Object.keys(args);
+    if (op === "$rename") paths.push(...Object.values(args as Document).map(String));
+    for (const path of paths) {
+      const other = seen.find(
+        (p) => p === path || p.startsWith(`${path}.`) || path.startsWith(`${p}.`),
+      );
+      if (other !== undefined) throw conflict(path, other);
+      seen.push(path);
+    }
+  }
+}
+
+function conflict(path: string, at: string): EngineError {
+  return new EngineError(
+    40,
+    "ConflictingUpdateOperators",
+    `Updating the path '${path}' would create a conflict at '${at}'`,
+  );
 }
 
 function applyReplacement(
@@ -132,17 +210,19 @@ export function buildUpsert(
   filter: Document,
   update: Document,
   arrayFilters?: Document[],
+  variables?: Document,
 ): Document {
   const seed = upsertSeed(filter);
-  const operator = !Array.isArray(update) && isOperatorUpdate(update);
-  const base = operator
-    ? seed
-    : { ...(seed._id !== undefined ? { _id: seed._id } : {}), ...deepClone(update) };
-  const { doc } = operator
-    ? applyUpdate(base, update, { filter: {}, arrayFilters, isInsert: true })
-    : { doc: base };
+  const replacement = !Array.isArray(update) && !isOperatorUpdate(update);
+  const base = replacement
+    ? { ...("_id" in seed ? { _id: seed._id } : {}), ...deepClone(update) }
+    : seed;
+  const { doc } = replacement
+    ? { doc: base }
+    : applyUpdate(base, update, { filter: {}, arrayFilters, isInsert: true, variables });
+  // An explicit `_id: null` is a value like any other; only a missing `_id` is generated.
   const { _id, ...rest } = doc;
-  return { _id: _id ?? new ObjectId(), ...rest };
+  return { _id: "_id" in doc && _id !== undefined ? _id : new ObjectId(), ...rest };
 }
 
 function translateUpdateError(err: unknown): Error {

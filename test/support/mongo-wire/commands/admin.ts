@@ -3,6 +3,7 @@ import { Query } from "mingo";
 import { EngineError, type IndexRequest } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
+import { notImplemented, refuseUnsupported } from "./options";
 
 const createIndexes: CommandHandler = (body, ctx) => {
   const db = ctx.engine.db(ctx.db);
@@ -14,6 +15,11 @@ const createIndexes: CommandHandler = (body, ctx) => {
     const key = optionalDoc(spec.key);
     if (!key || !Object.keys(key).length)
       throw new EngineError(67, "CannotCreateIndex", "Index keys cannot be empty.");
+    refuseUnsupported(spec, ["partialFilterExpression", "expireAfterSeconds", "collation"]);
+    for (const kind of Object.values(key)) {
+      if (kind !== 1 && kind !== -1 && kind !== "hashed")
+        throw notImplemented(`an index of type ${JSON.stringify(kind)}`);
+    }
     const req: IndexRequest = {
       key: key as Record<string, 1 | -1>,
       name: typeof spec.name === "string" ? spec.name : undefined,
@@ -74,7 +80,22 @@ const listCollections: CommandHandler = (body, ctx) => {
   return { cursor: ctx.cursors.first(`${ctx.db}.$cmd.listCollections`, docs, batchSize), ok: 1 };
 };
 
+/** Collection options that would change what later writes and reads do: refused, never ignored. */
+const CREATE_REFUSED = [
+  "viewOn",
+  "pipeline",
+  "validator",
+  "capped",
+  "timeseries",
+  "clusteredIndex",
+  "expireAfterSeconds",
+  "changeStreamPreAndPostImages",
+  "collation",
+  "encryptedFields",
+];
+
 const create: CommandHandler = (body, ctx) => {
+  refuseUnsupported(body, CREATE_REFUSED);
   ctx.engine.db(ctx.db).create(targetCollection(body, "create"));
   return { ok: 1 };
 };
@@ -110,4 +131,7 @@ export const adminCommands: Record<string, CommandHandler> = {
   drop,
   dropDatabase,
   listDatabases,
+  collMod: () => {
+    throw notImplemented("collMod (views, validators, TTL changes)");
+  },
 };

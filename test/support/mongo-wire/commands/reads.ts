@@ -1,10 +1,29 @@
-import { EngineCollection, EngineError } from "../../../../src/adapters/memory/engine";
+import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
+import {
+  checkCollation,
+  checkCommandFields,
+  checkHint,
+  letVariables,
+  refuseUnsupported,
+} from "./options";
 
 const find: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "find");
+  refuseUnsupported(body, [
+    "min",
+    "max",
+    "returnKey",
+    "showRecordId",
+    "tailable",
+    "awaitData",
+    "oplogReplay",
+  ]);
+  checkCollation(body.collation);
   const name = targetCollection(body, "find");
   const coll = ctx.engine.db(ctx.db).existing(name);
+  checkHint(coll, body.hint);
   const limit = toNumber(body.limit) ?? 0;
   const docs = coll
     ? coll.find(optionalDoc(body.filter) ?? {}, {
@@ -12,6 +31,7 @@ const find: CommandHandler = (body, ctx) => {
         projection: optionalDoc(body.projection),
         skip: toNumber(body.skip),
         limit: Math.abs(limit),
+        variables: letVariables(body),
       })
     : [];
   const singleBatch = body.singleBatch === true || limit < 0;
@@ -44,7 +64,10 @@ const killCursors: CommandHandler = (body, ctx) => {
 };
 
 const count: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "count");
+  checkCollation(body.collation);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "count"));
+  checkHint(coll, body.hint);
   const n = coll
     ? coll.count(optionalDoc(body.query) ?? {}, {
         skip: toNumber(body.skip),
@@ -55,6 +78,8 @@ const count: CommandHandler = (body, ctx) => {
 };
 
 const distinct: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "distinct");
+  checkCollation(body.collation);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "distinct"));
   if (typeof body.key !== "string")
     throw new EngineError(
@@ -66,6 +91,8 @@ const distinct: CommandHandler = (body, ctx) => {
 };
 
 const aggregate: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "aggregate");
+  checkCollation(body.collation);
   const pipeline = docArray(body.pipeline, "aggregate.pipeline");
   const cursorOpts = optionalDoc(body.cursor);
   if (!cursorOpts && body.explain !== true) {
@@ -75,18 +102,11 @@ const aggregate: CommandHandler = (body, ctx) => {
       "The 'cursor' option is required, except for aggregate with the explain argument",
     );
   }
-  if (pipeline.some((stage) => "$out" in stage || "$merge" in stage)) {
-    throw new EngineError(
-      40324,
-      "Location40324",
-      "$out and $merge are not supported by the test server",
-    );
-  }
   // `aggregate: 1` is a database-level pipeline ($documents, $currentOp …): run it over nothing.
   const name = typeof body.aggregate === "string" ? body.aggregate : undefined;
-  const coll = name ? ctx.engine.db(ctx.db).existing(name) : undefined;
-  // A missing collection aggregates as empty without being created (reads never create).
-  const docs = (coll ?? new EngineCollection(ctx.db, name ?? "$cmd.aggregate")).aggregate(pipeline);
+  const db = ctx.engine.db(ctx.db);
+  checkHint(name ? db.existing(name) : undefined, body.hint);
+  const docs = db.aggregate(name, pipeline, letVariables(body));
   return {
     cursor: ctx.cursors.first(
       `${ctx.db}.${name ?? "$cmd.aggregate"}`,

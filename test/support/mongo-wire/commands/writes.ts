@@ -2,6 +2,13 @@ import type { Document } from "bson";
 import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
+import {
+  checkCollation,
+  checkCommandFields,
+  checkHint,
+  checkStatementFields,
+  letVariables,
+} from "./options";
 
 /** A write error entry as the server reports it (E11000 carries keyPattern/keyValue). */
 function writeError(index: number, err: unknown): Document {
@@ -33,6 +40,7 @@ function withErrors(reply: Document, errors: Document[]): Document {
 }
 
 const insert: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "insert");
   const coll = ctx.engine.db(ctx.db).collection(targetCollection(body, "insert"));
   let n = 0;
   const errors = eachItem(
@@ -47,6 +55,8 @@ const insert: CommandHandler = (body, ctx) => {
 };
 
 const update: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "update");
+  const variables = letVariables(body);
   const coll = ctx.engine.db(ctx.db).collection(targetCollection(body, "update"));
   let n = 0;
   let nModified = 0;
@@ -55,6 +65,9 @@ const update: CommandHandler = (body, ctx) => {
     docArray(body.updates, "update.updates"),
     body.ordered !== false,
     (stmt, index) => {
+      checkStatementFields(stmt, "update", "updates");
+      checkCollation(stmt.collation);
+      checkHint(coll, stmt.hint);
       const q = optionalDoc(stmt.q) ?? {};
       const u = stmt.u as Document;
       if (u === null || typeof u !== "object")
@@ -71,14 +84,17 @@ const update: CommandHandler = (body, ctx) => {
           "multi update is not supported for replacement-style update",
         );
       }
+      // `c`: constants of a pipeline update, visible like `let` variables.
+      const constants = optionalDoc(stmt.c);
       const res = coll.update(q, u, {
         multi,
         upsert: stmt.upsert === true,
         arrayFilters: Array.isArray(stmt.arrayFilters)
           ? (stmt.arrayFilters as Document[])
           : undefined,
+        variables: constants ? { ...variables, ...constants } : variables,
       });
-      if (res.upsertedId !== null) {
+      if (res.upserted) {
         n += 1;
         upserted.push({ index, _id: res.upsertedId });
       } else {
@@ -93,14 +109,22 @@ const update: CommandHandler = (body, ctx) => {
 };
 
 const deleteCommand: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "delete");
+  const variables = letVariables(body);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "delete"));
   let n = 0;
   const errors = eachItem(
     docArray(body.deletes, "delete.deletes"),
     body.ordered !== false,
     (stmt) => {
+      checkStatementFields(stmt, "delete", "deletes");
+      checkCollation(stmt.collation);
+      checkHint(coll, stmt.hint);
       if (!coll) return;
-      n += coll.delete(optionalDoc(stmt.q) ?? {}, { limit: toNumber(stmt.limit) ?? 0 });
+      n += coll.delete(optionalDoc(stmt.q) ?? {}, {
+        limit: toNumber(stmt.limit) ?? 0,
+        variables,
+      });
     },
   );
   return withErrors({ n, ok: 1 }, errors);
@@ -108,17 +132,15 @@ const deleteCommand: CommandHandler = (body, ctx) => {
 
 /** A unique violation here is a top-level command error (code 11000, codeName DuplicateKey). */
 const findAndModify: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "findAndModify");
+  checkCollation(body.collation);
   const name = targetCollection(body, "findAndModify" in body ? "findAndModify" : "findandmodify");
   const coll = ctx.engine.db(ctx.db).collection(name);
+  checkHint(coll, body.hint);
   const update = body.update;
-  if (Array.isArray(update))
-    throw new EngineError(
-      2,
-      "BadValue",
-      "Pipeline-style updates are not supported by the test server",
-    );
   const res = coll.findAndModify(optionalDoc(body.query) ?? {}, {
-    update: optionalDoc(update),
+    update: Array.isArray(update) ? (update as Document) : optionalDoc(update),
+    variables: letVariables(body),
     remove: body.remove === true,
     sort: optionalDoc(body.sort),
     returnNew: body.new === true,
