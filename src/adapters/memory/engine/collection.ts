@@ -1,9 +1,10 @@
 import { type Document, ObjectId } from "bson";
 import { deepClone, isPlainObject } from "./clone";
+import { foldStrings, parseCollation, refuseCollatedUpdate } from "./collation";
 import { badValue, DuplicateKeyEngineError, EngineError } from "./errors";
 import { defaultIndexName, Index, type IndexDefinition } from "./indexes";
 import { canonicalKey, getPath } from "./keys";
-import { type FindSpec, runAggregate, runFind } from "./query";
+import { type AggregateSpec, type FindSpec, runAggregate, runFind } from "./query";
 import { applyUpdate, buildUpsert } from "./update";
 
 export interface UpdateSpec {
@@ -12,6 +13,7 @@ export interface UpdateSpec {
   arrayFilters?: Document[];
   /** `let` constants (`$$name` in `$expr` and pipeline updates). */
   variables?: Document;
+  collation?: Document;
 }
 
 export interface UpdateOutcome {
@@ -32,6 +34,7 @@ export interface FindAndModifySpec {
   projection?: Document;
   arrayFilters?: Document[];
   variables?: Document;
+  collation?: Document;
 }
 
 export interface FindAndModifyOutcome {
@@ -88,9 +91,9 @@ export class EngineCollection {
     return this.find(filter, { ...spec, limit: 1 })[0] ?? null;
   }
 
-  count(filter: Document = {}, spec: { skip?: number; limit?: number } = {}): number {
+  count(filter: Document = {}, spec: Pick<FindSpec, "skip" | "limit" | "collation"> = {}): number {
     if (!Object.keys(filter).length && !spec.skip && !spec.limit) return this.docs.size;
-    return runFind(this.candidates(filter), filter, { skip: spec.skip, limit: spec.limit }).length;
+    return runFind(this.candidates(filter), filter, spec).length;
   }
 
   /**
@@ -114,21 +117,23 @@ export class EngineCollection {
     );
   }
 
-  distinct(key: string, filter: Document = {}): unknown[] {
+  distinct(key: string, filter: Document = {}, collation?: Document): unknown[] {
     const seen = new Map<string, unknown>();
-    for (const doc of runFind(this.candidates(filter), filter, {})) {
+    // Under a collation, strings equal by it are one value (the first one met stands for it).
+    const fold = parseCollation(collation)?.fold;
+    for (const doc of runFind(this.candidates(filter), filter, { collation })) {
       const value = getPath(doc, key);
       for (const v of Array.isArray(value) ? value : [value]) {
-        if (v !== undefined) seen.set(canonicalKey(v), v);
+        if (v === undefined) continue;
+        const id = canonicalKey(fold ? foldStrings(v, fold) : v);
+        if (!seen.has(id)) seen.set(id, v);
       }
     }
     return [...seen.values()].map(deepClone);
   }
 
-  aggregate(pipeline: Document[], variables?: Document): Document[] {
-    return runAggregate(this.rawDocuments(), pipeline, this.resolveSibling, variables).map(
-      deepClone,
-    );
+  aggregate(pipeline: Document[], spec: AggregateSpec = {}): Document[] {
+    return runAggregate(this.rawDocuments(), pipeline, this.resolveSibling, spec).map(deepClone);
   }
 
   insertOne(input: Document): Document {
@@ -151,9 +156,11 @@ export class EngineCollection {
   }
 
   update(filter: Document, update: Document, spec: UpdateSpec = {}): UpdateOutcome {
+    if (parseCollation(spec.collation)) refuseCollatedUpdate(update, spec.arrayFilters);
     const matches = runFind(this.candidates(filter), filter, {
       limit: spec.multi ? undefined : 1,
       variables: spec.variables,
+      collation: spec.collation,
     });
     if (matches.length === 0) {
       if (!spec.upsert)
@@ -184,10 +191,13 @@ export class EngineCollection {
         "FailedToParse",
         "Either an update or remove=true must be specified",
       );
+    if (spec.update && parseCollation(spec.collation))
+      refuseCollatedUpdate(spec.update, spec.arrayFilters);
     const [current] = runFind(this.candidates(filter), filter, {
       sort: spec.sort,
       limit: 1,
       variables: spec.variables,
+      collation: spec.collation,
     });
     const project = (doc: Document | null) => (doc ? this.project(doc, spec.projection) : null);
 
@@ -219,10 +229,11 @@ export class EngineCollection {
     };
   }
 
-  delete(filter: Document, spec: { limit?: number; variables?: Document } = {}): number {
+  delete(filter: Document, spec: Pick<FindSpec, "limit" | "variables" | "collation"> = {}): number {
     const matches = runFind(this.candidates(filter), filter, {
       limit: spec.limit || undefined,
       variables: spec.variables,
+      collation: spec.collation,
     });
     for (const doc of matches) this.commit(doc, null);
     return matches.length;

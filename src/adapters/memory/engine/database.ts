@@ -2,6 +2,7 @@ import type { Document } from "bson";
 import { type OutputTarget, splitOutputStage, writeOutput } from "./aggregate-output";
 import { EngineCollection } from "./collection";
 import { EngineError } from "./errors";
+import type { AggregateSpec } from "./query";
 
 export class EngineDatabase implements OutputTarget {
   private readonly collections = new Map<string, EngineCollection>();
@@ -35,7 +36,7 @@ export class EngineDatabase implements OutputTarget {
   aggregate(
     collection: string | undefined,
     pipeline: Document[],
-    variables?: Document,
+    spec: AggregateSpec = {},
   ): Document[] {
     const { stages, output } = splitOutputStage(pipeline);
     const source = collection ? this.existing(collection) : undefined;
@@ -47,7 +48,7 @@ export class EngineDatabase implements OutputTarget {
         collection ?? "$cmd.aggregate",
         (other) => this.collections.get(other)?.rawDocuments() ?? [],
       )
-    ).aggregate(stages, variables);
+    ).aggregate(stages, spec);
     if (!output) return docs;
     writeOutput(this, output, docs);
     return [];

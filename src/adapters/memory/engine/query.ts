@@ -1,6 +1,8 @@
 import type { Document } from "bson";
 import { Aggregator, find as mingoFind, Query } from "mingo";
 import type { AnyObject, Criteria, Options } from "mingo/types";
+import { isPlainObject } from "./clone";
+import { foldStrings, notSupported, parseCollation, refuseUncollatable } from "./collation";
 import { badValue, EngineError } from "./errors";
 
 /** Script operators ($where, $function) stay off: filters may come from clients. */
@@ -13,6 +15,8 @@ export interface FindSpec {
   projection?: Document;
   /** `let` constants, visible as `$$name` in `$expr`. */
   variables?: Document;
+  /** MongoDB's collation document (see collation.ts for what is honoured). */
+  collation?: Document;
 }
 
 /**
@@ -45,13 +49,24 @@ export function compileFilter(filter: Document): Query<AnyObject> {
 
 /** Matching documents in sort order, then skip/limit/projection. Returns the engine's own objects (or projected copies). */
 export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSpec): Document[] {
+  const collation = parseCollation(spec.collation);
   return guard(() => {
     const hasProjection = spec.projection && Object.keys(spec.projection).length > 0;
+    const options = withVariables(spec.variables);
+    let source = Array.from(docs);
+    let criteria = filter;
+    if (collation) {
+      refuseUncollatable(filter);
+      const { fold } = collation;
+      const query = new Query(foldStrings(filter, fold) as Criteria<AnyObject>, options);
+      source = source.filter((doc) => query.test(foldStrings(doc, fold) as AnyObject));
+      criteria = {};
+    }
     let cursor = mingoFind(
-      Array.from(docs) as AnyObject[],
-      filter as Criteria<AnyObject>,
+      source as AnyObject[],
+      criteria as Criteria<AnyObject>,
       hasProjection ? spec.projection : undefined,
-      withVariables(spec.variables),
+      collation ? { ...options, collation: collation.sortSpec } : options,
     );
     if (spec.sort && Object.keys(spec.sort).length)
       cursor = cursor.sort(spec.sort as Record<string, 1 | -1>);
@@ -62,19 +77,36 @@ export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSp
   });
 }
 
+export interface AggregateSpec {
+  variables?: Document;
+  collation?: Document;
+}
+
 export function runAggregate(
   docs: Document[],
   pipeline: Document[],
   resolveCollection: (name: string) => Document[],
-  variables?: Document,
+  spec: AggregateSpec = {},
 ): Document[] {
+  const collation = parseCollation(spec.collation);
   const options = {
-    ...withVariables(variables),
+    ...withVariables(spec.variables),
     collectionResolver: (name: string) => resolveCollection(name) as AnyObject[],
+    ...(collation ? { collation: collation.sortSpec } : {}),
   };
+  let current = docs;
+  let rest = pipeline;
+  if (collation) {
+    // Leading $match stages filter under the collation; what follows must not compare strings.
+    while (rest[0] && "$match" in rest[0]) {
+      const match = (rest[0] as { $match: Document }).$match;
+      current = runFind(current, match, spec);
+      rest = rest.slice(1);
+    }
+    for (const stage of rest) refuseCollatedStage(stage);
+  }
   return guard(() => {
     // mingo's $sample draws with replacement; the server's never repeats a document.
-    let current = docs;
     let segment: Document[] = [];
     const flush = () => {
       if (segment.length)
@@ -83,7 +115,7 @@ export function runAggregate(
         ) as Document[];
       segment = [];
     };
-    for (const stage of pipeline) {
+    for (const stage of rest) {
       const sample = (stage as { $sample?: { size?: unknown } }).$sample;
       if (sample === undefined) {
         segment.push(stage);
@@ -98,6 +130,25 @@ export function runAggregate(
     flush();
     return current;
   });
+}
+
+/** Stages that never compare strings (or sort them, which mingo does under the collation). */
+function refuseCollatedStage(stage: Document): void {
+  const [name, arg] = Object.entries(stage)[0] ?? [];
+  if (name === undefined) return;
+  if (["$sort", "$skip", "$limit", "$count", "$sample", "$unset"].includes(name)) return;
+  if (name === "$project" && isPlainObject(arg)) {
+    if (Object.values(arg).every((v) => v === 0 || v === 1 || typeof v === "boolean")) return;
+  }
+  if (name === "$group" && isPlainObject(arg)) {
+    const { _id, ...accumulators } = arg;
+    const constantKey = _id === null || typeof _id === "number" || typeof _id === "boolean";
+    const counts = Object.values(accumulators).every(
+      (acc) => isPlainObject(acc) && typeof acc.$sum === "number",
+    );
+    if (constantKey && counts) return;
+  }
+  throw notSupported(`the ${name} stage under a collation`);
 }
 
 function sampleWithoutReplacement<T>(items: readonly T[], size: number): T[] {

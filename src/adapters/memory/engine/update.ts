@@ -59,6 +59,7 @@ export function applyUpdate(
     }
     if (Object.keys(args).length === 0) delete modifier[op];
   }
+  checkArrayFilters(update, opts.arrayFilters);
   if (Object.keys(modifier).length === 0) return { doc, modified: false };
   refuseConflicts(modifier);
   refuseOperandTypes(doc, modifier);
@@ -70,7 +71,8 @@ export function applyUpdate(
     try {
       mingoUpdateOne(
         holder,
-        opts.filter as Criteria<AnyObject>,
+        // The document is already selected; mingo needs the filter only to resolve `$`.
+        (usesPositional(rest) ? opts.filter : {}) as Criteria<AnyObject>,
         rest,
         { arrayFilters: opts.arrayFilters as AnyObject[] | undefined, cloneMode: "none" },
         queryOptions,
@@ -81,6 +83,12 @@ export function applyUpdate(
   }
   const after = holder[0] as Document;
   return { doc: after, modified: canonicalKey(after) !== before };
+}
+
+function usesPositional(modifier: Document): boolean {
+  return Object.values(modifier).some(
+    (args) => isPlainObject(args) && Object.keys(args).some((p) => p.split(".").includes("$")),
+  );
 }
 
 /** Stages MongoDB accepts in a pipeline-style update. */
@@ -132,12 +140,60 @@ function applyPipeline(
   return { doc: after, modified: canonicalKey(after) !== before };
 }
 
+/**
+ * arrayFilters and `$[id]` paths must match one to one, as the server checks before it updates
+ * anything: an unused filter is FailedToParse, a `$[id]` without a filter BadValue.
+ */
+function checkArrayFilters(update: Document, arrayFilters: Document[] | undefined): void {
+  const declared = new Set<string>();
+  for (const filter of arrayFilters ?? []) {
+    const ids = new Set(Object.keys(filter).map((k) => k.split(".")[0] as string));
+    if (ids.size !== 1)
+      throw failedToParse(
+        "Error parsing array filter :: caused by :: Expected a single top-level field name, found " +
+          `${ids.size ? [...ids].map((i) => `'${i}'`).join(" and ") : "none"}`,
+      );
+    const id = [...ids][0] as string;
+    if (declared.has(id))
+      throw failedToParse(`Found multiple array filters with the same top-level field name ${id}`);
+    declared.add(id);
+  }
+  const used = new Set<string>();
+  for (const args of Object.values(update)) {
+    if (!isPlainObject(args)) continue;
+    for (const path of Object.keys(args)) {
+      for (const m of path.matchAll(/\$\[([^\]]+)\]/g)) {
+        const id = m[1] as string;
+        if (!declared.has(id))
+          throw badValue(`No array filter found for identifier '${id}' in path '${path}'`);
+        used.add(id);
+      }
+    }
+  }
+  for (const id of declared) {
+    if (!used.has(id))
+      throw failedToParse(`The array filter for identifier '${id}' was not used in the update`);
+  }
+}
+
 /** Two operators naming the same path, or one path inside another, is refused as MongoDB does. */
 function refuseConflicts(modifier: Document): void {
   const seen: string[] = [];
   for (const [op, args] of Object.entries(modifier)) {
     if (!isPlainObject(args)) continue;
     const paths = Object.keys(args);
+    if (op === "$rename") {
+      for (const [from, to] of Object.entries(args)) {
+        if (typeof to !== "string")
+          throw badValue(`The 'to' field for $rename must be a string: ${from}: ${String(to)}`);
+        if (from === to)
+          throw badValue(`The source and target field for $rename must differ: ${from}: "${to}"`);
+        if (from.startsWith(`${to}.`) || to.startsWith(`${from}.`))
+          throw badValue(
+            `The source and target field for $rename must not be on the same path: ${from}: "${to}"`,
+          );
+      }
+    }
     if (op === "$rename") paths.push(...Object.values(args as Document).map(String));
     for (const path of paths) {
       const other = seen.find(

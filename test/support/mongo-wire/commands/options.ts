@@ -128,18 +128,6 @@ export function refuseUnsupported(body: Document, fields: readonly string[]): vo
   }
 }
 
-/**
- * `collation`: only the simple (binary) collation, which is what the engine compares with.
- * Anything else would silently match and sort differently, so it is refused.
- */
-export function checkCollation(value: unknown): void {
-  if (value === undefined) return;
-  const spec = optionalDoc(value);
-  if (!spec) throw new EngineError(14, "TypeMismatch", "collation must be an object");
-  if (spec.locale === "simple" && Object.keys(spec).length === 1) return;
-  throw notImplemented(`collation ${JSON.stringify(spec)} (only {locale: "simple"})`);
-}
-
 /** `hint` must name an existing index of an existing collection (BadValue otherwise, as mongod). */
 export function checkHint(coll: EngineCollection | undefined, hint: unknown): void {
   if (hint === undefined) return;

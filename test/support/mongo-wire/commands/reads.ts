@@ -1,13 +1,7 @@
 import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
-import {
-  checkCollation,
-  checkCommandFields,
-  checkHint,
-  letVariables,
-  refuseUnsupported,
-} from "./options";
+import { checkCommandFields, checkHint, letVariables, refuseUnsupported } from "./options";
 
 const find: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "find");
@@ -20,7 +14,6 @@ const find: CommandHandler = (body, ctx) => {
     "awaitData",
     "oplogReplay",
   ]);
-  checkCollation(body.collation);
   const name = targetCollection(body, "find");
   const coll = ctx.engine.db(ctx.db).existing(name);
   checkHint(coll, body.hint);
@@ -32,6 +25,7 @@ const find: CommandHandler = (body, ctx) => {
         skip: toNumber(body.skip),
         limit: Math.abs(limit),
         variables: letVariables(body),
+        collation: optionalDoc(body.collation),
       })
     : [];
   const singleBatch = body.singleBatch === true || limit < 0;
@@ -65,13 +59,13 @@ const killCursors: CommandHandler = (body, ctx) => {
 
 const count: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "count");
-  checkCollation(body.collation);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "count"));
   checkHint(coll, body.hint);
   const n = coll
     ? coll.count(optionalDoc(body.query) ?? {}, {
         skip: toNumber(body.skip),
         limit: toNumber(body.limit),
+        collation: optionalDoc(body.collation),
       })
     : 0;
   return { n, ok: 1 };
@@ -79,7 +73,6 @@ const count: CommandHandler = (body, ctx) => {
 
 const distinct: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "distinct");
-  checkCollation(body.collation);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "distinct"));
   if (typeof body.key !== "string")
     throw new EngineError(
@@ -87,12 +80,16 @@ const distinct: CommandHandler = (body, ctx) => {
       "FailedToParse",
       "BSON field 'distinct.key' is missing but a required field",
     );
-  return { values: coll ? coll.distinct(body.key, optionalDoc(body.query) ?? {}) : [], ok: 1 };
+  return {
+    values: coll
+      ? coll.distinct(body.key, optionalDoc(body.query) ?? {}, optionalDoc(body.collation))
+      : [],
+    ok: 1,
+  };
 };
 
 const aggregate: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "aggregate");
-  checkCollation(body.collation);
   const pipeline = docArray(body.pipeline, "aggregate.pipeline");
   const cursorOpts = optionalDoc(body.cursor);
   if (!cursorOpts && body.explain !== true) {
@@ -106,7 +103,10 @@ const aggregate: CommandHandler = (body, ctx) => {
   const name = typeof body.aggregate === "string" ? body.aggregate : undefined;
   const db = ctx.engine.db(ctx.db);
   checkHint(name ? db.existing(name) : undefined, body.hint);
-  const docs = db.aggregate(name, pipeline, letVariables(body));
+  const docs = db.aggregate(name, pipeline, {
+    variables: letVariables(body),
+    collation: optionalDoc(body.collation),
+  });
   return {
     cursor: ctx.cursors.first(
       `${ctx.db}.${name ?? "$cmd.aggregate"}`,

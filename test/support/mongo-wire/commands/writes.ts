@@ -2,13 +2,7 @@ import type { Document } from "bson";
 import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
-import {
-  checkCollation,
-  checkCommandFields,
-  checkHint,
-  checkStatementFields,
-  letVariables,
-} from "./options";
+import { checkCommandFields, checkHint, checkStatementFields, letVariables } from "./options";
 
 /** A write error entry as the server reports it (E11000 carries keyPattern/keyValue). */
 function writeError(index: number, err: unknown): Document {
@@ -61,48 +55,46 @@ const update: CommandHandler = (body, ctx) => {
   let n = 0;
   let nModified = 0;
   const upserted: Document[] = [];
-  const errors = eachItem(
-    docArray(body.updates, "update.updates"),
-    body.ordered !== false,
-    (stmt, index) => {
-      checkStatementFields(stmt, "update", "updates");
-      checkCollation(stmt.collation);
-      checkHint(coll, stmt.hint);
-      const q = optionalDoc(stmt.q) ?? {};
-      const u = stmt.u as Document;
-      if (u === null || typeof u !== "object")
-        throw new EngineError(
-          9,
-          "FailedToParse",
-          "BSON field 'update.updates.u' is missing but a required field",
-        );
-      const multi = stmt.multi === true;
-      if (multi && !Array.isArray(u) && !Object.keys(u).some((k) => k.startsWith("$"))) {
-        throw new EngineError(
-          9,
-          "FailedToParse",
-          "multi update is not supported for replacement-style update",
-        );
-      }
-      // `c`: constants of a pipeline update, visible like `let` variables.
-      const constants = optionalDoc(stmt.c);
-      const res = coll.update(q, u, {
-        multi,
-        upsert: stmt.upsert === true,
-        arrayFilters: Array.isArray(stmt.arrayFilters)
-          ? (stmt.arrayFilters as Document[])
-          : undefined,
-        variables: constants ? { ...variables, ...constants } : variables,
-      });
-      if (res.upserted) {
-        n += 1;
-        upserted.push({ index, _id: res.upsertedId });
-      } else {
-        n += res.matchedCount;
-        nModified += res.modifiedCount;
-      }
-    },
-  );
+  const statements = docArray(body.updates, "update.updates");
+  // Statements are parsed with the command: a malformed one fails the whole command.
+  for (const stmt of statements) checkStatementFields(stmt, "update", "updates");
+  const errors = eachItem(statements, body.ordered !== false, (stmt, index) => {
+    checkHint(coll, stmt.hint);
+    const q = optionalDoc(stmt.q) ?? {};
+    const u = stmt.u as Document;
+    if (u === null || typeof u !== "object")
+      throw new EngineError(
+        9,
+        "FailedToParse",
+        "BSON field 'update.updates.u' is missing but a required field",
+      );
+    const multi = stmt.multi === true;
+    if (multi && !Array.isArray(u) && !Object.keys(u).some((k) => k.startsWith("$"))) {
+      throw new EngineError(
+        9,
+        "FailedToParse",
+        "multi update is not supported for replacement-style update",
+      );
+    }
+    // `c`: constants of a pipeline update, visible like `let` variables.
+    const constants = optionalDoc(stmt.c);
+    const res = coll.update(q, u, {
+      multi,
+      upsert: stmt.upsert === true,
+      arrayFilters: Array.isArray(stmt.arrayFilters)
+        ? (stmt.arrayFilters as Document[])
+        : undefined,
+      variables: constants ? { ...variables, ...constants } : variables,
+      collation: optionalDoc(stmt.collation),
+    });
+    if (res.upserted) {
+      n += 1;
+      upserted.push({ index, _id: res.upsertedId });
+    } else {
+      n += res.matchedCount;
+      nModified += res.modifiedCount;
+    }
+  });
   const reply: Document = { n, nModified, ok: 1 };
   if (upserted.length) reply.upserted = upserted;
   return withErrors(reply, errors);
@@ -113,27 +105,23 @@ const deleteCommand: CommandHandler = (body, ctx) => {
   const variables = letVariables(body);
   const coll = ctx.engine.db(ctx.db).existing(targetCollection(body, "delete"));
   let n = 0;
-  const errors = eachItem(
-    docArray(body.deletes, "delete.deletes"),
-    body.ordered !== false,
-    (stmt) => {
-      checkStatementFields(stmt, "delete", "deletes");
-      checkCollation(stmt.collation);
-      checkHint(coll, stmt.hint);
-      if (!coll) return;
-      n += coll.delete(optionalDoc(stmt.q) ?? {}, {
-        limit: toNumber(stmt.limit) ?? 0,
-        variables,
-      });
-    },
-  );
+  const statements = docArray(body.deletes, "delete.deletes");
+  for (const stmt of statements) checkStatementFields(stmt, "delete", "deletes");
+  const errors = eachItem(statements, body.ordered !== false, (stmt) => {
+    checkHint(coll, stmt.hint);
+    if (!coll) return;
+    n += coll.delete(optionalDoc(stmt.q) ?? {}, {
+      limit: toNumber(stmt.limit) ?? 0,
+      variables,
+      collation: optionalDoc(stmt.collation),
+    });
+  });
   return withErrors({ n, ok: 1 }, errors);
 };
 
 /** A unique violation here is a top-level command error (code 11000, codeName DuplicateKey). */
 const findAndModify: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "findAndModify");
-  checkCollation(body.collation);
   const name = targetCollection(body, "findAndModify" in body ? "findAndModify" : "findandmodify");
   const coll = ctx.engine.db(ctx.db).collection(name);
   checkHint(coll, body.hint);
@@ -141,6 +129,7 @@ const findAndModify: CommandHandler = (body, ctx) => {
   const res = coll.findAndModify(optionalDoc(body.query) ?? {}, {
     update: Array.isArray(update) ? (update as Document) : optionalDoc(update),
     variables: letVariables(body),
+    collation: optionalDoc(body.collation),
     remove: body.remove === true,
     sort: optionalDoc(body.sort),
     returnNew: body.new === true,
