@@ -1,8 +1,8 @@
 import { createStores } from "./adapters";
-import { createApp } from "./core/app";
+import { type CachesyncApp, createApp } from "./core/app";
 import { ConfigError, loadConfig } from "./core/config";
-import { StoreUnavailableError } from "./core/errors";
-import { createLogger } from "./core/logger";
+import { createLogger, type Logger } from "./core/logger";
+import { startupFailure } from "./core/startup-failure";
 import { defaultPlugins } from "./plugins";
 
 /**
@@ -22,35 +22,34 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL);
   const stores = await createStores(config, logger);
-  const instance = await createApp({
-    config,
-    plugins: defaultPlugins(),
-    stores,
-    logger,
-    defaultMetrics: config.METRICS_ENABLED,
-  });
+  let instance: CachesyncApp | undefined;
   try {
-    await instance.ready();
-  } catch (err) {
+    instance = await createApp({
+      config,
+      plugins: defaultPlugins(),
+      stores,
+      logger,
+      defaultMetrics: config.METRICS_ENABLED,
+    });
     // Indexes, the admin bootstrap and money recovery need MongoDB: without it we fail fast and
     // clearly (an orchestrator restarts us), rather than serve with unique indexes missing.
     // Redis down is tolerated here: the API then runs on MongoDB alone.
-    logger.fatal(
-      { err },
-      err instanceof StoreUnavailableError
-        ? `cannot start: ${err.message} (${err.store})`
-        : "cannot start",
-    );
-    await instance.close();
-    process.exit(1);
+    await instance.ready();
+  } catch (err) {
+    return cannotStart(logger, err, instance);
   }
-  const server = Bun.serve({
-    port: config.PORT,
-    hostname: config.HOST,
-    fetch: instance.app.fetch,
-    // SSE streams stay open for hours; heartbeats keep them alive, not the idle timeout.
-    idleTimeout: 0,
-  });
+  let server: ReturnType<typeof Bun.serve>;
+  try {
+    server = Bun.serve({
+      port: config.PORT,
+      hostname: config.HOST,
+      fetch: instance.app.fetch,
+      // SSE streams stay open for hours; heartbeats keep them alive, not the idle timeout.
+      idleTimeout: 0,
+    });
+  } catch (err) {
+    return cannotStart(logger, err, instance, { host: config.HOST, port: config.PORT });
+  }
   logger.info(
     { url: server.url.href, db: stores.db.kind, cache: stores.cache.kind },
     "cachesync listening",
@@ -73,6 +72,19 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** One fatal line ("cannot start: <why>"; the stack only for an unknown cause), then exit 1. */
+async function cannotStart(
+  logger: Logger,
+  err: unknown,
+  instance: CachesyncApp | undefined,
+  listen?: { host: string; port: number },
+): Promise<never> {
+  const known = startupFailure(err, listen);
+  logger.fatal(known ? {} : { err }, `cannot start: ${known ?? String(err)}`);
+  await instance?.close();
+  process.exit(1);
 }
 
 await main();

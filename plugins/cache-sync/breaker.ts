@@ -12,7 +12,8 @@ export interface BreakerOptions {
    * entry is trusted again until it is. A rejection keeps the circuit open.
    */
   probe: () => Promise<void>;
-  onStateChange?: (state: BreakerState) => void;
+  /** `cause` is set when a trip named why (the store that failed is not always Redis). */
+  onStateChange?: (state: BreakerState, cause?: string) => void;
 }
 
 /**
@@ -75,7 +76,7 @@ export class CircuitBreaker {
   }
 
   /** Opens at once: after a failed write-through Redis may hold a stale entry. */
-  trip(): void {
+  trip(cause?: string): void {
     this.failures = 0;
     // A debt recorded while the probe repairs must be settled before closing: probe again.
     if (this.state === "half-open") {
@@ -86,7 +87,7 @@ export class CircuitBreaker {
     if (this.state === "open") return;
     this.state = "open";
     this.openedAt = Date.now();
-    this.opts.onStateChange?.("open");
+    this.opts.onStateChange?.("open", cause);
     this.schedule(this.opts.cooldownMs);
   }
 

@@ -49,11 +49,11 @@ export class CacheEngine {
         await this.cache.ping();
         await this.repairPending();
       },
-      onStateChange: (state) => {
+      onStateChange: (state, cause) => {
         ctx.metrics.breakerState.set(BREAKER_GAUGE[state]);
         ctx.logger[state === "closed" ? "info" : "warn"](
-          { breaker: state },
-          `redis circuit ${state}`,
+          { breaker: state, cause },
+          cause ? `cache circuit ${state}: ${cause}` : `redis circuit ${state}`,
         );
       },
     });

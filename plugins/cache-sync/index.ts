@@ -1,3 +1,4 @@
+import { StoreUnavailableError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { CacheEngine } from "./engine";
@@ -36,11 +37,12 @@ export function cacheSyncPlugin(): Plugin {
         const n = await engine?.repairPending();
         if (n) ctx.logger.info({ repaired: n }, "settled cache repairs from an earlier run");
       } catch (err) {
-        ctx.logger.warn(
-          { err },
-          "could not settle cache repairs at start-up; reads bypass Redis until they are",
-        );
-        engine?.breaker.trip();
+        // The repair log lives in MongoDB: name the store that failed, not always Redis.
+        const store = err instanceof StoreUnavailableError ? err.store : undefined;
+        const who = store === "mongo" ? "MongoDB" : store === "redis" ? "Redis" : "a store";
+        const cause = `${who} unavailable at start-up, earlier cache repairs not settled`;
+        ctx.logger.warn({ err }, `${cause}; reads bypass Redis until they are`);
+        engine?.breaker.trip(cause);
       }
     },
     async onClose() {

@@ -201,6 +201,29 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
       await store.del([...keys, `${base}other:1`, `${base}userx`]);
     });
 
+    test("scan globs: character classes, ranges and negation match as Redis's do", async () => {
+      const base = `${subject.prefix}glob:${++n}:`;
+      const names = ["a1", "b2", "c3", "f9", "g0", "A1", "]x", "-y"];
+      await Promise.all(names.map((k) => store.set(`${base}${k}`, "x", 300)));
+      const count = (p: string) => store.scanCount(`${base}${p}`);
+      expect(await count("[a-f][0-9]")).toBe(4);
+      expect(await count("[abc]?")).toBe(3);
+      expect(await count("[^a-f]?")).toBe(4);
+      expect(await count("[f-a]9")).toBe(1);
+      expect(await count("[\\]]x")).toBe(1);
+      expect(await count("[-]y")).toBe(1);
+      // The admin stats pattern: exactly 24 hex characters after `user:`.
+      const id = "0123456789abcdef01234567";
+      await store.set(`${base}user:${id}`, "x", 300);
+      await store.set(`${base}user:email:a@b.c`, "x", 300);
+      expect(await count(`user:${"[0-9a-f]".repeat(24)}`)).toBe(1);
+      await store.del([
+        ...names.map((k) => `${base}${k}`),
+        `${base}user:${id}`,
+        `${base}user:email:a@b.c`,
+      ]);
+    });
+
     test("locks: NX, released only by the holder's token, expire by themselves", async () => {
       const k = key("lock");
       expect(await store.acquireLock(k, "a", 5_000)).toBe(true);

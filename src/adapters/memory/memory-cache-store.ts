@@ -221,17 +221,54 @@ function seconds(ttlSeconds: number): number {
   return Math.max(1, Math.ceil(ttlSeconds));
 }
 
-/** Redis glob subset: `*`, `?` and backslash escapes; everything else is literal. */
+/**
+ * Redis's glob (`stringmatchlen`): `*`, `?`, classes `[abc]` `[a-z]` `[^a]`, backslash escapes;
+ * everything else is literal. An unclosed `[` is literal. `/cache/stats` counts user keys with a
+ * class (`user:[0-9a-f]…`), so classes must match here as they do on Redis.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = "";
   for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
+    const c = glob[i] as string;
     if (c === "*") re += "[\\s\\S]*";
     else if (c === "?") re += "[\\s\\S]";
-    else if (c === "\\" && i + 1 < glob.length) re += escapeRe(glob[++i]);
-    else re += escapeRe(c);
+    else if (c === "\\" && i + 1 < glob.length) re += escapeRe(glob[++i] as string);
+    else if (c === "[" && glob.indexOf("]", i + 1) > i) {
+      const close = classEnd(glob, i);
+      re += classToRegExp(glob.slice(i + 1, close));
+      i = close;
+    } else re += escapeRe(c);
   }
   return new RegExp(`^${re}$`);
+}
+
+/** Index of the `]` closing the class opened at `open`, skipping escaped characters (as Redis). */
+function classEnd(glob: string, open: number): number {
+  let j = open + 1;
+  while (j < glob.length && glob[j] !== "]") j += glob[j] === "\\" ? 2 : 1;
+  return Math.min(j, glob.length - 1);
+}
+
+function classToRegExp(body: string): string {
+  const negate = body.startsWith("^");
+  let out = "";
+  for (let i = negate ? 1 : 0; i < body.length; i++) {
+    let c = body[i] as string;
+    if (c === "\\" && i + 1 < body.length) c = body[++i] as string;
+    if (body[i + 1] === "-" && i + 2 < body.length) {
+      let end = body[i + 2] as string;
+      i += 2;
+      if (end === "\\" && i + 1 < body.length) end = body[++i] as string;
+      // Redis accepts a reversed range ([z-a]) as the same range.
+      const [lo, hi] = c <= end ? [c, end] : [end, c];
+      out += `${escapeClass(lo)}-${escapeClass(hi)}`;
+    } else out += escapeClass(c);
+  }
+  return `[${negate ? "^" : ""}${out}]`;
+}
+
+function escapeClass(c: string): string {
+  return c.replace(/[\\\]^-]/g, "\\$&");
 }
 
 function escapeRe(c: string): string {
