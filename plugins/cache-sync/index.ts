@@ -2,6 +2,7 @@ import { StoreUnavailableError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { CacheEngine } from "./engine";
+import { startMongoHeartbeat } from "./mongo-heartbeat";
 import { CacheSyncServiceImpl } from "./service";
 import { staleHeaderMiddleware } from "./stale-scope";
 
@@ -22,6 +23,7 @@ declare module "../../src/core/plugin" {
  */
 export function cacheSyncPlugin(): Plugin {
   let engine: CacheEngine | undefined;
+  let stopHeartbeat: (() => void) | undefined;
   return {
     name: "cache-sync",
     dependencies: ["sanitize"],
@@ -32,6 +34,7 @@ export function cacheSyncPlugin(): Plugin {
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {
+      if (engine) stopHeartbeat = startMongoHeartbeat(engine, ctx.db);
       // Debts left by a previous process are settled before this one trusts Redis.
       try {
         const n = await engine?.repairPending();
@@ -46,6 +49,7 @@ export function cacheSyncPlugin(): Plugin {
       }
     },
     async onClose() {
+      stopHeartbeat?.();
       engine?.breaker.stop();
       await engine?.breaker.settle();
       engine?.close();

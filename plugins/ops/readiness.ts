@@ -12,11 +12,15 @@ export interface Readiness {
  */
 export async function checkReadiness(ctx: PluginContext): Promise<Readiness> {
   const [mongo, redis] = await Promise.all([
-    probe(() => ctx.db.ping(), ctx.config.MONGO_TIMEOUT_MS),
+    // What /ready learns about MongoDB, the stale mark on cached reads learns too.
+    probe(() => observedByCache(ctx, ctx.db.ping()), ctx.config.MONGO_TIMEOUT_MS),
     probe(() => ctx.cache.ping(), ctx.config.REDIS_TIMEOUT_MS),
   ]);
   return { mongo, redis };
 }
+
+const observedByCache = (ctx: PluginContext, ping: Promise<void>) =>
+  ctx.has("cacheEngine") ? ctx.use("cacheEngine").observeMongo(ping) : ping;
 
 async function probe(ping: () => Promise<void>, timeoutMs: number): Promise<"up" | "down"> {
   let timer: ReturnType<typeof setTimeout> | undefined;
