@@ -42,5 +42,5 @@ describe("configuration", () => {
       expect(code).not.toBe(0);
       expect(stderr).toContain(k);
     }
-  });
+  }, 30_000); // two `bun start`s: slow on a loaded machine
 });

@@ -60,7 +60,7 @@ beforeAll(async () => {
       throw new Error(`the quick tour's server did not come up:\n${serverOut}`);
     await Bun.sleep(100);
   }
-});
+}, 30_000);
 
 afterAll(async () => {
   killGroup(server);
@@ -95,4 +95,4 @@ test("the README's quick tour, run as written: the deposit is approved and the l
   expect(event.user.wallet.balance).toBe(5000);
   // The demo printed the credentials the tour used.
   expect(serverOut).toContain("admin@example.com / demo-admin-password");
-});
+}, 60_000);

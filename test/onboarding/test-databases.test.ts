@@ -34,4 +34,4 @@ test("MONGO_URL set: the test stacks drop their cs_test_* database once the last
     else process.env.MONGO_URL = saved;
     await server.close();
   }
-});
+}, 30_000);
