@@ -1,4 +1,5 @@
 import { adminCachePlugin } from "../plugins/admin-cache";
+import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
 import { cacheAsidePlugin } from "../plugins/cache-aside";
 import { cacheSyncPlugin } from "../plugins/cache-sync";
@@ -38,6 +39,7 @@ export function defaultPlugins(): Plugin[] {
     adminCachePlugin(),
     ssePlugin(),
     consistencyCheckPlugin(),
+    adoptionPlugin(),
     docsPlugin(),
     webPlugin(),
   ];

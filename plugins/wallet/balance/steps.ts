@@ -10,6 +10,19 @@ export const ledger = (ctx: PluginContext) => ctx.repo.collection<LedgerEntry>(L
 
 export const insufficientFunds = () => appError("INSUFFICIENT_FUNDS");
 
+/**
+ * Money only moves on a balance that is an integer number (minor units). A database adopted from
+ * another application may hold floats, strings or Decimal128 there until `bun run migrate`
+ * converts them; adding cents to a balance still in dollars would be rescaled with it.
+ */
+const INTEGER_BALANCE = { $type: ["int", "long", "double"], $mod: [1, 0] };
+
+const balanceNotMigrated = (userId: string, shown: unknown) =>
+  conflict(
+    `The balance of user ${userId} is stored as ${JSON.stringify(shown) ?? "nothing"}, not integer minor units: run \`bun run doctor\` and \`bun run migrate\` before moving money`,
+    "BALANCE_NOT_MIGRATED",
+  );
+
 /** Concurrent ops can make a failed guarded update ambiguous; re-try it this many times. */
 const MAX_AMBIGUOUS_RETRIES = 5;
 
@@ -40,7 +53,7 @@ export async function applyEntry(
         _id: userId,
         pendingOps: { $ne: opId },
         ...fence,
-        ...(amount < 0 ? { "wallet.balance": { $gte: -amount } } : {}),
+        "wallet.balance": amount < 0 ? { ...INTEGER_BALANCE, $gte: -amount } : INTEGER_BALANCE,
       },
       { $inc: { "wallet.balance": amount }, $push: { pendingOps: opId } },
       { returnDocument: "after" },
@@ -65,6 +78,11 @@ export async function applyEntry(
       const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
       if (!current) throw appError("USER_NOT_FOUND");
       return { user: current, applied: false, balanceAfter: raw.wallet.balance };
+    }
+    const held: unknown = raw.wallet?.balance;
+    if (typeof held !== "number" || !Number.isSafeInteger(held)) {
+      await ledger(ctx).deleteOne({ opId, status: "pending" });
+      throw balanceNotMigrated(userId.toHexString(), held);
     }
     if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId)) {
       throw appError("BALANCE_DEFERRED");

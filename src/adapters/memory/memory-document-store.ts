@@ -7,6 +7,7 @@ import type {
   Filter,
   FindOneAndUpdateOptions,
   FindOptions,
+  IndexInfo,
   IndexSpec,
   Update,
   UpdateOptions,
@@ -37,6 +38,14 @@ export class MemoryDocumentStore implements DocumentStore {
         }),
       );
     }
+  }
+
+  async listIndexes(collection: string): Promise<IndexInfo[]> {
+    return this.engine
+      .db(DB_NAME)
+      .collection(collection)
+      .listIndexes()
+      .map((i) => ({ name: i.name, key: i.key, unique: i.unique === true }));
   }
 
   async ping(): Promise<void> {}

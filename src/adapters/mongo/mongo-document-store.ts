@@ -4,6 +4,7 @@ import type {
   CollectionPort,
   Doc,
   DocumentStore,
+  IndexInfo,
   IndexSpec,
 } from "../../core/ports/document-store";
 import { withDeadline } from "./deadline";
@@ -82,6 +83,20 @@ export class MongoDocumentStore implements DocumentStore {
         return this.db.collection(name).createIndexes(indexes);
       });
     }
+  }
+
+  async listIndexes(collection: string): Promise<IndexInfo[]> {
+    return withDeadline(this.timeoutMs, async () => {
+      await this.ready();
+      try {
+        const list = await this.db.collection(collection).listIndexes().toArray();
+        return list.map((i) => ({ name: String(i.name), key: i.key, unique: i.unique === true }));
+      } catch (err) {
+        // NamespaceNotFound: a collection that was never written has no index yet.
+        if ((err as { code?: number }).code === 26) return [];
+        throw err;
+      }
+    });
   }
 
   async ping(): Promise<void> {

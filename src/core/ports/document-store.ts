@@ -42,6 +42,13 @@ export interface IndexSpec {
   sparse?: boolean;
 }
 
+/** An index as the server reports it (what the doctor compares with the declared ones). */
+export interface IndexInfo {
+  name: string;
+  key: Record<string, unknown>;
+  unique?: boolean;
+}
+
 /**
  * One collection, the subset of the MongoDB driver's `Collection` the product uses.
  * Every method rejects with `StoreUnavailableError` when the store cannot be reached within its
@@ -76,6 +83,8 @@ export interface DocumentStore {
   collection<T extends Doc = Doc>(name: string): CollectionPort<T>;
   /** Idempotent; creates what is missing. */
   ensureIndexes(specs: readonly IndexSpec[]): Promise<void>;
+  /** The collection's indexes (`_id_` included); `[]` when the collection does not exist. */
+  listIndexes(collection: string): Promise<IndexInfo[]>;
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

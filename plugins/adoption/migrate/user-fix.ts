@@ -1,0 +1,92 @@
+import { readBalance, toMinorUnits } from "../balance-value";
+import type { CheckId } from "../doctor/checks";
+
+/** The changes the migration makes to one user document, guarded by what it read. */
+export interface UserFix {
+  steps: ("version" | "wallet" | "balance" | "email")[];
+  /** Extra filter fields: the change applies only to the document it was computed from. */
+  guard: Record<string, unknown>;
+  set: Record<string, unknown>;
+}
+
+export interface Refusal {
+  check: CheckId;
+  id: string;
+  detail: string;
+}
+
+/**
+ * Every change a user document needs, as one `$set` guarded by what was read (the version, or
+ * its absence, and the email), plus what must be left for a decision. One write per user: a
+ * concurrent API write moves the version, the guarded write misses, and the document is planned
+ * again from a fresh read — never a lost update.
+ */
+export function planUserFix(
+  doc: Record<string, unknown>,
+  opts: { currencyScale?: number; duplicateEmails: ReadonlySet<string> },
+): { fix: UserFix | null; refusals: Refusal[] } {
+  const id = String(doc._id);
+  const refusals: Refusal[] = [];
+  const steps: UserFix["steps"] = [];
+  const set: Record<string, unknown> = {};
+  let guard: Record<string, unknown>;
+  if (doc.version === undefined || doc.version === null) {
+    // The versioning hook bumps it to 1 in the same update ($inc on a missing field).
+    steps.push("version");
+    guard = { version: { $exists: false } };
+  } else if (Number.isSafeInteger(doc.version)) guard = { version: doc.version };
+  else {
+    refusals.push({
+      check: "user.version.missing",
+      id,
+      detail: `version is ${JSON.stringify(doc.version)}`,
+    });
+    return { fix: null, refusals };
+  }
+
+  const wallet = doc.wallet as Record<string, unknown> | undefined;
+  const balance = readBalance(wallet && typeof wallet === "object" ? wallet.balance : undefined);
+  if (!wallet || typeof wallet !== "object") {
+    steps.push("wallet");
+    set.wallet = { balance: 0, currency: "USD" };
+  } else if (balance.kind === "missing") {
+    steps.push("wallet");
+    set["wallet.balance"] = 0;
+  } else if (balance.kind === "invalid")
+    refusals.push({ check: "user.balance.not-integer", id, detail: `balance ${balance.shown}` });
+  else if (balance.kind === "major") {
+    const minor = opts.currencyScale ? toMinorUnits(balance.decimal, opts.currencyScale) : null;
+    if (!opts.currencyScale)
+      refusals.push({
+        check: "user.balance.not-integer",
+        id,
+        detail: `balance ${balance.decimal}: pass --currency-scale to convert`,
+      });
+    else if (minor === null)
+      refusals.push({
+        check: "user.balance.ambiguous",
+        id,
+        detail: `balance ${balance.decimal} is not exact at scale ${opts.currencyScale}`,
+      });
+    else {
+      steps.push("balance");
+      set["wallet.balance"] = minor;
+    }
+  }
+
+  if (typeof doc.email === "string" && doc.email !== doc.email.toLowerCase()) {
+    const lower = doc.email.toLowerCase();
+    if (opts.duplicateEmails.has(lower))
+      refusals.push({
+        check: "user.email.duplicate",
+        id,
+        detail: `${doc.email} collides case-insensitively`,
+      });
+    else {
+      steps.push("email");
+      set.email = lower;
+      guard = { ...guard, email: doc.email };
+    }
+  }
+  return { fix: steps.length ? { steps, guard, set } : null, refusals };
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import pino from "pino";
+import { runDoctor } from "../../plugins/adoption/doctor/scan";
+import { warnIfNotAdopted } from "../../plugins/adoption/startup-probe";
+import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
+import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
+import { createTestStack } from "../support/stack";
+import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
+import { type LegacyFixture, writeLegacyDatabase } from "./legacy-fixture";
+
+let mongo: MongoWireServer | undefined;
+let url: string;
+let db: MongoDocumentStore;
+let fixture: LegacyFixture;
+const dbName = `cs_test_adopt_${Math.random().toString(36).slice(2, 8)}`;
+
+beforeAll(async () => {
+  if (!process.env.MONGO_URL) mongo = await startMongoWire();
+  url = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
+  fixture = await writeLegacyDatabase(url, dbName);
+  db = await MongoDocumentStore.connect({ url, dbName, timeoutMs: 5000 });
+});
+afterAll(async () => {
+  await db?.close();
+  await mongo?.close();
+});
+
+describe("bun run doctor on a database the original app wrote", () => {
+  test("reports each problem with its count, and is not ok", async () => {
+    const report = await runDoctor(db, { batchSize: 64 });
+    const counts = Object.fromEntries(report.checks.map((c) => [c.id, c.count]));
+    for (const [id, n] of Object.entries(fixture.expected))
+      expect({ id, n: counts[id] }).toEqual({ id, n });
+    expect(counts["user.ledger.in-flight"]).toBe(0);
+    expect(report.scanned.users).toBe(fixture.users);
+    expect(report.ok).toBe(false);
+  });
+});
+
+describe("GET /api/v1/admin/doctor", () => {
+  test("admins get the same report, the affected documents page by page; others 401/403", async () => {
+    const stack = await createTestStack({
+      mongo,
+      dbName,
+      env: { ...ADMIN_ENV, MONGO_TIMEOUT_MS: 5000 },
+    });
+    try {
+      const admin = await loginAdmin(stack);
+      const first = await callJson(stack, "GET", "/api/v1/admin/doctor?limit=50", { token: admin });
+      expect(first.status).toBe(200);
+      const counts = Object.fromEntries(
+        (first.body.data.checks as { id: string; count: number }[]).map((c) => [c.id, c.count]),
+      );
+      expect(counts["user.version.missing"]).toBeGreaterThanOrEqual(fixture.users);
+      expect(first.body.data.ok).toBe(false);
+      expect(first.body.data.items).toHaveLength(50);
+      const second = await callJson(
+        stack,
+        "GET",
+        `/api/v1/admin/doctor?limit=50&cursor=${first.body.data.nextCursor}`,
+        { token: admin },
+      );
+      expect(second.body.data.items[0]).not.toEqual(first.body.data.items[0]);
+      const bad = await callJson(stack, "GET", "/api/v1/admin/doctor?cursor=x", { token: admin });
+      expect(bad.status).toBe(400);
+      const user = await registerUser(stack);
+      expect((await stack.call("GET", "/api/v1/admin/doctor", { token: user.token })).status).toBe(
+        403,
+      );
+      expect((await stack.call("GET", "/api/v1/admin/doctor")).status).toBe(401);
+    } finally {
+      await stack.close();
+    }
+  }, 30_000);
+
+  test("start-up warns once, naming the doctor, when documents break the invariants", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
+    const stack = await createTestStack({ mongo, dbName, env: { MONGO_TIMEOUT_MS: 5000 } });
+    try {
+      await warnIfNotAdopted({ ...stack.ctx, logger } as typeof stack.ctx);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("bun run doctor");
+      const clean = await createTestStack({ mongo, env: { MONGO_TIMEOUT_MS: 5000 } });
+      try {
+        await warnIfNotAdopted({ ...clean.ctx, logger } as typeof clean.ctx);
+        expect(lines).toHaveLength(1);
+      } finally {
+        await clean.close();
+      }
+    } finally {
+      await stack.close();
+    }
+  }, 30_000);
+});

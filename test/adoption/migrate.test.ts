@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ObjectId } from "bson";
+import { runDoctor } from "../../plugins/adoption/doctor/scan";
+import { runMigration } from "../../plugins/adoption/migrate/run";
+import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
+import { type RedisHarness, startRedis } from "../support/redis-server";
+import { createTestStack, type TestStack } from "../support/stack";
+import { ADMIN_ENV, callJson, loginAdmin } from "../support/users";
+import { assertMoneyInvariants } from "../wallet/invariants";
+import { LEGACY_PASSWORD, type LegacyFixture, writeLegacyDatabase } from "./legacy-fixture";
+
+let mongo: MongoWireServer | undefined;
+let redis: RedisHarness;
+let stack: TestStack;
+let fixture: LegacyFixture;
+const dbName = `cs_test_migr_${Math.random().toString(36).slice(2, 8)}`;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  if (!process.env.MONGO_URL) mongo = await startMongoWire();
+  fixture = await writeLegacyDatabase(
+    process.env.MONGO_URL ?? (mongo as MongoWireServer).url,
+    dbName,
+  );
+  stack = await createTestStack({
+    redis,
+    mongo,
+    dbName,
+    env: { ...ADMIN_ENV, ADMIN_INITIAL_BALANCE: 1_000_000, MONGO_TIMEOUT_MS: 5000 },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+  await mongo?.close();
+  await redis?.stop();
+});
+
+const counts = async () =>
+  Object.fromEntries(
+    (await runDoctor(stack.stores.db)).checks.map((c) => [c.id, c.count] as const),
+  );
+
+describe("bun run migrate on a database the original app wrote", () => {
+  test("--dry-run reports what it would change and writes nothing", async () => {
+    const before = await counts();
+    const r = await runMigration(stack.ctx, { dryRun: true, currencyScale: 100 });
+    expect(r.changed.version).toBe(fixture.users);
+    expect(r.changed.balance).toBe(35);
+    expect(r.changed.email).toBe(10);
+    expect(await counts()).toEqual(before);
+  }, 30_000);
+
+  test("fixes what it may, refuses what it must not, and a second run changes nothing", async () => {
+    const first = await runMigration(stack.ctx, { currencyScale: 100, batchSize: 64 });
+    expect(first.changed.version).toBe(fixture.users);
+    expect(first.changed.wallet).toBe(2);
+    expect(first.changed.balance).toBe(35); // floats, numeric strings, Decimal128 at scale 100
+    expect(first.changed.email).toBe(10); // the lower-cased twins of another account are refused
+    const refused = (check: string) => first.refused.filter((r) => r.check === check).length;
+    expect(refused("user.balance.ambiguous")).toBe(3);
+    expect(refused("user.email.duplicate")).toBe(3);
+
+    const second = await runMigration(stack.ctx, { currencyScale: 100, batchSize: 64 });
+    expect(Object.values(second.changed)).toEqual([0, 0, 0, 0, 0, 0]);
+
+    const after = await counts();
+    expect(after["user.version.missing"]).toBe(0);
+    expect(after["user.ledger.mismatch"]).toBe(0);
+    expect(after["user.email.not-lowercase"]).toBe(3);
+    expect(after["user.balance.not-integer"]).toBe(3);
+    expect(after["index.missing"]).toBe(0);
+
+    for (const u of fixture.clean) {
+      const doc = await stack.stores.db.collection("users").findOne({ _id: new ObjectId(u.id) });
+      expect({
+        id: u.id,
+        balance: (doc?.wallet as { balance: number } | undefined)?.balance,
+      }).toEqual({
+        id: u.id,
+        balance: u.balance,
+      });
+    }
+    await assertMoneyInvariants(
+      stack,
+      fixture.clean.map((u) => u.id),
+    );
+  }, 60_000);
+
+  test("the HTTP contract on adopted users: bcrypt login, profile, an approval, the ledger", async () => {
+    const admin = await loginAdmin(stack);
+    const picks = [fixture.clean[0], fixture.clean[205], fixture.clean[225], fixture.clean.at(-1)];
+    for (const u of picks) {
+      if (!u) throw new Error("fixture too small");
+      const login = await callJson(stack, "POST", "/api/v1/auth/login", {
+        body: { email: u.email, password: LEGACY_PASSWORD },
+      });
+      expect(login.status).toBe(200);
+      const token = login.body.data.token as string;
+      const me = await callJson(stack, "GET", "/api/v1/users/me", { token });
+      expect(me.body.data.user.wallet.balance).toBe(u.balance);
+      for (const secret of [
+        "passwordHash",
+        "refreshTokens",
+        "authLogs",
+        "twoFA",
+        "verificationCode",
+      ])
+        expect(me.body.data.user).not.toHaveProperty(secret);
+      const dep = await callJson(stack, "POST", "/api/v1/deposits/request", {
+        token,
+        body: { amount: 1000, senderName: "Adopted" },
+      });
+      expect(dep.status).toBe(201);
+      const ok = await callJson(stack, "PUT", `/api/v1/deposits/${dep.body.data.id}/approve`, {
+        token: admin,
+        body: {},
+      });
+      expect(ok.status).toBe(200);
+      const ledger = await callJson(stack, "GET", "/api/v1/wallet/ledger?limit=100", { token });
+      const items = ledger.body.data.items as { amount: number; reason: string }[];
+      expect(items.reduce((s, e) => s + e.amount, 0)).toBe(u.balance + 1000);
+      if (u.balance !== 0) expect(items.at(-1)?.reason).toBe("opening balance");
+    }
+    await assertMoneyInvariants(
+      stack,
+      picks.map((u) => (u as { id: string }).id),
+    );
+  }, 30_000);
+});
