@@ -146,6 +146,7 @@ export async function writeLegacyDatabase(url: string, dbName: string): Promise<
         "user.email.not-lowercase": GROUPS.upperEmail + GROUPS.dupEmailPairs,
         "user.email.duplicate": GROUPS.dupEmailPairs * 2,
         "user.username.duplicate": GROUPS.dupUsernamePairs * 2,
+        "user.username.not-lowercase": GROUPS.dupUsernamePairs,
         "user.password.unverifiable": GROUPS.badHash,
         "user.field.sensitive-name": GROUPS.secretField * 2,
         "user.field.code-name": GROUPS.codeField,

@@ -109,7 +109,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
       const report = JSON.parse(json.slice(json.indexOf("\n{") + 1)) as {
         changed: Record<string, number>;
       };
-      expect(Object.values(report.changed)).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(Object.values(report.changed).filter((n) => n !== 0)).toEqual([]);
     } finally {
       await stack.close();
     }

@@ -56,6 +56,12 @@ export const CHECKS = {
     fix: "manual",
     title: "emails that collide case-insensitively (merge or rename the accounts first)",
   },
+  "user.username.not-lowercase": {
+    severity: "blocking",
+    fix: "migrate",
+    title:
+      "usernames not lower-cased (usernames are unique case-insensitively, stored lower-cased)",
+  },
   "user.username.duplicate": {
     severity: "warning",
     fix: "manual",

@@ -42,6 +42,8 @@ export function inspectUser(
   }
   if (typeof doc.email === "string" && doc.email !== doc.email.toLowerCase())
     add("user.email.not-lowercase", doc.email);
+  if (typeof doc.username === "string" && doc.username !== doc.username.toLowerCase())
+    add("user.username.not-lowercase", doc.username);
   if (typeof doc.passwordHash !== "string" || !VERIFIABLE_HASH.test(doc.passwordHash))
     add(
       "user.password.unverifiable",

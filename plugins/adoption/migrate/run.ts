@@ -13,7 +13,14 @@ import { ledgerSettled, ledgerSums } from "../ledger-sum";
 import { openingEntry } from "./opening-entry";
 import { planUserFix, type Refusal } from "./user-fix";
 
-export type StepName = "indexes" | "version" | "wallet" | "balance" | "email" | "opening";
+export type StepName =
+  | "indexes"
+  | "version"
+  | "wallet"
+  | "balance"
+  | "email"
+  | "username"
+  | "opening";
 
 export interface MigrateOptions {
   /** Report what would change; write nothing. */
@@ -59,7 +66,7 @@ export async function runMigration(
   const dryRun = opts.dryRun ?? false;
   const report: MigrationReport = {
     dryRun,
-    changed: { indexes: 0, version: 0, wallet: 0, balance: 0, email: 0, opening: 0 },
+    changed: { indexes: 0, version: 0, wallet: 0, balance: 0, email: 0, username: 0, opening: 0 },
     refused: [],
     users: 0,
     resumedAfter: null,
@@ -67,7 +74,7 @@ export async function runMigration(
 
   // The opening entries' exactly-once rests on the unique opId index: it comes first.
   const ledgerReady = await ensureIndexes(ctx, WALLET_INDEXES, report, dryRun);
-  const duplicateEmails = await caseInsensitiveDuplicates(ctx, batchSize);
+  const duplicates = await caseInsensitiveDuplicates(ctx, batchSize);
 
   const checkpoints = ctx.db.collection(CHECKPOINT_COLLECTION);
   const saved = opts.restart || dryRun ? null : await checkpoints.findOne({ _id: CHECKPOINT_ID });
@@ -80,7 +87,7 @@ export async function runMigration(
   let seen = 0;
   for await (const batch of inBatches(ctx.db.collection(USER_COLLECTION), batchSize, { after })) {
     // A few users at a time: each write is one guarded round trip (plus the cache's).
-    await pMap(batch, (doc) => fixUser(ctx, doc, { ...opts, dryRun, duplicateEmails }, report), {
+    await pMap(batch, (doc) => fixUser(ctx, doc, { ...opts, dryRun, ...duplicates }, report), {
       concurrency: 8,
     });
     if (ledgerReady)
@@ -147,27 +154,37 @@ async function ensureIndexes(
   return ok;
 }
 
-/** Lower-cased emails held by more than one user: those are reported, never merged. */
+/**
+ * Lower-cased emails and usernames held by more than one user: those are reported, never
+ * merged (one pass, two fields).
+ */
 async function caseInsensitiveDuplicates(ctx: PluginContext, batchSize: number) {
-  const seen = new Set<string>();
-  const dup = new Set<string>();
+  const fields = ["email", "username"] as const;
+  const seen = { email: new Set<string>(), username: new Set<string>() };
+  const dup = { email: new Set<string>(), username: new Set<string>() };
   for await (const batch of inBatches(ctx.db.collection(USER_COLLECTION), batchSize * 4, {
-    projection: { email: 1 },
+    projection: { email: 1, username: 1 },
   })) {
-    for (const u of batch) {
-      if (typeof u.email !== "string") continue;
-      const lower = u.email.toLowerCase();
-      if (seen.has(lower)) dup.add(lower);
-      seen.add(lower);
-    }
+    for (const u of batch)
+      for (const f of fields) {
+        const v = u[f];
+        if (typeof v !== "string") continue;
+        const lower = v.toLowerCase();
+        if (seen[f].has(lower)) dup[f].add(lower);
+        seen[f].add(lower);
+      }
   }
-  return dup;
+  return { duplicateEmails: dup.email, duplicateUsernames: dup.username };
 }
 
 async function fixUser(
   ctx: PluginContext,
   read: Record<string, unknown> & { _id: ObjectId },
-  opts: MigrateOptions & { dryRun: boolean; duplicateEmails: ReadonlySet<string> },
+  opts: MigrateOptions & {
+    dryRun: boolean;
+    duplicateEmails: ReadonlySet<string>;
+    duplicateUsernames: ReadonlySet<string>;
+  },
   report: MigrationReport,
 ): Promise<void> {
   const { _id } = read;

@@ -3,7 +3,7 @@ import type { CheckId } from "../doctor/checks";
 
 /** The changes the migration makes to one user document, guarded by what it read. */
 export interface UserFix {
-  steps: ("version" | "wallet" | "balance" | "email")[];
+  steps: ("version" | "wallet" | "balance" | "email" | "username")[];
   /** Extra filter fields: the change applies only to the document it was computed from. */
   guard: Record<string, unknown>;
   set: Record<string, unknown>;
@@ -23,7 +23,11 @@ export interface Refusal {
  */
 export function planUserFix(
   doc: Record<string, unknown>,
-  opts: { currencyScale?: number; duplicateEmails: ReadonlySet<string> },
+  opts: {
+    currencyScale?: number;
+    duplicateEmails: ReadonlySet<string>;
+    duplicateUsernames: ReadonlySet<string>;
+  },
 ): { fix: UserFix | null; refusals: Refusal[] } {
   const id = String(doc._id);
   const refusals: Refusal[] = [];
@@ -86,6 +90,20 @@ export function planUserFix(
       steps.push("email");
       set.email = lower;
       guard = { ...guard, email: doc.email };
+    }
+  }
+  if (typeof doc.username === "string" && doc.username !== doc.username.toLowerCase()) {
+    const lower = doc.username.toLowerCase();
+    if (opts.duplicateUsernames.has(lower))
+      refusals.push({
+        check: "user.username.duplicate",
+        id,
+        detail: `${doc.username} collides case-insensitively`,
+      });
+    else {
+      steps.push("username");
+      set.username = lower;
+      guard = { ...guard, username: doc.username };
     }
   }
   return { fix: steps.length ? { steps, guard, set } : null, refusals };
