@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse, STORE_ERRORS } from "../../src/core/api-route";
 import type { AuthService } from "../../src/domain/auth";
-import { envelope, errorResponses } from "../../src/domain/schemas";
-import { adminOnly } from "../auth/guards";
+import { envelope } from "../../src/domain/schemas";
+import { ADMIN_ERRORS, adminOnly } from "../auth/guards";
 import { CHECK_IDS } from "./doctor/checks";
 
 const CheckSchema = z
@@ -39,7 +40,8 @@ export const doctorRoute = (auth: AuthService) =>
   createRoute({
     method: "get",
     path: "/admin/doctor",
-    tags: ["Admin"],
+    operationId: "runDoctor",
+    tags: ["Adoption"],
     summary: "What in the database does not fit cachesync's invariants (read-only)",
     description:
       "The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. Each call scans the database again.",
@@ -54,10 +56,7 @@ export const doctorRoute = (auth: AuthService) =>
       }),
     },
     responses: {
-      200: {
-        content: { "application/json": { schema: envelope(DoctorReportSchema) } },
-        description: "The report",
-      },
-      ...errorResponses(400, 401, 403, 503),
+      200: jsonResponse(envelope(DoctorReportSchema), "The report"),
+      ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, ...STORE_ERRORS),
     },
   });

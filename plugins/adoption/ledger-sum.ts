@@ -35,10 +35,9 @@ export async function ledgerSums(
   for (const e of entries) {
     const user = String(e.userId);
     if (e.opId === openingOpId(user)) sums.opened.add(user);
-    if (e.status !== "applied") {
-      sums.inFlight.add(user);
-      continue;
-    }
+    // "void" entries (a leg cancelled for a vanished account) never moved money.
+    if (e.status === "pending") sums.inFlight.add(user);
+    if (e.status !== "applied") continue;
     sums.appliedOps.add(String(e.opId));
     sums.applied.set(user, (sums.applied.get(user) ?? 0) + Number(e.amount));
   }

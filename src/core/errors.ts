@@ -30,6 +30,10 @@ export const ERRORS = {
   DUPLICATE_KEY: { status: 409, message: "Duplicate value for a unique field" },
   INVALID_STATE: { status: 409, message: "The request is not pending" },
   INSUFFICIENT_FUNDS: { status: 409, message: "Insufficient funds" },
+  BALANCE_NOT_MIGRATED: {
+    status: 409,
+    message: "The balance is not stored as integer minor units yet: run `bun run migrate`",
+  },
   OP_ID_REUSED: { status: 409, message: "opId was already used for a different balance change" },
   OP_IN_PROGRESS: { status: 409, message: "The same operation is in progress" },
   CONFLICT: { status: 409, message: "Conflicting state" },

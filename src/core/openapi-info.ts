@@ -24,6 +24,11 @@ export const OPENAPI_INFO = {
     { name: "Wallet", description: "The ledger of applied balance changes" },
     { name: "Events", description: "Live `userDataUpdated` events (Server-Sent Events)" },
     { name: "Admin cache", description: "Inspect and repair users' cache entries (admin)" },
+    {
+      name: "Adoption",
+      description:
+        "What in an existing database does not fit the invariants (admin; `bun run doctor`)",
+    },
     { name: "Operations", description: "Liveness, readiness and metrics" },
   ],
 };

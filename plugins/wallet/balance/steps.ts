@@ -1,3 +1,4 @@
+import type { ObjectId } from "bson";
 import { appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceResult } from "../../../src/domain/cache-sync";
@@ -17,10 +18,29 @@ export const insufficientFunds = () => appError("INSUFFICIENT_FUNDS");
  */
 const INTEGER_BALANCE = { $type: ["int", "long", "double"], $mod: [1, 0] };
 
-const balanceNotMigrated = (userId: string, shown: unknown) =>
-  conflict(
-    `The balance of user ${userId} is stored as ${JSON.stringify(shown) ?? "nothing"}, not integer minor units: run \`bun run doctor\` and \`bun run migrate\` before moving money`,
+/**
+ * Before an approval claims its request: both accounts' balances must be integers, so a leg can
+ * never land while the other is refused for the balance's shape (the request stays pending).
+ */
+export async function assertBalancesMigrated(
+  ctx: PluginContext,
+  userIds: readonly ObjectId[],
+): Promise<void> {
+  const users = await rawUsers(ctx).find(
+    { _id: { $in: [...userIds] } },
+    { projection: { wallet: 1 } },
+  );
+  for (const u of users) {
+    const held: unknown = u.wallet?.balance;
+    if (typeof held !== "number" || !Number.isSafeInteger(held))
+      throw balanceNotMigrated(u._id.toHexString(), held);
+  }
+}
+
+export const balanceNotMigrated = (userId: string, shown: unknown) =>
+  appError(
     "BALANCE_NOT_MIGRATED",
+    `The balance of user ${userId} is stored as ${JSON.stringify(shown) ?? "nothing"}, not integer minor units: run \`bun run doctor\` and \`bun run migrate\` before moving money`,
   );
 
 /** Concurrent ops can make a failed guarded update ambiguous; re-try it this many times. */

@@ -1,6 +1,7 @@
 import type { ObjectId } from "bson";
 import { AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
+import { assertBalancesMigrated } from "../balance/steps";
 import { type Faults, fire } from "../shared/faults";
 import type { MoneyRequest, RequestKind } from "./kinds";
 
@@ -34,6 +35,7 @@ export async function approveRequest(
   const col = requests(ctx, kind);
   const current = await col.findOne({ _id });
   if (!current) throw appError("REQUEST_NOT_FOUND", `Unknown ${kind.name} request`);
+  if (current.status === "pending") await assertBalancesMigrated(ctx, [current.userId, admin]);
   const now = new Date();
   const claimed = await col.findOneAndUpdate(
     { _id, status: "pending" },

@@ -157,7 +157,12 @@ export const depositRoutes = (auth: AuthService) =>
       "Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it.",
     approveBody: ApproveDepositBody,
     approveExample: { amount: 2500 },
-    approveErrors: ["INSUFFICIENT_FUNDS", "USER_NOT_FOUND", "BALANCE_CONTENDED"],
+    approveErrors: [
+      "INSUFFICIENT_FUNDS",
+      "BALANCE_NOT_MIGRATED",
+      "USER_NOT_FOUND",
+      "BALANCE_CONTENDED",
+    ],
     approveSummary: "Approve a pending deposit (admin)",
     approveDescription:
       "Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it.",
@@ -177,7 +182,12 @@ export const withdrawalRoutes = (auth: AuthService) =>
       "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance cannot cover it; the debit itself happens at approval.",
     approveBody: ApproveWithdrawalBody,
     approveExample: {},
-    approveErrors: ["INSUFFICIENT_FUNDS", "USER_NOT_FOUND", "BALANCE_CONTENDED"],
+    approveErrors: [
+      "INSUFFICIENT_FUNDS",
+      "BALANCE_NOT_MIGRATED",
+      "USER_NOT_FOUND",
+      "BALANCE_CONTENDED",
+    ],
     approveSummary: "Approve a pending withdrawal (admin)",
     approveDescription:
       "Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending).",
