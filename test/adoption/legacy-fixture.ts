@@ -31,7 +31,12 @@ const GROUPS = {
   noWallet: 2,
 };
 
-export async function writeLegacyDatabase(url: string, dbName: string): Promise<LegacyFixture> {
+export async function writeLegacyDatabase(
+  url: string,
+  dbName: string,
+  /** Users with a plain integer balance (the bulk); the broken shapes keep their counts. */
+  plain = GROUPS.plain,
+): Promise<LegacyFixture> {
   const client = await new MongoClient(url).connect();
   try {
     const db = client.db(dbName);
@@ -68,7 +73,7 @@ export async function writeLegacyDatabase(url: string, dbName: string): Promise<
     const keep = (doc: Record<string, unknown>, balance: number) =>
       clean.push({ id: String(doc._id), email: String(doc.email).toLowerCase(), balance });
 
-    for (let i = 0; i < GROUPS.plain; i++) keep(legacy({}, 1000 + i * 7), 1000 + i * 7);
+    for (let i = 0; i < plain; i++) keep(legacy({}, 1000 + i * 7), 1000 + i * 7);
     for (let i = 0; i < GROUPS.float; i++) keep(legacy({}, 50.25 + i), 5025 + i * 100);
     for (let i = 0; i < GROUPS.string; i++) keep(legacy({}, `75.1${i}`), 7510 + i);
     for (let i = 0; i < GROUPS.decimal; i++)

@@ -67,7 +67,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
   test("SIGKILLed mid-run and restarted: it resumes, finishes, applies nothing twice", async () => {
     const dbName = `cs_test_kill_${rand()}`;
     const prefix = `k${rand()}:`;
-    const fixture = await writeLegacyDatabase(url, dbName);
+    const fixture = await writeLegacyDatabase(url, dbName, 40);
     const first = migrateProcess(
       dbName,
       prefix,
@@ -117,7 +117,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
 
   test("while users are paid and edit their profiles through the API: no balance lost or doubled", async () => {
     const dbName = `cs_test_live_${rand()}`;
-    const fixture = await writeLegacyDatabase(url, dbName);
+    const fixture = await writeLegacyDatabase(url, dbName, 40);
     const stack = await createTestStack({
       redis,
       mongo,
@@ -127,7 +127,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
     try {
       const admin = await loginAdmin(stack);
       // Users from the head of the scan order (migrated early) and the tail (migrated late).
-      const picked = [...fixture.clean.slice(0, 6), ...fixture.clean.slice(200, 206)];
+      const picked = [...fixture.clean.slice(0, 6), ...fixture.clean.slice(40, 46)];
       const credited = new Map<string, number>();
       const traffic = picked.map(async (u) => {
         const login = await callJson(stack, "POST", "/api/v1/auth/login", {
