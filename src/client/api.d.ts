@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v1/admin/doctor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What in the database does not fit cachesync's invariants (read-only)
+         * @description The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. Each call scans the database again.
+         */
+        get: operations["runDoctor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -576,6 +596,36 @@ export interface components {
             /** @enum {boolean} */
             success: true;
         };
+        DoctorCheck: {
+            count: number;
+            /** @enum {string} */
+            fix: "migrate" | "manual";
+            /** @enum {string} */
+            id: "index.missing" | "user.version.missing" | "user.wallet.missing" | "user.balance.not-integer" | "user.balance.ambiguous" | "user.balance.negative" | "user.ledger.mismatch" | "user.ledger.in-flight" | "user.email.not-lowercase" | "user.email.duplicate" | "user.username.not-lowercase" | "user.username.duplicate" | "user.password.unverifiable" | "user.field.sensitive-name" | "user.field.code-name" | "request.approving" | "request.pending";
+            samples: string[];
+            /** @enum {string} */
+            severity: "blocking" | "warning" | "info";
+            title: string;
+        };
+        DoctorFinding: {
+            check: string;
+            collection: string;
+            detail?: string;
+            id: string;
+        };
+        DoctorReport: {
+            checks: components["schemas"]["DoctorCheck"][];
+            /** @description affected documents, one page */
+            items: components["schemas"]["DoctorFinding"][];
+            nextCursor: string | null;
+            /** @description false when something blocks correct operation */
+            ok: boolean;
+            scanned: {
+                requests: number;
+                users: number;
+            };
+            truncated: boolean;
+        };
         LedgerEntry: {
             amount: number;
             balanceAfter: number | null;
@@ -740,6 +790,106 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    runDoctor: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["DoctorReport"];
+                        message?: string;
+                        /** @enum {boolean} */
+                        success: true;
+                    };
+                };
+            };
+            /** @description Invalid request (`VALIDATION_ERROR`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Authentication required (`UNAUTHORIZED`); Invalid or expired token (`INVALID_TOKEN`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "INVALID_TOKEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Admin only (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "STORE_UNAVAILABLE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -1708,7 +1858,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`) */
+            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1717,7 +1867,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS";
+                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
                             details?: unknown;
                             message: string;
                         };
@@ -2575,7 +2725,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`) */
+            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2584,7 +2734,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS";
+                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
                             details?: unknown;
                             message: string;
                         };
@@ -2816,7 +2966,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Insufficient funds (`INSUFFICIENT_FUNDS`) */
+            /** @description Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2825,7 +2975,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_FUNDS";
+                            code: "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
                             details?: unknown;
                             message: string;
                         };

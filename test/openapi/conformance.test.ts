@@ -218,6 +218,12 @@ describe("/openapi.json describes the server", () => {
     const bulk = { token: adminToken, body: example("bulkSyncUserCaches") };
     expect((await api("bulkSyncUserCaches", bulk)).status).toBe(200);
 
+    // ---- Adoption
+    expect((await api("runDoctor", { token: adminToken, query: { limit: "5" } })).status).toBe(200);
+    expect((await api("runDoctor", { token: adminToken, query: { cursor: "x" } })).status).toBe(
+      400,
+    );
+
     // ---- Events: the stream opens with each credential the document lists.
     expect((await api("streamEvents", { token })).status).toBe(200);
     const ticket = json((await api("getSseTicket", { token })).body).data.ticket as string;

@@ -6,7 +6,7 @@ import { ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { toApiDoc } from "../../../src/domain/api-doc";
 import { currentUser } from "../../auth/middleware";
-import { insufficientFunds } from "../balance/steps";
+import { balanceNotMigrated, insufficientFunds } from "../balance/steps";
 import type { Faults } from "../shared/faults";
 import { page } from "../shared/pagination";
 import { approveRequest, rejectRequest, requests } from "./approve";
@@ -95,7 +95,11 @@ export function requestWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["c
     // Early, friendly refusal only: the guarded debit at approval is what prevents overdrafts
     // (several pending withdrawals may each fit the balance but not together).
     const user = await ctx.use("cacheSync").getUserWithSync(me.id);
-    if (!user || user.wallet.balance < amount) throw insufficientFunds();
+    if (!user) throw insufficientFunds();
+    const held: unknown = user.wallet?.balance;
+    if (typeof held !== "number" || !Number.isSafeInteger(held))
+      throw balanceNotMigrated(me.id, held);
+    if (held < amount) throw insufficientFunds();
     const doc = await insertRequest(ctx, WITHDRAWAL, me.id, { amount, destination });
     return c.json(ok(withdrawalView(doc)), 201);
   };

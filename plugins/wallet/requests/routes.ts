@@ -177,7 +177,7 @@ export const withdrawalRoutes = (auth: AuthService) =>
     page: WithdrawalPage,
     createBody: WithdrawalRequestBody,
     createExample: { amount: 1000, destination: "IBAN DE89 3704 0044 0532 0130 00" },
-    createErrors: ["INSUFFICIENT_FUNDS"],
+    createErrors: ["INSUFFICIENT_FUNDS", "BALANCE_NOT_MIGRATED"],
     createDescription:
       "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance cannot cover it; the debit itself happens at approval.",
     approveBody: ApproveWithdrawalBody,
