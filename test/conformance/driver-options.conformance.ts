@@ -245,6 +245,34 @@ export function driverOptionsConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("_id: null", () => {
+    test("is a value: stored by insert and by an upsert on { _id: null }, and unique", async () => {
+      const coll = await seeded([]);
+      const name = coll.collectionName;
+      // The driver would replace a null _id by an ObjectId before sending: send the command.
+      await db.command({ insert: name, documents: [{ _id: null, by: "insert" }] });
+      expect(await coll.countDocuments({ _id: { $type: "null" } })).toBe(1);
+      await expectServerError(
+        db.command({ insert: name, documents: [{ _id: null }] }).then((r) => {
+          if (r.writeErrors?.length)
+            throw Object.assign(new Error(r.writeErrors[0].errmsg), r.writeErrors[0]);
+        }),
+        E.DuplicateKey,
+      );
+      const other = await seeded([]);
+      const res = await other.updateOne(
+        { _id: null } as unknown as Row,
+        { $set: { by: "upsert" } },
+        { upsert: true },
+      );
+      expect(res.upsertedCount).toBe(1);
+      expect(res.upsertedId).toBeNull();
+      expect(await other.find({}).toArray()).toEqual([
+        { _id: null, by: "upsert" },
+      ] as unknown as Row[]);
+    });
+  });
+
   describe("hint", () => {
     test("a hint to an existing index (by name or key) is followed; to a missing one → BadValue (2)", async () => {
       const coll = await seeded([
@@ -265,6 +293,21 @@ export function driverOptionsConformance(factory: BackendFactory): void {
         { _id: 1, k: 1 },
         { _id: 2, k: 2 },
       ]);
+    });
+  });
+
+  describe("unknown operators", () => {
+    test("query operator → BadValue (2), stage → 40324, expression → InvalidPipelineOperator (168)", async () => {
+      const coll = await seeded([{ _id: 1, a: 1 }]);
+      await expectServerError(coll.find({ a: { $frob: 1 } }).toArray(), E.BadValue);
+      await expectServerError(coll.aggregate([{ $frob: {} }]).toArray(), {
+        code: 40324,
+        codeName: "Location40324",
+      });
+      await expectServerError(coll.aggregate([{ $project: { x: { $frob: ["$a"] } } }]).toArray(), {
+        code: 168,
+        codeName: "InvalidPipelineOperator",
+      });
     });
   });
 

@@ -5,6 +5,7 @@ import { canonicalName, commands } from "./commands";
 import { CursorRegistry } from "./cursors";
 import { FailPoints } from "./fail-points";
 import { encodeReply, MessageReader, type WireRequest } from "./framing";
+import { SessionCache } from "./sessions";
 
 export interface StartMongoWireOptions {
   /** 0 or absent: an ephemeral port (kept across stop/restart). */
@@ -45,6 +46,7 @@ export class MongoWireServer {
   private readonly cursors = new CursorRegistry();
   /** `configureFailPoint: "failCommand"`, as on a mongod started with test commands. */
   readonly failPoints = new FailPoints();
+  private readonly sessions = new SessionCache();
   private readonly connections = new Set<Connection>();
   private listener: net.Server | null = null;
   private latencyMs: number;
@@ -230,11 +232,13 @@ export class MongoWireServer {
           "Transaction numbers are only allowed on a replica set member or mongos",
         );
       }
+      this.sessions.touch(req.body.lsid);
       return handler(req.body, {
         engine: this.engine,
         cursors: this.cursors,
         db: req.db,
         connectionId,
+        sessions: () => this.sessions.list(),
       });
     } catch (err) {
       if (err instanceof EngineError) return err.toReply();

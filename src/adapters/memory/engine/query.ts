@@ -174,6 +174,45 @@ function guard<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof EngineError) throw err;
-    throw badValue(err instanceof Error ? err.message : String(err));
+    throw translateQueryError(err instanceof Error ? err.message : String(err));
   }
+}
+
+/** MongoDB stages mingo does not implement: they exist, so they are refused, not "unknown". */
+const SERVER_STAGES = new Set([
+  "$changeStream",
+  "$changeStreamSplitLargeEvent",
+  "$collStats",
+  "$currentOp",
+  "$indexStats",
+  "$listLocalSessions",
+  "$listSessions",
+  "$listSampledQueries",
+  "$listSearchIndexes",
+  "$planCacheStats",
+  "$search",
+  "$searchMeta",
+  "$vectorSearch",
+  "$geoNear",
+  "$shardedDataDistribution",
+  "$queryStats",
+]);
+
+/** mingo's messages for unknown operators, as the server's errors for them. */
+function translateQueryError(message: string): EngineError {
+  const stage = /unregistered pipeline operator (\$\w+)/.exec(message)?.[1];
+  if (stage) {
+    if (SERVER_STAGES.has(stage)) return notSupported(`the ${stage} stage`);
+    return new EngineError(40324, "Location40324", `Unrecognized pipeline stage name: '${stage}'`);
+  }
+  const expression = /(?:accumulator|operator) '(\$\w+)' is not registered/.exec(message)?.[1];
+  if (expression)
+    return new EngineError(
+      168,
+      "InvalidPipelineOperator",
+      `Unrecognized expression '${expression}'`,
+    );
+  const queryOp = /unknown query operator (\$\w+)/.exec(message)?.[1];
+  if (queryOp) return badValue(`unknown operator: ${queryOp}`);
+  return badValue(message);
 }

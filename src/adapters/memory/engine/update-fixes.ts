@@ -22,6 +22,14 @@ import { canonicalKey } from "./keys";
 import { assignPath, isPlainPath, locate, pathNotViable } from "./paths";
 import { bsonTypeName, describeValue, isNumeric } from "./type-names";
 
+/**
+ * Test-only: `CACHESYNC_ENGINE_UNPATCHED=1` under NODE_ENV=test leaves every update to mingo
+ * alone, so a test can show that the conformance suite catches mingo's divergences. Nothing
+ * else reads this variable, and outside tests it has no effect.
+ */
+export const fixesDisabledForTest =
+  process.env.NODE_ENV === "test" && process.env.CACHESYNC_ENGINE_UNPATCHED === "1";
+
 const typeMismatch = (message: string) => new EngineError(14, "TypeMismatch", message);
 
 /** Operators that create the field they name (a scalar on the way refuses them). */

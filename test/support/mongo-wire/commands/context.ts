@@ -9,6 +9,8 @@ export interface CommandContext {
   db: string;
   /** This connection's id, reported by hello. */
   connectionId: number;
+  /** Logical sessions the server has seen (`lsid` of each command), for `$listLocalSessions`. */
+  sessions?: () => Document[];
 }
 
 export type CommandHandler = (body: Document, ctx: CommandContext) => Document;

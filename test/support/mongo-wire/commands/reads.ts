@@ -1,6 +1,13 @@
+import type { Document } from "bson";
 import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
-import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
+import {
+  type CommandContext,
+  type CommandHandler,
+  docArray,
+  optionalDoc,
+  targetCollection,
+} from "./context";
 import { checkCommandFields, checkHint, letVariables, refuseUnsupported } from "./options";
 
 const find: CommandHandler = (body, ctx) => {
@@ -90,7 +97,7 @@ const distinct: CommandHandler = (body, ctx) => {
 
 const aggregate: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "aggregate");
-  const pipeline = docArray(body.pipeline, "aggregate.pipeline");
+  const pipeline = listLocalSessions(docArray(body.pipeline, "aggregate.pipeline"), ctx);
   const cursorOpts = optionalDoc(body.cursor);
   if (!cursorOpts && body.explain !== true) {
     throw new EngineError(
@@ -116,6 +123,13 @@ const aggregate: CommandHandler = (body, ctx) => {
     ok: 1,
   };
 };
+
+/** A leading `$listLocalSessions` lists the sessions the server has seen, as a `$documents` stage. */
+function listLocalSessions(pipeline: Document[], ctx: CommandContext): Document[] {
+  const first = pipeline[0];
+  if (!first || !("$listLocalSessions" in first)) return pipeline;
+  return [{ $documents: { $literal: ctx.sessions?.() ?? [] } }, ...pipeline.slice(1)];
+}
 
 export const readCommands: Record<string, CommandHandler> = {
   find,
