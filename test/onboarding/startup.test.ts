@@ -62,3 +62,21 @@ test("a plugin listed before its dependency: one 'cannot start' line, no stack, 
     /^cannot start: Plugin "[a-z-]+" depends on "[a-z-]+", which must be loaded before it \(CS_ERR_PLUGIN_DEPENDENCY\)$/,
   );
 }, 30_000);
+
+test.each([
+  ["NODE_ENV", "production"],
+  ["MONGO_URL", "mongodb://127.0.0.1:1"],
+])(
+  "bun run demo refuses with %s set (its admin password is public)",
+  async (k, v) => {
+    const proc = Bun.spawn(["bun", "run", "src/demo.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, [k]: v, PORT: "0" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    expect(await new Response(proc.stderr).text()).toContain("bun run demo: refused");
+  },
+  30_000,
+);
