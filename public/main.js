@@ -1,5 +1,13 @@
 // The wallet page: plain DOM, no framework, no build step. Data is written with textContent only,
-// never innerHTML, so nothing a user typed (names, bios, reasons) can become markup.
+// never innerHTML, so nothing a user typed (names, bios, reasons) can become markup. API calls and
+// the live stream go through cachesync/client (src/client), which the server bundles for the page.
+
+import {
+  ApiError,
+  createCachesyncClient,
+  subscribeUserEvents,
+  unwrap,
+} from "/app/cachesync-client.js";
 
 const API = "/api/v1";
 const TOKEN_KEY = "cs_token";
@@ -10,12 +18,8 @@ const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY),
   /** @type {any} */ user: null,
-  /** @type {EventSource | null} */ stream: null,
-  /** Bumped by every (re)connect so that a stale async step cannot open a second stream. */
-  streamGen: 0,
+  /** @type {{ close(): void, lastEventId: string | undefined } | null} */ stream: null,
   lastEventId: "",
-  reconnectDelay: 1000,
-  /** @type {number | undefined} */ reconnectTimer: undefined,
   everOpened: false,
   profileDirty: false,
   /** @type {number | undefined} */ refreshTimer: undefined,
@@ -24,39 +28,18 @@ const state = {
 
 // ---------- API ----------
 
-class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+const client = createCachesyncClient({ token: () => state.token });
 
+/** One call through the typed client: the envelope's data, or an ApiError with its code. */
 async function api(method, path, body) {
-  const headers = { accept: "application/json" };
-  if (state.token) headers.authorization = `Bearer ${state.token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  let res;
   try {
-    res = await fetch(API + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    throw new ApiError(0, "NETWORK", "The server cannot be reached. Retrying when it is back.");
+    return await unwrap(client[method](API + path, body === undefined ? {} : { body }));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "NETWORK")
+      throw new ApiError(0, "NETWORK", "The server cannot be reached. Retrying when it is back.");
+    if (err instanceof ApiError) err.message += describeDetails(err.details);
+    throw err;
   }
-  const json = await res.json().catch(() => null);
-  if (!res.ok || !json?.success) {
-    const err = json?.error;
-    const detail = describeDetails(err?.details);
-    throw new ApiError(
-      res.status,
-      err?.code ?? `HTTP_${res.status}`,
-      (err?.message ?? `Request failed (${res.status})`) + detail,
-    );
-  }
-  return json.data;
 }
 
 /** zod issues from the 400 envelope, as one readable line. */
@@ -362,87 +345,51 @@ function onUserEvent(ev) {
 }
 
 /**
- * Opens the stream with a fresh 60 s ticket. EventSource reconnects by itself (sending
- * Last-Event-ID) while its URL still works; once the ticket has expired that reconnect is
- * refused and the stream ends CLOSED, so we mint a new ticket and pass the last id ourselves.
+ * Opens the live stream through the client's helper: EventSource with a fresh 60 s ticket per
+ * connect (EventSource cannot send headers), resuming after the last event id it saw.
  */
-async function connect() {
+function connect() {
   closeStream();
-  const gen = ++state.streamGen;
   setLive("connecting", "Connecting…");
-  let ticket;
-  try {
-    ({ ticket } = await api("GET", "/auth/sse-ticket"));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return showError(err);
-    return scheduleReconnect(gen);
-  }
-  if (gen !== state.streamGen) return;
-  const query = new URLSearchParams({ ticket });
-  if (state.lastEventId) query.set("lastEventId", state.lastEventId);
-  const es = new EventSource(`${API}/events?${query}`);
-  state.stream = es;
-
-  es.addEventListener("open", () => {
-    state.reconnectDelay = 1000;
-    setLive("live", "Live");
-    // Replay covers a bounded window; a refetch after any gap makes the page right regardless.
-    if (state.everOpened) refreshAll();
-    if ($("alert").dataset.outage === "true") clearAlert();
-    state.everOpened = true;
+  state.stream = subscribeUserEvents({
+    transport: "eventsource",
+    token: () => state.token,
+    lastEventId: state.lastEventId || undefined,
+    retryMs: 1000,
+    maxRetryMs: 10_000,
+    onOpen() {
+      setLive("live", "Live");
+      // Replay covers a bounded window; a refetch after any gap makes the page right regardless.
+      if (state.everOpened) refreshAll();
+      if ($("alert").dataset.outage === "true") clearAlert();
+      state.everOpened = true;
+    },
+    onEvent(ev, id) {
+      if (id) state.lastEventId = id;
+      onUserEvent(ev);
+    },
+    onError: () => setLive("connecting", "Reconnecting…"),
+    onReconnecting() {
+      // Exposed for diagnostics (and the e2e test): how often the page had to mint a new ticket.
+      const live = $("live-status");
+      live.dataset.reconnects = String(Number(live.dataset.reconnects ?? 0) + 1);
+    },
+    onServerClose(reason) {
+      // Evicted = the same account opened too many streams elsewhere; reconnecting would just
+      // evict the other tab in turn. A shutdown is a restart: let the helper reconnect.
+      if (reason === "evicted") {
+        closeStream();
+        setLive("off", "Paused (open in another tab)");
+      }
+    },
+    onUnauthorized: () => signOut("Your session has ended. Please sign in again."),
   });
-  es.addEventListener("userDataUpdated", (e) => {
-    if (e.lastEventId) state.lastEventId = e.lastEventId;
-    try {
-      onUserEvent(JSON.parse(e.data));
-    } catch (err) {
-      console.warn("bad event", err);
-    }
-  });
-  es.addEventListener("close", (e) => {
-    const reason = safeJson(e.data)?.reason;
-    // Evicted = the same account opened too many streams elsewhere; reconnecting would just
-    // evict the other tab in turn. A shutdown is a restart: let the reconnect logic run.
-    if (reason === "evicted") {
-      closeStream();
-      setLive("off", "Paused (open in another tab)");
-    }
-  });
-  es.addEventListener("error", () => {
-    if (gen !== state.streamGen) return;
-    if (es.readyState === EventSource.CLOSED) scheduleReconnect(gen);
-    else setLive("connecting", "Reconnecting…");
-  });
-}
-
-function scheduleReconnect(gen) {
-  if (gen !== state.streamGen || !state.token) return;
-  closeStream();
-  setLive("connecting", "Reconnecting…");
-  clearTimeout(state.reconnectTimer);
-  state.reconnectTimer = setTimeout(() => {
-    if (!state.token) return;
-    // Exposed for diagnostics (and the e2e test): how often the page had to mint a new ticket.
-    const live = $("live-status");
-    live.dataset.reconnects = String(Number(live.dataset.reconnects ?? 0) + 1);
-    connect();
-  }, state.reconnectDelay);
-  state.reconnectDelay = Math.min(state.reconnectDelay * 2, 10_000);
 }
 
 function closeStream() {
-  clearTimeout(state.reconnectTimer);
   state.stream?.close();
   state.stream = null;
 }
-
-const safeJson = (s) => {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return null;
-  }
-};
 
 // ---------- Session ----------
 
@@ -486,16 +433,14 @@ function signOut(message) {
   state.user = null;
   state.lastEventId = "";
   state.everOpened = false;
-  state.streamGen++;
   closeStream();
   clearInterval(state.adminPoll);
   sessionStorage.removeItem(TOKEN_KEY);
   // Best effort: the server invalidates the cached user; the page signs out either way.
   if (token)
-    fetch(`${API}/auth/logout`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-    }).catch(() => {});
+    client
+      .POST(`${API}/auth/logout`, { headers: { authorization: `Bearer ${token}` } })
+      .catch(() => {});
   $("auth-view").hidden = false;
   $("app-view").hidden = true;
   $("admin-view").hidden = true;

@@ -1,5 +1,6 @@
 import { extname, resolve, sep } from "node:path";
 import type { Context } from "hono";
+import { browserClientBundle } from "../../src/client/bundle";
 import { createRouter } from "../../src/core/app";
 import type { AppEnv } from "../../src/core/app-env";
 import type { Plugin } from "../../src/core/plugin";
@@ -23,6 +24,16 @@ const TYPES: Record<string, string> = {
  */
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+const assetHeaders = {
+  // No hashed names: revalidate so a deploy is seen at once.
+  "cache-control": "no-cache",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+/** Where the page imports `cachesync/client` from. */
+export const CLIENT_ASSET = "/app/cachesync-client.js";
 
 export interface WebPluginOptions {
   /** Folder served under `/app/*`; `index.html` in it is the page at `/`. */
@@ -57,10 +68,7 @@ export function webPlugin(options: WebPluginOptions = {}): Plugin {
     return new Response(blob, {
       headers: {
         "content-type": type,
-        // No build step means no hashed names: revalidate so a deploy is seen at once.
-        "cache-control": "no-cache",
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "no-referrer",
+        ...assetHeaders,
         ...(type.startsWith("text/html") ? { "content-security-policy": CSP } : {}),
       },
     });
@@ -72,6 +80,10 @@ export function webPlugin(options: WebPluginOptions = {}): Plugin {
     routes() {
       const router = createRouter();
       router.get("/", (c) => send(c, "index.html"));
+      // The typed API client (src/client), bundled for the page; before the files under /app/*.
+      router.get(CLIENT_ASSET, async (c) =>
+        c.body(await browserClientBundle(), 200, { ...assetHeaders, "content-type": TYPES[".js"] }),
+      );
       router.get("/app/*", (c) => send(c, c.req.path.slice("/app/".length)));
       return router;
     },

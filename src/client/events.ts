@@ -22,12 +22,22 @@ export interface UserEventsOptions {
   onEvent(event: UserDataUpdated, id: string): void;
   /** The stream is (again) open. After a reconnect, refetch what the replay window may miss. */
   onOpen?(): void;
-  /** A connection failed or ended; the helper reconnects unless the token was refused. */
+  /** A connection failed or ended, or the browser's EventSource is retrying by itself. */
   onError?(error: unknown): void;
+  /** The helper is about to open a new connection (a fresh ticket, the last event id). */
+  onReconnecting?(): void;
+  /**
+   * The server ended the stream with a final `event: close` (`evicted`: this account opened too
+   * many streams elsewhere, reconnecting would evict another one; `shutdown`: a restart).
+   * Call `close()` here to stop; otherwise the helper reconnects.
+   */
+  onServerClose?(reason: string): void;
   /** The server refused the credentials (401): no more reconnects. */
   onUnauthorized?(): void;
-  /** First reconnect delay, doubled up to 30 s while failures last (default: the server's hint). */
+  /** First reconnect delay (default 3 s, or the server's `retry:` hint), doubled while failures last. */
   retryMs?: number;
+  /** Upper bound of the reconnect delay (default 30 s). */
+  maxRetryMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -39,7 +49,6 @@ export interface UserEventsSubscription {
 
 const EVENTS = "/api/v1/events";
 const TICKET = "/api/v1/auth/sse-ticket";
-const MAX_DELAY_MS = 30_000;
 
 class Unauthorized extends Error {}
 
@@ -52,6 +61,7 @@ export function subscribeUserEvents(options: UserEventsOptions): UserEventsSubsc
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   let lastEventId = options.lastEventId;
   let delay = options.retryMs ?? 3000;
+  const maxDelay = options.maxRetryMs ?? 30_000;
   let closed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const aborter = new AbortController();
@@ -60,7 +70,20 @@ export function subscribeUserEvents(options: UserEventsOptions): UserEventsSubsc
   const token = () => (typeof options.token === "function" ? options.token() : options.token);
   const deliver = (data: string, id: string | undefined) => {
     if (id) lastEventId = id;
-    options.onEvent(JSON.parse(data) as UserDataUpdated, id ?? "");
+    let event: UserDataUpdated;
+    try {
+      event = JSON.parse(data) as UserDataUpdated;
+    } catch (err) {
+      return options.onError?.(err);
+    }
+    options.onEvent(event, id ?? "");
+  };
+  const serverClosed = (data: string) => {
+    let reason = "";
+    try {
+      reason = String((JSON.parse(data) as { reason?: unknown }).reason ?? "");
+    } catch {}
+    options.onServerClose?.(reason);
   };
   const opened = () => {
     delay = options.retryMs ?? 3000;
@@ -74,8 +97,13 @@ export function subscribeUserEvents(options: UserEventsOptions): UserEventsSubsc
       return;
     }
     options.onError?.(err);
-    timer = setTimeout(connect, delay);
-    delay = Math.min(delay * 2, MAX_DELAY_MS);
+    if (closed) return;
+    timer = setTimeout(() => {
+      if (closed) return;
+      options.onReconnecting?.();
+      connect();
+    }, delay);
+    delay = Math.min(delay * 2, maxDelay);
   };
 
   async function overFetch() {
@@ -92,6 +120,8 @@ export function subscribeUserEvents(options: UserEventsOptions): UserEventsSubsc
       .pipeThrough(new EventSourceParserStream({ onRetry: (ms) => (delay = ms) }));
     for await (const frame of frames) {
       if (frame.event === "userDataUpdated") deliver(frame.data, frame.id);
+      else if (frame.event === "close") serverClosed(frame.data);
+      if (closed) return;
     }
     throw new Error("event stream ended");
   }
@@ -111,13 +141,15 @@ export function subscribeUserEvents(options: UserEventsOptions): UserEventsSubsc
     source = es;
     es.addEventListener("open", opened);
     es.addEventListener("userDataUpdated", (e) => deliver(e.data, e.lastEventId));
+    es.addEventListener("close", (e) => serverClosed(e.data));
     es.addEventListener("error", () => {
+      if (source !== es) return;
       // EventSource retries by itself (sending Last-Event-ID) while the ticket is valid; once
       // it gives up (CLOSED, e.g. the ticket expired) a fresh ticket is needed.
-      if (es.readyState === EventSource.CLOSED && source === es) {
+      if (es.readyState === EventSource.CLOSED) {
         source = undefined;
         failed(new Error("event stream closed"));
-      }
+      } else options.onError?.(new Error("event stream interrupted; the browser is retrying"));
     });
   }
 

@@ -31,6 +31,18 @@ describe("web plugin: the page and its assets", () => {
     }
   });
 
+  test("the page imports cachesync/client, bundled from src/client and served from this origin", async () => {
+    expect(await (await stack.call("GET", "/app/main.js")).text()).toContain(
+      'from "/app/cachesync-client.js"',
+    );
+    const res = await stack.call("GET", "/app/cachesync-client.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    const js = await res.text();
+    for (const name of ["createCachesyncClient", "subscribeUserEvents", "unwrap", "ApiError"])
+      expect(js).toMatch(new RegExp(`as ${name}[,}]`));
+  });
+
   test("nothing outside public/ is reachable, however the path is spelled", async () => {
     for (const path of [
       "/app/..%2fpackage.json",
