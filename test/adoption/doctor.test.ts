@@ -93,3 +93,40 @@ describe("GET /api/v1/admin/doctor", () => {
     }
   }, 30_000);
 });
+
+describe("the doctor as an operator runs it", () => {
+  const doctor = (db: string) =>
+    Bun.spawn(["bun", "run", "src/cli/doctor.ts"], {
+      env: { ...process.env, MONGO_URL: url, MONGO_DB: db, LOG_LEVEL: "silent" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+
+  test("`bun run doctor` prints the report and exits 2 on blocking problems, 0 on a clean database", async () => {
+    const broken = doctor(dbName);
+    const text = await new Response(broken.stdout).text();
+    expect(await broken.exited).toBe(2);
+    expect(text).toContain("[blocking] user.version.missing");
+    expect(text).toContain("NOT OK");
+
+    // A database cachesync itself wrote: the API's indexes, users registered through it.
+    const fresh = await createTestStack({ mongo, env: { MONGO_TIMEOUT_MS: 5000 } });
+    try {
+      await registerUser(fresh);
+      const clean = doctor(fresh.dbName);
+      const out = await new Response(clean.stdout).text();
+      expect(await clean.exited).toBe(0);
+      expect(out).toContain("OK: nothing blocks correct operation.");
+    } finally {
+      await fresh.close();
+    }
+  }, 30_000);
+
+  test("without MONGO_URL it says there is nothing to check, exit 1", async () => {
+    const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: "silent" };
+    delete env.MONGO_URL;
+    const p = Bun.spawn(["bun", "run", "src/cli/doctor.ts"], { env, stderr: "pipe" });
+    expect(await p.exited).toBe(1);
+    expect(await new Response(p.stderr).text()).toContain("MONGO_URL is not set");
+  }, 30_000);
+});
