@@ -19,10 +19,10 @@ import { writeThroughPlugin } from "../plugins/write-through";
 import type { Plugin } from "./core/plugin";
 
 /**
- * The product's plugin list, in hook order (outermost first): sanitize → events →
- * write-through → versioning → cache-aside → adapter. Each plugin adds its own line.
+ * The sync layer alone (no routes, no accounts): what a write needs to bump the version, reach
+ * Redis and publish its event. Operator commands such as `bun run migrate` run on it.
  */
-export function defaultPlugins(): Plugin[] {
+export function syncLayerPlugins(): Plugin[] {
   return [
     sanitizePlugin(),
     cacheSyncPlugin(),
@@ -30,6 +30,16 @@ export function defaultPlugins(): Plugin[] {
     writeThroughPlugin(),
     versioningPlugin(),
     cacheAsidePlugin(),
+  ];
+}
+
+/**
+ * The product's plugin list, in hook order (outermost first): sanitize → events →
+ * write-through → versioning → cache-aside → adapter. Each plugin adds its own line.
+ */
+export function defaultPlugins(): Plugin[] {
+  return [
+    ...syncLayerPlugins(),
     listCachePlugin(),
     authPlugin(),
     profilePlugin(),

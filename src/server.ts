@@ -1,6 +1,6 @@
 import { createStores } from "./adapters";
 import { type CachesyncApp, createApp } from "./core/app";
-import { ConfigError, loadConfig } from "./core/config";
+import { loadConfigOrExit } from "./core/config";
 import { createLogger, type Logger } from "./core/logger";
 import { startupFailure } from "./core/startup-failure";
 import { defaultPlugins } from "./plugins";
@@ -10,16 +10,7 @@ import { defaultPlugins } from "./plugins";
  * HTTP server, graceful shutdown on SIGTERM/SIGINT.
  */
 async function main() {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config.LOG_LEVEL);
   const stores = await createStores(config, logger);
   let instance: CachesyncApp | undefined;

@@ -1,12 +1,7 @@
 import { parseArgs } from "node:util";
 import { runMigration } from "../../plugins/adoption/migrate/run";
-import { cacheAsidePlugin } from "../../plugins/cache-aside";
-import { cacheSyncPlugin } from "../../plugins/cache-sync";
-import { eventsPlugin } from "../../plugins/events";
-import { sanitizePlugin } from "../../plugins/sanitize";
-import { versioningPlugin } from "../../plugins/versioning";
-import { writeThroughPlugin } from "../../plugins/write-through";
 import { createApp } from "../core/app";
+import { syncLayerPlugins } from "../plugins";
 import { openForCli } from "./open-database";
 
 /**
@@ -56,14 +51,7 @@ const instance = await createApp({
   config,
   stores,
   logger,
-  plugins: [
-    sanitizePlugin(),
-    cacheSyncPlugin(),
-    eventsPlugin(),
-    writeThroughPlugin(),
-    versioningPlugin(),
-    cacheAsidePlugin(),
-  ],
+  plugins: syncLayerPlugins(),
 });
 try {
   await instance.ready();

@@ -1,5 +1,5 @@
 import { createStores } from "../adapters";
-import { type Config, ConfigError, loadConfig } from "../core/config";
+import { loadConfigOrExit } from "../core/config";
 import { createLogger } from "../core/logger";
 
 /**
@@ -8,16 +8,7 @@ import { createLogger } from "../core/logger";
  * store there is no existing database to look at.
  */
 export async function openForCli(command: string) {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   if (!config.MONGO_URL) {
     console.error(
       `${command}: MONGO_URL is not set — the embedded store starts empty, there is nothing to ${command === "doctor" ? "check" : "migrate"}.`,

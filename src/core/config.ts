@@ -164,6 +164,20 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * For a command's entry point (`bun start`, the operator CLIs): the config, or the message naming
+ * each bad variable on stderr and exit 1 — never a stack trace.
+ */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+
 /** Parse the environment; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const cleaned: Record<string, string> = {};

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ObjectId } from "bson";
 import { runMigration } from "../../plugins/adoption/migrate/run";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createTestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin } from "../support/users";
-import { assertMoneyInvariants } from "../wallet/invariants";
-import { LEGACY_PASSWORD, type LegacyFixture, writeLegacyDatabase } from "./legacy-fixture";
+import { expectAdopted } from "./expect-adopted";
+import { LEGACY_PASSWORD, writeLegacyDatabase } from "./legacy-fixture";
 
 let mongo: MongoWireServer | undefined;
 let redis: RedisHarness;
@@ -40,27 +39,6 @@ function migrateProcess(dbName: string, prefix: string, ...args: string[]) {
     stdout: "pipe",
     stderr: "pipe",
   });
-}
-
-async function expectAdopted(stack: TestStack, fixture: LegacyFixture) {
-  const opening = await stack.stores.db
-    .collection("ledger")
-    .find({ opId: { $regex: "^opening:" } });
-  expect(new Set(opening.map((e) => e.opId)).size).toBe(opening.length);
-  for (const u of fixture.clean) {
-    const doc = await stack.stores.db.collection("users").findOne({ _id: new ObjectId(u.id) });
-    expect({
-      id: u.id,
-      balance: (doc?.wallet as { balance: number } | undefined)?.balance,
-    }).toEqual({
-      id: u.id,
-      balance: u.balance,
-    });
-  }
-  await assertMoneyInvariants(
-    stack,
-    fixture.clean.map((u) => u.id),
-  );
 }
 
 describe("bun run migrate, interrupted and beside live traffic", () => {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ObjectId } from "bson";
 import { runDoctor } from "../../plugins/adoption/doctor/scan";
 import { runMigration } from "../../plugins/adoption/migrate/run";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
@@ -7,6 +6,7 @@ import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin } from "../support/users";
 import { assertMoneyInvariants } from "../wallet/invariants";
+import { expectAdopted } from "./expect-adopted";
 import { LEGACY_PASSWORD, type LegacyFixture, writeLegacyDatabase } from "./legacy-fixture";
 
 let mongo: MongoWireServer | undefined;
@@ -71,20 +71,7 @@ describe("bun run migrate on a database the original app wrote", () => {
     expect(after["user.balance.not-integer"]).toBe(3);
     expect(after["index.missing"]).toBe(0);
 
-    for (const u of fixture.clean) {
-      const doc = await stack.stores.db.collection("users").findOne({ _id: new ObjectId(u.id) });
-      expect({
-        id: u.id,
-        balance: (doc?.wallet as { balance: number } | undefined)?.balance,
-      }).toEqual({
-        id: u.id,
-        balance: u.balance,
-      });
-    }
-    await assertMoneyInvariants(
-      stack,
-      fixture.clean.map((u) => u.id),
-    );
+    await expectAdopted(stack, fixture);
   }, 60_000);
 
   test("the HTTP contract on adopted users: bcrypt login, profile, an approval, the ledger", async () => {

@@ -78,33 +78,24 @@ export function planUserFix(
     }
   }
 
-  if (typeof doc.email === "string" && doc.email !== doc.email.toLowerCase()) {
-    const lower = doc.email.toLowerCase();
-    if (opts.duplicateEmails.has(lower))
+  // Lower-cased unless another account holds the same value case-insensitively.
+  for (const [field, duplicates] of [
+    ["email", opts.duplicateEmails],
+    ["username", opts.duplicateUsernames],
+  ] as const) {
+    const value = doc[field];
+    if (typeof value !== "string" || value === value.toLowerCase()) continue;
+    if (duplicates.has(value.toLowerCase())) {
       refusals.push({
-        check: "user.email.duplicate",
+        check: `user.${field}.duplicate`,
         id,
-        detail: `${doc.email} collides case-insensitively`,
+        detail: `${value} collides case-insensitively`,
       });
-    else {
-      steps.push("email");
-      set.email = lower;
-      guard = { ...guard, email: doc.email };
+      continue;
     }
-  }
-  if (typeof doc.username === "string" && doc.username !== doc.username.toLowerCase()) {
-    const lower = doc.username.toLowerCase();
-    if (opts.duplicateUsernames.has(lower))
-      refusals.push({
-        check: "user.username.duplicate",
-        id,
-        detail: `${doc.username} collides case-insensitively`,
-      });
-    else {
-      steps.push("username");
-      set.username = lower;
-      guard = { ...guard, username: doc.username };
-    }
+    steps.push(field);
+    set[field] = value.toLowerCase();
+    guard = { ...guard, [field]: value };
   }
   return { fix: steps.length ? { steps, guard, set } : null, refusals };
 }
