@@ -64,7 +64,8 @@ function isUsernameClash(err: DuplicateKeyError): boolean {
 function adminUsernames(email: string): string[] {
   const raw = email
     .split("@")[0]
-    .replace(/[^a-zA-Z0-9_]/g, "_")
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
     .slice(0, 20);
   const local = raw.length >= 3 ? raw : `admin_${raw}`;
   return [local, `${local}_admin`, `admin_${crypto.randomUUID().slice(0, 8)}`];

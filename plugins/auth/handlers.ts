@@ -8,12 +8,18 @@ import { currentUser } from "./middleware";
 import type { Passwords } from "./passwords";
 import { clientIp, enforceLoginLimit } from "./rate-limit";
 import type { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
+import { tokenVersionOf } from "./sessions";
 import { SSE_TICKET_TTL_SECONDS } from "./tokens";
 import { newUserDoc, rawUsers, sanitizedUsers } from "./users";
 
 const AUTH_LOG_KEEP = 20;
 
-const asAuthUser = (u: SanitizedUser): AuthUser => ({ id: u.id, email: u.email, role: u.role });
+const asAuthUser = (u: SanitizedUser): AuthUser => ({
+  id: u.id,
+  email: u.email,
+  role: u.role,
+  tv: tokenVersionOf(u),
+});
 
 /** Which unique field a DuplicateKeyError was about, as a client-facing 409. */
 export function duplicateUserConflict(err: DuplicateKeyError) {
@@ -69,19 +75,25 @@ export function loginHandler(
         },
       )
       .catch((err) => ctx.logger.warn({ err }, "could not record login in authLogs"));
-    const user = await ctx.use("cacheSync").getUserWithSync(doc._id.toHexString());
-    if (!user) throw appError("INVALID_CREDENTIALS");
-    const token = await auth.issueToken(asAuthUser(user));
-    return c.json(ok({ token, user }), 200);
+    // Identity, role and token version come from the MongoDB document just verified, never
+    // from a cached copy: whoever can write one Redis value must not be able to mint a role.
+    const token = await auth.issueToken({
+      id: doc._id.toHexString(),
+      email: doc.email,
+      role: doc.role,
+      tv: tokenVersionOf(doc),
+    });
+    return c.json(ok({ token, user: ctx.use("sanitizeUser")(doc) }), 200);
   };
 }
 
 export function logoutHandler(
-  ctx: PluginContext,
+  auth: AuthService,
 ): RouteHandler<ReturnType<typeof logoutRoute>, AppEnv> {
   return async function logout(c) {
-    const u = currentUser(c);
-    await ctx.use("cacheSync").invalidateUserCache(u.id, u.email);
+    // Revokes every token of the account (one version counter): this one, other devices', and
+    // the SSE streams they opened, which close when the revocation event reaches them.
+    await auth.revokeSessions(currentUser(c).id);
     return c.json(ok({ loggedOut: true as const }), 200);
   };
 }
@@ -90,7 +102,14 @@ export function sseTicketHandler(
   auth: AuthService,
 ): RouteHandler<ReturnType<typeof sseTicketRoute>, AppEnv> {
   return async function sseTicket(c) {
-    const ticket = await auth.issueSseTicket(currentUser(c));
-    return c.json(ok({ ticket, expiresIn: SSE_TICKET_TTL_SECONDS }), 200);
+    const me = currentUser(c);
+    const ticket = await auth.issueSseTicket(me);
+    // A ticket never outlives the session it comes from.
+    const left =
+      me.exp === undefined ? SSE_TICKET_TTL_SECONDS : me.exp - Math.floor(Date.now() / 1000);
+    return c.json(
+      ok({ ticket, expiresIn: Math.max(0, Math.min(SSE_TICKET_TTL_SECONDS, left)) }),
+      200,
+    );
   };
 }

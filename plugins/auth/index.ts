@@ -7,6 +7,7 @@ import { USER_INDEXES } from "./indexes";
 import { createPasswords, type PasswordCost, PRODUCTION_COST, TEST_COST } from "./passwords";
 import { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
 import { createAuthService, resolveSecret } from "./service";
+import { createSessions } from "./sessions";
 
 declare module "../../src/core/plugin" {
   interface Services {
@@ -27,13 +28,13 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
   let auth: AuthService;
   return {
     name: "auth",
-    // logout and login go through ctx.use("cacheSync").
-    dependencies: ["cache-sync"],
+    // Sessions are checked through ctx.use("cacheSync"); login answers with the sanitizer's shape.
+    dependencies: ["sanitize", "cache-sync"],
     register(ctx) {
       passwords = createPasswords(
         options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST),
       );
-      auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS);
+      auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS, createSessions(ctx));
       ctx.provide("auth", auth);
     },
     routes(ctx) {
@@ -43,7 +44,7 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
         loginRoute,
         loginHandler(ctx, auth, passwords, { trustProxy: options.trustProxy ?? false }),
       );
-      router.openapi(logoutRoute(auth), logoutHandler(ctx));
+      router.openapi(logoutRoute(auth), logoutHandler(auth));
       router.openapi(sseTicketRoute(auth), sseTicketHandler(auth));
       return router;
     },

@@ -16,7 +16,7 @@ export function requireUserMiddleware(verify: Verify): MiddlewareHandler<AppEnv>
     const token = bearer(c.req.header("authorization"));
     if (!token) throw appError("UNAUTHORIZED", "Missing bearer token");
     const user = await verify(token);
-    if (!user) throw appError("INVALID_TOKEN");
+    if (!user) throw appError("INVALID_TOKEN", "Invalid, expired or revoked token");
     c.set("user", user);
     await next();
   };

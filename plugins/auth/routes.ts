@@ -59,10 +59,11 @@ export const logoutRoute = (auth: AuthService) =>
     tags: ["Auth"],
     operationId: "logout",
     summary: "Log out",
-    description: "Ends the session: drops the caller's cache entries (by id and by email).",
+    description:
+      "Ends the session: revokes every token of the account (the token version in MongoDB moves on, checked on every request) and closes the event streams they opened. Needs MongoDB (503 while it is down).",
     responses: {
       200: jsonResponse(LogoutResult, "Logged out"),
-      ...errorResponses(...USER_ERRORS),
+      ...errorResponses(...USER_ERRORS, ...STORE_ERRORS),
     },
   });
 
@@ -75,7 +76,7 @@ export const sseTicketRoute = (auth: AuthService) =>
     operationId: "getSseTicket",
     summary: "A short-lived ticket for the event stream",
     description:
-      "A 60 s ticket for `GET /api/v1/events?ticket=`: browsers' EventSource cannot send an Authorization header, and a long-lived JWT must not travel in a URL.",
+      "A 60 s, single-use ticket for `GET /api/v1/events?ticket=`: browsers' EventSource cannot send an Authorization header, and a long-lived JWT must not travel in a URL. The stream it opens ends when the token it was minted from expires or is revoked.",
     responses: {
       200: jsonResponse(SseTicketResult, "The ticket"),
       ...errorResponses(...USER_ERRORS),

@@ -7,7 +7,12 @@ const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
 export const RegisterBody = z
   .strictObject({
     email,
-    username: z.string().regex(/^[a-zA-Z0-9_]{3,30}$/, "3-30 letters, digits or _"),
+    // ASCII letters, digits and _ only (no control, bidi or look-alike characters), stored
+    // lower-case so the unique index makes "Alice" and "alice" one name.
+    username: z
+      .string()
+      .regex(/^[a-zA-Z0-9_]{3,30}$/, "3-30 letters, digits or _")
+      .toLowerCase(),
     password: z.string().min(8).max(128),
   })
   .openapi("RegisterRequest");

@@ -1,6 +1,8 @@
+import type { AuthUser } from "../../src/core/app-env";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
 import { requireAdminMiddleware, requireUserMiddleware } from "./middleware";
+import type { Sessions } from "./sessions";
 import { createTokens } from "./tokens";
 
 /**
@@ -16,14 +18,33 @@ export function resolveSecret(ctx: PluginContext): string {
   return Buffer.from(bytes).toString("base64url");
 }
 
-export function createAuthService(secret: string, ttlSeconds: number): AuthService {
+export function createAuthService(
+  secret: string,
+  ttlSeconds: number,
+  sessions: Sessions,
+): AuthService {
   const tokens = createTokens(secret, ttlSeconds);
+  // Signature first (cheap once memoised), then the session: revoked, deleted or re-roled
+  // accounts stop here, on every request.
+  const verifyToken = async (token: string | undefined | null): Promise<AuthUser | null> => {
+    const user = await tokens.verifyAccess(token);
+    return user && (await sessions.isCurrent(user)) ? user : null;
+  };
   return {
     issueToken: tokens.issueAccess,
-    verifyToken: tokens.verifyAccess,
+    verifyToken,
     issueSseTicket: tokens.issueSse,
-    verifySseTicket: tokens.verifySse,
-    requireUser: requireUserMiddleware(tokens.verifyAccess),
-    requireAdmin: requireAdminMiddleware(tokens.verifyAccess),
+    async verifySseTicket(ticket) {
+      const t = await tokens.verifySse(ticket);
+      if (!t || !(await sessions.isCurrent(t.user))) return null;
+      const ttlMs = t.ticketExp * 1000 - Date.now();
+      return ttlMs > 0 && (await sessions.consumeTicket(t.jti, ttlMs)) ? t.user : null;
+    },
+    isSessionCurrent: sessions.isCurrent,
+    revokeSessions: async (userId) => {
+      await sessions.revoke(userId);
+    },
+    requireUser: requireUserMiddleware(verifyToken),
+    requireAdmin: requireAdminMiddleware(verifyToken),
   };
 }

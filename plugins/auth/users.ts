@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Filter, FindOneAndUpdateOptions, Update } from "../../src/core/ports/document-store";
+import { isObjectIdHex } from "../../src/domain/schemas";
 import type { SanitizedUser, UserDoc } from "../../src/domain/user";
 import { USER_COLLECTION } from "../../src/domain/user";
 
@@ -33,11 +34,9 @@ export function rawUsers(ctx: PluginContext) {
   return ctx.repo.collection<UserDoc>(USER_COLLECTION, { hooks: false });
 }
 
-const HEX24 = /^[0-9a-fA-F]{24}$/;
-
-/** ObjectId for a 24-hex string, null otherwise (never throws on client input). */
+/** ObjectId for a canonical id string (ObjectIdSchema's rule), null otherwise; never throws. */
 export function toObjectId(id: string): ObjectId | null {
-  return HEX24.test(id) ? new ObjectId(id) : null;
+  return isObjectIdHex(id) ? new ObjectId(id) : null;
 }
 
 export function newUserDoc(input: {

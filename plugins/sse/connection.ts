@@ -2,7 +2,18 @@ import type { SSEStreamingApi } from "hono/streaming";
 import type { AuthUser } from "../../src/core/app-env";
 import type { UserEvent } from "./sse-event";
 
-export type CloseReason = "client-gone" | "slow-client" | "evicted" | "shutdown";
+export type CloseReason =
+  | "client-gone"
+  | "slow-client"
+  | "evicted"
+  | "shutdown"
+  /** The credential that opened the stream expired. */
+  | "expired"
+  /** Its session was revoked (logout) or the account lost the role it was opened with. */
+  | "revoked";
+
+/** setTimeout's longest delay (~24.8 days); a longer session is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Frame = { kind: "event"; ev: UserEvent } | { kind: "raw"; text: string };
 
@@ -34,6 +45,7 @@ export class SseConnection {
   /** Ids already sent by the replay: the same event may also arrive live, sent once. */
   private readonly replayed = new Set<string>();
   private readonly heartbeat: ReturnType<typeof setInterval>;
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   private resolveDone!: () => void;
   /** Settles when the connection is over, whoever closed it; the stream callback awaits it. */
   readonly done = new Promise<void>((r) => {
@@ -50,9 +62,30 @@ export class SseConnection {
       if (this.queue.length === 0) this.push({ kind: "raw", text: ": heartbeat\n\n" });
     }, opts.heartbeatMs);
     this.heartbeat.unref?.();
+    if (user.exp !== undefined) this.armExpiry(user.exp * 1000);
     stream.onAbort(() => this.close("client-gone"));
     // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
     this.push({ kind: "raw", text: `retry: ${opts.retryMs}\n: connected\n\n` });
+  }
+
+  /** False once the account's session moved on from the one this stream was opened with. */
+  matchesSession(s: { tokenVersion: number; role: string }): boolean {
+    if (this.user.role === "admin" && s.role !== "admin") return false;
+    return s.tokenVersion <= (this.user.tv ?? 0);
+  }
+
+  /** A stream is a use of its credential: it ends when the credential does. */
+  private armExpiry(atMs: number): void {
+    const left = Math.max(0, atMs - Date.now());
+    // Never closes synchronously: the constructor's caller registers the connection first.
+    this.expiry = setTimeout(
+      () => {
+        if (Date.now() >= atMs) this.close("expired");
+        else this.armExpiry(atMs);
+      },
+      Math.min(left, MAX_TIMER_MS),
+    );
+    this.expiry.unref?.();
   }
 
   get closed(): boolean {
@@ -90,6 +123,7 @@ export class SseConnection {
     if (this.closed) return;
     this.closedWith = reason;
     clearInterval(this.heartbeat);
+    clearTimeout(this.expiry);
     this.queue = [];
     this.held = undefined;
     this.opts.onClosed(this, reason);

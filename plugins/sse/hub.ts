@@ -50,7 +50,13 @@ export class SseHub {
     const ev = toUserEvent(msg);
     if (!ev) return;
     const owner = this.byUser.get(ev.userId);
-    if (owner) for (const conn of owner) conn.deliver(ev);
+    if (owner)
+      for (const conn of [...owner]) {
+        // Logout (a new token version) or a role change ends the streams the old tokens opened;
+        // the event itself is not delivered to them.
+        if (ev.session && !conn.matchesSession(ev.session)) conn.close("revoked");
+        else conn.deliver(ev);
+      }
     for (const conn of this.admins) if (conn.user.id !== ev.userId) conn.deliver(ev);
   }
 

@@ -11,6 +11,15 @@ export interface UserEvent {
   userId: string;
   /** JSON of the payload without `type` (the SSE `event:` line carries it). */
   data: string;
+  /** The account's session state after the change: streams of revoked sessions close on it. */
+  session?: { tokenVersion: number; role: string };
+}
+
+function sessionOf(user: unknown): UserEvent["session"] {
+  if (!user || typeof user !== "object") return undefined;
+  const { tokenVersion, role } = user as Record<string, unknown>;
+  if (typeof role !== "string") return undefined;
+  return { tokenVersion: typeof tokenVersion === "number" ? tokenVersion : 0, role };
 }
 
 /**
@@ -27,5 +36,12 @@ export function toUserEvent(msg: BusMessage): UserEvent | null {
   if (!parsed || typeof parsed !== "object") return null;
   const { type, ...rest } = parsed as Record<string, unknown>;
   if (type !== TYPE || typeof rest.userId !== "string") return null;
-  return { id: msg.id, event: TYPE, userId: rest.userId, data: JSON.stringify(rest) };
+  const session = sessionOf(rest.user);
+  return {
+    id: msg.id,
+    event: TYPE,
+    userId: rest.userId,
+    data: JSON.stringify(rest),
+    ...(session ? { session } : {}),
+  };
 }

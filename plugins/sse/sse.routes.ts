@@ -98,7 +98,8 @@ export const eventsRoute = createRoute({
         },
       },
     },
-    // The stream resolves its caller itself (no requireUser): every refusal is UNAUTHORIZED.
-    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED"),
+    // The stream resolves its caller itself (no requireUser): every refusal is UNAUTHORIZED;
+    // a ticket's single use cannot be recorded while Redis is down (503).
+    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED", "STORE_UNAVAILABLE"),
   },
 });

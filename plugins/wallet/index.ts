@@ -23,6 +23,8 @@ import {
 import { recoverWallet } from "./requests/recover";
 import { depositRoutes, withdrawalRoutes } from "./requests/routes";
 import type { Faults } from "./shared/faults";
+import { topUpHandler } from "./top-up/handlers";
+import { topUpRoute } from "./top-up/routes";
 
 export { recoverEntry, recoverPending } from "./balance/recover";
 export type { LedgerEntry } from "./balance/types";
@@ -83,6 +85,7 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
       router.openapi(w.reject, rejectWithdrawalHandler(ctx));
       router.openapi(w.list, listWithdrawalsHandler(ctx));
       router.openapi(ledgerRoute(auth), ledgerHandler(ctx));
+      router.openapi(topUpRoute(auth), topUpHandler(ctx));
       return router;
     },
     async onReady(ctx) {

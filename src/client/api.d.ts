@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Ends the session: drops the caller's cache entries (by id and by email).
+         * @description Ends the session: revokes every token of the account (the token version in MongoDB moves on, checked on every request) and closes the event streams they opened. Needs MongoDB (503 while it is down).
          */
         post: operations["logout"];
         delete?: never;
@@ -93,7 +93,7 @@ export interface paths {
         };
         /**
          * A short-lived ticket for the event stream
-         * @description A 60 s ticket for `GET /api/v1/events?ticket=`: browsers' EventSource cannot send an Authorization header, and a long-lived JWT must not travel in a URL.
+         * @description A 60 s, single-use ticket for `GET /api/v1/events?ticket=`: browsers' EventSource cannot send an Authorization header, and a long-lived JWT must not travel in a URL. The stream it opens ends when the token it was minted from expires or is revoked.
          */
         get: operations["getSseTicket"];
         put?: never;
@@ -234,7 +234,7 @@ export interface paths {
         get?: never;
         /**
          * Approve a pending deposit (admin)
-         * @description Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it.
+         * @description Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it (the message names the wallet and how to fund it: `ADMIN_INITIAL_BALANCE` or `POST /wallet/admin/top-up`). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.
          */
         put: operations["approveDeposit"];
         post?: never;
@@ -275,7 +275,7 @@ export interface paths {
         put?: never;
         /**
          * Request a deposit
-         * @description Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it.
+         * @description Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it. At most `MAX_PENDING_REQUESTS` pending deposits per user (409 `TOO_MANY_PENDING_REQUESTS`).
          */
         post: operations["requestDeposit"];
         delete?: never;
@@ -348,6 +348,26 @@ export interface paths {
         patch: operations["updateMe"];
         trace?: never;
     };
+    "/api/v1/wallet/admin/top-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fund the calling admin's wallet (admin)
+         * @description Credits the calling admin's own wallet: the float that deposit approvals debit. Ledgered like every balance change (`admin top-up`), exactly once per `idempotencyKey`: a retry answers the first outcome with `applied: false`; the same key with another amount is 409 `OP_ID_REUSED`.
+         */
+        post: operations["adminTopUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/wallet/ledger": {
         parameters: {
             query?: never;
@@ -398,7 +418,7 @@ export interface paths {
         get?: never;
         /**
          * Approve a pending withdrawal (admin)
-         * @description Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending).
+         * @description Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.
          */
         put: operations["approveWithdrawal"];
         post?: never;
@@ -439,7 +459,7 @@ export interface paths {
         put?: never;
         /**
          * Request a withdrawal
-         * @description Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance cannot cover it; the debit itself happens at approval.
+         * @description Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance (read from MongoDB) cannot cover it; the debit itself happens at approval. At most `MAX_PENDING_REQUESTS` pending withdrawals per user.
          */
         post: operations["requestWithdrawal"];
         delete?: never;
@@ -512,6 +532,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminTopUpRequest: {
+            /**
+             * @description Integer amount in minor units (cents)
+             * @example 5000
+             */
+            amount: number;
+            /** @description Chosen by the caller (e.g. a UUID); a retry with the same key pays once */
+            idempotencyKey: string;
+        };
+        AdminTopUpResult: {
+            data: {
+                /** @description false: this key had already been applied, nothing changed */
+                applied: boolean;
+                /** @description The admin's balance after the top-up */
+                balance: number;
+                opId: string;
+            };
+            message?: string;
+            /** @enum {boolean} */
+            success: true;
+        };
         ApproveDeposit: {
             /**
              * @description Integer amount in minor units (cents)
@@ -1038,6 +1079,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNAUTHORIZED" | "INVALID_TOKEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "STORE_UNAVAILABLE";
                             details?: unknown;
                             message: string;
                         };
@@ -1840,7 +1899,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown request (`REQUEST_NOT_FOUND`); User not found (`USER_NOT_FOUND`) */
+            /** @description Unknown request (`REQUEST_NOT_FOUND`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1849,7 +1908,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "REQUEST_NOT_FOUND" | "USER_NOT_FOUND";
+                            code: "REQUEST_NOT_FOUND";
                             details?: unknown;
                             message: string;
                         };
@@ -1858,7 +1917,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
+            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`); The request's account no longer exists: it was rejected, no money was moved (`ACCOUNT_GONE`); The same operation is in progress (`OP_IN_PROGRESS`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1867,7 +1926,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
+                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED" | "ACCOUNT_GONE" | "OP_IN_PROGRESS";
                             details?: unknown;
                             message: string;
                         };
@@ -1876,7 +1935,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`) */
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`); Balance update taken over by recovery; it completes exactly once (`BALANCE_DEFERRED`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1885,7 +1944,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "STORE_UNAVAILABLE" | "BALANCE_CONTENDED";
+                            code: "STORE_UNAVAILABLE" | "BALANCE_CONTENDED" | "BALANCE_DEFERRED";
                             details?: unknown;
                             message: string;
                         };
@@ -2099,6 +2158,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Too many pending requests (`TOO_MANY_PENDING_REQUESTS`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "TOO_MANY_PENDING_REQUESTS";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description Send the body as application/json (`UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
@@ -2191,6 +2268,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "UNAUTHORIZED";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "STORE_UNAVAILABLE";
                             details?: unknown;
                             message: string;
                         };
@@ -2471,6 +2566,144 @@ export interface operations {
             };
         };
     };
+    adminTopUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 1000000,
+                 *       "idempotencyKey": "float-2026-11-26-001"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AdminTopUpRequest"];
+            };
+        };
+        responses: {
+            /** @description Credited, or already credited under this key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTopUpResult"];
+                };
+            };
+            /** @description Invalid request (`VALIDATION_ERROR`); Malformed JSON body (`INVALID_JSON`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR" | "INVALID_JSON";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Authentication required (`UNAUTHORIZED`); Invalid or expired token (`INVALID_TOKEN`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNAUTHORIZED" | "INVALID_TOKEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Admin only (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "FORBIDDEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description opId was already used for a different balance change (`OP_ID_REUSED`); The same operation is in progress (`OP_IN_PROGRESS`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "OP_ID_REUSED" | "OP_IN_PROGRESS";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Send the body as application/json (`UNSUPPORTED_MEDIA_TYPE`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "UNSUPPORTED_MEDIA_TYPE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Balance update could not be applied, retry (`BALANCE_CONTENDED`); Balance update taken over by recovery; it completes exactly once (`BALANCE_DEFERRED`); A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "BALANCE_CONTENDED" | "BALANCE_DEFERRED" | "STORE_UNAVAILABLE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+        };
+    };
     getLedger: {
         parameters: {
             query?: {
@@ -2707,7 +2940,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unknown request (`REQUEST_NOT_FOUND`); User not found (`USER_NOT_FOUND`) */
+            /** @description Unknown request (`REQUEST_NOT_FOUND`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2716,7 +2949,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "REQUEST_NOT_FOUND" | "USER_NOT_FOUND";
+                            code: "REQUEST_NOT_FOUND";
                             details?: unknown;
                             message: string;
                         };
@@ -2725,7 +2958,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
+            /** @description The request is not pending (`INVALID_STATE`); Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`); The request's account no longer exists: it was rejected, no money was moved (`ACCOUNT_GONE`); The same operation is in progress (`OP_IN_PROGRESS`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2734,7 +2967,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
+                            code: "INVALID_STATE" | "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED" | "ACCOUNT_GONE" | "OP_IN_PROGRESS";
                             details?: unknown;
                             message: string;
                         };
@@ -2743,7 +2976,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`) */
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`); Balance update taken over by recovery; it completes exactly once (`BALANCE_DEFERRED`) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2752,7 +2985,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "STORE_UNAVAILABLE" | "BALANCE_CONTENDED";
+                            code: "STORE_UNAVAILABLE" | "BALANCE_CONTENDED" | "BALANCE_DEFERRED";
                             details?: unknown;
                             message: string;
                         };
@@ -2966,7 +3199,25 @@ export interface operations {
                     };
                 };
             };
-            /** @description Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`) */
+            /** @description User not found (`USER_NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "USER_NOT_FOUND";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Insufficient funds (`INSUFFICIENT_FUNDS`); The balance is not stored as integer minor units yet: run `bun run migrate` (`BALANCE_NOT_MIGRATED`); Too many pending requests (`TOO_MANY_PENDING_REQUESTS`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2975,7 +3226,7 @@ export interface operations {
                     "application/json": {
                         error: {
                             /** @enum {string} */
-                            code: "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED";
+                            code: "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED" | "TOO_MANY_PENDING_REQUESTS";
                             details?: unknown;
                             message: string;
                         };

@@ -5,6 +5,10 @@ export interface AuthUser {
   id: string;
   role: "user" | "admin";
   email: string;
+  /** The account's token version the credential was minted for (logout bumps it). */
+  tv?: number;
+  /** When the credential stops working (epoch seconds); SSE streams end then. */
+  exp?: number;
 }
 
 /** Hono environment shared by every router. */

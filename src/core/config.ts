@@ -124,6 +124,9 @@ export const envSchema = z.object({
   ADMIN_INITIAL_BALANCE: int(0, 1_000_000_000_000)
     .default(0)
     .describe("float credited once (ledgered) to that admin: deposit approvals debit it"),
+  MAX_PENDING_REQUESTS: int(1, 1_000_000)
+    .default(100)
+    .describe("pending deposit requests (and, separately, withdrawal requests) one user may have"),
   LOGIN_RATE_LIMIT: int(1, 10_000)
     .default(10)
     .describe("login attempts per email and per IP in the window"),

@@ -36,6 +36,12 @@ export const ERRORS = {
   },
   OP_ID_REUSED: { status: 409, message: "opId was already used for a different balance change" },
   OP_IN_PROGRESS: { status: 409, message: "The same operation is in progress" },
+  OP_CANCELLED: { status: 409, message: "The balance operation was cancelled" },
+  ACCOUNT_GONE: {
+    status: 409,
+    message: "The request's account no longer exists: it was rejected, no money was moved",
+  },
+  TOO_MANY_PENDING_REQUESTS: { status: 409, message: "Too many pending requests" },
   CONFLICT: { status: 409, message: "Conflicting state" },
   PAYLOAD_TOO_LARGE: { status: 413, message: "Request body too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },

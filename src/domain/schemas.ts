@@ -8,10 +8,21 @@ import { z } from "@hono/zod-openapi";
 export const envelope = <T extends z.ZodType>(data: T) =>
   z.object({ success: z.literal(true), data, message: z.string().optional() });
 
-/** A 24-hex MongoDB ObjectId, the only id shape the API accepts. */
+/**
+ * The API's one id shape: an ObjectId as 24 lower-case hex digits, exactly what it emits.
+ * Anything else is refused rather than normalised: an upper-case id once passed validation and
+ * then acted on a different cache key than the one the same user is cached under.
+ */
+export const OBJECT_ID_HEX = /^[0-9a-f]{24}$/;
+
+/** True for a canonical id (see OBJECT_ID_HEX); never throws on client input. */
+export const isObjectIdHex = (v: unknown): v is string =>
+  typeof v === "string" && OBJECT_ID_HEX.test(v);
+
+/** Every id in a path, query or body parses through this: canonical or 400. */
 export const ObjectIdSchema = z
   .string()
-  .regex(/^[0-9a-fA-F]{24}$/, "must be a 24-character hex ObjectId")
+  .regex(OBJECT_ID_HEX, "must be a 24-character lower-case hex ObjectId")
   .openapi({ example: "665f1c2e8b3f4a0012345678" });
 
 export const WalletSchema = z

@@ -26,6 +26,8 @@ export interface UserDoc {
   twoFA?: unknown;
   /** Bumped by every write in the same update (the versioning plugin does it). */
   version: number;
+  /** Session generation: tokens carry it, logout increments it (absent = 0). */
+  tokenVersion?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -44,6 +46,8 @@ export interface SanitizedUser {
   avatarUrl: string;
   wallet: Wallet;
   version: number;
+  /** Not a secret: it only lets the cache refuse revoked tokens (see plugins/auth/sessions). */
+  tokenVersion?: number;
   createdAt: string;
   updatedAt: string;
   [field: string]: unknown;

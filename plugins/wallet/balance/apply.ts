@@ -40,6 +40,7 @@ export function createBalanceService(
       if (!entry.userId.equals(userId) || entry.amount !== amount) {
         throw appError("OP_ID_REUSED");
       }
+      if (entry.status === "void") throw appError("OP_CANCELLED");
       if (entry.status === "applied") {
         const user = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
         if (!user) throw appError("USER_NOT_FOUND");

@@ -1,6 +1,11 @@
 import type { ObjectId } from "bson";
 
-export type LedgerStatus = "pending" | "applied";
+/**
+ * `void`: an opId that must never apply, written where the op would otherwise start (the unique
+ * opId makes it a gate). An approval whose account vanished voids its legs before it ends, so a
+ * stalled approver cannot move money for it afterwards. Never part of a balance.
+ */
+export type LedgerStatus = "pending" | "applied" | "void";
 
 /**
  * A balance change. Inserted as "pending" (the intent) before the user document changes; the

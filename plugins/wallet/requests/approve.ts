@@ -3,9 +3,9 @@ import { AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { assertBalancesMigrated } from "../balance/steps";
 import { type Faults, fire } from "../shared/faults";
-import type { MoneyRequest, RequestKind } from "./kinds";
-
-type Claimed = MoneyRequest & { approvedBy: ObjectId; approvedAmount: number };
+import { ACCOUNT_GONE, endForMissingAccount, missingAccount } from "./account-gone";
+import { explainShortfall } from "./funding";
+import type { Claimed, MoneyRequest, RequestKind } from "./kinds";
 
 export const requests = (ctx: PluginContext, kind: RequestKind) =>
   ctx.repo.collection<MoneyRequest>(kind.collection);
@@ -52,12 +52,26 @@ export async function approveRequest(
   );
   if (!claimed) return explainMiss(ctx, kind, _id);
   fire(faults, "claimed", { requestId: _id.toHexString() });
-  return settleApproval(ctx, kind, claimed as Claimed, faults);
+  const settled = await settleApproval(ctx, kind, claimed as Claimed, faults);
+  if (settled.status === "rejected" && settled.rejectedCode === ACCOUNT_GONE) {
+    throw appError(
+      "ACCOUNT_GONE",
+      `The ${kind.name} request was rejected: its account no longer exists, no money was moved`,
+      { status: settled.status, requestId: _id.toHexString() },
+    );
+  }
+  return settled;
 }
+
+/** An error from the balance service that says the leg's account is gone or was voided for it. */
+const accountGone = (err: unknown) =>
+  err instanceof AppError && (err.code === "USER_NOT_FOUND" || err.code === "OP_CANCELLED");
 
 /**
  * The money legs and the final transition. Idempotent by opId, so recovery calls it again for
- * a request stuck in "approving".
+ * a request stuck in "approving". Both accounts are checked in MongoDB before anything moves;
+ * an account that vanishes later (or already had) ends the request as rejected with nothing
+ * moved (account-gone.ts), never a debit without its credit.
  */
 export async function settleApproval(
   ctx: PluginContext,
@@ -66,17 +80,30 @@ export async function settleApproval(
   faults?: Faults,
 ): Promise<MoneyRequest> {
   const balance = ctx.use("balance");
-  const { debit, credit } = kind.legs(req);
+  const legs = kind.legs(req);
+  const { debit, credit } = legs;
   const requestId = req._id.toHexString();
+  const finishApproved = async () => {
+    const now = new Date();
+    const done = await requests(ctx, kind).findOneAndUpdate(
+      { _id: req._id, status: "approving" },
+      { $set: { status: "approved", approvedAt: now, amount: req.approvedAmount, updatedAt: now } },
+      { returnDocument: "after" },
+    );
+    fire(faults, "approved", { requestId });
+    // null: a concurrent recovery finished it first; report the stored outcome.
+    return done ?? ((await requests(ctx, kind).findOne({ _id: req._id })) as MoneyRequest);
+  };
+  const end = () => endForMissingAccount(ctx, kind, req, legs, finishApproved);
+
+  if (await missingAccount(ctx, [debit, credit])) return end();
   try {
     await balance.apply(debit.userId.toHexString(), debit.amount, debit.reason, {
       opId: debit.opId,
     });
   } catch (err) {
-    if (
-      err instanceof AppError &&
-      (err.code === "INSUFFICIENT_FUNDS" || err.code === "USER_NOT_FOUND")
-    ) {
+    if (accountGone(err)) return end();
+    if (err instanceof AppError && err.code === "INSUFFICIENT_FUNDS") {
       // Nothing was paid: hand the request back to pending so it can be approved later.
       await requests(ctx, kind).updateOne(
         { _id: req._id, status: "approving" },
@@ -85,23 +112,21 @@ export async function settleApproval(
           $unset: { approvedBy: "", approvedAmount: "", approvingAt: "" },
         },
       );
+      throw await explainShortfall(ctx, kind, debit);
     }
     throw err;
   }
   fire(faults, "debited", { requestId });
-  await balance.apply(credit.userId.toHexString(), credit.amount, credit.reason, {
-    opId: credit.opId,
-  });
+  try {
+    await balance.apply(credit.userId.toHexString(), credit.amount, credit.reason, {
+      opId: credit.opId,
+    });
+  } catch (err) {
+    if (accountGone(err)) return end();
+    throw err;
+  }
   fire(faults, "credited", { requestId });
-  const now = new Date();
-  const done = await requests(ctx, kind).findOneAndUpdate(
-    { _id: req._id, status: "approving" },
-    { $set: { status: "approved", approvedAt: now, amount: req.approvedAmount, updatedAt: now } },
-    { returnDocument: "after" },
-  );
-  fire(faults, "approved", { requestId });
-  // null: a concurrent recovery finished it first; report the stored outcome.
-  return done ?? ((await requests(ctx, kind).findOne({ _id: req._id })) as MoneyRequest);
+  return finishApproved();
 }
 
 export async function rejectRequest(

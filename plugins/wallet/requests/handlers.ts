@@ -2,11 +2,12 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { ObjectId } from "bson";
 import type { Context } from "hono";
 import type { AppEnv } from "../../../src/core/app-env";
-import { ok } from "../../../src/core/errors";
+import { appError, ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { toApiDoc } from "../../../src/domain/api-doc";
 import { currentUser } from "../../auth/middleware";
-import { balanceNotMigrated, insufficientFunds } from "../balance/steps";
+import { rawUsers } from "../../auth/users";
+import { balanceNotMigrated } from "../balance/steps";
 import type { Faults } from "../shared/faults";
 import { page } from "../shared/pagination";
 import { approveRequest, rejectRequest, requests } from "./approve";
@@ -16,14 +17,24 @@ import type { depositRoutes, withdrawalRoutes } from "./routes";
 type DR = ReturnType<typeof depositRoutes>;
 type WR = ReturnType<typeof withdrawalRoutes>;
 
+/** Claim and audit fields: who approved or rejected, the claim's bookkeeping. Admins only. */
+const INTERNAL_FIELDS = new Set([
+  "approvedBy",
+  "approvedAmount",
+  "approvingAt",
+  "rejectedBy",
+  "refundOpId",
+]);
+
 /**
- * The API shape of a request: ids as hex, dates ISO, internal claim fields kept for audit, and
- * the kind's own field (senderName / destination) typed as the string it is.
+ * The API shape of a request: ids as hex, dates ISO, the kind's own field (senderName /
+ * destination) typed as the string it is. `audit` keeps the internal claim fields (admin views);
+ * the requester's own views leave them out (an admin's id is nobody else's business).
  */
 const view =
-  <F extends string>(field: F) =>
+  <F extends string>(field: F, audit: boolean) =>
   (r: MoneyRequest) => {
-    const d = toApiDoc(r);
+    const d = toApiDoc(r, audit ? undefined : INTERNAL_FIELDS);
     return {
       ...d,
       userId: String(d.userId),
@@ -34,24 +45,50 @@ const view =
       ...({ [field]: String(r[field]) } as Record<F, string>),
     };
   };
-const depositView = view("senderName");
-const withdrawalView = view("destination");
+const depositView = view("senderName", false);
+const withdrawalView = view("destination", false);
+const adminDepositView = view("senderName", true);
+const adminWithdrawalView = view("destination", true);
 
-/** A new pending request of the caller's. */
-function insertRequest(
+/**
+ * A new pending request of the caller's, within MAX_PENDING_REQUESTS per kind. The count is
+ * re-taken after the insert over the requests ordered before this one, so concurrent requests
+ * cannot all slip under the cap: whichever sees itself past it withdraws.
+ */
+async function insertRequest(
   ctx: PluginContext,
   kind: RequestKind,
   userId: string,
   fields: Record<string, unknown> & { amount: number },
 ) {
+  const col = requests(ctx, kind);
+  const owner = new ObjectId(userId);
+  const limit = ctx.config.MAX_PENDING_REQUESTS;
+  const tooMany = () =>
+    appError(
+      "TOO_MANY_PENDING_REQUESTS",
+      `At most ${limit} pending ${kind.name} requests per user; wait until some are approved or rejected`,
+      { limit },
+    );
+  if ((await col.countDocuments({ userId: owner, status: "pending" })) >= limit) throw tooMany();
   const now = new Date();
-  return requests(ctx, kind).insertOne({
-    userId: new ObjectId(userId),
+  const doc = await col.insertOne({
+    userId: owner,
     ...fields,
     status: "pending",
     createdAt: now,
     updatedAt: now,
   });
+  const upToMine = await col.countDocuments({
+    userId: owner,
+    status: "pending",
+    _id: { $lte: doc._id },
+  });
+  if (upToMine > limit) {
+    await col.deleteOne({ _id: doc._id, status: "pending" });
+    throw tooMany();
+  }
+  return doc;
 }
 
 /** Approve / reject: the path id and the acting admin, both as ObjectIds. */
@@ -93,13 +130,22 @@ export function requestWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["c
     const me = currentUser(c);
     const { amount, destination } = c.req.valid("json");
     // Early, friendly refusal only: the guarded debit at approval is what prevents overdrafts
-    // (several pending withdrawals may each fit the balance but not together).
-    const user = await ctx.use("cacheSync").getUserWithSync(me.id);
-    if (!user) throw insufficientFunds();
+    // (several pending withdrawals may each fit the balance but not together). Read from
+    // MongoDB: a money decision never rests on a cached (possibly tampered) balance.
+    const user = await rawUsers(ctx).findOne(
+      { _id: new ObjectId(me.id) },
+      { projection: { wallet: 1 } },
+    );
+    if (!user) throw appError("USER_NOT_FOUND");
     const held: unknown = user.wallet?.balance;
     if (typeof held !== "number" || !Number.isSafeInteger(held))
       throw balanceNotMigrated(me.id, held);
-    if (held < amount) throw insufficientFunds();
+    if (held < amount)
+      throw appError(
+        "INSUFFICIENT_FUNDS",
+        `Insufficient funds: your balance is ${held}, the withdrawal asks for ${amount} (minor units)`,
+        { balance: held, requested: amount },
+      );
     const doc = await insertRequest(ctx, WITHDRAWAL, me.id, { amount, destination });
     return c.json(ok(withdrawalView(doc)), 201);
   };
@@ -113,7 +159,7 @@ export function approveDepositHandler(
     const { _id, admin } = target(c, c.req.valid("param").id);
     const body = c.req.valid("json") ?? {};
     return c.json(
-      ok(depositView(await approveRequest(ctx, DEPOSIT, _id, admin, body.amount, faults))),
+      ok(adminDepositView(await approveRequest(ctx, DEPOSIT, _id, admin, body.amount, faults))),
       200,
     );
   };
@@ -126,7 +172,7 @@ export function approveWithdrawalHandler(
   return async function approveWithdrawal(c) {
     const { _id, admin } = target(c, c.req.valid("param").id);
     return c.json(
-      ok(withdrawalView(await approveRequest(ctx, WITHDRAWAL, _id, admin, undefined, faults))),
+      ok(adminWithdrawalView(await approveRequest(ctx, WITHDRAWAL, _id, admin, undefined, faults))),
       200,
     );
   };
@@ -136,7 +182,10 @@ export function rejectDepositHandler(ctx: PluginContext): RouteHandler<DR["rejec
   return async function rejectDeposit(c) {
     const { _id, admin } = target(c, c.req.valid("param").id);
     const body = c.req.valid("json") ?? {};
-    return c.json(ok(depositView(await rejectRequest(ctx, DEPOSIT, _id, admin, body.reason))), 200);
+    return c.json(
+      ok(adminDepositView(await rejectRequest(ctx, DEPOSIT, _id, admin, body.reason))),
+      200,
+    );
   };
 }
 
@@ -145,7 +194,7 @@ export function rejectWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["re
     const { _id, admin } = target(c, c.req.valid("param").id);
     const body = c.req.valid("json") ?? {};
     return c.json(
-      ok(withdrawalView(await rejectRequest(ctx, WITHDRAWAL, _id, admin, body.reason))),
+      ok(adminWithdrawalView(await rejectRequest(ctx, WITHDRAWAL, _id, admin, body.reason))),
       200,
     );
   };
@@ -154,13 +203,15 @@ export function rejectWithdrawalHandler(ctx: PluginContext): RouteHandler<WR["re
 export function listDepositsHandler(ctx: PluginContext): RouteHandler<DR["list"], AppEnv> {
   return async function listDeposits(c) {
     const p = await listPage(ctx, DEPOSIT, c, c.req.valid("query"));
-    return c.json(ok({ items: p.items.map(depositView), nextCursor: p.nextCursor }), 200);
+    const v = currentUser(c).role === "admin" ? adminDepositView : depositView;
+    return c.json(ok({ items: p.items.map(v), nextCursor: p.nextCursor }), 200);
   };
 }
 
 export function listWithdrawalsHandler(ctx: PluginContext): RouteHandler<WR["list"], AppEnv> {
   return async function listWithdrawals(c) {
     const p = await listPage(ctx, WITHDRAWAL, c, c.req.valid("query"));
-    return c.json(ok({ items: p.items.map(withdrawalView), nextCursor: p.nextCursor }), 200);
+    const v = currentUser(c).role === "admin" ? adminWithdrawalView : withdrawalView;
+    return c.json(ok({ items: p.items.map(v), nextCursor: p.nextCursor }), 200);
   };
 }

@@ -18,6 +18,9 @@ export interface MoneyRequest {
   approvingAt?: Date;
 }
 
+/** A request an admin has claimed: the approver and amount its legs replay from. */
+export type Claimed = MoneyRequest & { approvedBy: ObjectId; approvedAmount: number };
+
 export interface Leg {
   userId: ObjectId;
   amount: number;
@@ -32,7 +35,7 @@ export interface Leg {
 export interface RequestKind {
   name: "deposit" | "withdrawal";
   collection: string;
-  legs(req: MoneyRequest & { approvedBy: ObjectId; approvedAmount: number }): {
+  legs(req: Claimed): {
     debit: Leg;
     credit: Leg;
   };

@@ -1,10 +1,9 @@
-import type { ObjectId } from "bson";
 import type { PluginContext } from "../../../src/core/plugin";
 import { recoverPending } from "../balance/recover";
 import type { Faults } from "../shared/faults";
 import { withLock } from "../shared/lock";
 import { requests, settleApproval } from "./approve";
-import { DEPOSIT, type MoneyRequest, type RequestKind, WITHDRAWAL } from "./kinds";
+import { type Claimed, DEPOSIT, type RequestKind, WITHDRAWAL } from "./kinds";
 
 /**
  * Requests stuck in "approving" (the approver stopped between the claim and the final
@@ -26,12 +25,7 @@ export async function recoverApprovals(
       const id = req._id.toHexString();
       await withLock(ctx, `approval:${id}`, async () => {
         try {
-          await settleApproval(
-            ctx,
-            kind,
-            req as MoneyRequest & { approvedBy: ObjectId; approvedAmount: number },
-            opts.faults,
-          );
+          await settleApproval(ctx, kind, req as Claimed, opts.faults);
           settled++;
         } catch (err) {
           ctx.logger.warn({ err, kind: kind.name, id }, "could not settle a stuck approval");

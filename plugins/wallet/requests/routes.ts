@@ -10,6 +10,7 @@ import {
 import type { ErrorCode } from "../../../src/core/errors";
 import type { AuthService } from "../../../src/domain/auth";
 import { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "../../auth/guards";
+import { optionalJsonBody } from "../shared/optional-body";
 import { ObjectIdParam } from "../shared/pagination";
 import {
   ApproveDepositBody,
@@ -100,6 +101,7 @@ function requestRoutes<
     }),
     approve: createRoute({
       ...admin,
+      middleware: [...admin.middleware, optionalJsonBody],
       method: "put",
       path: `/${k.plural}/{id}/approve` as `/${P}/{id}/approve`,
       operationId: `approve${k.noun}` as `approve${N}`,
@@ -113,6 +115,7 @@ function requestRoutes<
     }),
     reject: createRoute({
       ...admin,
+      middleware: [...admin.middleware, optionalJsonBody],
       method: "put",
       path: `/${k.plural}/{id}/reject` as `/${P}/{id}/reject`,
       operationId: `reject${k.noun}` as `reject${N}`,
@@ -152,20 +155,22 @@ export const depositRoutes = (auth: AuthService) =>
     page: DepositPage,
     createBody: DepositRequestBody,
     createExample: { amount: 2500, senderName: "Ada Lovelace" },
-    createErrors: [],
+    createErrors: ["TOO_MANY_PENDING_REQUESTS"],
     createDescription:
-      "Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it.",
+      "Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it. At most `MAX_PENDING_REQUESTS` pending deposits per user (409 `TOO_MANY_PENDING_REQUESTS`).",
     approveBody: ApproveDepositBody,
     approveExample: { amount: 2500 },
     approveErrors: [
       "INSUFFICIENT_FUNDS",
       "BALANCE_NOT_MIGRATED",
-      "USER_NOT_FOUND",
+      "ACCOUNT_GONE",
+      "OP_IN_PROGRESS",
       "BALANCE_CONTENDED",
+      "BALANCE_DEFERRED",
     ],
     approveSummary: "Approve a pending deposit (admin)",
     approveDescription:
-      "Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it.",
+      "Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it (the message names the wallet and how to fund it: `ADMIN_INITIAL_BALANCE` or `POST /wallet/admin/top-up`). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.",
   });
 
 export const withdrawalRoutes = (auth: AuthService) =>
@@ -177,18 +182,25 @@ export const withdrawalRoutes = (auth: AuthService) =>
     page: WithdrawalPage,
     createBody: WithdrawalRequestBody,
     createExample: { amount: 1000, destination: "IBAN DE89 3704 0044 0532 0130 00" },
-    createErrors: ["INSUFFICIENT_FUNDS", "BALANCE_NOT_MIGRATED"],
+    createErrors: [
+      "INSUFFICIENT_FUNDS",
+      "BALANCE_NOT_MIGRATED",
+      "TOO_MANY_PENDING_REQUESTS",
+      "USER_NOT_FOUND",
+    ],
     createDescription:
-      "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance cannot cover it; the debit itself happens at approval.",
+      "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance (read from MongoDB) cannot cover it; the debit itself happens at approval. At most `MAX_PENDING_REQUESTS` pending withdrawals per user.",
     approveBody: ApproveWithdrawalBody,
     approveExample: {},
     approveErrors: [
       "INSUFFICIENT_FUNDS",
       "BALANCE_NOT_MIGRATED",
-      "USER_NOT_FOUND",
+      "ACCOUNT_GONE",
+      "OP_IN_PROGRESS",
       "BALANCE_CONTENDED",
+      "BALANCE_DEFERRED",
     ],
     approveSummary: "Approve a pending withdrawal (admin)",
     approveDescription:
-      "Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending).",
+      "Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.",
   });
