@@ -87,7 +87,7 @@ export function createBalanceService(
           if (r === "gone") continue;
           return r;
         }
-        fire(faults, "intent", { opId });
+        await fire(faults, "intent", { opId });
         return applyEntry(ctx, entry, faults);
       }
     },

@@ -79,7 +79,7 @@ export async function applyEntry(
       { returnDocument: "after" },
     );
     if (user) {
-      fire(faults, "applied", { opId });
+      await fire(faults, "applied", { opId });
       await markApplied(ctx, entry, user.wallet.balance, false, faults);
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
@@ -136,12 +136,12 @@ export async function markApplied(
       },
     },
   );
-  fire(faults, "marked", { opId: entry.opId });
+  await fire(faults, "marked", { opId: entry.opId });
   // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache
   // write. A fenced op keeps its marker for good: it is what stops a late second b.
   await rawUsers(ctx).updateOne(
     { _id: entry.userId, fencedOps: { $ne: entry.opId } },
     { $pull: { pendingOps: entry.opId } },
   );
-  fire(faults, "pulled", { opId: entry.opId });
+  await fire(faults, "pulled", { opId: entry.opId });
 }

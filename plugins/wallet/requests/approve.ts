@@ -51,7 +51,7 @@ export async function approveRequest(
     { returnDocument: "after" },
   );
   if (!claimed) return explainMiss(ctx, kind, _id);
-  fire(faults, "claimed", { requestId: _id.toHexString() });
+  await fire(faults, "claimed", { requestId: _id.toHexString() });
   const settled = await settleApproval(ctx, kind, claimed as Claimed, faults);
   if (settled.status === "rejected" && settled.rejectedCode === ACCOUNT_GONE) {
     throw appError(
@@ -90,7 +90,7 @@ export async function settleApproval(
       { $set: { status: "approved", approvedAt: now, amount: req.approvedAmount, updatedAt: now } },
       { returnDocument: "after" },
     );
-    fire(faults, "approved", { requestId });
+    await fire(faults, "approved", { requestId });
     // null: a concurrent recovery finished it first; report the stored outcome.
     return done ?? ((await requests(ctx, kind).findOne({ _id: req._id })) as MoneyRequest);
   };
@@ -116,7 +116,7 @@ export async function settleApproval(
     }
     throw err;
   }
-  fire(faults, "debited", { requestId });
+  await fire(faults, "debited", { requestId });
   try {
     await balance.apply(credit.userId.toHexString(), credit.amount, credit.reason, {
       opId: credit.opId,
@@ -125,7 +125,7 @@ export async function settleApproval(
     if (accountGone(err)) return end();
     throw err;
   }
-  fire(faults, "credited", { requestId });
+  await fire(faults, "credited", { requestId });
   return finishApproved();
 }
 

@@ -8,11 +8,15 @@ export type BalanceStep = "intent" | "applied" | "marked" | "pulled";
 export type ApprovalStep = "claimed" | "debited" | "credited" | "approved";
 
 export interface Faults {
-  after?: (step: BalanceStep | ApprovalStep, info: { opId?: string; requestId?: string }) => void;
+  /** May also be async: the flow waits for it, so a test can change the world between steps. */
+  after?: (
+    step: BalanceStep | ApprovalStep,
+    info: { opId?: string; requestId?: string },
+  ) => void | Promise<void>;
 }
 
 export const fire = (
   faults: Faults | undefined,
   step: BalanceStep | ApprovalStep,
   info: { opId?: string; requestId?: string } = {},
-) => faults?.after?.(step, info);
+): void | Promise<void> => faults?.after?.(step, info);
