@@ -36,16 +36,13 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const db = () => stack.stores.db;
-const balanceOf = async (id: string) =>
-  (
-    (
-      await db()
-        .collection("users")
-        .findOne({ _id: new ObjectId(id) })
-    )?.wallet as {
-      balance: number;
-    }
-  ).balance;
+async function balanceOf(id: string): Promise<number> {
+  const doc = await db()
+    .collection("users")
+    .findOne({ _id: new ObjectId(id) });
+  if (!doc) throw new Error("no such user");
+  return (doc.wallet as { balance: number }).balance;
+}
 /** Deleted straight in MongoDB, as an operator or another service would. */
 const deleteAccount = (id: string) =>
   db()

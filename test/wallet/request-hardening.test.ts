@@ -21,11 +21,11 @@ const deposit = (token: string, amount = 100) =>
     token,
     body: { amount, senderName: "S" },
   });
-const adminBalance = async () =>
-  (
-    (await stack.stores.db.collection("users").findOne({ _id: new ObjectId(admin.id) }))
-      ?.wallet as { balance: number }
-  ).balance;
+async function adminBalance(): Promise<number> {
+  const doc = await stack.stores.db.collection("users").findOne({ _id: new ObjectId(admin.id) });
+  if (!doc) throw new Error("no such user");
+  return (doc.wallet as { balance: number }).balance;
+}
 
 describe("pending requests are capped (MAX_PENDING_REQUESTS)", () => {
   test("the request past the cap is 409 TOO_MANY_PENDING_REQUESTS; a settled one frees a slot", async () => {
