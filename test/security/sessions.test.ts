@@ -119,5 +119,5 @@ describe("SSE credentials", () => {
     expect(await closeReason(stream, 5000)).toBe("expired");
     expect(await closeReason(viaTicket, 1000)).toBe("expired");
     await stream.ended;
-  });
+  }, 20_000);
 });

@@ -182,7 +182,7 @@ describe("crash at any step, then the owner is deleted: recovery settles, never 
         expect(await balanceOf(admin.id)).toBe(before);
       }
       await assertMoneyInvariants(stack, [admin.id]);
-    });
+    }, 20_000);
   }
 
   test("a stalled approver resuming after recovery ended the request cannot debit", async () => {

@@ -123,6 +123,7 @@ describe("deposits", () => {
     ).toBe(777);
   });
 
+  // Generous bounds: on a loaded shared machine a timeout kills the suite's redis-server with it.
   test("50 concurrent approvals of distinct deposits sum exactly", async () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => registerUser(stack)));
     const ids = await Promise.all(
@@ -153,7 +154,7 @@ describe("deposits", () => {
       adminBefore - total,
     );
     await assertMoneyInvariants(stack, [...users.map((u) => u.user.id), admin.id]);
-  });
+  }, 60_000);
 
   test("an admin who cannot cover the deposit: 409 INSUFFICIENT_FUNDS, request back to pending, nobody paid", async () => {
     const poorAdminEnv = { ADMIN_EMAIL: "poor@cachesync.test", ADMIN_PASSWORD: "poor-password-1" };
@@ -335,7 +336,7 @@ describe("withdrawals", () => {
         .countDocuments({ userId: new ObjectId(u.user.id), status: "pending" }),
     ).toBe(7);
     await assertMoneyInvariants(stack, [u.user.id, admin.id]);
-  });
+  }, 60_000);
 
   test("reject", async () => {
     const u = await registerUser(stack);
