@@ -311,6 +311,24 @@ export function driverOptionsConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("malformed sorts", () => {
+    test("a sort value other than 1/-1 → 15975 (the driver checks its own sorts: sent raw)", async () => {
+      const coll = await seeded([{ _id: 1 }]);
+      await expectServerError(db.command({ find: coll.collectionName, sort: { _id: 2 } }), {
+        code: 15975,
+        codeName: "Location15975",
+      });
+      await expectServerError(
+        db.command({
+          aggregate: coll.collectionName,
+          pipeline: [{ $sort: { _id: 0 } }],
+          cursor: {},
+        }),
+        { code: 15975, codeName: "Location15975" },
+      );
+    });
+  });
+
   describe("unknown command fields", () => {
     test("refused with 40415, at the command and inside update/delete statements", async () => {
       const coll = await seeded([{ _id: 1 }]);
@@ -418,6 +436,17 @@ export function driverOptionsConformance(factory: BackendFactory): void {
       const coll = await seeded([{ _id: 1 }]);
       await featureOrRefusal(b, "collMod", () =>
         db.command({ collMod: coll.collectionName, validator: {} }),
+      );
+    });
+
+    test("an unknown index option → InvalidIndexSpecificationOption (197)", async () => {
+      const coll = await seeded([{ _id: 1 }]);
+      await expectServerError(
+        db.command({
+          createIndexes: coll.collectionName,
+          indexes: [{ key: { a: 1 }, name: "a_1", bogus: true }],
+        }),
+        { code: 197, codeName: "InvalidIndexSpecificationOption" },
       );
     });
 

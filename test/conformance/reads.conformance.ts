@@ -3,6 +3,7 @@ import { ObjectId } from "bson";
 import { DuplicateKeyError } from "../../src/core/errors";
 import type { CollectionPort, Doc } from "../../src/core/ports/document-store";
 import { type Backend, type BackendFactory, freshName } from "./backends";
+import { E, expectServerError } from "./server-error";
 
 type Any = Doc & Record<string, unknown>;
 
@@ -74,6 +75,30 @@ export function readsConformance(factory: BackendFactory): void {
       expect(await ks({ $and: [{ email: /@x\.io$/ }, { k: { $gt: 1 } }] })).toEqual([3]);
       expect(await ks({ email: { $regex: "^bob", $options: "i" } })).toEqual([2]);
       expect(await ks({ k: { $not: { $gt: 1 } } })).toEqual([1]);
+    });
+  });
+
+  describe("malformed queries are refused, not evaluated", () => {
+    test("$and/$or/$nor empty, unknown $type, $mod and $size malformed → BadValue (2)", async () => {
+      const coll = await seeded([{ n: 1, tags: ["a"] }]);
+      await expectServerError(coll.find({ $and: [] }), E.BadValue);
+      await expectServerError(coll.find({ $or: [] }), E.BadValue);
+      await expectServerError(coll.find({ n: { $type: "bogus" } }), E.BadValue);
+      await expectServerError(coll.find({ n: { $mod: [2] } }), E.BadValue);
+      await expectServerError(coll.find({ tags: { $size: "1" } }), E.BadValue);
+      await expectServerError(coll.countDocuments({ n: { $in: 1 } }), E.BadValue);
+    });
+
+    test("a projection mixing inclusion and exclusion → 31254/31253", async () => {
+      const coll = await seeded([{ n: 1, m: 2 }]);
+      await expectServerError(coll.find({}, { projection: { n: 1, m: 0 } }), {
+        code: 31254,
+        codeName: "Location31254",
+      });
+      await expectServerError(coll.find({}, { projection: { n: 0, m: 1 } }), {
+        code: 31253,
+        codeName: "Location31253",
+      });
     });
   });
 

@@ -4,6 +4,7 @@ import type { AnyObject, Criteria, Options } from "mingo/types";
 import { isPlainObject } from "./clone";
 import { foldStrings, notSupported, parseCollation, refuseUncollatable } from "./collation";
 import { badValue, EngineError } from "./errors";
+import { checkFilter, checkProjection, checkSort } from "./query-checks";
 
 /** Script operators ($where, $function) stay off: filters may come from clients. */
 export const queryOptions: Partial<Options> = { scriptEnabled: false };
@@ -49,6 +50,9 @@ export function compileFilter(filter: Document): Query<AnyObject> {
 
 /** Matching documents in sort order, then skip/limit/projection. Returns the engine's own objects (or projected copies). */
 export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSpec): Document[] {
+  checkFilter(filter);
+  checkSort(spec.sort);
+  checkProjection(spec.projection);
   const collation = parseCollation(spec.collation);
   return guard(() => {
     const hasProjection = spec.projection && Object.keys(spec.projection).length > 0;
@@ -94,6 +98,11 @@ export function runAggregate(
     collectionResolver: (name: string) => resolveCollection(name) as AnyObject[],
     ...(collation ? { collation: collation.sortSpec } : {}),
   };
+  for (const stage of pipeline) {
+    if (!isPlainObject(stage)) continue;
+    if ("$match" in stage) checkFilter(stage.$match);
+    if ("$sort" in stage) checkSort(stage.$sort);
+  }
   let current = docs;
   let rest = pipeline;
   if (collation) {

@@ -3,9 +3,37 @@ import { Query } from "mingo";
 import { EngineError, type IndexRequest } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
 import { type CommandHandler, docArray, optionalDoc, targetCollection } from "./context";
-import { notImplemented, refuseUnsupported } from "./options";
+import { checkCommandFields, notImplemented, refuseUnsupported } from "./options";
+
+/** Fields an index specification may carry (mongod 7.0); any other is refused with 197. */
+const INDEX_SPEC_FIELDS = new Set([
+  "key",
+  "name",
+  "unique",
+  "sparse",
+  "background",
+  "hidden",
+  "partialFilterExpression",
+  "expireAfterSeconds",
+  "collation",
+  "v",
+  "weights",
+  "default_language",
+  "language_override",
+  "textIndexVersion",
+  "2dsphereIndexVersion",
+  "bits",
+  "min",
+  "max",
+  "wildcardProjection",
+  "storageEngine",
+  "ns",
+  "prepareUnique",
+  "clustered",
+]);
 
 const createIndexes: CommandHandler = (body, ctx) => {
+  checkCommandFields(body, "createIndexes");
   const db = ctx.engine.db(ctx.db);
   const name = targetCollection(body, "createIndexes");
   const createdCollectionAutomatically = !db.existing(name);
@@ -15,7 +43,21 @@ const createIndexes: CommandHandler = (body, ctx) => {
     const key = optionalDoc(spec.key);
     if (!key || !Object.keys(key).length)
       throw new EngineError(67, "CannotCreateIndex", "Index keys cannot be empty.");
-    refuseUnsupported(spec, ["partialFilterExpression", "expireAfterSeconds", "collation"]);
+    for (const field of Object.keys(spec)) {
+      if (!INDEX_SPEC_FIELDS.has(field))
+        throw new EngineError(
+          197,
+          "InvalidIndexSpecificationOption",
+          `The field '${field}' is not valid for an index specification. Specification: ${JSON.stringify(spec)}`,
+        );
+    }
+    refuseUnsupported(spec, [
+      "partialFilterExpression",
+      "expireAfterSeconds",
+      "collation",
+      "hidden",
+      "wildcardProjection",
+    ]);
     for (const kind of Object.values(key)) {
       if (kind !== 1 && kind !== -1 && kind !== "hashed")
         throw notImplemented(`an index of type ${JSON.stringify(kind)}`);

@@ -57,6 +57,7 @@ export const COMMAND_FIELDS: Record<string, readonly string[]> = {
     "readOnce",
   ],
   insert: ["documents", "ordered", "bypassDocumentValidation"],
+  createIndexes: ["indexes", "commitQuorum"],
   update: ["updates", "ordered", "bypassDocumentValidation", "let"],
   delete: ["deletes", "ordered", "let"],
   findAndModify: [
