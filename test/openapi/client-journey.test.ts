@@ -142,6 +142,19 @@ describe("cachesync/client: the main journey against a listening server", () => 
     await assertMoneyInvariants(stack, [user.id]);
   }, 60_000);
 
+  test("the client's types refuse what the document does not describe (checked by typecheck)", () => {
+    const api = createCachesyncClient({ baseUrl });
+    const neverCalled = () => [
+      // @ts-expect-error: no such path in the document
+      api.GET("/api/v1/nope"),
+      // @ts-expect-error: amounts are integers in minor units, not strings
+      api.POST("/api/v1/deposits/request", { body: { amount: "25.00", senderName: "A" } }),
+      // @ts-expect-error: the approve route needs its {id} path parameter
+      api.PUT("/api/v1/deposits/{id}/approve", { body: {} }),
+    ];
+    expect(typeof neverCalled).toBe("function");
+  });
+
   test("a refused token stops the stream helper instead of retrying forever", async () => {
     let unauthorized = false;
     const sub = subscribeUserEvents({
