@@ -1,6 +1,7 @@
 import net from "node:net";
 import type { Document } from "bson";
-import { Engine, EngineError } from "../../../src/adapters/memory/engine";
+import { Engine, EngineError, toTimestamp } from "../../../src/adapters/memory/engine";
+import { ChangeStreamCursors } from "./change-streams";
 import { canonicalName, commands } from "./commands";
 import { CursorRegistry } from "./cursors";
 import { FailPoints } from "./fail-points";
@@ -12,6 +13,13 @@ export interface StartMongoWireOptions {
   port?: number;
   /** Delay before each request is processed, like a slow network or a busy server. */
   latencyMs?: number;
+  /**
+   * A replica set name (`--replSet rs0`): hello answers as the primary of a one-node set and
+   * change streams work; without it the server is a standalone that refuses `$changeStream`.
+   */
+  replSet?: string;
+  /** Change events kept per database before the oldest fall off (the oplog's size). */
+  changeHistory?: number;
 }
 
 export interface MongoWireStats {
@@ -41,12 +49,14 @@ const HOST = "127.0.0.1";
  */
 export class MongoWireServer {
   /** The data, for direct assertions; survives stop/restart. */
-  readonly engine = new Engine();
+  readonly engine: Engine;
   readonly stats: MongoWireStats = { commands: {}, requests: 0, connections: 0 };
+  readonly replSet: string | undefined;
   private readonly cursors = new CursorRegistry();
   /** `configureFailPoint: "failCommand"`, as on a mongod started with test commands. */
   readonly failPoints = new FailPoints();
   private readonly sessions = new SessionCache();
+  private readonly streams = new ChangeStreamCursors();
   private readonly connections = new Set<Connection>();
   private listener: net.Server | null = null;
   private latencyMs: number;
@@ -56,6 +66,8 @@ export class MongoWireServer {
   private boundPort: number;
 
   constructor(opts: StartMongoWireOptions = {}) {
+    this.engine = new Engine({ changeHistory: opts.changeHistory });
+    this.replSet = opts.replSet;
     this.boundPort = opts.port ?? 0;
     this.latencyMs = opts.latencyMs ?? 0;
   }
@@ -101,6 +113,7 @@ export class MongoWireServer {
       conn.socket.destroy();
     }
     this.connections.clear();
+    this.streams.clear();
     if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 
@@ -194,7 +207,7 @@ export class MongoWireServer {
       conn.socket.destroy();
       return;
     }
-    const reply = failure?.reply ?? this.execute(req, conn.id);
+    const reply = failure?.reply ?? (await this.execute(req, conn.id));
     if (failure?.writeConcernError && reply.ok === 1)
       reply.writeConcernError = failure.writeConcernError;
     if (req.noReply || conn.closed) return;
@@ -209,7 +222,7 @@ export class MongoWireServer {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  private execute(req: WireRequest, connectionId: number): Document {
+  private async execute(req: WireRequest, connectionId: number): Promise<Document> {
     this.stats.requests++;
     const name = Object.keys(req.body)[0] ?? "";
     const counter = canonicalName(name);
@@ -222,9 +235,14 @@ export class MongoWireServer {
       return { ok: 0, errmsg: `no such command: '${name}'`, code: 59, codeName: "CommandNotFound" };
     }
     try {
+      // A replica set takes retryable writes (a txnNumber alone); transactions stay refused.
+      if (this.replSet && (req.body.startTransaction === true || req.body.autocommit === false)) {
+        throw new EngineError(20, "IllegalOperation", "The test server does not run transactions");
+      }
       if (
-        req.body.startTransaction === true ||
-        (req.body.txnNumber !== undefined && !name.endsWith("Transaction"))
+        !this.replSet &&
+        (req.body.startTransaction === true ||
+          (req.body.txnNumber !== undefined && !name.endsWith("Transaction")))
       ) {
         throw new EngineError(
           20,
@@ -233,13 +251,20 @@ export class MongoWireServer {
         );
       }
       this.sessions.touch(req.body.lsid);
-      return handler(req.body, {
+      const reply = await handler(req.body, {
         engine: this.engine,
         cursors: this.cursors,
+        streams: this.streams,
         db: req.db,
         connectionId,
         sessions: () => this.sessions.list(),
+        replSet: this.replSet
+          ? { name: this.replSet, host: `${HOST}:${this.boundPort}` }
+          : undefined,
       });
+      // Replica-set members stamp replies with the cluster time (drivers resume streams from it).
+      if (this.replSet) reply.operationTime = toTimestamp(this.engine.clock.current);
+      return reply;
     } catch (err) {
       if (err instanceof EngineError) return err.toReply();
       return {

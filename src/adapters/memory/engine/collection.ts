@@ -1,11 +1,12 @@
 import { type Document, ObjectId } from "bson";
+import type { CommittedWrite } from "./change-log";
 import { deepClone, isPlainObject } from "./clone";
 import { foldStrings, parseCollation, refuseCollatedUpdate } from "./collation";
 import { badValue, DuplicateKeyEngineError, EngineError } from "./errors";
 import { defaultIndexName, Index, type IndexDefinition } from "./indexes";
 import { canonicalKey, getPath } from "./keys";
 import { type AggregateSpec, type FindSpec, runAggregate, runFind } from "./query";
-import { applyUpdate, buildUpsert } from "./update";
+import { applyUpdate, buildUpsert, isOperatorUpdate } from "./update";
 
 export interface UpdateSpec {
   multi?: boolean;
@@ -63,6 +64,8 @@ export class EngineCollection {
     readonly name: string,
     /** Other collections of the same database, for $lookup and friends. */
     private readonly resolveSibling: (name: string) => Document[] = () => [],
+    /** Told of every committed write, in commit order (the database's change log). */
+    private readonly onCommit?: (write: Omit<CommittedWrite, "coll">) => void,
   ) {
     this.indexes.set(
       "_id_",
@@ -178,7 +181,7 @@ export class EngineCollection {
         variables: spec.variables,
       });
       if (!modified) continue;
-      this.commit(current, doc);
+      this.commit(current, doc, isReplacement(update));
       modifiedCount++;
     }
     return { matchedCount: matches.length, modifiedCount, upserted: false, upsertedId: null };
@@ -222,7 +225,7 @@ export class EngineCollection {
       isInsert: false,
       variables: spec.variables,
     });
-    if (modified) this.commit(current, doc);
+    if (modified) this.commit(current, doc, isReplacement(update));
     return {
       value: project(spec.returnNew ? doc : current),
       lastErrorObject: { n: 1, updatedExisting: true },
@@ -304,7 +307,7 @@ export class EngineCollection {
    * Replaces `before` by `after` (insert when `before` is null, delete when `after` is null)
    * after checking every unique index: a refused write leaves the collection untouched.
    */
-  private commit(before: Document | null, after: Document | null): void {
+  private commit(before: Document | null, after: Document | null, replace = false): void {
     const oldKey = before ? canonicalKey(before._id) : null;
     if (after) {
       const newKey = canonicalKey(after._id);
@@ -338,6 +341,7 @@ export class EngineCollection {
       for (const index of this.indexes.values()) index.add(after, newKey);
       this.docs.set(newKey, after);
     }
+    this.onCommit?.({ before, after, replace });
   }
 
   /** Candidate documents for a filter: an equality on `_id` or a single-field unique index avoids a scan. */
@@ -367,4 +371,9 @@ function isLiteral(value: unknown): boolean {
   if (Array.isArray(value) || value instanceof RegExp) return false;
   if (isPlainObject(value)) return false;
   return true;
+}
+
+/** A replacement document (not operators, not a pipeline): a "replace" change event. */
+function isReplacement(update: Document | Document[]): boolean {
+  return !Array.isArray(update) && !isOperatorUpdate(update);
 }

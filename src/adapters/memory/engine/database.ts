@@ -1,13 +1,23 @@
 import type { Document } from "bson";
 import { type OutputTarget, splitOutputStage, writeOutput } from "./aggregate-output";
+import { ChangeLog, ClusterClock } from "./change-log";
+import { type ChangeStreamSpec, EngineChangeStream } from "./change-stream";
 import { EngineCollection } from "./collection";
 import { EngineError } from "./errors";
 import type { AggregateSpec } from "./query";
 
 export class EngineDatabase implements OutputTarget {
   private readonly collections = new Map<string, EngineCollection>();
+  /** Every committed write of this database, for change streams. */
+  readonly changes: ChangeLog;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    readonly clock: ClusterClock = new ClusterClock(),
+    changeHistory = DEFAULT_CHANGE_HISTORY,
+  ) {
+    this.changes = new ChangeLog(clock, changeHistory);
+  }
 
   /** The collection, created on first use as MongoDB does on first write. */
   collection(name: string): EngineCollection {
@@ -18,6 +28,7 @@ export class EngineDatabase implements OutputTarget {
         this.name,
         name,
         (other) => this.collections.get(other)?.rawDocuments() ?? [],
+        (write) => this.changes.record({ coll: name, ...write }),
       );
       this.collections.set(name, coll);
     }
@@ -101,10 +112,28 @@ export class EngineDatabase implements OutputTarget {
     }));
   }
 
+  /** Opens a change stream on one collection, or on every collection with `coll` null. */
+  watch(
+    coll: string | null,
+    spec: ChangeStreamSpec = {},
+    pipeline: Document[] = [],
+  ): EngineChangeStream {
+    const source = {
+      db: this.name,
+      log: this.changes,
+      lookup: (c: string, key: Document) => this.existing(c)?.findOne({ _id: key._id }) ?? null,
+      clusterTime: () => this.clock.current,
+    };
+    return new EngineChangeStream(source, coll, spec, pipeline);
+  }
+
   get isEmpty(): boolean {
     return this.collections.size === 0;
   }
 }
+
+/** Events kept per database before the oldest fall off (mongod's oplog is bounded by size). */
+export const DEFAULT_CHANGE_HISTORY = 100_000;
 
 function validateCollectionName(name: string): void {
   if (!name || name.includes("\u0000") || name.startsWith("system.") || name.includes("$")) {

@@ -1,3 +1,12 @@
+export {
+  type ChangeRecord,
+  ClusterClock,
+  type ClusterSeq,
+  parseResumeToken,
+  resumeToken,
+  toTimestamp,
+} from "./change-log";
+export { type ChangeStreamSpec, EngineChangeStream } from "./change-stream";
 export { deepClone } from "./clone";
 export {
   EngineCollection,

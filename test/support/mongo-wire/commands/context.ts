@@ -1,5 +1,6 @@
 import type { Document } from "bson";
 import { type Engine, EngineError } from "../../../../src/adapters/memory/engine";
+import type { ChangeStreamCursors } from "../change-streams";
 import type { CursorRegistry } from "../cursors";
 
 export interface CommandContext {
@@ -11,9 +12,13 @@ export interface CommandContext {
   connectionId: number;
   /** Logical sessions the server has seen (`lsid` of each command), for `$listLocalSessions`. */
   sessions?: () => Document[];
+  streams: ChangeStreamCursors;
+  /** Set when started with `--replSet`: a one-node replica set, this server its primary. */
+  replSet?: { name: string; host: string };
 }
 
-export type CommandHandler = (body: Document, ctx: CommandContext) => Document;
+/** A command's reply; a getMore on a change stream waits for events, hence the promise. */
+export type CommandHandler = (body: Document, ctx: CommandContext) => Document | Promise<Document>;
 
 /** The collection name a command targets (`{ find: "users", … }`). */
 export function targetCollection(body: Document, command: string): string {

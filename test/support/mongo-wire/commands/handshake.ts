@@ -1,13 +1,16 @@
-import { type Document, ObjectId } from "bson";
-import { EngineError } from "../../../../src/adapters/memory/engine";
-import type { CommandHandler } from "./context";
+import { type Document, Long, ObjectId } from "bson";
+import { EngineError, toTimestamp } from "../../../../src/adapters/memory/engine";
+import type { CommandContext, CommandHandler } from "./context";
 
 /** What mongod 7.0 reports (wire version 21); the driver needs at least 9 and speaks up to 29. */
 const MAX_WIRE_VERSION = 21;
 const processId = new ObjectId();
 
+const electionId = new ObjectId();
+
 /**
- * A standalone that is always writable. No `topologyVersion`: the driver then polls hello on
+ * A standalone that is always writable, or with `--replSet` the primary of a one-node replica set
+ * (what the driver needs for change streams). No `topologyVersion`: the driver then polls hello on
  * its heartbeat instead of holding an awaitable hello open, which this server does not implement.
  */
 const hello: CommandHandler = (body, ctx) => {
@@ -27,8 +30,24 @@ const hello: CommandHandler = (body, ctx) => {
   };
   // The legacy command answers `ismaster`, which drivers map to isWritablePrimary.
   if (!("hello" in body)) reply.ismaster = true;
+  if (ctx.replSet) Object.assign(reply, replicaSetFields(ctx.replSet, ctx));
   return reply;
 };
+
+function replicaSetFields(rs: { name: string; host: string }, ctx: CommandContext): Document {
+  const opTime = { ts: toTimestamp(ctx.engine.clock.current), t: Long.fromNumber(1) };
+  const now = new Date();
+  return {
+    hosts: [rs.host],
+    setName: rs.name,
+    setVersion: 1,
+    secondary: false,
+    primary: rs.host,
+    me: rs.host,
+    electionId,
+    lastWrite: { opTime, lastWriteDate: now, majorityOpTime: opTime, majorityWriteDate: now },
+  };
+}
 
 const buildInfo: CommandHandler = () => ({
   version: "7.0.0",

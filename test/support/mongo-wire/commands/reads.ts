@@ -1,6 +1,7 @@
 import type { Document } from "bson";
 import { EngineError } from "../../../../src/adapters/memory/engine";
 import { toNumber } from "../cursors";
+import { isChangeStream, openChangeStream } from "./change-stream";
 import {
   type CommandContext,
   type CommandHandler,
@@ -42,8 +43,12 @@ const find: CommandHandler = (body, ctx) => {
   };
 };
 
-const getMore: CommandHandler = (body, ctx) => {
+const getMore: CommandHandler = async (body, ctx) => {
   const id = toNumber(body.getMore) ?? 0;
+  if (ctx.streams.has(id)) {
+    const batch = await ctx.streams.more(id, toNumber(body.batchSize), toNumber(body.maxTimeMS));
+    if (batch) return { cursor: batch, ok: 1 };
+  }
   const cursor = ctx.cursors.more(id, toNumber(body.batchSize));
   if (!cursor) throw new EngineError(43, "CursorNotFound", `cursor id ${id} not found`);
   return { cursor, ok: 1 };
@@ -53,7 +58,8 @@ const killCursors: CommandHandler = (body, ctx) => {
   const killed: unknown[] = [];
   const notFound: unknown[] = [];
   for (const raw of Array.isArray(body.cursors) ? body.cursors : []) {
-    (ctx.cursors.kill(toNumber(raw) ?? 0) ? killed : notFound).push(raw);
+    const id = toNumber(raw) ?? 0;
+    (ctx.cursors.kill(id) || ctx.streams.kill(id) ? killed : notFound).push(raw);
   }
   return {
     cursorsKilled: killed,
@@ -98,6 +104,7 @@ const distinct: CommandHandler = (body, ctx) => {
 const aggregate: CommandHandler = (body, ctx) => {
   checkCommandFields(body, "aggregate");
   const pipeline = listLocalSessions(docArray(body.pipeline, "aggregate.pipeline"), ctx);
+  if (isChangeStream(pipeline)) return openChangeStream(body, pipeline, ctx);
   const cursorOpts = optionalDoc(body.cursor);
   if (!cursorOpts && body.explain !== true) {
     throw new EngineError(
