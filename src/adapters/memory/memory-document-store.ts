@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import { DuplicateKeyError } from "../../core/errors";
 import type {
+  ChangeStreamHandle,
   CollectionPort,
   Doc,
   DocumentStore,
@@ -12,8 +13,10 @@ import type {
   Update,
   UpdateOptions,
   UpdateResult,
+  WatchOptions,
 } from "../../core/ports/document-store";
 import { DuplicateKeyEngineError, Engine, type EngineCollection } from "./engine";
+import { MemoryChangeStream } from "./memory-change-stream";
 
 const DB_NAME = "cachesync";
 
@@ -49,6 +52,14 @@ export class MemoryDocumentStore implements DocumentStore {
   }
 
   async ping(): Promise<void> {}
+
+  async supportsChangeStreams(): Promise<boolean> {
+    return true;
+  }
+
+  watch(collections: readonly string[], options: WatchOptions = {}): ChangeStreamHandle {
+    return new MemoryChangeStream(this.engine.db(DB_NAME), collections, options);
+  }
 
   async close(): Promise<void> {}
 }

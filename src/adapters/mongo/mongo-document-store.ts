@@ -1,14 +1,17 @@
 import { type Db, MongoClient } from "mongodb";
 import { StoreUnavailableError } from "../../core/errors";
 import type {
+  ChangeStreamHandle,
   CollectionPort,
   Doc,
   DocumentStore,
   IndexInfo,
   IndexSpec,
+  WatchOptions,
 } from "../../core/ports/document-store";
 import { withDeadline } from "./deadline";
 import { mapMongoError } from "./errors";
+import { MongoChangeStream } from "./mongo-change-stream";
 import { MongoCollection } from "./mongo-collection";
 
 export interface MongoConnectOptions {
@@ -104,6 +107,19 @@ export class MongoDocumentStore implements DocumentStore {
       await this.ready();
       return this.db.command({ ping: 1 });
     });
+  }
+
+  async supportsChangeStreams(): Promise<boolean> {
+    const hello = await withDeadline(this.timeoutMs, async () => {
+      await this.ready();
+      return this.db.admin().command({ hello: 1 });
+    });
+    // A replica-set member names its set; mongos answers "isdbgrid".
+    return typeof hello.setName === "string" || hello.msg === "isdbgrid";
+  }
+
+  watch(collections: readonly string[], options: WatchOptions = {}): ChangeStreamHandle {
+    return new MongoChangeStream(this.db, this.ready, collections, options);
   }
 
   async close(): Promise<void> {

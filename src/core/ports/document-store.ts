@@ -76,6 +76,59 @@ export interface CollectionPort<T extends Doc = Doc> {
   sample(size: number, filter?: Filter): Promise<T[]>;
 }
 
+/** An opaque stream position (MongoDB's resume token, `{ _data }`): store it as a document. */
+export type ResumeToken = Record<string, unknown>;
+
+/** One committed change to a watched collection, whoever made it. */
+export interface ChangeEvent {
+  op: "insert" | "update" | "replace" | "delete";
+  collection: string;
+  /** The changed document's `_id`. */
+  id: unknown;
+  /**
+   * insert/replace: the document as written; update: the document as it is now (looked up
+   * when the event is read; null once deleted); delete: absent.
+   */
+  fullDocument?: Doc | null;
+  /** update only: the fields set (dotted paths) and removed. */
+  updatedFields?: string[];
+  removedFields?: string[];
+  /** When the database committed it (wall clock of the primary), for the lag. */
+  committedAt: Date;
+  /** Resuming after this token starts with the next event. */
+  token: ResumeToken;
+}
+
+export interface WatchOptions {
+  /** Start after this position; absent: from now. */
+  resumeAfter?: ResumeToken;
+  /** How long one `next()` waits for an event before answering null. */
+  maxAwaitMs?: number;
+}
+
+/** An open change stream (`watch`). Reconnects by itself across transient failures. */
+export interface ChangeStreamHandle {
+  /** The next event, or null when none came within `maxAwaitMs`. */
+  next(): Promise<ChangeEvent | null>;
+  /**
+   * Where to resume to continue after everything `next()` returned so far (including quiet
+   * periods: the server's post-batch token), or null before the stream is opened.
+   */
+  readonly resumeToken: ResumeToken | null;
+  close(): Promise<void>;
+}
+
+/**
+ * The stored position cannot be resumed from: history trimmed (ChangeStreamHistoryLost) or a
+ * token the server does not accept. Whoever watches must reconcile and start afresh.
+ */
+export class ResumePositionLostError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "ResumePositionLostError";
+  }
+}
+
 /** The database port: MongoDB in production, the embedded engine by default. */
 export interface DocumentStore {
   /** "mongo" or "memory": logged at start-up and reported by /ready. */
@@ -87,6 +140,16 @@ export interface DocumentStore {
   listIndexes(collection: string): Promise<IndexInfo[]>;
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
+  /**
+   * Whether `watch` can work here (a replica set or sharded cluster; the embedded engine).
+   * Rejects with StoreUnavailableError when the store cannot be asked.
+   */
+  supportsChangeStreams(): Promise<boolean>;
+  /**
+   * Change streams over `collections` (MongoDB's `db.watch` with `fullDocument: "updateLookup"`).
+   * The first `next()` rejects with ResumePositionLostError when `resumeAfter` cannot be used.
+   */
+  watch(collections: readonly string[], options?: WatchOptions): ChangeStreamHandle;
   close(): Promise<void>;
 }
 
