@@ -3,6 +3,7 @@ import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
 import { cacheAsidePlugin } from "../plugins/cache-aside";
 import { cacheSyncPlugin } from "../plugins/cache-sync";
+import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
 import { eventsPlugin } from "../plugins/events";
@@ -50,6 +51,7 @@ export function defaultPlugins(): Plugin[] {
     ssePlugin(),
     consistencyCheckPlugin(),
     adoptionPlugin(),
+    changeStreamsPlugin(),
     docsPlugin(),
     webPlugin(),
   ];

@@ -8,6 +8,15 @@ import { checkReadiness } from "./readiness";
 
 const StoreStatus = z.enum(["up", "down"]);
 
+/** The change-stream consumer (plugins/change-streams), when loaded: reported, never a reason for 503. */
+const ChangeStreamStatus = z.object({
+  mode: z.enum(["off", "unsupported", "on"]),
+  state: z.string().optional(),
+  leader: z.boolean().optional(),
+  lastEventAt: z.string().nullable().optional(),
+  lastError: z.string().nullable().optional(),
+});
+
 const readyRoute = createRoute({
   ...anyone,
   method: "get",
@@ -22,7 +31,13 @@ const readyRoute = createRoute({
       description: "Both stores answer",
       content: {
         "application/json": {
-          schema: envelope(z.object({ mongo: StoreStatus, redis: StoreStatus })),
+          schema: envelope(
+            z.object({
+              mongo: StoreStatus,
+              redis: StoreStatus,
+              changeStream: ChangeStreamStatus.optional(),
+            }),
+          ),
         },
       },
     },
@@ -37,7 +52,10 @@ export function opsPlugin(): Plugin {
     basePath: "/",
     routes(ctx) {
       return createRouter().openapi(readyRoute, async function ready(c) {
-        const status = await checkReadiness(ctx);
+        const stores = await checkReadiness(ctx);
+        const status = ctx.has("changeStreams")
+          ? { ...stores, changeStream: ctx.use("changeStreams").report() }
+          : stores;
         if (status.mongo === "up" && status.redis === "up") return c.json(ok(status), 200);
         const down = (["mongo", "redis"] as const).filter((s) => status[s] === "down");
         return c.json(errorEnvelope("NOT_READY", `Unavailable: ${down.join(", ")}`, status), 503);

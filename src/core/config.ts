@@ -131,6 +131,12 @@ export const envSchema = z.object({
     .default(10)
     .describe("login attempts per email and per IP in the window"),
   LOGIN_RATE_WINDOW_SECONDS: int(1, 86_400).default(60).describe("login rate-limit window"),
+  CHANGE_STREAMS: z
+    .enum(["auto", "on", "off"])
+    .default("auto")
+    .describe(
+      "apply writes made straight to MongoDB to the cache from its change stream; `auto`: where supported (replica set, sharded cluster, embedded store), else off with one warning; `on`: refuse to start without",
+    ),
   CONSISTENCY_CHECK_INTERVAL_SECONDS: int(0, 7 * 86_400)
     .default(3600)
     .describe("periodic validate-and-repair of sampled users (`0`: off)"),

@@ -17,6 +17,7 @@ export class MemoryChangeStream implements ChangeStreamHandle {
   private buffer: Document[] = [];
   private token: ResumeToken | null = null;
   private closed = false;
+  private wakeOnClose: (() => void) | null = null;
 
   constructor(
     private readonly db: EngineDatabase,
@@ -29,7 +30,12 @@ export class MemoryChangeStream implements ChangeStreamHandle {
     const stream = this.open();
     if (this.buffer.length === 0) this.buffer = positionChecked(() => stream.read(BATCH));
     if (this.buffer.length === 0) {
-      await stream.wait(this.options.maxAwaitMs ?? 1000);
+      await Promise.race([
+        stream.wait(this.options.maxAwaitMs ?? 1000),
+        new Promise<void>((resolve) => {
+          this.wakeOnClose = resolve;
+        }),
+      ]);
       this.buffer = this.closed ? [] : positionChecked(() => stream.read(BATCH));
     }
     const raw = this.buffer.shift();
@@ -46,6 +52,7 @@ export class MemoryChangeStream implements ChangeStreamHandle {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.wakeOnClose?.();
   }
 
   private open(): EngineChangeStream {

@@ -48,6 +48,9 @@ export class MongoDocumentStore implements DocumentStore {
       // `timeoutMS` (CSOT) is ignored by driver 7; a socket silent for this long fails the call.
       socketTimeoutMS: opts.timeoutMs,
       waitQueueTimeoutMS: opts.timeoutMs,
+      // On a replica set an acknowledged write survives a failover, so the cache never holds a
+      // version MongoDB could roll back (a standalone treats it as w: 1). A URL's own w wins.
+      ...(/[?&]w=/.test(opts.url) ? {} : { writeConcern: { w: "majority" as const } }),
     });
     const store = new MongoDocumentStore(client, opts.dbName, opts.timeoutMs);
     await withDeadline(opts.timeoutMs, () => store.ready()).catch(() => {});

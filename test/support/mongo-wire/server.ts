@@ -18,7 +18,7 @@ export interface StartMongoWireOptions {
    * change streams work; without it the server is a standalone that refuses `$changeStream`.
    */
   replSet?: string;
-  /** Change events kept per database before the oldest fall off (the oplog's size). */
+  /** With `replSet`: change events kept per database before the oldest fall off (the oplog's size). */
   changeHistory?: number;
 }
 
@@ -66,7 +66,8 @@ export class MongoWireServer {
   private boundPort: number;
 
   constructor(opts: StartMongoWireOptions = {}) {
-    this.engine = new Engine({ changeHistory: opts.changeHistory });
+    // Only a replica set keeps an oplog; a standalone records no history at all.
+    this.engine = new Engine({ changeHistory: opts.replSet ? opts.changeHistory : 0 });
     this.replSet = opts.replSet;
     this.boundPort = opts.port ?? 0;
     this.latencyMs = opts.latencyMs ?? 0;

@@ -88,13 +88,16 @@ export class ChangeLog {
 
   constructor(
     private readonly clock: ClusterClock,
-    private capacity: number,
+    /** 0: nothing is recorded (a standalone server has no oplog). */
+    readonly capacity: number,
   ) {}
 
   record(write: CommittedWrite): void {
     const seq = this.clock.tick();
     this.records.push(toRecord(seq, write));
-    if (this.records.length > this.capacity) this.trim(this.capacity);
+    // Trimmed in steps of a tenth, not on every write: a slice per write would be O(history).
+    if (this.records.length > this.capacity + Math.floor(this.capacity / 10))
+      this.trim(this.capacity);
     const waiters = this.waiters;
     this.waiters = new Set();
     for (const wake of waiters) wake();
@@ -139,11 +142,6 @@ export class ChangeLog {
     }
     this.trimmedThrough = (this.records[drop - 1] as ChangeRecord).seq;
     this.records = this.records.slice(drop);
-  }
-
-  setCapacity(capacity: number): void {
-    this.capacity = Math.max(1, capacity);
-    if (this.records.length > this.capacity) this.trim(this.capacity);
   }
 
   get size(): number {
@@ -194,6 +192,19 @@ function isSubDocument(v: unknown): v is Document {
   return proto === Object.prototype || proto === null;
 }
 
+/** MongoDB equality for the diff, without building keys for whole arrays (documents are cloned per write, so big unchanged arrays are compared on every update). */
 function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (isSubDocument(a) && isSubDocument(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    for (const k of ka) if (!(k in b) || !sameValue(a[k], b[k])) return false;
+    return true;
+  }
   return canonicalKey(a) === canonicalKey(b);
 }

@@ -28,7 +28,10 @@ export class EngineDatabase implements OutputTarget {
         this.name,
         name,
         (other) => this.collections.get(other)?.rawDocuments() ?? [],
-        (write) => this.changes.record({ coll: name, ...write }),
+        // No history kept (a standalone has no oplog): writes pay nothing for it.
+        this.changes.capacity > 0
+          ? (write) => this.changes.record({ coll: name, ...write })
+          : undefined,
       );
       this.collections.set(name, coll);
     }
