@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,soak] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,sse,soak,outside] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -30,6 +30,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   soak: {
     title: "Consistency soak",
     load: async () => (await import("./sections/soak")).soakSection,
+  },
+  outside: {
+    title: "Outside writes (change streams)",
+    load: async () => (await import("./sections/outside-writes")).outsideWritesSection,
   },
 };
 
@@ -70,7 +74,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,soak] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,soak,outside] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);

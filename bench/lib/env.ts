@@ -21,10 +21,14 @@ export interface BenchEnv {
 }
 
 export async function startEnv(
-  opts: { env?: Record<string, string | number | boolean | undefined> } = {},
+  opts: {
+    env?: Record<string, string | number | boolean | undefined>;
+    /** Extra test-server flags, e.g. `["--replSet", "rs0"]` for change streams. */
+    mongoArgs?: string[];
+  } = {},
 ): Promise<BenchEnv> {
   const redis = await startRedis();
-  const mongo = await startMongoProcess();
+  const mongo = await startMongoProcess(opts.mongoArgs);
   const stack = await createTestStack({
     redis,
     mongo: { url: mongo.url } as MongoWireServer,
@@ -82,13 +86,14 @@ export async function rawMongo(url: string): Promise<MongoClient> {
  * in the bench process it would share an event loop with the code under test, and every
  * microsecond of client-side work would also slow the "database" down.
  */
-export async function startMongoProcess(): Promise<{
+export async function startMongoProcess(args: string[] = []): Promise<{
   url: string;
   pid: number;
   stop(): Promise<void>;
 }> {
   const port = await freePort();
-  const proc = Bun.spawn(["bun", "run", "test/support/mongo-wire/cli.ts", "--port", String(port)], {
+  const cli = ["bun", "run", "test/support/mongo-wire/cli.ts", "--port", String(port), ...args];
+  const proc = Bun.spawn(cli, {
     cwd: `${import.meta.dir}/../..`,
     stdout: "pipe",
     stderr: "pipe",

@@ -1,0 +1,162 @@
+/**
+ * The position survives the process: an API killed (-9) during a burst of outside writes
+ * resumes where it stored its position and applies every one; history trimmed while no instance
+ * consumed → a full reconcile; a second instance takes over a dead consumer within the lease.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ObjectId } from "bson";
+import Redis from "ioredis";
+import type { Collection, Document } from "mongodb";
+import { userKey } from "../../plugins/cache-sync";
+import { type ApiProcess, series, startApi } from "./api-process";
+import { type StreamServers, startStreamServers, until } from "./helpers";
+
+let servers: StreamServers;
+let redis: Redis;
+const procs: ApiProcess[] = [];
+
+beforeAll(async () => {
+  servers = await startStreamServers();
+  redis = new Redis(servers.redis.url);
+});
+afterAll(async () => {
+  for (const p of procs) await p.kill().catch(() => {});
+  redis.disconnect();
+  await servers.close();
+});
+
+interface Deployment {
+  env: Record<string, string>;
+  users: Collection<Document>;
+  prefix: string;
+  dbName: string;
+}
+
+function deployment(): Deployment {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const dbName = `cs_resume_${tag}`;
+  const prefix = `r${tag}:`;
+  return {
+    dbName,
+    prefix,
+    users: servers.client.db(dbName).collection("users"),
+    env: {
+      MONGO_URL: servers.url,
+      MONGO_DB: dbName,
+      REDIS_URL: servers.redis.url,
+      CACHE_PREFIX: prefix,
+    },
+  };
+}
+
+async function api(d: Deployment): Promise<ApiProcess> {
+  const p = await startApi(d.env);
+  procs.push(p);
+  return p;
+}
+
+/** Users inserted as registrations are (version 1), then read once through the API to cache them. */
+async function seedCached(d: Deployment, p: ApiProcess, n: number): Promise<ObjectId[]> {
+  const ids = Array.from({ length: n }, () => new ObjectId());
+  await d.users.insertMany(
+    ids.map((_id, i) => ({
+      _id,
+      email: `r${i}-${_id.toHexString()}@example.test`,
+      username: `r${_id.toHexString()}`,
+      role: "user",
+      displayName: "initial",
+      bio: "",
+      avatarUrl: "",
+      wallet: { balance: 0, currency: "USD" },
+      version: 1,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    })),
+  );
+  for (const id of ids) {
+    const res = await fetch(`${p.url}/api/v1/users/${id.toHexString()}`);
+    expect(res.status).toBe(200);
+  }
+  return ids;
+}
+
+/** Every cached entry of the deployment equals MongoDB's document (or is absent). */
+async function cacheEqualsDb(d: Deployment, ids: ObjectId[]): Promise<boolean> {
+  for (const id of ids) {
+    const raw = await redis.get(userKey(d.prefix, id.toHexString()));
+    if (!raw || raw.startsWith('{"__')) continue;
+    const entry = JSON.parse(raw);
+    const doc = await d.users.findOne({ _id: id });
+    if (!doc || entry.displayName !== doc.displayName || entry.version !== doc.version)
+      return false;
+  }
+  return true;
+}
+
+async function burst(d: Deployment, ids: ObjectId[], from: number, to: number) {
+  for (let n = from; n < to; n++) {
+    const id = ids[n % ids.length] as ObjectId;
+    await d.users.updateOne({ _id: id }, { $set: { displayName: `burst-${n}` } });
+  }
+}
+
+describe("a durable stream position", () => {
+  test("killed -9 during a burst of outside writes, restarted: every write applied by resuming, no reconcile, no money moved", async () => {
+    const d = deployment();
+    const first = await api(d);
+    const ids = await seedCached(d, first, 10);
+    const writing = burst(d, ids, 0, 300);
+    await Bun.sleep(150);
+    await first.kill();
+    await writing;
+    const second = await api(d);
+    await until(() => cacheEqualsDb(d, ids), 15_000);
+    // Resumed from the stored position: no reconcile was needed.
+    expect(series(await second.metrics(), "cachesync_change_stream_reconciles_total")).toBe(0);
+    for (const id of ids) {
+      const doc = await d.users.findOne({ _id: id });
+      expect(doc?.wallet).toEqual({ balance: 0, currency: "USD" });
+    }
+    expect(await servers.client.db(d.dbName).collection("ledger").countDocuments()).toBe(0);
+    await second.kill();
+  }, 60_000);
+
+  test("history trimmed while no instance ran: the restart reconciles and the cache ends equal to MongoDB", async () => {
+    if (!servers.mongo) return; // a real replica set's oplog cannot be trimmed from a test
+    const d = deployment();
+    const first = await api(d);
+    const ids = await seedCached(d, first, 8);
+    await first.kill();
+    await burst(d, ids, 0, 40);
+    servers.mongo.engine.db(d.dbName).changes.trim(0);
+    expect(await cacheEqualsDb(d, ids)).toBe(false);
+    const second = await api(d);
+    await until(() => cacheEqualsDb(d, ids), 15_000);
+    const text = await second.metrics();
+    expect(text).toMatch(/cachesync_change_stream_reconciles_total\{reason="[^"]+"\} 1/);
+    await second.kill();
+  }, 60_000);
+
+  test("two instances: one consumes, the other stands by and takes over within the lease when it dies", async () => {
+    const d = deployment();
+    const a = await api(d);
+    const b = await api(d);
+    const states = [(await a.stream())?.leader, (await b.stream())?.leader];
+    expect(states.filter(Boolean).length).toBe(1);
+    const [leader, standby] = states[0] ? [a, b] : [b, a];
+    const ids = await seedCached(d, standby, 3);
+    await leader.kill();
+    const killedAt = performance.now();
+    await d.users.updateOne({ _id: ids[0] }, { $set: { displayName: "after the takeover" } });
+    await until(async () => {
+      const raw = await redis.get(userKey(d.prefix, (ids[0] as ObjectId).toHexString()));
+      return !!raw && JSON.parse(raw).displayName === "after the takeover";
+    }, 15_000);
+    const takeoverMs = performance.now() - killedAt;
+    console.log(
+      `change-stream takeover after kill -9: ${takeoverMs.toFixed(0)} ms (lease 5000 ms)`,
+    );
+    expect((await standby.stream())?.leader).toBe(true);
+    await standby.kill();
+  }, 60_000);
+});
