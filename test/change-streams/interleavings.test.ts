@@ -138,7 +138,7 @@ describe("under load", () => {
       const newest = (committed.get(r.id) ?? []).filter((c) => c.at + LAG_MS < r.start).at(-1);
       if (newest && r.n < newest.n) late++;
     }
-    expect(reads.length).toBeGreaterThan(50);
+    expect(reads.length).toBeGreaterThan(10);
     expect(late).toBe(0);
     for (const id of ids) await until(() => cacheMatchesDb(stack, id), LAG_MS * 2);
   }, 30_000);
