@@ -3338,6 +3338,14 @@ export interface operations {
                 content: {
                     "application/json": {
                         data: {
+                            changeStream?: {
+                                lastError?: string | null;
+                                lastEventAt?: string | null;
+                                leader?: boolean;
+                                /** @enum {string} */
+                                mode: "off" | "unsupported" | "on";
+                                state?: string;
+                            };
                             /** @enum {string} */
                             mongo: "up" | "down";
                             /** @enum {string} */
