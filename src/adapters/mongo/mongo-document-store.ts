@@ -24,7 +24,7 @@ export interface MongoConnectOptions {
 /** The production document store: MongoDB through the official driver. */
 export class MongoDocumentStore implements DocumentStore {
   readonly kind = "mongo";
-  private readonly db: Db;
+  private db: Db;
   private connected = false;
 
   private constructor(
@@ -48,12 +48,15 @@ export class MongoDocumentStore implements DocumentStore {
       // `timeoutMS` (CSOT) is ignored by driver 7; a socket silent for this long fails the call.
       socketTimeoutMS: opts.timeoutMs,
       waitQueueTimeoutMS: opts.timeoutMs,
-      // On a replica set an acknowledged write survives a failover, so the cache never holds a
-      // version MongoDB could roll back (a standalone treats it as w: 1). A URL's own w wins.
-      ...(/[?&]w=/.test(opts.url) ? {} : { writeConcern: { w: "majority" as const } }),
     });
     const store = new MongoDocumentStore(client, opts.dbName, opts.timeoutMs);
-    await withDeadline(opts.timeoutMs, () => store.ready()).catch(() => {});
+    await withDeadline(opts.timeoutMs, async () => {
+      await store.ready();
+      // On a replica set an acknowledged write then survives a failover, so the cache never holds
+      // a version MongoDB could roll back. Decided once, at the first connect; a URL's own w wins.
+      if (!/[?&]w=/.test(opts.url) && (await store.supportsChangeStreams()))
+        store.db = client.db(opts.dbName, { writeConcern: { w: "majority" } });
+    }).catch(() => {});
     return store;
   }
 
