@@ -21,8 +21,10 @@ export interface ConsumerOptions {
   collections: readonly string[];
   /** How long one wait for events lasts (below the store timeout: it is a socket read). */
   maxAwaitMs: number;
-  /** How often the position is stored while events flow (and after every quiet wait). */
+  /** How soon the position is stored after events were applied. */
   saveEveryMs: number;
+  /** How often the position is stored while nothing happens (keeps it inside the oplog window). */
+  idleSaveEveryMs: number;
   /** Lease renewal period (a third of the lease). */
   renewEveryMs: number;
   /** Pause before retrying after a failure, and between tries for the lease on standby. */
@@ -110,6 +112,8 @@ export class StreamConsumer {
     let lastSave = Date.now();
     let lastRenew = Date.now();
     let unsaved: ResumeToken | null = null;
+    let savedJson = JSON.stringify(stored);
+    let applied = 0;
     while (!this.stopped) {
       const event = await handle.next();
       if (event) {
@@ -117,12 +121,22 @@ export class StreamConsumer {
         this.metrics.events.inc({ op: event.op, action });
         this.metrics.lag.observe(Math.max(0, Date.now() - event.committedAt.getTime()) / 1000);
         this.status.lastEventAt = new Date().toISOString();
+        applied++;
       }
       unsaved = handle.resumeToken ?? unsaved;
       const now = Date.now();
-      if (unsaved && (!event || now - lastSave >= this.options.saveEveryMs)) {
+      // Applied events: stored within saveEveryMs. Quiet: the post-batch token moves with every
+      // write anywhere in the database (our own position writes included), so it is only kept
+      // from ageing out of the oplog, every idleSaveEveryMs.
+      const due =
+        applied > 0
+          ? now - lastSave >= this.options.saveEveryMs
+          : now - lastSave >= this.options.idleSaveEveryMs;
+      const json = unsaved ? JSON.stringify(unsaved) : savedJson;
+      if (unsaved && due && json !== savedJson && (!event || applied > 0)) {
         if (!(await this.position.save(unsaved))) return this.deposed();
-        unsaved = null;
+        savedJson = json;
+        applied = 0;
         lastSave = now;
       }
       if (now - lastRenew >= this.options.renewEveryMs) {
@@ -130,7 +144,8 @@ export class StreamConsumer {
         lastRenew = now;
       }
     }
-    if (unsaved && !(await this.position.save(unsaved))) this.deposed();
+    if (unsaved && JSON.stringify(unsaved) !== savedJson && !(await this.position.save(unsaved)))
+      this.deposed();
   }
 
   private open(token: ResumeToken | null): ChangeStreamHandle {

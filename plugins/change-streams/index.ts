@@ -101,6 +101,7 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
         // One wait is a socket read: it must end well inside the store's timeout.
         maxAwaitMs: Math.max(20, Math.min(1000, Math.floor(ctx.config.MONGO_TIMEOUT_MS / 2))),
         saveEveryMs: 200,
+        idleSaveEveryMs: 30_000,
         renewEveryMs: Math.floor(leaseMs / 3),
         retryMs: Math.min(1000, Math.floor(leaseMs / 3)),
       });
