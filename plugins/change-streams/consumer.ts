@@ -7,7 +7,7 @@ import {
 import type { ChangeApplier } from "./apply";
 import type { StreamMetrics } from "./metrics";
 import type { StreamPosition } from "./position";
-import type { Reconciler } from "./reconcile";
+import { NO_POSITION, type Reconciler } from "./reconcile";
 
 export type StreamState =
   | "starting"
@@ -107,7 +107,7 @@ export class StreamConsumer {
     // No position yet: what was cached before this stream existed may predate outside writes.
     const handle = this.open(stored);
     // Opening first and reconciling after: changes during the reconcile are in the stream.
-    if (!stored) await this.openThenReconcile(handle, "no stored position");
+    if (!stored) await this.openThenReconcile(handle, NO_POSITION);
     this.setState("streaming");
     let lastSave = Date.now();
     let lastRenew = Date.now();

@@ -6,6 +6,9 @@ import type { ChangeApplier } from "./apply";
 
 const BATCH = 200;
 
+/** The reconcile reason of a first start (no position stored yet). */
+export const NO_POSITION = "no stored position";
+
 /**
  * The full reconcile run when the stream position is lost (history trimmed while no instance
  * consumed, an unusable token, or no position stored yet): every cached user is compared with
@@ -75,10 +78,10 @@ export class Reconciler {
       }
     }
     const result = { checked: ids.length, fixed };
-    this.ctx.logger.warn(
-      { reason, ...result },
-      "change stream position lost: reconciled every cached user with MongoDB",
-    );
+    // A first start on an empty or agreeing cache is routine; anything repaired, or a lost
+    // position, is worth an operator's attention.
+    const level = fixed > 0 || reason !== NO_POSITION ? "warn" : "debug";
+    this.ctx.logger[level]({ reason, ...result }, "reconciled every cached user with MongoDB");
     return result;
   }
 }
