@@ -20,6 +20,11 @@ export interface AuthPluginOptions {
   trustProxy?: boolean;
   /** argon2id cost; defaults to a light cost under NODE_ENV=test, the library default otherwise. */
   passwordCost?: PasswordCost;
+  /**
+   * Test only (refused unless NODE_ENV=test): every signed token passes, revoked or not, so a
+   * suite can show its session checks notice the protection missing.
+   */
+  withoutSessionCheckForTest?: boolean;
 }
 
 /** Accounts, JWTs, the login limiter and the admin bootstrap; provides `ctx.use("auth")`. */
@@ -34,7 +39,11 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
       passwords = createPasswords(
         options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST),
       );
-      auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS, createSessions(ctx));
+      if (options.withoutSessionCheckForTest && ctx.config.NODE_ENV !== "test")
+        throw new Error("the session check can only be switched off in tests (NODE_ENV=test)");
+      const sessions = createSessions(ctx);
+      if (options.withoutSessionCheckForTest) sessions.isCurrent = async () => true;
+      auth = createAuthService(resolveSecret(ctx), ctx.config.JWT_TTL_SECONDS, sessions);
       ctx.provide("auth", auth);
     },
     routes(ctx) {

@@ -66,6 +66,8 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
     name: "wallet",
     dependencies: ["cache-sync", "auth"],
     register(ctx) {
+      if (faults?.withoutAccountCheck && ctx.config.NODE_ENV !== "test")
+        throw new Error("the approval account check can only be switched off in tests");
       ctx.provide(
         "balance",
         createBalanceService(ctx, { graceMs, waitMs: options.waitMs ?? 2000 }, faults),

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { sign } from "hono/jwt";
+import { authPlugin } from "../../plugins/auth";
+import { defaultPlugins } from "../../src/plugins";
 import { openEvents, type SseReader } from "../sse/sse-client";
 import { createTestStack, type TestStack } from "../support/stack";
 import { callJson, registerUser } from "../support/users";
@@ -135,4 +137,26 @@ describe("SSE credentials", () => {
     expect(await closeReason(viaTicket, 1000)).toBe("expired");
     await stream.ended;
   }, 20_000);
+});
+
+describe("the checks notice a missing protection", () => {
+  test("with the session check switched off (test only), a logged-out token still works", async () => {
+    const unchecked = await createTestStack({
+      redis: a.redis,
+      mongo: a.mongo,
+      plugins: defaultPlugins().map((p) =>
+        p.name === "auth" ? authPlugin({ withoutSessionCheckForTest: true }) : p,
+      ),
+    });
+    try {
+      const u = await registerUser(unchecked);
+      await unchecked.call("POST", "/api/v1/auth/logout", { token: u.token });
+      // What "revokes the token on every instance" asserts to be 401.
+      expect((await unchecked.call("GET", "/api/v1/users/me", { token: u.token })).status).toBe(
+        200,
+      );
+    } finally {
+      await unchecked.close();
+    }
+  });
 });

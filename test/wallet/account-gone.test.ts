@@ -206,3 +206,43 @@ describe("crash at any step, then the owner is deleted: recovery settles, never 
     await assertMoneyInvariants(stack, [admin.id]);
   });
 });
+
+describe("the checks notice a missing protection", () => {
+  test("without the account check (test only), a deleted user's deposit debits the admin and sticks in approving", async () => {
+    const unchecked = await createTestStack({
+      redis: stack.redis,
+      mongo: stack.mongo,
+      env: { ...ADMIN_ENV },
+      plugins: defaultPlugins().map((p) =>
+        p.name === "wallet" ? walletPlugin({ faults: { withoutAccountCheck: true } }) : p,
+      ),
+    });
+    try {
+      const adminToken = await loginAdmin(unchecked);
+      const adminId = (await callJson(unchecked, "GET", "/api/v1/users/me", { token: adminToken }))
+        .body.data.user.id as string;
+      await fund(unchecked, adminId, 10_000);
+      const u = await registerUser(unchecked);
+      const dep = await callJson(unchecked, "POST", "/api/v1/deposits/request", {
+        token: u.token,
+        body: { amount: 700, senderName: "x" },
+      });
+      await unchecked.stores.db.collection("users").deleteOne({ _id: new ObjectId(u.user.id) });
+      const r = await unchecked.call("PUT", `/api/v1/deposits/${dep.body.data.id}/approve`, {
+        token: adminToken,
+      });
+      // What the live test asserts: 409 ACCOUNT_GONE, rejected, the admin's wallet unchanged.
+      expect(r.status).not.toBe(409);
+      const d = await unchecked.stores.db
+        .collection("deposits")
+        .findOne({ _id: new ObjectId(dep.body.data.id) });
+      expect(d?.status).toBe("approving");
+      const admin = await unchecked.stores.db
+        .collection("users")
+        .findOne({ _id: new ObjectId(adminId) });
+      expect((admin?.wallet as { balance: number } | undefined)?.balance).toBe(10_000 - 700);
+    } finally {
+      await unchecked.close();
+    }
+  }, 20_000);
+});
