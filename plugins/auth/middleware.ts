@@ -1,8 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
 import { appError } from "../../src/core/errors";
+import type { SanitizedUser } from "../../src/domain/user";
 
-type Verify = (token: string | null) => Promise<AuthUser | null>;
+/** A verified token's caller, and their account as the session check read it. */
+export interface Session {
+  user: AuthUser;
+  account: SanitizedUser;
+}
+
+type Verify = (token: string | null) => Promise<Session | null>;
 
 function bearer(header: string | undefined): string | null {
   if (!header) return null;
@@ -15,9 +22,10 @@ export function requireUserMiddleware(verify: Verify): MiddlewareHandler<AppEnv>
   return async function requireUser(c, next) {
     const token = bearer(c.req.header("authorization"));
     if (!token) throw appError("UNAUTHORIZED", "Missing bearer token");
-    const user = await verify(token);
-    if (!user) throw appError("INVALID_TOKEN", "Invalid, expired or revoked token");
-    c.set("user", user);
+    const session = await verify(token);
+    if (!session) throw appError("INVALID_TOKEN", "Invalid, expired or revoked token");
+    c.set("user", session.user);
+    c.set("account", session.account);
     await next();
   };
 }

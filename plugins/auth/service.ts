@@ -1,7 +1,6 @@
-import type { AuthUser } from "../../src/core/app-env";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
-import { requireAdminMiddleware, requireUserMiddleware } from "./middleware";
+import { requireAdminMiddleware, requireUserMiddleware, type Session } from "./middleware";
 import type { Sessions } from "./sessions";
 import { createTokens } from "./tokens";
 
@@ -26,25 +25,29 @@ export function createAuthService(
   const tokens = createTokens(secret, ttlSeconds);
   // Signature first (cheap once memoised), then the session: revoked, deleted or re-roled
   // accounts stop here, on every request.
-  const verifyToken = async (token: string | undefined | null): Promise<AuthUser | null> => {
+  const verifySession = async (token: string | undefined | null): Promise<Session | null> => {
     const user = await tokens.verifyAccess(token);
-    return user && (await sessions.isCurrent(user)) ? user : null;
+    if (!user) return null;
+    const account = await sessions.current(user);
+    return account ? { user, account } : null;
   };
+  const verifyToken = async (token: string | undefined | null) =>
+    (await verifySession(token))?.user ?? null;
   return {
     issueToken: tokens.issueAccess,
     verifyToken,
     issueSseTicket: tokens.issueSse,
     async verifySseTicket(ticket) {
       const t = await tokens.verifySse(ticket);
-      if (!t || !(await sessions.isCurrent(t.user))) return null;
+      if (!t || !(await sessions.current(t.user))) return null;
       const ttlMs = t.ticketExp * 1000 - Date.now();
       return ttlMs > 0 && (await sessions.consumeTicket(t.jti, ttlMs)) ? t.user : null;
     },
-    isSessionCurrent: sessions.isCurrent,
+    isSessionCurrent: async (user) => (await sessions.current(user)) !== null,
     revokeSessions: async (userId) => {
       await sessions.revoke(userId);
     },
-    requireUser: requireUserMiddleware(verifyToken),
-    requireAdmin: requireAdminMiddleware(verifyToken),
+    requireUser: requireUserMiddleware(verifySession),
+    requireAdmin: requireAdminMiddleware(verifySession),
   };
 }

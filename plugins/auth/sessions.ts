@@ -1,5 +1,6 @@
 import type { AuthUser } from "../../src/core/app-env";
 import type { PluginContext } from "../../src/core/plugin";
+import type { SanitizedUser } from "../../src/domain/user";
 
 /**
  * Server-side session state, kept as one counter on the user document: `tokenVersion`. Every
@@ -13,8 +14,11 @@ import type { PluginContext } from "../../src/core/plugin";
  * alive one whose token the attacker already holds; it can never grant an identity or a role.
  */
 export interface Sessions {
-  /** Account still exists, same role, and the token's version is the current one. */
-  isCurrent(user: AuthUser): Promise<boolean>;
+  /**
+   * The account when the session holds (account present, token version current, role not
+   * exceeded), else null.
+   */
+  current(user: AuthUser): Promise<SanitizedUser | null>;
   /** Revokes every token of the account (logout); returns the new version. */
   revoke(userId: string): Promise<number | null>;
   /** Marks an SSE ticket used; false when it already was (single use). */
@@ -28,13 +32,13 @@ export const tokenVersionOf = (doc: { tokenVersion?: number }): number =>
 export function createSessions(ctx: PluginContext): Sessions {
   const ticketKey = (jti: string) => `${ctx.config.CACHE_PREFIX}sse-ticket:${jti}`;
   return {
-    async isCurrent(user) {
-      const current = await ctx.use("cacheSync").getUserWithSync(user.id);
-      if (!current) return false;
+    async current(user) {
+      const account = await ctx.use("cacheSync").getUserWithSync(user.id);
+      if (!account) return null;
       // A token may not carry more than the account holds now (a demoted admin's token stops
       // working), and a cached "admin" never lifts a user token: the role comes from the token.
-      if (user.role === "admin" && current.role !== "admin") return false;
-      return tokenVersionOf(current) === (user.tv ?? 0);
+      if (user.role === "admin" && account.role !== "admin") return null;
+      return tokenVersionOf(account) === (user.tv ?? 0) ? account : null;
     },
     async revoke(userId) {
       const user = await ctx

@@ -50,8 +50,10 @@ export function getMeHandler(
 ): RouteHandler<ReturnType<typeof getMeRoute>, AppEnv> {
   return async function getMe(c) {
     const { id } = currentUser(c);
+    // The session check has just read the account through the cache: no second read.
+    const account = c.get("account");
     const [user, listings, favorites] = await Promise.all([
-      ctx.use("cacheSync").getUserWithSync(id),
+      account ?? ctx.use("cacheSync").getUserWithSync(id),
       listingsOf(ctx, id),
       favoritesOf(ctx, id),
     ]);

@@ -1,3 +1,4 @@
+import type { SanitizedUser } from "../domain/user";
 import type { PluginContext } from "./plugin";
 
 /** Who is calling, as the auth plugin resolved it from a token. */
@@ -17,5 +18,10 @@ export type AppEnv = {
     requestId: string;
     ctx: PluginContext;
     user?: AuthUser;
+    /**
+     * The caller's account as the session check just read it (through the cache): handlers
+     * that show it need not read it again. Never a source of identity or role (`user` is).
+     */
+    account?: SanitizedUser;
   };
 };
