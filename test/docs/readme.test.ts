@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { envSchema } from "../../src/core/config";
 import {
@@ -49,14 +50,25 @@ describe("README", () => {
     expect(() => withConfigTable("# no table here")).toThrow(TABLE_END);
   });
 
-  test("links nothing outside the repository", async () => {
-    const text = await readme();
-    expect(text).not.toMatch(/\]\(\.\.\//);
-    expect(text).not.toContain("../shared");
-    // Relative links point at files that exist.
-    for (const m of text.matchAll(/\]\((?!https?:|#|<)([^)\s]+)\)/g)) {
-      const target = (m[1] ?? "").split("#")[0] ?? "";
-      expect(await Bun.file(resolve(ROOT, target)).exists()).toBe(true);
+  test("it and docs/*.md link nothing outside the repository, and their links resolve", async () => {
+    const files = ["README.md", ...[...new Bun.Glob("docs/*.md").scanSync(ROOT)]];
+    for (const file of files) {
+      const text = await Bun.file(resolve(ROOT, file)).text();
+      expect({ file, outside: text.includes("../shared") }).toEqual({ file, outside: false });
+      for (const m of text.matchAll(/\]\((?!https?:|mailto:|#|<)([^)\s]+)\)/g)) {
+        const target = resolve(dirname(resolve(ROOT, file)), (m[1] ?? "").split("#")[0] ?? "");
+        // Inside the repository, and there.
+        expect({ file, link: m[1], inside: target.startsWith(`${ROOT}/`) }).toEqual({
+          file,
+          link: m[1],
+          inside: true,
+        });
+        expect({ file, link: m[1], exists: existsSync(target) }).toEqual({
+          file,
+          link: m[1],
+          exists: true,
+        });
+      }
     }
   });
 
