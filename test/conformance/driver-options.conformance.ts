@@ -467,8 +467,9 @@ export function driverOptionsConformance(factory: BackendFactory): void {
     test("find with min/max/returnKey/showRecordId", async () => {
       const coll = await seeded([{ _id: 1 }]);
       await featureOrRefusal(b, "indexBoundFind", async () => {
+        // A collection scan has no index keys to return: mongod answers empty documents.
         const keys = await coll.find({}, { returnKey: true }).toArray();
-        expect(keys).toEqual([{ _id: 1 }]);
+        expect(keys).toEqual([{}] as unknown as Row[]);
       });
     });
   });
