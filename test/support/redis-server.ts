@@ -142,10 +142,21 @@ async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
   } while (cursor !== "0");
 }
 
-async function spawnRedis(bin: string, port: number): Promise<Subprocess> {
+/**
+ * Starts `redis-server` on `port` and resolves once it answers PING; `extraArgs` are appended to
+ * the command line (cluster or sentinel settings). Killed with the test process at the latest.
+ */
+export async function spawnRedis(
+  bin: string,
+  port: number,
+  extraArgs: readonly string[] = [],
+  dir: string = tmpdir(),
+): Promise<Subprocess> {
+  installExitHooks();
   const proc = Bun.spawn(
     [
       bin,
+      ...(extraArgs[0]?.endsWith(".conf") ? [extraArgs[0]] : []),
       "--port",
       String(port),
       "--bind",
@@ -155,9 +166,10 @@ async function spawnRedis(bin: string, port: number): Promise<Subprocess> {
       "--appendonly",
       "no",
       "--dir",
-      tmpdir(),
+      dir,
       "--loglevel",
       "warning",
+      ...(extraArgs[0]?.endsWith(".conf") ? extraArgs.slice(1) : extraArgs),
     ],
     { stdout: "pipe", stderr: "pipe", stdin: "ignore" },
   );
@@ -210,7 +222,12 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-async function withClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
+/** Forgets a process the caller killed itself (so the exit hook does not signal a reused pid). */
+export function forgetRedisProcess(proc: Subprocess): void {
+  live.delete(proc);
+}
+
+export async function withClient<T>(url: string, fn: (c: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
