@@ -29,6 +29,11 @@ export function cacheSyncPlugin(): Plugin {
     dependencies: ["sanitize"],
     register(ctx) {
       engine = new CacheEngine(ctx, ctx.use("sanitizeUser"));
+      const e = engine;
+      // After a Redis failover, debts (writes the old master may have lost) are settled first.
+      ctx.cache.onFailover?.(async () => {
+        await e.repairPending();
+      });
       ctx.provide("cacheEngine", engine);
       ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, engine));
     },

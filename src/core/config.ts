@@ -16,6 +16,25 @@ const urlWithScheme = (schemes: string[]) =>
       `must be a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}`,
     );
 
+/** `host:port` or a `redis://` / `rediss://` URL per entry (credentials and TLS from the URL). */
+const redisNodes = z
+  .string()
+  .trim()
+  .refine(
+    (v) =>
+      v.split(",").every((entry) => {
+        const e = entry.trim();
+        if (/^[A-Za-z0-9.\-_]+:\d{1,5}$/.test(e)) return true;
+        try {
+          const u = new URL(e);
+          return (u.protocol === "redis:" || u.protocol === "rediss:") && u.host.length > 0;
+        } catch {
+          return false;
+        }
+      }),
+    "must be a comma-separated list of host:port (or redis:// / rediss:// URLs)",
+  );
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const csv = z
   .string()
@@ -80,6 +99,26 @@ export const envSchema = z.object({
     .optional()
     .describe("Redis (`redis://` or `rediss://`); unset: embedded in-process cache and bus"),
   REDIS_TIMEOUT_MS: int(5, 10_000).default(150).describe("every Redis command's timeout"),
+  REDIS_CLUSTER_NODES: redisNodes
+    .optional()
+    .describe(
+      "Redis Cluster seeds `host:port,…` (or `redis[s]://user:pass@host:port` entries); exclusive with REDIS_URL and REDIS_SENTINELS",
+    ),
+  REDIS_SENTINELS: redisNodes
+    .optional()
+    .describe("Sentinels `host:port,…` (or URLs: credentials and TLS for the data nodes)"),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .optional()
+    .describe("the master name the sentinels monitor (required with REDIS_SENTINELS)"),
+  REDIS_SENTINEL_PASSWORD: z.string().optional().describe("password of the sentinels themselves"),
+  REDIS_WAIT_REPLICAS: int(0, 16)
+    .optional()
+    .describe(
+      "replicas that must acknowledge a versioned cache write (WAIT) so a failover cannot lose it; default 1 on Cluster/Sentinel, 0 standalone",
+    ),
   CACHE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_.-]{0,32}$/, "only letters, digits and : _ . - (max 32)")
@@ -203,7 +242,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       { variable: "JWT_SECRET", message: "is required when NODE_ENV=production" },
     ]);
   }
+  const topologyIssues = redisTopologyIssues(cfg);
+  if (topologyIssues.length) throw new ConfigError(topologyIssues);
   return cfg;
+}
+
+/** One Redis topology at a time; Sentinel needs the master's name. */
+function redisTopologyIssues(cfg: Config): { variable: string; message: string }[] {
+  const set = (["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"] as const).filter(
+    (k) => cfg[k] !== undefined,
+  );
+  const issues: { variable: string; message: string }[] = [];
+  if (set.length > 1)
+    issues.push({
+      variable: set.join(", "),
+      message: `only one Redis topology may be set, got ${set.join(" and ")}`,
+    });
+  if (cfg.REDIS_SENTINELS && !cfg.REDIS_SENTINEL_NAME)
+    issues.push({ variable: "REDIS_SENTINEL_NAME", message: "is required with REDIS_SENTINELS" });
+  return issues;
 }
 
 /** A config for tests and embedding: defaults plus overrides, validated the same way. */

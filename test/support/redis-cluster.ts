@@ -187,9 +187,19 @@ class ClusterHarness implements RedisClusterHarness {
         first.masters.length === this.masterCount &&
         // Every running non-master is an attached replica, so a failover can happen.
         first.masters.reduce((sum, m) => sum + m.replicas, 0) ===
-          this.nodes.filter((n) => n.running).length - this.masterCount
+          this.nodes.filter((n) => n.running).length - this.masterCount &&
+        (await this.replicasSynced(first))
       );
     });
+  }
+
+  /** Each replica finished its initial sync (`master_link_status:up`), so WAIT can succeed. */
+  private async replicasSynced(view: ClusterView): Promise<boolean> {
+    const replicas = view.masters.flatMap((m) => m.replicaAddresses.map((a) => this.byAddress(a)));
+    const links = await Promise.all(
+      replicas.map((r) => withClient(r.url, (c) => c.info("replication"))),
+    );
+    return links.every((info) => info.includes("master_link_status:up"));
   }
 
   async flush(): Promise<void> {

@@ -1,8 +1,20 @@
-import Redis from "ioredis";
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors";
+import type { RedisAuth, RedisTopology } from "./topology";
+
+/** A single server (standalone or found through Sentinel) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisAdapterOptions {
-  url: string;
+  /** Standalone server URL; ignored when `topology` is given. */
+  url?: string;
+  /** Cluster, Sentinel or standalone (`topologyFromSettings`); defaults to standalone `url`. */
+  topology?: RedisTopology;
+  /**
+   * Replicas that must acknowledge a versioned write (`WAIT`) before it counts as done, so a
+   * failover cannot lose it (docs/SCALING.md). Default: 1 on Cluster and Sentinel, 0 standalone.
+   */
+  waitReplicas?: number;
   /** Upper bound for every command; a slow or hung Redis rejects after this. */
   timeoutMs: number;
   /** Replay window of the event bus streams (ignored by the cache store). */
@@ -26,8 +38,8 @@ export function reconnectDelay(attempt: number): number {
  * Command connection: no offline queue and no retries, so a down Redis fails fast instead of
  * piling up requests; every command carries `commandTimeout`, so a hung one fails in time.
  */
-export function createCommandClient(opts: RedisAdapterOptions): Redis {
-  const client = new Redis(opts.url, {
+export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
+  const client = connectTo(topologyOf(opts), {
     commandTimeout: opts.timeoutMs,
     connectTimeout: connectTimeout(opts.timeoutMs),
     enableOfflineQueue: false,
@@ -39,18 +51,88 @@ export function createCommandClient(opts: RedisAdapterOptions): Redis {
   return client;
 }
 
+export function topologyOf(opts: RedisAdapterOptions): RedisTopology {
+  if (opts.topology) return opts.topology;
+  if (!opts.url) throw new Error("Redis adapter needs a url or a topology");
+  return { mode: "standalone", url: opts.url };
+}
+
+/** WAIT's replica count for this topology (see RedisAdapterOptions.waitReplicas). */
+export function waitReplicasOf(opts: RedisAdapterOptions): number {
+  return opts.waitReplicas ?? (topologyOf(opts).mode === "standalone" ? 0 : 1);
+}
+
+const authOptions = (auth: RedisAuth): RedisOptions => ({
+  ...(auth.username ? { username: auth.username } : {}),
+  ...(auth.password ? { password: auth.password } : {}),
+  ...(auth.tls ? { tls: {} } : {}),
+});
+
+/**
+ * One client for the topology. Cluster: no retry on a closed connection, CLUSTERDOWN or
+ * TRYAGAIN (a command fails fast like on a single server, and is never re-sent to a random
+ * node, which the failover fence relies on); MOVED is still followed.
+ */
+function connectTo(topology: RedisTopology, options: RedisOptions): RedisClient {
+  if (topology.mode === "standalone") return new Redis(topology.url, options);
+  if (topology.mode === "sentinel") {
+    return new Redis({
+      ...options,
+      ...authOptions(topology.auth),
+      sentinels: topology.sentinels,
+      name: topology.name,
+      ...(topology.sentinelPassword ? { sentinelPassword: topology.sentinelPassword } : {}),
+      enableTLSForSentinelMode: topology.auth.tls,
+      // Reconnects as soon as the sentinels announce +switch-master, not on the next error.
+      failoverDetector: true,
+    });
+  }
+  const { enableOfflineQueue, enableAutoPipelining, retryStrategy, ...nodeOptions } = options;
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue,
+    enableAutoPipelining,
+    clusterRetryStrategy: (times) => (retryStrategy ? retryStrategy(times) : null),
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    retryDelayOnTryAgain: 0,
+    slotsRefreshInterval: 1000,
+    slotsRefreshTimeout: Math.max(1000, options.commandTimeout ?? 1000),
+    redisOptions: { ...nodeOptions, ...authOptions(topology.auth) },
+    // TLS certificates name hosts, not the IPs DNS resolves them to.
+    ...(topology.auth.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+  };
+  return new Cluster(topology.nodes, clusterOptions);
+}
+
 /**
  * Subscriber connection: SUBSCRIBE issued while reconnecting is queued (and the caller's wait is
  * bounded by `withTimeout`); `autoResubscribe` restores the channels after a reconnect.
  */
-export function createSubscriberClient(opts: RedisAdapterOptions): Redis {
-  const client = new Redis(opts.url, {
+export function createSubscriberClient(opts: RedisAdapterOptions): RedisClient {
+  const topology = topologyOf(opts);
+  const options: RedisOptions = {
     connectTimeout: connectTimeout(opts.timeoutMs),
     enableOfflineQueue: true,
     maxRetriesPerRequest: null,
     autoResubscribe: true,
     retryStrategy: reconnectDelay,
-  });
+  };
+  const client =
+    topology.mode === "cluster"
+      ? // Sharded pub/sub: one subscriber per master, SSUBSCRIBE sent to the topic's shard.
+        new Cluster(topology.nodes, {
+          enableOfflineQueue: true,
+          shardedSubscribers: true,
+          clusterRetryStrategy: reconnectDelay,
+          slotsRefreshInterval: 1000,
+          redisOptions: {
+            connectTimeout: options.connectTimeout,
+            maxRetriesPerRequest: null,
+            autoResubscribe: true,
+            ...authOptions(topology.auth),
+          },
+        })
+      : connectTo(topology, options);
   client.on("error", opts.onError ?? noop);
   return client;
 }
@@ -63,7 +145,7 @@ function connectTimeout(timeoutMs: number): number {
  * Resolves on the first `ready`, or as soon as the first attempt fails or `ms` pass: calls made
  * right after construction wait for the initial connection, later ones never wait.
  */
-export function firstConnection(client: Redis, ms: number): Promise<void> {
+export function firstConnection(client: RedisClient, ms: number): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -95,7 +177,7 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
 }
 
 /** QUIT lets in-flight replies arrive; when Redis is unreachable, drop the socket instead. */
-export async function closeClient(client: Redis, timeoutMs: number): Promise<void> {
+export async function closeClient(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === "end") return;
   try {
     await withTimeout(client.quit(), timeoutMs, "QUIT");
@@ -119,7 +201,7 @@ const rethrowUnavailable = (err: unknown): never => {
 export class CommandGate {
   private initial: Promise<void> | null;
 
-  constructor(client: Redis, timeoutMs: number) {
+  constructor(client: RedisClient, timeoutMs: number) {
     this.initial = firstConnection(client, timeoutMs).then(() => {
       this.initial = null;
     });

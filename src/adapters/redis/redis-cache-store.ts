@@ -1,4 +1,5 @@
-import type Redis from "ioredis";
+import { Cluster, type Redis } from "ioredis";
+import { StoreUnavailableError } from "../../core/errors";
 import type { CacheStore } from "../../core/ports/cache-store";
 import { LEASE_FIELD, MARKER_PREFIX } from "../../core/ports/cache-store";
 import {
@@ -6,14 +7,17 @@ import {
   closeClient,
   createCommandClient,
   type RedisAdapterOptions,
+  type RedisClient,
+  waitReplicasOf,
 } from "./connection";
+import { FailoverFence } from "./failover-fence";
 import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
 import { SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
 
 /** The commands `defineCommand` adds to this store's client. */
-interface ScriptedRedis extends Redis {
+interface ScriptedRedis {
   setIfNewer(
     key: string,
     value: string,
@@ -35,24 +39,43 @@ const live = (value: string | null): string | null =>
 /** SET EX refuses 0 and fractions; a sub-second TTL still means "expire soon". */
 const wholeSeconds = (ttlSeconds: number): number => Math.max(1, Math.ceil(ttlSeconds));
 
+/** The key `ping` reads through the router, so a misrouted (MOVED) connection is not "up". */
+const PROBE_KEY = "cachesync:ready-probe";
+
 export class RedisCacheStore implements CacheStore {
   readonly kind = "redis";
-  readonly client: Redis;
+  readonly client: RedisClient;
+  /** Detects failovers and refuses reads until what they may have lost is repaired. */
+  readonly fence: FailoverFence;
   private readonly scripted: ScriptedRedis;
   private readonly timeoutMs: number;
   private readonly gate: CommandGate;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
   private closed = false;
 
-  constructor(opts: RedisAdapterOptions) {
+  constructor(opts: RedisAdapterOptions & { onFailover?: (detail: string) => void }) {
     const client = createCommandClient(opts);
     client.defineCommand("setIfNewer", { lua: SET_IF_NEWER_LUA, numberOfKeys: 1 });
     client.defineCommand("invalidateVersioned", { lua: INVALIDATE_VERSIONED_LUA, numberOfKeys: 1 });
     client.defineCommand("incrWithExpiry", { lua: INCR_WITH_EXPIRY_LUA, numberOfKeys: 1 });
     client.defineCommand("releaseLock", { lua: RELEASE_LOCK_LUA, numberOfKeys: 1 });
     this.client = client;
-    this.scripted = client as ScriptedRedis;
+    this.scripted = client as unknown as ScriptedRedis;
     this.timeoutMs = opts.timeoutMs;
     this.gate = new CommandGate(client, opts.timeoutMs);
+    this.fence = new FailoverFence(client, opts.onFailover);
+    this.waitReplicas = waitReplicasOf(opts);
+    // Below the command timeout, so a lagging replica reads as "not acknowledged", not a timeout.
+    this.waitTimeoutMs = Math.max(1, Math.floor(opts.timeoutMs * 0.6));
+  }
+
+  /**
+   * The repair to run after a failover before reads are trusted again (the cache engine's
+   * repair of recorded debts). Until it succeeds, reads answer "unavailable".
+   */
+  onFailover(repair: () => Promise<void>): void {
+    this.fence.setRepair(repair);
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
@@ -60,19 +83,68 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string): Promise<string | null> {
-    return this.run(() => this.client.get(key).then(live));
+    return this.run(() => this.fenced([key], () => this.client.get(key).then(live)));
   }
 
   /**
-   * One GET per key in one pipeline rather than MGET: one round trip either way, and it keeps
-   * working when keys hash to different Cluster slots.
+   * Standalone and Sentinel: one GET per key in one pipeline (one round trip). Cluster: one GET
+   * per key too, which auto-pipelining batches per node: MGET cannot span slots, and grouping by
+   * slot would rarely put two user keys together (16384 slots).
    */
   mget(keys: readonly string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    return this.run(async () => {
-      const replies = await this.client.pipeline(keys.map((k) => ["get", k])).exec();
-      return unwrap<string | null>(replies).map(live);
-    });
+    const client = this.client;
+    return this.run(() =>
+      this.fenced(keys, async () => {
+        if (client instanceof Cluster)
+          return (await Promise.all(keys.map((k) => client.get(k)))).map(live);
+        const replies = await client.pipeline(keys.map((k) => ["get", k])).exec();
+        return unwrap<string | null>(replies).map(live);
+      }),
+    );
+  }
+
+  /**
+   * Reads pass the failover fence before and after the round trip: the reply of a server that
+   * took over since (a promoted replica) is not served until the fence's repair ran. A read that
+   * meets a verification in progress waits for it, within the command timeout.
+   */
+  private async fenced<T>(keys: readonly string[], read: () => Promise<T>): Promise<T> {
+    if (!this.fenceAllows(keys)) {
+      const settling = this.fence.settling();
+      if (settling) await Promise.race([settling, Bun.sleep(this.timeoutMs)]);
+      if (!this.fenceAllows(keys)) throw fencedOff();
+    }
+    const out = await read();
+    if (!this.fenceAllows(keys)) throw fencedOff();
+    return out;
+  }
+
+  private fenceAllows(keys: readonly string[]): boolean {
+    for (const k of keys) if (!this.fence.allows(k)) return false;
+    return true;
+  }
+
+  /**
+   * A versioned write followed by `WAIT n` on the same connection (a pipeline goes to the key's
+   * node): it counts as done only once `waitReplicas` replicas have it, so a failover cannot lose
+   * it. Fewer acknowledgements → StoreUnavailableError, and the caller records the repair.
+   */
+  private async replicated<T>(command: (string | number)[]): Promise<T> {
+    if (this.waitReplicas === 0) {
+      const [reply] = unwrap<T>(await this.client.pipeline([command]).exec());
+      return reply as T;
+    }
+    const replies = await this.client
+      .pipeline([command, ["wait", this.waitReplicas, this.waitTimeoutMs]])
+      .exec();
+    const [reply, acks] = unwrap<unknown>(replies);
+    if (typeof acks !== "number" || acks < this.waitReplicas)
+      throw new StoreUnavailableError(
+        "redis",
+        new Error(`WAIT: ${acks} of ${this.waitReplicas} replicas acknowledged`),
+      );
+    return reply as T;
   }
 
   setIfNewer(
@@ -82,15 +154,23 @@ export class RedisCacheStore implements CacheStore {
     ttlSeconds: number,
     lease?: string,
   ): Promise<boolean> {
+    // A fill lost in a failover only costs a miss; a write-through must survive it.
+    if (lease)
+      return this.run(
+        async () =>
+          (await this.scripted.setIfNewer(key, value, version, wholeSeconds(ttlSeconds), lease)) ===
+          1,
+      );
     return this.run(
       async () =>
-        (await this.scripted.setIfNewer(
+        (await this.replicated<number>([
+          "setIfNewer",
           key,
           value,
           version,
           wholeSeconds(ttlSeconds),
-          lease ?? "",
-        )) === 1,
+          "",
+        ])) === 1,
     );
   }
 
@@ -104,7 +184,12 @@ export class RedisCacheStore implements CacheStore {
 
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<void> {
     return this.run(async () => {
-      await this.scripted.invalidateVersioned(key, version, Math.max(1, Math.ceil(markerTtlMs)));
+      await this.replicated([
+        "invalidateVersioned",
+        key,
+        version,
+        Math.max(1, Math.ceil(markerTtlMs)),
+      ]);
     });
   }
 
@@ -114,12 +199,16 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  /** Per-key DELs in one pipeline, for the same Cluster reason as `mget`. */
+  /** Per-key DELs: one pipeline on a single server, auto-pipelined per node on Cluster (as `mget`). */
   del(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0);
+    const client = this.client;
     return this.run(async () => {
-      const replies = await this.client.pipeline(keys.map((k) => ["del", k])).exec();
-      return unwrap<number>(replies).reduce((sum, n) => sum + n, 0);
+      const counts =
+        client instanceof Cluster
+          ? await Promise.all(keys.map((k) => client.del(k)))
+          : unwrap<number>(await client.pipeline(keys.map((k) => ["del", k])).exec());
+      return counts.reduce((sum, n) => sum + n, 0);
     });
   }
 
@@ -136,27 +225,50 @@ export class RedisCacheStore implements CacheStore {
     return seen.size;
   }
 
-  /** Batches are whatever each SCAN step returns (may repeat a key, as SCAN does); empty ones are skipped. */
+  /**
+   * Batches are whatever each SCAN step returns (may repeat a key, as SCAN does); empty ones are
+   * skipped. On Cluster, SCAN runs on every master in turn (each holds its own slots).
+   */
   async scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void> {
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.run(() =>
-        this.client.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT),
-      );
-      cursor = next;
-      if (keys.length) await onBatch(keys);
-    } while (cursor !== "0");
+    const nodes = await this.run(async () => this.scanTargets());
+    for (const node of nodes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await this.run(() =>
+          node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT),
+        );
+        cursor = next;
+        if (keys.length) await onBatch(keys);
+      } while (cursor !== "0");
+    }
+  }
+
+  private scanTargets(): Redis[] {
+    const client = this.client;
+    if (!(client instanceof Cluster)) return [client];
+    const masters = client.nodes("master");
+    if (masters.length === 0) throw new Error("no cluster master known");
+    return masters;
   }
 
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number> {
     return this.run(() => this.scripted.incrWithExpiry(key, wholeSeconds(ttlSeconds)));
   }
 
+  /** Replicated like a versioned write: a lock lost in a failover could be taken twice. */
   acquireLock(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return this.run(
-      async () =>
-        (await this.client.set(key, token, "PX", Math.max(1, Math.ceil(ttlMs)), "NX")) === "OK",
-    );
+    return this.run(async () => {
+      const ok =
+        (await this.replicated<string | null>([
+          "set",
+          key,
+          token,
+          "PX",
+          Math.max(1, Math.ceil(ttlMs)),
+          "NX",
+        ])) === "OK";
+      return ok;
+    });
   }
 
   releaseLock(key: string, token: string): Promise<void> {
@@ -165,9 +277,23 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
+  /**
+   * Up only when commands succeed: a keyed read through the router (a MOVED reply fails it), and
+   * on Cluster a PING to every master; a standalone URL that is a cluster node is refused.
+   */
   ping(): Promise<void> {
+    const client = this.client;
     return this.run(async () => {
-      await this.client.ping();
+      if (client instanceof Cluster) {
+        const masters = client.nodes("master");
+        if (masters.length === 0) throw new Error("no cluster master known");
+        await Promise.all(masters.map((m) => m.ping()));
+      } else if (/cluster_enabled:1/.test(await client.info("cluster"))) {
+        throw new Error(
+          "REDIS_URL points at a Redis Cluster node but the cache runs standalone: restart to detect it, or set REDIS_CLUSTER_NODES",
+        );
+      }
+      await client.exists(PROBE_KEY);
     });
   }
 
@@ -178,9 +304,13 @@ export class RedisCacheStore implements CacheStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.fence.close();
     await closeClient(this.client, this.timeoutMs);
   }
 }
+
+const fencedOff = () =>
+  new StoreUnavailableError("redis", new Error("Redis failed over: reads wait for the repair"));
 
 /** A pipeline reports per-command errors in its result instead of rejecting. */
 function unwrap<T>(replies: [error: Error | null, result: unknown][] | null): T[] {

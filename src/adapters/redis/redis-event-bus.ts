@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import { Cluster } from "ioredis";
 import type { BusMessage, EventBus, Unsubscribe } from "../../core/ports/event-bus";
 import {
   CommandGate,
@@ -6,12 +6,14 @@ import {
   createCommandClient,
   createSubscriberClient,
   type RedisAdapterOptions,
+  type RedisClient,
+  topologyOf,
   unavailable,
   withTimeout,
 } from "./connection";
-import { PUBLISH_LUA } from "./scripts/publish";
+import { PUBLISH_LUA, SHARDED_PUBLISH_LUA } from "./scripts/publish";
 
-interface ScriptedRedis extends Redis {
+interface ScriptedRedis {
   publishEvent(topic: string, payload: string, maxLen: number): Promise<string>;
 }
 
@@ -30,23 +32,32 @@ const STREAM_ID = /^\d+-\d+$/;
  * name (live fan-out to every API instance). Publishing goes through the command connection;
  * subscriptions use a second connection, opened on the first `subscribe`, because a RESP2
  * subscriber connection cannot run other commands and a slow handler must not delay commands.
+ *
+ * On Redis Cluster the channel is a shard channel (SPUBLISH / SSUBSCRIBE): the stream key and the
+ * channel share a slot, so the script stays single-slot, and a message travels only within the
+ * topic's shard instead of being broadcast over the cluster bus to every node.
  */
 export class RedisEventBus implements EventBus {
   readonly kind = "redis";
-  readonly client: Redis;
+  readonly client: RedisClient;
   private readonly scripted: ScriptedRedis;
   private readonly opts: RedisAdapterOptions;
-  private subscriber: Redis | null = null;
+  private readonly sharded: boolean;
+  private subscriber: RedisClient | null = null;
   private readonly topics = new Map<string, Topic>();
   private readonly gate: CommandGate;
   private closed = false;
 
   constructor(opts: RedisAdapterOptions) {
     this.opts = opts;
+    this.sharded = topologyOf(opts).mode === "cluster";
     const client = createCommandClient(opts);
-    client.defineCommand("publishEvent", { lua: PUBLISH_LUA, numberOfKeys: 1 });
+    client.defineCommand("publishEvent", {
+      lua: this.sharded ? SHARDED_PUBLISH_LUA : PUBLISH_LUA,
+      numberOfKeys: 1,
+    });
     this.client = client;
-    this.scripted = client as ScriptedRedis;
+    this.scripted = client as unknown as ScriptedRedis;
     this.gate = new CommandGate(client, opts.timeoutMs);
   }
 
@@ -67,7 +78,10 @@ export class RedisEventBus implements EventBus {
     const sub = this.subscriberClient();
     let entry = this.topics.get(topic);
     if (!entry) {
-      entry = { handlers: new Set(), subscribed: sub.subscribe(topic) };
+      entry = {
+        handlers: new Set(),
+        subscribed: sub instanceof Cluster ? sub.ssubscribe(topic) : sub.subscribe(topic),
+      };
       // Rejections are observed by each waiting subscriber below, not here.
       entry.subscribed.catch(() => {});
       this.topics.set(topic, entry);
@@ -111,10 +125,12 @@ export class RedisEventBus implements EventBus {
     ]);
   }
 
-  private subscriberClient(): Redis {
+  private subscriberClient(): RedisClient {
     if (this.subscriber) return this.subscriber;
     const sub = createSubscriberClient(this.opts);
-    sub.on("message", (channel: string, raw: string) => this.deliver(channel, raw));
+    sub.on(this.sharded ? "smessage" : "message", (channel: string, raw: string) =>
+      this.deliver(channel, raw),
+    );
     this.subscriber = sub;
     return sub;
   }
@@ -148,7 +164,11 @@ export class RedisEventBus implements EventBus {
     const sub = this.subscriber;
     if (!sub) return;
     try {
-      await withTimeout(sub.unsubscribe(topic), this.opts.timeoutMs, `UNSUBSCRIBE ${topic}`);
+      await withTimeout(
+        sub instanceof Cluster ? sub.sunsubscribe(topic) : sub.unsubscribe(topic),
+        this.opts.timeoutMs,
+        `UNSUBSCRIBE ${topic}`,
+      );
     } catch {
       // The handler is gone locally, so nothing is delivered; the server side is cleaned up
       // when the queued UNSUBSCRIBE goes through or the connection closes.

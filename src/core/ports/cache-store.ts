@@ -74,6 +74,12 @@ export interface CacheStore {
   /** Releases only if still held by `token`. */
   releaseLock(key: string, token: string): Promise<void>;
 
+  /**
+   * Optional (Redis): `repair` runs after the store detected a failover (a server that may have
+   * lost acknowledged writes took over); reads are refused until it succeeds.
+   */
+  onFailover?(repair: () => Promise<void>): void;
+
   ping(): Promise<void>;
   /** True while the adapter believes the server is reachable. */
   isConnected(): boolean;
