@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type Redis from "ioredis";
 import { emailKey } from "../../plugins/cache-sync/keys";
 import { createUser, rawRedis, type TestUser, tamperBalance, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -8,7 +7,7 @@ const MISSING_ID = "0123456789abcdef01234567";
 
 describe("admin cache routes (SPEC §5)", () => {
   let stack: TestStack;
-  let redis: Redis;
+  let redis: ReturnType<typeof rawRedis>;
   let admin: TestUser;
   let user: TestUser;
 

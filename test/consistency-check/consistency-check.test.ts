@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type Redis from "ioredis";
 import { consistencyLockKey, runConsistencyCheck } from "../../plugins/consistency-check";
 import { createUser, rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -10,7 +9,7 @@ const counted = async (stack: TestStack, result: string) =>
 
 describe("periodic consistency check", () => {
   let stack: TestStack;
-  let redis: Redis;
+  let redis: ReturnType<typeof rawRedis>;
   beforeAll(async () => {
     stack = await createTestStack();
     redis = rawRedis(stack);
@@ -60,7 +59,7 @@ describe("periodic consistency check", () => {
 
 describe("the timer", () => {
   let stack: TestStack;
-  let redis: Redis;
+  let redis: ReturnType<typeof rawRedis>;
   beforeAll(async () => {
     stack = await createTestStack({ env: { CONSISTENCY_CHECK_INTERVAL_SECONDS: 1 } });
     redis = rawRedis(stack);

@@ -15,7 +15,7 @@ cacheStoreContract("memory", async () => {
 
 cacheStoreContract("redis", async () => {
   const redis = await startRedis();
-  const store = new RedisCacheStore({ url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
+  const store = new RedisCacheStore({ ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
   await store.ping();
   return {
     store,
@@ -32,7 +32,7 @@ describe("RedisCacheStore: the tombstone on the wire", () => {
   let store: RedisCacheStore;
   beforeAll(async () => {
     redis = await startRedis();
-    store = new RedisCacheStore({ url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
+    store = new RedisCacheStore({ ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
   });
   afterAll(async () => {
     await store.close();
@@ -122,7 +122,7 @@ describe("RedisCacheStore: faults on an owned redis-server", () => {
   beforeAll(async () => {
     if (!ownsRedis) return;
     redis = await startRedis();
-    store = new RedisCacheStore({ url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
+    store = new RedisCacheStore({ ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: 100 });
     await store.ping();
   });
   afterAll(async () => {

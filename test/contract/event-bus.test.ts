@@ -18,7 +18,7 @@ eventBusContract("memory", async () => {
 
 eventBusContract("redis", async () => {
   const redis = await startRedis();
-  const bus = new RedisEventBus({ url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN });
+  const bus = new RedisEventBus({ ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN });
   return {
     bus,
     maxLen: MAX_LEN,
@@ -37,7 +37,7 @@ describe("RedisEventBus: two API instances on one Redis", () => {
   let b: RedisEventBus;
   beforeAll(async () => {
     redis = await startRedis();
-    const opts = { url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN };
+    const opts = { ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN };
     a = new RedisEventBus(opts);
     b = new RedisEventBus(opts);
   });
@@ -108,7 +108,7 @@ describe("RedisEventBus: faults on an owned redis-server", () => {
   beforeAll(async () => {
     if (!ownsRedis) return;
     redis = await startRedis();
-    const opts = { url: redis.url, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN };
+    const opts = { ...redis.adapter, timeoutMs: TIMEOUT_MS, streamMaxLen: MAX_LEN };
     publisher = new RedisEventBus(opts);
     listener = new RedisEventBus(opts);
   });

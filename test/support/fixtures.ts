@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import Redis, { Cluster } from "ioredis";
 import { userKey } from "../../plugins/cache-sync/keys";
 import type { AuthUser } from "../../src/core/app-env";
 import type { SanitizedUser } from "../../src/domain/user";
@@ -26,9 +26,14 @@ export async function createUser(
   return { id: user.id, email: user.email, role, token };
 }
 
-/** A raw ioredis client on the stack's Redis, for tampering with entries behind the app's back. */
-export function rawRedis(stack: TestStack): Redis {
+/**
+ * A raw ioredis client on the stack's Redis, for tampering with entries behind the app's back
+ * (a Cluster client under REDIS_TOPOLOGY=cluster: single-key commands only there).
+ */
+export function rawRedis(stack: TestStack): Redis | Cluster {
   if (!stack.redis) throw new Error("stack has no Redis harness");
+  const topology = stack.redis.adapter.topology;
+  if (topology?.mode === "cluster") return new Cluster(topology.nodes);
   return new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
 }
 
@@ -37,7 +42,7 @@ export const userKeyOf = (stack: TestStack, id: string) => userKey(stack.config.
 /** Rewrites the cached balance in Redis directly (a stale entry the app did not write). */
 export async function tamperBalance(
   stack: TestStack,
-  redis: Redis,
+  redis: Redis | Cluster,
   id: string,
   balance: number,
 ): Promise<void> {

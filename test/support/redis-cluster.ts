@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { freePort } from "./free-port";
 import { forgetRedisProcess, spawnRedis, withClient } from "./redis-server";
 
 /** One `redis-server` of a harness (cluster node, sentinel-monitored server or sentinel). */
@@ -10,6 +10,8 @@ export interface RedisNodeHandle {
   readonly port: number;
   /** `host:port`, as Redis reports it. */
   readonly address: string;
+  /** `redis://host:port` of this one node. */
+  readonly url: string;
   readonly running: boolean;
   /** SIGKILL: no shutdown, no final replication. Resolves once the process is gone. */
   kill(): Promise<void>;
@@ -37,7 +39,12 @@ export interface RedisClusterHarness {
    * SIGKILLs `node` (a master) and resolves once one of its replicas has taken over its slots and
    * the cluster is `ok` again; resolves with how long that took.
    */
-  failover(node: RedisNodeHandle, timeoutMs?: number): Promise<number>;
+  failover(
+    node: RedisNodeHandle,
+    opts?: { timeoutMs?: number; afterKill?: () => Promise<void> | void },
+  ): Promise<number>;
+  /** The replicas attached to `master` now. */
+  replicasOf(master: RedisNodeHandle): Promise<RedisNodeHandle[]>;
   /** Resolves once every live node reports `cluster_state:ok` and sees the same masters. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** FLUSHALL on every live master. */
@@ -75,8 +82,9 @@ export async function startRedisCluster(
   const cli = requireBinary("redis-cli");
   const dir = mkdtempSync(join(tmpdir(), "cs-cluster-"));
   const nodes: ManagedNode[] = [];
+  const taken = new Set<number>();
   for (let i = 0; i < masters * (1 + replicas); i++) {
-    const port = await freePort();
+    const port = await freeClusterPort(taken);
     nodes.push(
       new ManagedNode(bin, port, dir, [
         "--cluster-enabled",
@@ -156,12 +164,23 @@ class ClusterHarness implements RedisClusterHarness {
     return this.byAddress(owner.address);
   }
 
-  async failover(node: RedisNodeHandle, timeoutMs = 20_000): Promise<number> {
+  async replicasOf(master: RedisNodeHandle): Promise<ManagedNode[]> {
+    const view = await this.view();
+    const m = view.masters.find((x) => x.address === master.address);
+    return (m?.replicaAddresses ?? []).map((a) => this.byAddress(a));
+  }
+
+  async failover(
+    node: RedisNodeHandle,
+    opts: { timeoutMs?: number; afterKill?: () => Promise<void> | void } = {},
+  ): Promise<number> {
+    const timeoutMs = opts.timeoutMs ?? 20_000;
     const before = await this.view();
     const victim = before.masters.find((m) => m.address === node.address);
     if (!victim) throw new Error(`${node.address} is not a master`);
     const started = performance.now();
     await node.kill();
+    await opts.afterKill?.();
     await until(timeoutMs, `a replica of ${node.address} to take over`, async () => {
       const after = await this.view();
       const heir = after.masters.find(
@@ -322,6 +341,31 @@ export class ManagedNode implements RedisNodeHandle {
     await this.kill();
     await this.start();
   }
+}
+
+/**
+ * A cluster node also listens on port + 10000 (the cluster bus), so both must be free; ports are
+ * drawn from 20000–22767 so the bus ports (30000–32767) stay below the OS ephemeral range too.
+ */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 2768);
+    if (taken.has(port)) continue;
+    if ((await canBind(port)) && (await canBind(port + 10_000))) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port pair (port, port + 10000) for a cluster node");
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
 }
 
 export function requireBinary(name: string): string {

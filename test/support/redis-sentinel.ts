@@ -20,7 +20,9 @@ export interface RedisSentinelHarness {
    * SIGKILLs the current master and resolves once the sentinels announced `+switch-master` and
    * name a replica; resolves with how long that took.
    */
-  failover(timeoutMs?: number): Promise<number>;
+  failover(opts?: { timeoutMs?: number; afterKill?: () => Promise<void> | void }): Promise<number>;
+  /** The servers replicating from the current master. */
+  replicas(): Promise<RedisNodeHandle[]>;
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -118,7 +120,15 @@ class SentinelHarness implements RedisSentinelHarness {
     return node;
   }
 
-  async failover(timeoutMs = 30_000): Promise<number> {
+  async replicas(): Promise<ManagedNode[]> {
+    const m = await this.master();
+    return this.servers.filter((s) => s !== m && s.running);
+  }
+
+  async failover(
+    opts: { timeoutMs?: number; afterKill?: () => Promise<void> | void } = {},
+  ): Promise<number> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
     const old = await this.master();
     const watcher = this.sentinelNodes[0];
     if (!watcher) throw new Error("no sentinel");
@@ -136,6 +146,7 @@ class SentinelHarness implements RedisSentinelHarness {
       });
       await sub.subscribe("+switch-master");
       await old.kill();
+      await opts.afterKill?.();
       await Promise.race([
         switched,
         Bun.sleep(timeoutMs).then(() => {

@@ -2,7 +2,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
+import { type RedisTopology, topologyFromSettings } from "../../src/adapters/redis/topology";
 import { freePort } from "./free-port";
+import { type RedisClusterHarness, startRedisCluster } from "./redis-cluster";
+import type { RedisSentinelHarness } from "./redis-sentinel";
 
 /**
  * A real Redis for a test suite.
@@ -18,7 +21,17 @@ import { freePort } from "./free-port";
  * the same on both.
  */
 export interface RedisHarness {
+  /**
+   * A server URL. Under `REDIS_TOPOLOGY=cluster`, a cluster node's: the app detects it and uses
+   * it as a cluster seed; adapters built by hand take `adapter` instead.
+   */
   readonly url: string;
+  /** Options that point an adapter (RedisCacheStore, RedisEventBus) at this Redis, any topology. */
+  readonly adapter: { url?: string; topology?: RedisTopology };
+  /** The deployment behind this harness. */
+  readonly topology: "standalone" | "cluster" | "sentinel";
+  /** The environment that points the app at it (REDIS_URL, or the cluster / sentinel variables). */
+  readonly env: Record<string, string>;
   readonly port: number;
   readonly owned: boolean;
   /** Random key prefix for this harness (ends with ":"). */
@@ -36,8 +49,15 @@ export interface RedisHarness {
   stop(): Promise<void>;
 }
 
+/**
+ * `REDIS_TOPOLOGY=cluster bun run test`: every suite runs on one 6-node Redis Cluster started for
+ * the test process (test/support/redis-cluster.ts); like a shared REDIS_URL, the processes are
+ * not the suite's to kill, and keys live under the harness prefix.
+ */
+export const onTestCluster = process.env.REDIS_TOPOLOGY === "cluster";
+
 /** Suites gate process-owning tests with `test.if(ownsRedis)`. */
-export const ownsRedis = !process.env.REDIS_URL;
+export const ownsRedis = !process.env.REDIS_URL && !onTestCluster;
 
 const READY_TIMEOUT_MS = 10_000;
 const live = new Set<Subprocess>();
@@ -48,6 +68,7 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RedisHar
   const prefix = `t:${crypto.randomUUID().slice(0, 8)}:`;
   const envUrl = process.env.REDIS_URL;
   if (envUrl) return sharedHarness(envUrl, prefix);
+  if (onTestCluster) return testClusterHarness(prefix);
   const bin = Bun.which("redis-server");
   if (!bin) {
     throw new Error(
@@ -80,6 +101,9 @@ async function ownedHarness(bin: string, port: number, prefix: string): Promise<
 
   return {
     url,
+    adapter: { url },
+    topology: "standalone",
+    env: { REDIS_URL: url },
     port,
     owned: true,
     prefix,
@@ -121,6 +145,9 @@ function sharedHarness(url: string, prefix: string): RedisHarness {
   const parsed = new URL(url);
   return {
     url,
+    adapter: { url },
+    topology: "standalone",
+    env: { REDIS_URL: url },
     port: Number(parsed.port || 6379),
     owned: false,
     prefix,
@@ -133,12 +160,94 @@ function sharedHarness(url: string, prefix: string): RedisHarness {
   };
 }
 
+let testCluster: Promise<RedisClusterHarness> | null = null;
+
+async function testClusterHarness(prefix: string): Promise<RedisHarness> {
+  testCluster ??= startRedisCluster({ masters: 3, replicas: 1 }).catch((err) => {
+    testCluster = null; // the next suite tries again rather than inheriting the failure
+    throw err;
+  });
+  const cluster = await testCluster;
+  if (!sharedNoticePrinted) {
+    sharedNoticePrinted = true;
+    console.warn(
+      `REDIS_TOPOLOGY=cluster: suites run on a Redis Cluster (${cluster.seeds}); tests that kill, pause or restart redis-server are skipped`,
+    );
+  }
+  // REDIS_URL at a node: the app's cluster detection is exercised by every suite.
+  return harnessOnCluster(cluster, { env: { REDIS_URL: cluster.url }, prefix });
+}
+
+/**
+ * A RedisHarness view of a cluster the test started itself (for createTestStack); the nodes are
+ * killed through the cluster harness, so kill/pause/restart here throw.
+ */
+export function harnessOnCluster(
+  cluster: RedisClusterHarness,
+  opts: { env?: Record<string, string>; prefix?: string } = {},
+): RedisHarness {
+  const prefix = opts.prefix ?? cluster.prefix;
+  const flushPrefix = async () => {
+    const masters = await cluster.masters();
+    await Promise.all(masters.map((m) => withClient(m.url, (c) => deleteByPrefix(c, prefix))));
+  };
+  return {
+    url: cluster.url,
+    adapter: { topology: topologyFromSettings({ REDIS_CLUSTER_NODES: cluster.seeds }) },
+    topology: "cluster",
+    env: opts.env ?? { REDIS_CLUSTER_NODES: cluster.seeds },
+    port: cluster.nodes[0]?.port ?? 0,
+    owned: false,
+    prefix,
+    ...notOwnedOps("the cluster's nodes are signalled through its own harness"),
+    flush: flushPrefix,
+    stop: () => flushPrefix().catch(() => {}),
+  };
+}
+
+/** The same for a Sentinel deployment. */
+export function harnessOnSentinel(sentinel: RedisSentinelHarness): RedisHarness {
+  const env = { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name };
+  const master = () => sentinel.master();
+  return {
+    get url() {
+      return sentinel.servers[0]?.url ?? "";
+    },
+    adapter: { topology: topologyFromSettings(env) },
+    topology: "sentinel",
+    env,
+    port: sentinel.servers[0]?.port ?? 0,
+    owned: false,
+    prefix: sentinel.prefix,
+    ...notOwnedOps("the servers are signalled through the sentinel harness"),
+    flush: async () => withClient((await master()).url, (c) => deleteByPrefix(c, sentinel.prefix)),
+    stop: async () => {
+      await withClient((await master()).url, (c) => deleteByPrefix(c, sentinel.prefix)).catch(
+        () => {},
+      );
+    },
+  };
+}
+
+function notOwnedOps(why: string) {
+  const refuse = (what: string) => () => {
+    throw new Error(`cannot ${what} through this RedisHarness: ${why}`);
+  };
+  return {
+    kill: async () => refuse("kill")(),
+    pause: refuse("pause"),
+    resume: refuse("resume"),
+    restart: async () => refuse("restart")(),
+  };
+}
+
 async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
   let cursor = "0";
   do {
     const [next, keys] = await client.scan(cursor, "MATCH", `${escapeGlob(prefix)}*`, "COUNT", 500);
     cursor = next;
-    if (keys.length) await client.unlink(...keys);
+    // One key per UNLINK: on a cluster node, keys of one SCAN step may span slots.
+    await Promise.all(keys.map((k) => client.unlink(k)));
   } while (cursor !== "0");
 }
 

@@ -84,7 +84,7 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     CONSISTENCY_CHECK_INTERVAL_SECONDS: 0,
     // The same factory as `bun start`: URLs select the real adapters, none the embedded ones.
     ...(kind === "real"
-      ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, REDIS_URL: redis?.url }
+      ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, ...redis?.env }
       : {}),
     ...opts.env,
   });

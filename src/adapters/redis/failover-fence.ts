@@ -27,6 +27,11 @@ export class FailoverFence {
   private closed = false;
   /** Failovers seen since start (for logs and tests). */
   failovers = 0;
+  /**
+   * Tests only: false removes the protection (every read allowed, nothing repaired), to show
+   * that the failover test fails without it.
+   */
+  enabled = true;
 
   constructor(
     private readonly client: RedisClient,
@@ -59,6 +64,7 @@ export class FailoverFence {
 
   /** True when a read of `key` may be served now; otherwise the caller answers "unavailable". */
   allows(key: string): boolean {
+    if (!this.enabled) return true;
     if (this.repairing) return false;
     const client = this.client;
     if (!(client instanceof Cluster)) return this.verified;
