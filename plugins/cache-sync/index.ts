@@ -31,7 +31,7 @@ export function cacheSyncPlugin(): Plugin {
       engine = new CacheEngine(ctx, ctx.use("sanitizeUser"));
       const e = engine;
       // After a Redis failover, debts (writes the old master may have lost) are settled first.
-      ctx.cache.onFailover?.(async () => {
+      ctx.cache.onFailover(async () => {
         await e.repairPending();
       });
       ctx.provide("cacheEngine", engine);

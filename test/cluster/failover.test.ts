@@ -116,7 +116,8 @@ describe("Redis Cluster: a master SIGKILLed under load", () => {
       const [a, b] = d.instances;
       const id = d.userIds[0] ?? "";
       if (!a || !b) throw new Error("two instances expected");
-      for (const s of d.instances) (s.stores.cache as RedisCacheStore).fence.enabled = fence;
+      if (!fence)
+        for (const s of d.instances) (s.stores.cache as RedisCacheStore).fence.disableForTest();
       await b.ctx.use("cacheSync").getUserWithSync(id);
       const victim = await cluster.masterOf(userKey(a.config.CACHE_PREFIX, id));
       const [replica] = await cluster.replicasOf(victim);

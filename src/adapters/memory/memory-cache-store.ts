@@ -150,6 +150,9 @@ export class MemoryCacheStore implements CacheStore {
     if (this.read(key) === token) this.entries.delete(key);
   }
 
+  /** One process, no replicas: nothing to fail over. */
+  onFailover(): void {}
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

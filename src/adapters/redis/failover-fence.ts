@@ -27,11 +27,17 @@ export class FailoverFence {
   private closed = false;
   /** Failovers seen since start (for logs and tests). */
   failovers = 0;
+  private enabled = true;
+
   /**
-   * Tests only: false removes the protection (every read allowed, nothing repaired), to show
-   * that the failover test fails without it.
+   * Tests only (refused unless NODE_ENV=test): removes the protection, every read allowed and
+   * nothing repaired, to show that the failover test fails without it.
    */
-  enabled = true;
+  disableForTest(): void {
+    if (process.env.NODE_ENV !== "test")
+      throw new Error("the failover fence is only switched off in tests");
+    this.enabled = false;
+  }
 
   constructor(
     private readonly client: RedisClient,

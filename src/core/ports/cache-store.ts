@@ -75,10 +75,11 @@ export interface CacheStore {
   releaseLock(key: string, token: string): Promise<void>;
 
   /**
-   * Optional (Redis): `repair` runs after the store detected a failover (a server that may have
-   * lost acknowledged writes took over); reads are refused until it succeeds.
+   * `repair` runs after the store detected a failover (a server that may have lost acknowledged
+   * writes took over); reads are refused until it succeeds. A store that cannot fail over
+   * (in-process) never calls it.
    */
-  onFailover?(repair: () => Promise<void>): void;
+  onFailover(repair: () => Promise<void>): void;
 
   ping(): Promise<void>;
   /** True while the adapter believes the server is reachable. */
