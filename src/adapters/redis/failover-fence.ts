@@ -4,6 +4,7 @@ import { Cluster } from "ioredis";
 import type { RedisClient } from "./connection";
 
 const REPAIR_RETRY_MS = 500;
+const VERIFY_RETRY_MS = 100;
 
 /**
  * Redis replication is asynchronous: a master that dies (or restarts from an older snapshot) can
@@ -102,11 +103,16 @@ export class FailoverFence {
     const client = this.client;
     if (client instanceof Cluster || this.closed) return;
     let runId: string | undefined;
-    try {
-      runId = /run_id:(\w+)/.exec(await client.info("server"))?.[1];
-    } catch {
-      // The connection dropped again; the next "ready" verifies.
-      return;
+    for (;;) {
+      try {
+        runId = /run_id:(\w+)/.exec(await client.info("server"))?.[1];
+        break;
+      } catch {
+        // A timeout on a busy server: ask again while connected; after a drop, the next "ready"
+        // verifies.
+        if (this.closed || client.status !== "ready") return;
+        await sleep(VERIFY_RETRY_MS);
+      }
     }
     if (!runId) return;
     if (this.runId === null || this.runId === runId) {
