@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { userKey } from "../../plugins/cache-sync";
+import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
+import { ConfigError, loadConfig } from "../../src/core/config";
+import { createUser } from "../support/fixtures";
+import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
+import { type RedisClusterHarness, startRedisCluster } from "../support/redis-cluster";
+import { harnessOnCluster } from "../support/redis-server";
+import { createTestStack, type TestStack } from "../support/stack";
+
+/**
+ * The API on a 6-node Redis Cluster reached through REDIS_URL at one node (detected, used as a
+ * seed): user keys land on every master, /cache/stats counts every master, /ready tells the truth.
+ */
+let cluster: RedisClusterHarness;
+let mongo: MongoWireServer;
+let stack: TestStack;
+beforeAll(async () => {
+  [cluster, mongo] = await Promise.all([startRedisCluster(), startMongoWire()]);
+  stack = await createTestStack({
+    redis: harnessOnCluster(cluster, { env: { REDIS_URL: cluster.url } }),
+    mongo,
+    env: { ADMIN_EMAIL: "admin@cachesync.test", ADMIN_PASSWORD: "admin-password-1" },
+  });
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await mongo?.close();
+  await cluster?.stop();
+});
+
+describe("configuration", () => {
+  test("more than one topology is refused naming both variables", () => {
+    for (const env of [
+      { REDIS_URL: "redis://a:6379", REDIS_CLUSTER_NODES: "a:7000,b:7001" },
+      { REDIS_URL: "redis://a:6379", REDIS_SENTINELS: "a:26379", REDIS_SENTINEL_NAME: "m" },
+      { REDIS_CLUSTER_NODES: "a:7000", REDIS_SENTINELS: "a:26379", REDIS_SENTINEL_NAME: "m" },
+    ]) {
+      const names = Object.keys(env).filter((k) => k !== "REDIS_SENTINEL_NAME");
+      let err: unknown;
+      try {
+        loadConfig(env);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      for (const n of names) expect((err as Error).message).toContain(n);
+    }
+  });
+
+  test("REDIS_SENTINELS needs REDIS_SENTINEL_NAME; node lists must be host:port or redis URLs", () => {
+    expect(() => loadConfig({ REDIS_SENTINELS: "a:26379" })).toThrow(/REDIS_SENTINEL_NAME/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: "a" })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: "http://a:1" })).toThrow(/REDIS_CLUSTER_NODES/);
+    const c = loadConfig({ REDIS_CLUSTER_NODES: "rediss://u:p@a:7000,b:7001" });
+    expect(c.REDIS_CLUSTER_NODES).toBe("rediss://u:p@a:7000,b:7001");
+  });
+});
+
+describe("the API on a Redis Cluster", () => {
+  test("REDIS_URL at a cluster node is detected and used as a seed: reads are cached, /ready is up", async () => {
+    expect(stack.stores.cache.kind).toBe("redis");
+    const { default: Redis } = await import("ioredis");
+    const client = (stack.stores.cache as RedisCacheStore).client;
+    expect(client).not.toBeInstanceOf(Redis); // a Cluster client
+    const res = await stack.call("GET", "/ready");
+    expect(res.status).toBe(200);
+    expect((await res.json()).data).toEqual({ mongo: "up", redis: "up" });
+  });
+
+  test("user keys spread over every master and /cache/stats counts them all", async () => {
+    const admin = await stack.call("POST", "/api/v1/auth/login", {
+      body: { email: "admin@cachesync.test", password: "admin-password-1" },
+    });
+    const token = (await admin.json()).data.token as string;
+    const users = [];
+    for (let i = 0; i < 45; i++) users.push(await createUser(stack));
+    for (const u of users) {
+      const me = await stack.call("GET", "/api/v1/users/me", { token: u.token });
+      expect(me.status).toBe(200);
+    }
+    const owners = new Map<number, number>();
+    for (const u of users) {
+      const port = (await cluster.masterOf(userKey(stack.config.CACHE_PREFIX, u.id))).port;
+      owners.set(port, (owners.get(port) ?? 0) + 1);
+    }
+    expect(owners.size).toBe(3);
+    const stats = await stack.call("GET", "/api/v1/cache/stats", { token });
+    expect(stats.status).toBe(200);
+    const data = (await stats.json()).data;
+    // Every user read above is cached (plus the admin's own entry, which login may have filled).
+    expect(data.totalUserKeys).toBeGreaterThanOrEqual(45);
+    expect(data.redisConnected).toBe(true);
+    console.log(
+      `[cluster] 45 users over masters: ${[...owners.values()].join(" / ")}; /cache/stats totalUserKeys=${data.totalUserKeys} emailKeys=${data.emailKeys}`,
+    );
+  }, 30_000);
+
+  test("a standalone connection to a cluster node is not 'up' (every keyed command would get MOVED)", async () => {
+    const store = new RedisCacheStore({ url: cluster.url, timeoutMs: 300, streamMaxLen: 10 });
+    try {
+      expect(store.ping()).rejects.toThrow();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("/ready says Redis is down while a master is dead, up again once its replica took over", async () => {
+    const victim = (await cluster.masters())[0];
+    if (!victim) throw new Error("no master");
+    const seen: number[] = [];
+    const failoverMs = await cluster.failover(victim, {
+      afterKill: async () => {
+        await Bun.sleep(200);
+        seen.push((await stack.call("GET", "/ready")).status);
+      },
+    });
+    let status = 0;
+    const deadline = Date.now() + 10_000;
+    while (status !== 200 && Date.now() < deadline) {
+      status = (await stack.call("GET", "/ready")).status;
+      await Bun.sleep(100);
+    }
+    expect(seen).toEqual([503]);
+    expect(status).toBe(200);
+    console.log(
+      `[cluster] /ready 503 during the failover (${Math.round(failoverMs)} ms), then 200`,
+    );
+    await victim.restart();
+    await cluster.waitHealthy();
+  }, 60_000);
+});
