@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,soak,outside] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -27,6 +27,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   http: { title: "HTTP", load: async () => (await import("./sections/http")).httpSection },
   write: { title: "Write path", load: async () => (await import("./sections/write")).writeSection },
   sse: { title: "SSE fan-out", load: async () => (await import("./sections/sse")).sseSection },
+  cluster: {
+    title: "Redis Cluster beside standalone",
+    load: async () => (await import("./sections/cluster")).clusterSection,
+  },
   soak: {
     title: "Consistency soak",
     load: async () => (await import("./sections/soak")).soakSection,
@@ -74,7 +78,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,soak,outside] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
