@@ -100,7 +100,8 @@ export const clusterSection: Section = async (ctx): Promise<SectionResult> => {
       (await client.get(engine.userKey(probeUser.id))) ?? "",
       "utf8",
     );
-    let userKeys = 0;
+    // The entry and its email index (keyed by email), then anything else named by the id.
+    let userKeys = await client.exists(engine.emailKey(probeUser.email));
     for (const m of client.nodes("master")) {
       let cursor = "0";
       do {
@@ -214,7 +215,7 @@ export const clusterSection: Section = async (ctx): Promise<SectionResult> => {
           ["user entry: JSON value", `${valueBytes} B`],
           ["user entry: MEMORY USAGE", `${userBytes} B`],
           ["email index entry: MEMORY USAGE", `${emailBytes} B`],
-          ["keys per cached user (after a profile read)", String(userKeys)],
+          ["keys per cached user (entry + email index, no profile read)", String(userKeys)],
         ],
       ),
       "",
