@@ -37,6 +37,13 @@ export function rawRedis(stack: TestStack): Redis | Cluster {
   return new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
 }
 
+/** KEYS on every master of a cluster, or on the one server (test-side cross-checks only). */
+export async function rawKeys(redis: Redis | Cluster, pattern: string): Promise<string[]> {
+  await redis.exists(pattern); // a first command: a cluster client knows its masters after it
+  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  return (await Promise.all(nodes.map((n) => n.keys(pattern)))).flat();
+}
+
 export const userKeyOf = (stack: TestStack, id: string) => userKey(stack.config.CACHE_PREFIX, id);
 
 /** Rewrites the cached balance in Redis directly (a stale entry the app did not write). */
