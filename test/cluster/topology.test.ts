@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Cluster } from "ioredis";
 import { userKey } from "../../plugins/cache-sync";
 import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
+import { topologyFromSettings } from "../../src/adapters/redis/topology";
 import { ConfigError, loadConfig } from "../../src/core/config";
 import { createUser } from "../support/fixtures";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
@@ -54,6 +56,56 @@ describe("configuration", () => {
     expect(() => loadConfig({ REDIS_CLUSTER_NODES: "http://a:1" })).toThrow(/REDIS_CLUSTER_NODES/);
     const c = loadConfig({ REDIS_CLUSTER_NODES: "rediss://u:p@a:7000,b:7001" });
     expect(c.REDIS_CLUSTER_NODES).toBe("rediss://u:p@a:7000,b:7001");
+  });
+});
+
+describe("credentials and TLS reach every topology's connections", () => {
+  const opts = { timeoutMs: 100, streamMaxLen: 10, onError: () => {} };
+  test("cluster: user:password@ and rediss:// from the node list", async () => {
+    const topology = topologyFromSettings({
+      REDIS_CLUSTER_NODES: "rediss://app:s%40cret@127.0.0.1:1,127.0.0.1:2",
+    });
+    expect(topology).toEqual({
+      mode: "cluster",
+      nodes: [
+        { host: "127.0.0.1", port: 1 },
+        { host: "127.0.0.1", port: 2 },
+      ],
+      auth: { username: "app", password: "s@cret", tls: true },
+    });
+    const store = new RedisCacheStore({ ...opts, topology });
+    const client = store.client as Cluster;
+    expect(client.options.redisOptions).toMatchObject({
+      username: "app",
+      password: "s@cret",
+      tls: {},
+    });
+    await store.close();
+  });
+
+  test("sentinel: data-node credentials and TLS from the URL, the sentinels' own password", async () => {
+    const topology = topologyFromSettings({
+      REDIS_SENTINELS: "rediss://app:pw@127.0.0.1:1",
+      REDIS_SENTINEL_NAME: "m",
+      REDIS_SENTINEL_PASSWORD: "sentinel-pw",
+    });
+    const store = new RedisCacheStore({ ...opts, topology });
+    expect(store.client.options).toMatchObject({
+      name: "m",
+      username: "app",
+      password: "pw",
+      tls: {},
+      sentinelPassword: "sentinel-pw",
+      enableTLSForSentinelMode: true,
+    });
+    await store.close();
+  });
+
+  test("standalone: the URL as given (ioredis reads user:password@ and rediss:// from it)", () => {
+    expect(topologyFromSettings({ REDIS_URL: "rediss://u:p@h:6380" })).toEqual({
+      mode: "standalone",
+      url: "rediss://u:p@h:6380",
+    });
   });
 });
 
