@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { sign } from "hono/jwt";
-import type Redis from "ioredis";
 import type { SanitizedUser } from "../../src/domain/user";
 import { rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -13,7 +12,7 @@ import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users"
  * the decision still follows MongoDB or the signed token.
  */
 let stack: TestStack;
-let redis: Redis;
+let redis: ReturnType<typeof rawRedis>;
 beforeAll(async () => {
   stack = await createTestStack({ env: { ...ADMIN_ENV } });
   redis = rawRedis(stack);

@@ -162,12 +162,21 @@ function sharedHarness(url: string, prefix: string): RedisHarness {
 
 let testCluster: Promise<RedisClusterHarness> | null = null;
 
-async function testClusterHarness(prefix: string): Promise<RedisHarness> {
+/**
+ * Starts the shared test cluster once per test process. Called from the test preload
+ * (test/support/preload.ts): bun test kills what a test file spawned when that file ends, so a
+ * cluster shared by every file must be started before the first one.
+ */
+export function startTestCluster(): Promise<RedisClusterHarness> {
   testCluster ??= startRedisCluster({ masters: 3, replicas: 1 }).catch((err) => {
     testCluster = null; // the next suite tries again rather than inheriting the failure
     throw err;
   });
-  const cluster = await testCluster;
+  return testCluster;
+}
+
+async function testClusterHarness(prefix: string): Promise<RedisHarness> {
+  const cluster = await startTestCluster();
   if (!sharedNoticePrinted) {
     sharedNoticePrinted = true;
     console.warn(
