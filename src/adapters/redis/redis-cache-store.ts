@@ -286,6 +286,13 @@ export class RedisCacheStore implements CacheStore {
     return this.run(async () => {
       if (client instanceof Cluster) {
         const masters = client.nodes("master");
+        // ioredis drops a dead node's connection: every slot's owner must still be connected.
+        const connected = new Set(masters.map((m) => `${m.options.host}:${m.options.port}`));
+        for (let slot = 0; slot < client.slots.length; slot++) {
+          const owner = client.slots[slot]?.[0];
+          if (!owner || !connected.has(owner))
+            throw new Error(`slot ${slot}: its master ${owner ?? "(none)"} is not reachable`);
+        }
         if (masters.length === 0) throw new Error("no cluster master known");
         await Promise.all(masters.map((m) => m.ping()));
       } else if (/cluster_enabled:1/.test(await client.info("cluster"))) {
