@@ -183,8 +183,13 @@ async function testClusterHarness(prefix: string): Promise<RedisHarness> {
       `REDIS_TOPOLOGY=cluster: suites run on a Redis Cluster (${cluster.seeds}); tests that kill, pause or restart redis-server are skipped`,
     );
   }
-  // REDIS_URL at a node: the app's cluster detection is exercised by every suite.
-  return harnessOnCluster(cluster, { env: { REDIS_URL: cluster.url }, prefix });
+  // REDIS_URL at a node: the app's cluster detection is exercised by every suite. A longer
+  // command timeout (unless a suite sets its own): WAIT gets 60 % of it, and the six cluster
+  // processes share the machine's cores with the whole suite.
+  return harnessOnCluster(cluster, {
+    env: { REDIS_URL: cluster.url, REDIS_TIMEOUT_MS: "500" },
+    prefix,
+  });
 }
 
 /**
