@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { changeStreamsPlugin } from "../../plugins/change-streams";
 import { defaultPlugins } from "../../src/plugins";
 import { seedUser } from "../support/seed";
 import type { TestStack } from "../support/stack";
@@ -89,57 +90,87 @@ describe("forced interleavings with writes made outside the service", () => {
   });
 });
 
+/**
+ * Outside writes (a per-user counter in displayName, no version bump) with readers, and with
+ * `service` the stale checker's own writers, fills and invalidations on the same users (they only
+ * touch bio). A read is late when it started more than LAG_MS after an outside write committed
+ * and returns an older counter.
+ */
+async function outsideLoad(target: TestStack, service: boolean) {
+  const users = await Promise.all(Array.from({ length: 6 }, () => seedUser(target.ctx)));
+  const ids = users.map((u) => u.id);
+  const svc = target.ctx.use("cacheSync");
+  for (const id of ids) await svc.getUserWithSync(id);
+  const outside = servers.client.db(target.dbName).collection("users");
+  const committed = new Map<string, { n: number; at: number }[]>();
+  const reads: { id: string; start: number; n: number }[] = [];
+  const seqOf = (name: unknown) => Number(/^oob-(\d+)$/.exec(String(name))?.[1] ?? 0);
+  let running = true;
+  const outsideWriter = async () => {
+    let n = 0;
+    while (running) {
+      n++;
+      for (const id of ids) {
+        await outside.updateOne({ _id: oid(id) }, { $set: { displayName: `oob-${n}` } });
+        committed.set(id, [...(committed.get(id) ?? []), { n, at: performance.now() }]);
+      }
+      await Bun.sleep(5);
+    }
+  };
+  const reader = async () => {
+    while (running) {
+      const id = ids[Math.floor(Math.random() * ids.length)] as string;
+      const start = performance.now();
+      const u = await svc.getUserWithSync(id).catch(() => null);
+      if (u) reads.push({ id, start, n: seqOf(u.displayName) });
+      await Bun.sleep(1);
+    }
+  };
+  const loops = [outsideWriter(), reader(), reader()];
+  const inService = service
+    ? await runStaleCheck({
+        service: svc,
+        userIds: ids,
+        durationMs: 4000,
+        writers: 2,
+        readers: 4,
+        invalidateRate: 0.05,
+      })
+    : await Bun.sleep(LAG_MS + 2000).then(() => null);
+  running = false;
+  await Promise.all(loops);
+  let late = 0;
+  for (const r of reads) {
+    const newest = (committed.get(r.id) ?? []).filter((c) => c.at + LAG_MS < r.start).at(-1);
+    if (newest && r.n < newest.n) late++;
+  }
+  return { ids, reads: reads.length, late, inService };
+}
+
 describe("under load", () => {
   test("outside writes racing service writes, fills and invalidations: 0 stale reads after the lag bound, cache = MongoDB", async () => {
-    const users = await Promise.all(Array.from({ length: 6 }, () => seedUser(stack.ctx)));
-    const ids = users.map((u) => u.id);
-    const svc = stack.ctx.use("cacheSync");
-    const outside = outsideUsers(servers, stack);
-    // Outside writes: a per-user counter in displayName; service writes only touch bio.
-    const committed = new Map<string, { n: number; at: number }[]>();
-    const reads: { id: string; start: number; n: number }[] = [];
-    const seqOf = (name: unknown) => Number(/^oob-(\d+)$/.exec(String(name))?.[1] ?? 0);
-    let running = true;
-    const outsideWriter = async () => {
-      let n = 0;
-      while (running) {
-        n++;
-        for (const id of ids) {
-          await outside.updateOne({ _id: oid(id) }, { $set: { displayName: `oob-${n}` } });
-          committed.set(id, [...(committed.get(id) ?? []), { n, at: performance.now() }]);
-        }
-        await Bun.sleep(5);
-      }
-    };
-    const reader = async () => {
-      while (running) {
-        const id = ids[Math.floor(Math.random() * ids.length)] as string;
-        const start = performance.now();
-        const u = await svc.getUserWithSync(id).catch(() => null);
-        if (u) reads.push({ id, start, n: seqOf(u.displayName) });
-      }
-    };
-    const writers = [outsideWriter(), reader(), reader()];
-    const inService = await runStaleCheck({
-      service: svc,
-      userIds: ids,
-      durationMs: 4000,
-      writers: 2,
-      readers: 4,
-      invalidateRate: 0.05,
-    });
-    running = false;
-    await Promise.all(writers);
+    const { ids, reads, late, inService } = await outsideLoad(stack, true);
     // The service's own guarantee holds with the stream bumping versions underneath it.
-    expect(inService.stale).toBe(0);
-    expect(inService.writes).toBeGreaterThan(10);
-    let late = 0;
-    for (const r of reads) {
-      const newest = (committed.get(r.id) ?? []).filter((c) => c.at + LAG_MS < r.start).at(-1);
-      if (newest && r.n < newest.n) late++;
-    }
-    expect(reads.length).toBeGreaterThan(10);
+    expect(inService?.stale).toBe(0);
+    expect(inService?.writes).toBeGreaterThan(10);
+    expect(reads).toBeGreaterThan(10);
     expect(late).toBe(0);
     for (const id of ids) await until(() => cacheMatchesDb(stack, id), LAG_MS * 2);
+  }, 30_000);
+
+  test("the same check fails with the ordering protection switched off", async () => {
+    const plugins = [
+      ...defaultPlugins().map((p) =>
+        p.name === "change-streams" ? changeStreamsPlugin({ unsafeWithoutOrdering: true }) : p,
+      ),
+    ];
+    const naive = await streamStack(servers, { plugins });
+    try {
+      const { late, reads } = await outsideLoad(naive, false);
+      expect(reads).toBeGreaterThan(10);
+      expect(late).toBeGreaterThan(0);
+    } finally {
+      await naive.close();
+    }
   }, 30_000);
 });
