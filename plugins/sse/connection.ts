@@ -12,6 +12,9 @@ export type CloseReason =
   /** Its session was revoked (logout) or the account lost the role it was opened with. */
   | "revoked";
 
+/** With the default 15 s heartbeat, a session check a minute per stream (one cache read). */
+const SESSION_CHECK_HEARTBEATS = 4;
+
 /** setTimeout's longest delay (~24.8 days); a longer session is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -21,6 +24,12 @@ export interface ConnectionOptions {
   /** Frames waiting for a slow socket beyond this drop the connection (SSE_MAX_QUEUE). */
   maxQueue: number;
   heartbeatMs: number;
+  /**
+   * Re-checks the stream's session every SESSION_CHECK_HEARTBEATS heartbeats: an account deleted
+   * (no event announces it) or a logout whose event was lost still ends the stream. false closes
+   * it; a failed check (stores down) keeps it, since only a known refusal may deny.
+   */
+  sessionValid?: () => Promise<boolean>;
   /** Reconnect delay suggested to EventSource. */
   retryMs: number;
   onDelivered(): void;
@@ -58,8 +67,16 @@ export class SseConnection {
     private readonly opts: ConnectionOptions,
   ) {
     // Proxies close idle streams; a comment line keeps them open and EventSource ignores it.
+    let beats = 0;
     this.heartbeat = setInterval(() => {
       if (this.queue.length === 0) this.push({ kind: "raw", text: ": heartbeat\n\n" });
+      if (++beats % SESSION_CHECK_HEARTBEATS === 0 && opts.sessionValid)
+        opts.sessionValid().then(
+          (valid) => {
+            if (!valid) this.close("revoked");
+          },
+          () => {},
+        );
     }, opts.heartbeatMs);
     this.heartbeat.unref?.();
     if (user.exp !== undefined) this.armExpiry(user.exp * 1000);

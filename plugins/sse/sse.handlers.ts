@@ -56,6 +56,7 @@ export function eventsHandler(
       const conn = new SseConnection(caller, stream, {
         maxQueue: ctx.config.SSE_MAX_QUEUE,
         heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
+        sessionValid: () => auth.isSessionCurrent(caller),
         retryMs: RETRY_MS,
         onDelivered: () => ctx.metrics.eventsDelivered.inc(),
         onClosed: (cn, reason) => hub.remove(cn, reason),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ObjectId } from "bson";
 import type { Server } from "bun";
 import { sign } from "hono/jwt";
 import { authPlugin } from "../../plugins/auth";
@@ -97,6 +98,14 @@ describe("logout", () => {
 });
 
 describe("SSE credentials", () => {
+  test("the stream of an account deleted behind the API ends at its next session check", async () => {
+    const u = await registerUser(a);
+    const stream = await listen({ token: u.token });
+    // No event announces a deletion: the periodic check (every 4 heartbeats) finds it.
+    await a.ctx.repo.collection("users").deleteOne({ _id: new ObjectId(u.user.id) });
+    expect(await closeReason(stream, 5000)).toBe("revoked");
+  }, 20_000);
+
   test("a ticket opens one stream: the second use is 401", async () => {
     const u = await registerUser(a);
     const ticket = await ticketFor(u.token);
