@@ -4,6 +4,8 @@ import type { Plugin } from "../../src/core/plugin";
 import type { SanitizedUser } from "../../src/domain/user";
 import { markStale } from "../cache-sync/stale-scope";
 
+const NO_FILL = { held: false } as const;
+
 type Lookup = { by: "id"; id: string } | { by: "email"; email: string } | null;
 
 /** Only `findOne({ _id })` / `findOne({ email })` with no options are served from the cache. */
@@ -46,15 +48,17 @@ export function cacheAsidePlugin(): Plugin {
           lookup.by === "id" ? lookup.id : `email:${lookup.email}`,
           async (seal) => {
             const end = ctx.metrics.fillSeconds.startTimer();
-            const lease = lookup.by === "id" ? await engine.lease(lookup.id) : undefined;
+            // An email miss cannot lease the user's key before it knows the id: it answers from
+            // MongoDB without filling (a fill by versions alone could land after an eviction).
+            const lease = lookup.by === "id" ? await engine.lease(lookup.id) : NO_FILL;
             // Joiners from here on would get a read that may predate a write acknowledged
             // after they arrived (on any instance): they share the next load instead.
             seal();
             const doc = (await engine.observeMongo(next())) as Record<string, unknown> | null;
             if (!doc) return null;
             const sanitized = engine.sanitize(doc);
-            // Refused means a newer write won the key; the document is still current for every
-            // caller of this load, since they all arrived before its read began.
+            // Refused means the key changed since the lease; the document is still current for
+            // every caller of this load, since they all arrived before its read began.
             await engine.fill(sanitized, lease);
             end();
             return sanitized;

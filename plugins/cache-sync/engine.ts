@@ -14,6 +14,24 @@ import { SingleFlight } from "./single-flight";
 export const DELETED_VERSION = Number.MAX_SAFE_INTEGER;
 
 const WRITE = { write: true } as const;
+
+/**
+ * What a write-through presents as its lease: it matches no fill's lease, so set-if-newer lands
+ * it only over a live entry under the version rules — never into an absent key nor over a fill's
+ * lease, where the write cannot tell that it carries the latest version.
+ */
+const WRITE_THROUGH_LEASE = "write-through";
+
+/**
+ * A fill's right to store: `token` when it holds a lease taken before its MongoDB read; `held`
+ * false when it could not take one (the key was not empty): with leases on, it then stores
+ * nothing. With leases switched off (a mutation test) fills go by versions alone.
+ */
+export interface FillLease {
+  held: boolean;
+  token?: string;
+}
+
 const BREAKER_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
 
 const isMongoDown = (err: unknown) => err instanceof StoreUnavailableError && err.store === "mongo";
@@ -117,32 +135,42 @@ export class CacheEngine {
   }
 
   /**
-   * Before a miss reads MongoDB: a lease in the (absent) key, so the fill can tell "still mine"
-   * from "a newer entry was written and then evicted" (versions alone cannot: DESIGN.md). Returns
-   * the token the fill must present; best effort like the fill itself.
+   * Before a miss reads MongoDB: a lease in the empty key (SET NX), so the fill lands only if
+   * nothing happened to the key since — a write-through, an invalidation or an eviction all take
+   * the lease away, and with it any chance for a read that predates them to land (versions alone
+   * cannot tell: DESIGN.md). Best effort like the fill itself.
    */
-  async lease(id: string): Promise<string | undefined> {
-    if (!this.switches.fillLeases) return undefined;
+  async lease(id: string): Promise<FillLease> {
+    if (!this.switches.fillLeases) return { held: true };
     const token = `${this.instance}:${++this.leases}`;
-    if (!this.breaker.allows()) return token;
-    await this.breaker
+    if (!this.breaker.allows()) return { held: false };
+    const held = await this.breaker
       .run(() =>
         this.cache.acquireFillLease(this.userKey(id), token, this.ctx.config.CACHE_MARKER_TTL_MS),
       )
-      .catch((err) => this.redisError(err));
-    return token;
+      .catch((err) => {
+        this.redisError(err);
+        return false;
+      });
+    return { held, token };
   }
 
   /**
-   * Cache-aside fill: best effort, only ever moves the entry forward, only under its lease.
-   * "refused" means Redis already holds something the fill may not replace: a newer write won.
+   * Cache-aside fill: best effort, only under the lease taken before the MongoDB read.
+   * "refused" means the key changed since the lease was taken: a write or invalidation won.
    */
-  async fill(user: SanitizedUser, lease?: string): Promise<"stored" | "refused" | "skipped"> {
-    if (!this.breaker.allows()) return "skipped";
+  async fill(user: SanitizedUser, lease: FillLease): Promise<"stored" | "refused" | "skipped"> {
+    if (!lease.held || !this.breaker.allows()) return "skipped";
     try {
       const ttl = this.ttl();
       const stored = await this.breaker.run(() =>
-        this.storeVersioned(this.userKey(user.id), JSON.stringify(user), user.version, ttl, lease),
+        this.storeVersioned(
+          this.userKey(user.id),
+          JSON.stringify(user),
+          user.version,
+          ttl,
+          lease.token,
+        ),
       );
       this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
       if (!stored) return "refused";
@@ -156,19 +184,30 @@ export class CacheEngine {
   }
 
   /**
-   * After MongoDB acknowledged a write: the new version goes to Redis now. If Redis cannot take
-   * it, the key is recorded durably and the breaker opens, so the older entry still in Redis is
-   * not served again before it is repaired.
+   * After MongoDB acknowledged a write: the new version goes to Redis now (or, where there is no
+   * entry to move forward, a tombstone at it). If Redis cannot take it, the key is recorded
+   * durably and the breaker opens, so the older entry still in Redis is not served again before
+   * it is repaired.
    */
   async writeThrough(user: SanitizedUser): Promise<void> {
     const end = this.ctx.metrics.writeThroughSeconds.startTimer();
     try {
       const ttl = this.ttl();
-      await this.breaker.run(
-        () => this.storeVersioned(this.userKey(user.id), JSON.stringify(user), user.version, ttl),
+      const key = this.userKey(user.id);
+      const json = JSON.stringify(user);
+      const stored = await this.breaker.run(
+        () => this.storeVersioned(key, json, user.version, ttl, WRITE_THROUGH_LEASE),
         WRITE,
       );
-      this.ctx.metrics.writeThroughs.inc({ outcome: "stored" });
+      this.ctx.metrics.writeThroughs.inc({ outcome: stored ? "stored" : "refilled" });
+      if (!stored) {
+        // No older entry to move forward (absent, a fill's lease, or newer): this version may
+        // not be the latest — a newer one may have been written through and evicted. The key is
+        // emptied (taking any fill's lease with it) and filled as a miss would: leased, then
+        // MongoDB's current document.
+        await this.breaker.run(() => this.drop(key, user.version), WRITE);
+        await this.refill(user.id);
+      }
       void this.breaker
         .run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE)
         .catch(() => undefined);
@@ -180,11 +219,11 @@ export class CacheEngine {
     }
   }
 
-  /** Leaves a versioned tombstone (never a bare DEL) and drops the email index keys. */
+  /** Empties the entry (see `drop`) and the email index keys. */
   async invalidate(id: string, version: number, emails: readonly string[]): Promise<void> {
     this.ctx.metrics.invalidations.inc();
     try {
-      await this.breaker.run(() => this.tombstone(this.userKey(id), version), WRITE);
+      await this.breaker.run(() => this.drop(this.userKey(id), version), WRITE);
       if (emails.length)
         await this.breaker.run(() => this.cache.del(emails.map((e) => this.emailKey(e))), WRITE);
     } catch (err) {
@@ -192,17 +231,41 @@ export class CacheEngine {
     }
   }
 
-  /** Forces the entry to MongoDB's document even when a same-version tampered entry sits there. */
-  async rebuild(user: SanitizedUser): Promise<void> {
-    const key = this.userKey(user.id);
-    const ttl = this.ttl();
-    await this.breaker.run(() => this.tombstone(key, user.version));
-    await this.breaker.run(() => this.storeVersioned(key, JSON.stringify(user), user.version, ttl));
-    await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
+  /**
+   * validate/sync: the entry rebuilt from MongoDB the way a miss fills it — emptied, leased, then
+   * read — so a write acknowledged meanwhile is never overwritten by the document read here.
+   * Rejects when Redis cannot take the reset.
+   */
+  async refresh(id: string): Promise<SanitizedUser | null> {
+    const lease = await this.prepareRefresh(id);
+    const doc = await this.rawUser(id);
+    if (!doc) return null;
+    const user = this.sanitize(doc);
+    await this.fill(user, lease);
+    return user;
+  }
+
+  /** Best effort: a failure leaves the key empty, which the next read fills. */
+  private async refill(id: string): Promise<void> {
+    try {
+      const lease = await this.lease(id);
+      if (!lease.held) return;
+      const doc = await this.rawUser(id);
+      if (doc) await this.fill(this.sanitize(doc), lease);
+    } catch {
+      // MongoDB down right after it took the write: the empty key is correct.
+    }
+  }
+
+  /** The first half of `refresh`, for callers that read many documents at once (bulk sync). */
+  async prepareRefresh(id: string): Promise<FillLease> {
+    await this.breaker.run(() => this.cache.del([this.userKey(id)]));
+    return this.lease(id);
   }
 
   /**
-   * Settles every recorded debt: tombstone at the recorded version (the next read refills from
+   * Settles every recorded debt: the entry emptied (list-cache keys: tombstoned) at the recorded
+   * version, so the next read refills from
    * MongoDB). Talks to the store directly: it runs inside the breaker's probe.
    */
   async repairPending(): Promise<number> {
@@ -211,9 +274,9 @@ export class CacheEngine {
       const batch = await this.repairs.pending(500);
       if (batch.length === 0) return repaired;
       for (const entry of batch) {
-        // A user debt (write-through or invalidation) or a plain versioned key (list-cache).
-        const key = entry.key ?? (entry.userId ? this.userKey(entry.userId) : null);
-        if (key) await this.tombstone(key, entry.version);
+        // A plain versioned key (list-cache) or a user debt (write-through or invalidation).
+        if (entry.key) await this.tombstone(entry.key, entry.version);
+        else if (entry.userId) await this.drop(this.userKey(entry.userId), entry.version);
         if (entry.emails?.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));
         await this.repairs.settle(entry);
         repaired++;
@@ -235,6 +298,19 @@ export class CacheEngine {
       return this.cache.setIfNewer(key, value, version, ttl, lease);
     await this.cache.set(key, value, ttl);
     return true;
+  }
+
+  /**
+   * Empties a user entry. With fill leases, an absent key is the strongest marker there is:
+   * nothing enters it but a fill that leased it before reading MongoDB. A tombstone would add a
+   * version floor, and eviction can leave that floor behind the truth (an invalidation that read
+   * version 5 landing after 6 was written and evicted), so a store trusting it could go back in
+   * time. Tombstones stay for deleted users (their version, the largest there is, cannot fall
+   * behind) and for the version-only scheme that runs when leases are switched off.
+   */
+  private async drop(key: string, version: number): Promise<void> {
+    if (this.switches.fillLeases && version !== DELETED_VERSION) await this.cache.del([key]);
+    else await this.tombstone(key, version);
   }
 
   /** A versioned tombstone, or a plain DEL when that protection is off. */

@@ -10,7 +10,7 @@ import type {
   ConsistencyReport,
 } from "../../src/domain/cache-sync";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
-import type { CacheEngine } from "./engine";
+import type { CacheEngine, FillLease } from "./engine";
 
 const isHexId = (id: string) => typeof id === "string" && /^[0-9a-fA-F]{24}$/.test(id);
 
@@ -110,7 +110,7 @@ export class CacheSyncServiceImpl implements CacheSyncService {
     }
     const fresh = this.engine.sanitize(doc);
     if (Bun.deepEquals(JSON.parse(JSON.stringify(fresh)), cached)) return { consistent: true };
-    await this.engine.rebuild(fresh);
+    await this.engine.refresh(userId);
     this.ctx.metrics.repairs.inc({ source: "validate" });
     this.ctx.logger.warn(
       { userId, cachedVersion: cached.version, dbVersion: fresh.version },
@@ -135,12 +135,8 @@ export class CacheSyncServiceImpl implements CacheSyncService {
     await this.engine.invalidate(userId, version, emails);
   }
 
-  async syncUser(userId: string): Promise<SanitizedUser | null> {
-    const doc = await this.engine.rawUser(userId);
-    if (!doc) return null;
-    const user = this.engine.sanitize(doc);
-    await this.engine.rebuild(user);
-    return user;
+  syncUser(userId: string): Promise<SanitizedUser | null> {
+    return this.engine.refresh(userId);
   }
 
   async bulkSync(
@@ -152,27 +148,37 @@ export class CacheSyncServiceImpl implements CacheSyncService {
       ...new Set(userIds.map((id) => (typeof id === "string" ? id.toLowerCase() : String(id)))),
     ];
     const valid = unique.filter(isHexId);
-    const docs = new Map<string, UserDoc>();
     for (let i = 0; i < valid.length; i += 500) {
-      const ids = valid.slice(i, i + 500).map((id) => new ObjectId(id));
-      const batch = await this.engine.observeMongo(
-        this.ctx.db.collection<UserDoc>(USER_COLLECTION).find({ _id: { $in: ids } }),
+      const batch = valid.slice(i, i + 500);
+      // Emptied and leased before the read, as a miss does: a write acknowledged meanwhile wins.
+      const leases = new Map<string, FillLease>();
+      await pMap(
+        batch,
+        async (id) => {
+          try {
+            leases.set(id, await this.engine.prepareRefresh(id));
+          } catch {
+            // counted as failed below
+          }
+        },
+        { concurrency: 32 },
       );
-      for (const d of batch) docs.set(d._id.toHexString(), d);
-    }
-    // ioredis auto-pipelining batches these writes; the limit bounds memory and Redis load.
-    await pMap(
-      docs.values(),
-      async (doc) => {
-        try {
-          await this.engine.rebuild(this.engine.sanitize(doc));
+      const docs = await this.engine.observeMongo(
+        this.ctx.db
+          .collection<UserDoc>(USER_COLLECTION)
+          .find({ _id: { $in: [...leases.keys()].map((id) => new ObjectId(id)) } }),
+      );
+      // ioredis auto-pipelining batches these writes; the limit bounds memory and Redis load.
+      await pMap(
+        docs,
+        async (doc) => {
+          const id = doc._id.toHexString();
+          await this.engine.fill(this.engine.sanitize(doc), leases.get(id) ?? { held: false });
           succeeded++;
-        } catch {
-          // counted as failed below
-        }
-      },
-      { concurrency: 32 },
-    );
+        },
+        { concurrency: 32 },
+      );
+    }
     return { succeeded, failed: unique.length - succeeded, total: unique.length };
   }
 

@@ -1,36 +1,54 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { userKey } from "../../plugins/cache-sync";
-import type { CacheSyncService } from "../../src/domain/cache-sync";
+import { type JitteredDeployment, startJitteredDeployment } from "../support/jittered-deployment";
 import { ownsRedis } from "../support/redis-server";
 import { seedUser } from "../support/seed";
-import { createTestStack, type TestStack } from "../support/stack";
-import { runStaleCheck, type StaleCheckResult, waitConverged } from "../support/stale-checker";
+import {
+  type CheckedInstance,
+  describeStaleCheck,
+  runStaleCheck,
+  type StaleCheckOptions,
+  type StaleCheckResult,
+  waitConverged,
+} from "../support/stale-checker";
 
-let stack: TestStack;
-let svc: CacheSyncService;
+/**
+ * The stale-read checker in the suite: two instances, each talking to Redis and MongoDB through
+ * its own jittering proxy (0–4 ms per chunk), a hot user, writers alternating instances
+ * (PATCH /users/me), invalidations and evictions, and a nemesis stalling one instance's links
+ * now and then. The same checker with each protection switched off is test/consistency
+ * (`bun run test:consistency`): there it reports stale reads.
+ */
+let d: JitteredDeployment;
 let ids: string[];
+let instances: CheckedInstance[];
 
 beforeAll(async () => {
-  stack = await createTestStack({
-    env: { REDIS_TIMEOUT_MS: 150, BREAKER_COOLDOWN_MS: 200, CACHE_MARKER_TTL_MS: 5000 },
+  d = await startJitteredDeployment({
+    env: { CACHE_MARKER_TTL_MS: 5000, REDIS_TIMEOUT_MS: 400, BREAKER_COOLDOWN_MS: 200 },
   });
-  svc = stack.ctx.use("cacheSync");
-  ids = (await Promise.all(Array.from({ length: 8 }, () => seedUser(stack.ctx)))).map((u) => u.id);
+  const ctx = (d.stacks[0] as (typeof d.stacks)[number]).ctx;
+  ids = [];
+  for (let i = 0; i < 3; i++) ids.push((await seedUser(ctx)).id);
+  instances = await d.checked(ids);
 });
-afterAll(() => stack.close());
+afterAll(() => d.close());
 
-/** Redis is trusted again: the breaker closed after settling every recorded repair. */
+const engines = () => d.stacks.map((s) => s.ctx.use("cacheEngine"));
+
+/** Redis is trusted again everywhere: every breaker closed after settling the recorded repairs. */
 const repaired = async () =>
-  stack.ctx.use("cacheEngine").breaker.current === "closed" &&
-  (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0;
+  engines().every((e) => e.breaker.current === "closed") &&
+  (await d.stacks[0]?.ctx.db.collection("cache_repairs").countDocuments({})) === 0;
 
 /** Every cached entry equals MongoDB's version (absent entries are fine: nothing stale to serve). */
 const allConverged = async () => {
+  const [s] = d.stacks;
+  if (!s) return false;
   for (const id of ids) {
-    const raw = await stack.stores.cache.get(userKey(stack.config.CACHE_PREFIX, id));
-    if (!raw) continue;
-    const db = (await stack.ctx.db
+    const raw = await d.raw.get(s.ctx.use("cacheEngine").userKey(id));
+    if (!raw || raw.startsWith('{"__')) continue;
+    const db = (await s.ctx.db
       .collection("users")
       .findOne({ _id: new ObjectId(id) })) as unknown as { version: number };
     if (JSON.parse(raw).version !== db.version) return false;
@@ -38,39 +56,48 @@ const allConverged = async () => {
   return true;
 };
 
-const report = (name: string, r: StaleCheckResult, convergeMs: number) => {
-  console.log(
-    `[stale-check] ${name}: reads=${r.reads} writes=${r.writes} invalidations=${r.invalidations} errors=${r.errors} stale=${r.stale} maxConvergenceMs=${Math.round(convergeMs)}`,
-  );
+const check = (over: Partial<StaleCheckOptions>) =>
+  runStaleCheck({
+    instances,
+    userIds: ids,
+    durationMs: 4000,
+    writers: 4,
+    evict: d.evict,
+    evictEveryMs: 20,
+    invalidateEveryMs: 20,
+    ...over,
+  });
+
+const report = (name: string, r: StaleCheckResult, extra = "") => {
+  console.log(`[stale-check] ${name}: ${describeStaleCheck(r)}${extra}`);
   if (r.stale) console.log(JSON.stringify(r.samples));
 };
 
-describe("stale-read checker: zero stale reads", () => {
-  test("plain load", async () => {
-    const r = await runStaleCheck({ service: svc, userIds: ids, durationMs: 2000 });
-    const ms = await waitConverged(allConverged, 2000);
-    report("plain", r, ms);
+describe("stale-read checker, two jittered instances: zero stale reads", () => {
+  test("hot key, concurrent writers on both instances, invalidations, evictions, stalls", async () => {
+    const r = await check({ fault: ({ running }) => d.nemesis({ running }) });
+    await waitConverged(allConverged, 5000);
+    report("jitter + nemesis", r);
     expect(r.reads).toBeGreaterThan(100);
+    expect(r.writes).toBeGreaterThan(10);
     expect(r.stale).toBe(0);
   });
 
-  /** Load with one fault in the middle; convergence = Redis back → breaker closed, debts settled. */
+  /** Load with one fault in the middle; convergence = Redis back → breakers closed, debts settled. */
   const faultRun = async (name: string, down: () => Promise<void>, up: () => Promise<void>) => {
     let convergeMs = -1;
-    const r = await runStaleCheck({
-      service: svc,
-      userIds: ids,
-      durationMs: 3000,
+    const r = await check({
       fault: async () => {
-        await Bun.sleep(700);
+        await Bun.sleep(1000);
         await down();
-        await Bun.sleep(700);
+        await Bun.sleep(1500);
         await up();
-        convergeMs = await waitConverged(repaired, 2000);
+        convergeMs = await waitConverged(repaired, 5000);
       },
     });
-    await waitConverged(allConverged, 2000);
-    report(name, r, convergeMs);
+    await waitConverged(allConverged, 5000);
+    report(name, r, ` convergenceMs=${Math.round(convergeMs)}`);
+    expect(r.reads).toBeGreaterThan(100);
     expect(r.stale).toBe(0);
     expect(convergeMs).toBeGreaterThanOrEqual(0);
   };
@@ -78,16 +105,16 @@ describe("stale-read checker: zero stale reads", () => {
   test.if(ownsRedis)("Redis killed and restarted mid-run", () =>
     faultRun(
       "redis killed",
-      async () => stack.redis?.kill(),
-      async () => stack.redis?.restart(),
+      () => d.redis.kill(),
+      () => d.redis.restart(),
     ),
   );
 
   test.if(ownsRedis)("Redis paused mid-run", () =>
     faultRun(
       "redis paused",
-      async () => stack.redis?.pause(),
-      async () => stack.redis?.resume(),
+      async () => d.redis.pause(),
+      async () => d.redis.resume(),
     ),
   );
 });
