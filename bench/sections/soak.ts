@@ -84,7 +84,10 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       maxReads: target,
       fault: async ({ running, reads }) => {
         for (const share of [0.2, 0.6]) {
-          while (running() && reads() < target * share) await Bun.sleep(50);
+          for (let n = 1; running() && reads() < target * share; n++) {
+            await Bun.sleep(50);
+            if (n % 200 === 0) ctx.log(`  … ${at()}: ${fmt.int(reads())} reads`);
+          }
           if (!running()) return;
           await redis.kill();
           faultLog.push(`killed at ${at()} (${fmt.int(reads())} reads)`);

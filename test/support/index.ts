@@ -2,7 +2,10 @@
  * `cachesync/testing`: the harness our own suites use, for teams' `bun test` suites too.
  */
 
+export * from "./cache-gate";
+export * from "./fault-proxy";
 export * from "./free-port";
+export * from "./jittered-deployment";
 export * from "./mongo-ownership";
 export * from "./mongo-wire";
 export * from "./redis-cluster";
