@@ -113,20 +113,26 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     ctx.log(`soak: ${describeStaleCheck(res)}`);
 
     // The mutation lines: the same load without the Redis kills, each protection off in turn.
-    const mutations: [ProtectionName[], string][] = [
-      [["versionedWrites"], "versioned writes off (set-if-newer → plain SET)"],
-      [["fillLeases"], "fill leases off"],
-      [["singleFlightRule"], "single-flight rule off"],
-      [["fillLeases", "tombstones"], "fill leases and tombstones off"],
+    // As test/consistency: the hot user alone; tombstones with leases off and no evictions
+    // (an eviction is a DEL no tombstone stands in for; docs/CONSISTENCY.md).
+    const mutations: [ProtectionName[], string, boolean][] = [
+      [["versionedWrites"], "versioned writes off (set-if-newer → plain SET)", true],
+      [["fillLeases"], "fill leases off", true],
+      [["singleFlightRule"], "single-flight rule off", true],
+      [["fillLeases", "tombstones"], "fill leases and tombstones off (no evictions)", false],
     ];
-    const mutationMs = ctx.quick ? 5000 : 20_000;
+    const mutationMs = ctx.quick ? 8000 : 20_000;
     const mutationRows: string[][] = [];
-    for (const [off, label] of mutations) {
+    for (const [off, label, evictions] of mutations) {
       for (const p of off) d.setProtection(p, false);
       let r: StaleCheckResult;
       try {
         r = await runStaleCheck({
           ...base,
+          userIds: ids.slice(0, 1),
+          readEveryMs: 2,
+          readBurst: 1,
+          evict: evictions ? d.evict : undefined,
           durationMs: mutationMs,
           fault: ({ running }) => d.nemesis({ running }),
         });
@@ -176,7 +182,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       ),
       res.samples.length ? `\nStale samples: \`${JSON.stringify(res.samples).slice(0, 800)}\`` : "",
       "",
-      `Mutation lines: the same load for ${mutationMs / 1000} s each (no Redis kill; the nemesis stalls one instance's MongoDB replies or Redis requests for 100 ms of every 150 ms instead), with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
+      `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, no Redis kill; the nemesis stalls one instance's MongoDB replies or Redis requests for 100 ms of every 150 ms — with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
       "",
       table(
         ["protection off", "reads", "stale reads", "stale share", "max versions behind"],
