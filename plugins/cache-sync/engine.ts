@@ -141,13 +141,12 @@ export class CacheEngine {
    * cannot tell: DESIGN.md). Best effort like the fill itself.
    */
   async lease(id: string): Promise<FillLease> {
+    const key = this.userKey(id);
     if (!this.switches.fillLeases) return { held: true };
     const token = `${this.instance}:${++this.leases}`;
     if (!this.breaker.allows()) return { held: false };
     const held = await this.breaker
-      .run(() =>
-        this.cache.acquireFillLease(this.userKey(id), token, this.ctx.config.CACHE_MARKER_TTL_MS),
-      )
+      .run(() => this.cache.acquireFillLease(key, token, this.ctx.config.CACHE_MARKER_TTL_MS))
       .catch((err) => {
         this.redisError(err);
         return false;
@@ -274,7 +273,7 @@ export class CacheEngine {
       const batch = await this.repairs.pending(500);
       if (batch.length === 0) return repaired;
       for (const entry of batch) {
-        // A plain versioned key (list-cache) or a user debt (write-through or invalidation).
+        // A plain versioned key (list-cache: its own tombstone scheme) or a user debt.
         if (entry.key) await this.tombstone(entry.key, entry.version);
         else if (entry.userId) await this.drop(this.userKey(entry.userId), entry.version);
         if (entry.emails?.length) await this.cache.del(entry.emails.map((e) => this.emailKey(e)));

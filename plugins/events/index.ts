@@ -6,8 +6,8 @@ export { changedFields, eventsTopic, type UserDataUpdated } from "./user-data-up
 
 /**
  * After every users write (write-through, balance change) publish `userDataUpdated` on the bus,
- * which fans out to every instance's SSE clients. Publishing never fails the write: MongoDB has
- * it already; a lost event is logged and counted.
+ * which fans out to every instance's SSE clients, before the write answers. Publishing never
+ * fails the write: MongoDB has it already; a lost event is logged and counted.
  */
 export function eventsPlugin(): Plugin {
   return {
@@ -34,6 +34,7 @@ export function eventsPlugin(): Plugin {
             }
             if (!users?.length) return result;
             const at = new Date().toISOString();
+            const published: Promise<void>[] = [];
             const reason = typeof call.state.reason === "string" ? call.state.reason : undefined;
             for (const user of users) {
               const changed =
@@ -49,11 +50,17 @@ export function eventsPlugin(): Plugin {
                 at,
                 ...(reason ? { reason } : {}),
               };
-              ctx.bus.publish(topic, JSON.stringify(event)).then(
-                () => ctx.metrics.eventsPublished.inc(),
-                (err) => ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),
+              published.push(
+                ctx.bus.publish(topic, JSON.stringify(event)).then(
+                  () => ctx.metrics.eventsPublished.inc(),
+                  (err) =>
+                    ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),
+                ),
               );
             }
+            // Published before the write answers: an event published after an acknowledgement is
+            // then ordered after that write's own event, which lets subscribers drop it (SseHub).
+            await Promise.all(published);
             return result;
           },
         },

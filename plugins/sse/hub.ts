@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Logger } from "../../src/core/logger";
 import type { Metrics } from "../../src/core/metrics";
 import type { BusMessage } from "../../src/core/ports/event-bus";
@@ -11,6 +12,8 @@ import { toUserEvent } from "./sse-event";
 export class SseHub {
   private readonly byUser = new Map<string, Set<SseConnection>>();
   private readonly admins = new Set<SseConnection>();
+  /** The newest version dispatched per user (bounded: an evicted user only loses the filter). */
+  private readonly newest = new LRUCache<string, number>({ max: 100_000 });
 
   constructor(private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger }) {}
 
@@ -49,6 +52,14 @@ export class SseHub {
   dispatch(msg: BusMessage): void {
     const ev = toUserEvent(msg);
     if (!ev) return;
+    // Writes publish before they answer, and Redis delivers in publish order: an event arriving
+    // after a newer one for the same user was published after that newer write may have been
+    // acknowledged. Its change is in the newer `user` already; showing it would undo that.
+    if (ev.version !== undefined) {
+      const newest = this.newest.get(ev.userId);
+      if (newest !== undefined && ev.version < newest) return;
+      if (newest === undefined || ev.version > newest) this.newest.set(ev.userId, ev.version);
+    }
     const owner = this.byUser.get(ev.userId);
     if (owner)
       for (const conn of [...owner]) {

@@ -9,6 +9,8 @@ export interface UserEvent {
   id: string;
   event: UserDataUpdated["type"];
   userId: string;
+  /** The user's version the event carries (the events plugin always sets it). */
+  version?: number;
   /** JSON of the payload without `type` (the SSE `event:` line carries it). */
   data: string;
   /** The account's session state after the change: streams of revoked sessions close on it. */
@@ -41,6 +43,7 @@ export function toUserEvent(msg: BusMessage): UserEvent | null {
     id: msg.id,
     event: TYPE,
     userId: rest.userId,
+    ...(typeof rest.version === "number" ? { version: rest.version } : {}),
     data: JSON.stringify(rest),
     ...(session ? { session } : {}),
   };

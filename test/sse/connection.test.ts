@@ -6,6 +6,7 @@ import { SseReader } from "./sse-client";
 
 const ev = (id: string): UserEvent => ({
   id,
+  version: 1,
   event: "userDataUpdated",
   userId: "u1",
   data: JSON.stringify({ n: id }),
