@@ -184,9 +184,9 @@ export class CacheEngine {
 
   /**
    * After MongoDB acknowledged a write: the new version goes to Redis now (or, where there is no
-   * entry to move forward, a tombstone at it). If Redis cannot take it, the key is recorded
-   * durably and the breaker opens, so the older entry still in Redis is not served again before
-   * it is repaired.
+   * older entry to move forward, the key is emptied and refilled from MongoDB). If Redis cannot
+   * take it, the key is recorded durably and the breaker opens, so the older entry still in Redis
+   * is not served again before it is repaired.
    */
   async writeThrough(user: SanitizedUser): Promise<void> {
     const end = this.ctx.metrics.writeThroughSeconds.startTimer();
