@@ -198,15 +198,8 @@ export class CacheEngine {
         () => this.storeVersioned(key, json, user.version, ttl, WRITE_THROUGH_LEASE),
         WRITE,
       );
-      this.ctx.metrics.writeThroughs.inc({ outcome: stored ? "stored" : "refilled" });
-      if (!stored) {
-        // No older entry to move forward (absent, a fill's lease, or newer): this version may
-        // not be the latest — a newer one may have been written through and evicted. The key is
-        // emptied (taking any fill's lease with it) and filled as a miss would: leased, then
-        // MongoDB's current document.
-        await this.breaker.run(() => this.drop(key, user.version), WRITE);
-        await this.refill(user.id);
-      }
+      const outcome = stored ? "stored" : await this.afterRefusedWrite(key, user);
+      this.ctx.metrics.writeThroughs.inc({ outcome });
       void this.breaker
         .run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE)
         .catch(() => undefined);
@@ -242,6 +235,22 @@ export class CacheEngine {
     const user = this.sanitize(doc);
     await this.fill(user, lease);
     return user;
+  }
+
+  /**
+   * A write-through found no older live entry to move forward. A live entry at this version or
+   * newer stays. Otherwise (absent, a fill's lease, a tombstone) this version may not be the
+   * latest — a newer one may have been written through and evicted — so the key is emptied
+   * (taking any fill's lease with it) and filled as a miss would: leased, then MongoDB's current
+   * document.
+   */
+  private async afterRefusedWrite(key: string, user: SanitizedUser): Promise<"newer" | "refilled"> {
+    const current = await this.breaker.run(() => this.cache.get(key), WRITE);
+    if (current !== null && (JSON.parse(current) as SanitizedUser).version >= user.version)
+      return "newer";
+    await this.breaker.run(() => this.drop(key, user.version), WRITE);
+    await this.refill(user.id);
+    return "refilled";
   }
 
   /** Best effort: a failure leaves the key empty, which the next read fills. */

@@ -9,7 +9,7 @@ import { changeStreamsPlugin } from "../../plugins/change-streams";
 import { defaultPlugins } from "../../src/plugins";
 import { seedUser } from "../support/seed";
 import type { TestStack } from "../support/stack";
-import { runStaleCheck } from "../support/stale-checker";
+import { runStaleCheck, serviceInstance } from "../support/stale-checker";
 import { storeProbe } from "../support/store-probe";
 import {
   cached,
@@ -129,12 +129,11 @@ async function outsideLoad(target: TestStack, service: boolean) {
   const loops = [outsideWriter(), reader(), reader()];
   const inService = service
     ? await runStaleCheck({
-        service: svc,
+        instances: [serviceInstance("service", svc)],
         userIds: ids,
         durationMs: 4000,
         writers: 2,
-        readers: 4,
-        invalidateRate: 0.05,
+        invalidateEveryMs: 20,
       })
     : await Bun.sleep(LAG_MS + 2000).then(() => null);
   running = false;

@@ -1,3 +1,5 @@
+import type { CacheSyncService } from "../../src/domain/cache-sync";
+
 /**
  * A stale-read checker that can fail (docs/CONSISTENCY.md): a read is stale when the version it
  * returns is below the highest version acknowledged — a write's response received, on any
@@ -68,6 +70,17 @@ export interface CheckedInstance {
   write(userId: string, n: number): Promise<number | null>;
   /** An invalidation as the admin route makes it. */
   invalidate(userId: string): Promise<void>;
+}
+
+/** A `CheckedInstance` on the library API alone (one process, no HTTP). */
+export function serviceInstance(name: string, service: CacheSyncService): CheckedInstance {
+  return {
+    name,
+    read: async (id) => (await service.getUserWithSync(id))?.version ?? null,
+    write: async (id, n) =>
+      (await service.updateUserWithSync(id, { $set: { bio: `write ${n}` } }))?.version ?? null,
+    invalidate: (id) => service.invalidateUserCache(id),
+  };
 }
 
 export interface StaleCheckOptions {
