@@ -256,3 +256,45 @@ export async function waitConverged(
     await Bun.sleep(25);
   }
 }
+
+/** One operation of a recorded history, for `checkStale`. */
+export interface OpRecord {
+  kind: "read" | "write";
+  userId: string;
+  start: number;
+  end: number;
+  version: number;
+}
+
+/**
+ * The same definition of staleness on a recorded history (for runs that record their own
+ * operations): a read is stale when it returned a version below that of a write on the same user
+ * that completed before the read began.
+ */
+export function checkStale(ops: readonly OpRecord[]): {
+  reads: number;
+  writes: number;
+  stale: number;
+  samples: { read: OpRecord; newestAcknowledged: number }[];
+} {
+  const writes = ops.filter((o) => o.kind === "write").sort((a, b) => a.end - b.end);
+  const byUser = new Map<string, OpRecord[]>();
+  for (const w of writes) byUser.set(w.userId, [...(byUser.get(w.userId) ?? []), w]);
+  let stale = 0;
+  let reads = 0;
+  const samples: { read: OpRecord; newestAcknowledged: number }[] = [];
+  for (const r of ops) {
+    if (r.kind !== "read") continue;
+    reads++;
+    let newest = 0;
+    for (const w of byUser.get(r.userId) ?? []) {
+      if (w.end >= r.start) break;
+      if (w.version > newest) newest = w.version;
+    }
+    if (r.version < newest) {
+      stale++;
+      if (samples.length < 5) samples.push({ read: r, newestAcknowledged: newest });
+    }
+  }
+  return { reads, writes: writes.length, stale, samples };
+}
