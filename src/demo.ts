@@ -16,6 +16,8 @@ if (process.env.NODE_ENV === "production" || process.env.MONGO_URL) {
   process.exit(1);
 }
 for (const [k, v] of Object.entries(DEMO_ADMIN)) process.env[k] ||= v;
+// No load balancer to drain from in front of a demo: Ctrl-C exits at once.
+process.env.SHUTDOWN_DELAY_MS ||= "0";
 
 await import("./server");
 console.log(

@@ -7,6 +7,7 @@ import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
 import { eventsPlugin } from "../plugins/events";
+import { httpGuardPlugin } from "../plugins/http-guard";
 import { listCachePlugin } from "../plugins/list-cache";
 import { metricsPlugin } from "../plugins/metrics";
 import { opsPlugin } from "../plugins/ops";
@@ -25,6 +26,8 @@ import type { Plugin } from "./core/plugin";
  */
 export function syncLayerPlugins(): Plugin[] {
   return [
+    // No hooks: first so its body cap and headers wrap every other middleware and route.
+    httpGuardPlugin(),
     sanitizePlugin(),
     cacheSyncPlugin(),
     eventsPlugin(),

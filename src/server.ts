@@ -35,8 +35,9 @@ async function main() {
       port: config.PORT,
       hostname: config.HOST,
       fetch: instance.app.fetch,
-      // SSE streams stay open for hours; heartbeats keep them alive, not the idle timeout.
-      idleTimeout: 0,
+      // Idle and stalled connections (a body that stops arriving, a silent keep-alive) are
+      // closed; SSE streams opt out per request (see plugins/sse) and rely on their heartbeats.
+      idleTimeout: config.IDLE_TIMEOUT_SECONDS,
     });
   } catch (err) {
     return cannotStart(logger, err, instance, { host: config.HOST, port: config.PORT });
@@ -47,10 +48,26 @@ async function main() {
   );
 
   let stopping = false;
+  let skipDelay: (() => void) | undefined;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal while draining: stop waiting for the balancer.
+      skipDelay?.();
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, "shutting down: no new connections, closing plugins in reverse order");
+    // /ready turns 503 at once, but requests are still served for SHUTDOWN_DELAY_MS: a balancer
+    // needs a few probe intervals to stop routing here, and would meanwhile hit a closed port.
+    if (instance.ctx.has("readiness")) instance.ctx.use("readiness").drain();
+    logger.info(
+      { signal, delayMs: config.SHUTDOWN_DELAY_MS },
+      "shutting down: /ready answers 503, still serving until the delay is over (signal again to skip it)",
+    );
+    await new Promise<void>((resolve) => {
+      skipDelay = resolve;
+      setTimeout(resolve, config.SHUTDOWN_DELAY_MS);
+    });
+    logger.info("closing: no new connections, closing plugins in reverse order");
     const timer = setTimeout(() => {
       logger.error("shutdown timed out");
       process.exit(1);

@@ -1,12 +1,13 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
+import { clientIp } from "../../src/core/client-ip";
 import { appError, DuplicateKeyError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
 import type { SanitizedUser } from "../../src/domain/user";
 import { currentUser } from "./middleware";
 import type { Passwords } from "./passwords";
-import { clientIp, enforceLoginLimit } from "./rate-limit";
+import type { AuthLimits } from "./rate-limit";
 import type { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
 import { tokenVersionOf } from "./sessions";
 import { SSE_TICKET_TTL_SECONDS } from "./tokens";
@@ -31,9 +32,11 @@ export function registerHandler(
   ctx: PluginContext,
   auth: AuthService,
   passwords: Passwords,
+  limits: AuthLimits,
 ): RouteHandler<typeof registerRoute, AppEnv> {
   return async function register(c) {
     const body = c.req.valid("json");
+    await limits.register(clientIp(c, ctx.config.TRUST_PROXY));
     const passwordHash = await passwords.hash(body.password);
     let user: SanitizedUser;
     try {
@@ -53,16 +56,17 @@ export function loginHandler(
   ctx: PluginContext,
   auth: AuthService,
   passwords: Passwords,
-  opts: { trustProxy: boolean },
+  limits: AuthLimits,
 ): RouteHandler<typeof loginRoute, AppEnv> {
   return async function login(c) {
     const { email, password } = c.req.valid("json");
-    const ip = clientIp(c, opts.trustProxy);
-    await enforceLoginLimit(ctx, email, ip);
+    const ip = clientIp(c, ctx.config.TRUST_PROXY);
+    const attempt = await limits.beginLogin(email, ip);
     // The raw store: the hooked repository strips passwordHash, which is exactly what we need here.
     const doc = await rawUsers(ctx).findOne({ email });
     const valid = await passwords.verify(password, doc?.passwordHash);
     if (!doc || !valid) throw appError("INVALID_CREDENTIALS");
+    await attempt.succeeded();
     // authLogs is a secret field: the sanitized user does not change, so a raw write needs no
     // version bump, cache write or SSE event (a login is not a profile change).
     await rawUsers(ctx)

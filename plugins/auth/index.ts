@@ -4,7 +4,9 @@ import type { AuthService } from "../../src/domain/auth";
 import { bootstrapAdmin } from "./bootstrap";
 import { loginHandler, logoutHandler, registerHandler, sseTicketHandler } from "./handlers";
 import { USER_INDEXES } from "./indexes";
+import { passwordJobsGauge } from "./password-metrics";
 import { createPasswords, type PasswordCost, PRODUCTION_COST, TEST_COST } from "./passwords";
+import { type AuthLimits, createAuthLimits } from "./rate-limit";
 import { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
 import { createAuthService, resolveSecret } from "./service";
 import { createSessions } from "./sessions";
@@ -16,8 +18,6 @@ declare module "../../src/core/plugin" {
 }
 
 export interface AuthPluginOptions {
-  /** Trust X-Forwarded-For for the per-IP login limit (only behind a proxy that sets it). */
-  trustProxy?: boolean;
   /** argon2id cost; defaults to a light cost under NODE_ENV=test, the library default otherwise. */
   passwordCost?: PasswordCost;
   /**
@@ -31,6 +31,7 @@ export interface AuthPluginOptions {
 export function authPlugin(options: AuthPluginOptions = {}): Plugin {
   let passwords: ReturnType<typeof createPasswords>;
   let auth: AuthService;
+  let limits: AuthLimits;
   return {
     name: "auth",
     // Sessions are checked through ctx.use("cacheSync"); login answers with the sanitizer's shape.
@@ -38,7 +39,13 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
     register(ctx) {
       passwords = createPasswords(
         options.passwordCost ?? (ctx.config.NODE_ENV === "test" ? TEST_COST : PRODUCTION_COST),
+        {
+          hash: ctx.config.PASSWORD_HASH_CONCURRENCY,
+          verify: ctx.config.PASSWORD_VERIFY_CONCURRENCY,
+        },
       );
+      limits = createAuthLimits(ctx);
+      passwordJobsGauge(ctx.metrics.registry, passwords.load);
       if (options.withoutSessionCheckForTest && ctx.config.NODE_ENV !== "test")
         throw new Error("the session check can only be switched off in tests (NODE_ENV=test)");
       const sessions = createSessions(ctx);
@@ -49,11 +56,8 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
     },
     routes(ctx) {
       const router = createRouter();
-      router.openapi(registerRoute, registerHandler(ctx, auth, passwords));
-      router.openapi(
-        loginRoute,
-        loginHandler(ctx, auth, passwords, { trustProxy: options.trustProxy ?? false }),
-      );
+      router.openapi(registerRoute, registerHandler(ctx, auth, passwords, limits));
+      router.openapi(loginRoute, loginHandler(ctx, auth, passwords, limits));
       router.openapi(logoutRoute(auth), logoutHandler(auth));
       router.openapi(sseTicketRoute(auth), sseTicketHandler(auth));
       return router;

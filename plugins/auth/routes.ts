@@ -29,7 +29,13 @@ export const registerRoute = createRoute({
   },
   responses: {
     201: jsonResponse(AuthResult, "Registered; a token and the user"),
-    ...errorResponses(...JSON_BODY_ERRORS, "EMAIL_TAKEN", "USERNAME_TAKEN", ...STORE_ERRORS),
+    ...errorResponses(
+      ...JSON_BODY_ERRORS,
+      "EMAIL_TAKEN",
+      "USERNAME_TAKEN",
+      "RATE_LIMITED",
+      ...STORE_ERRORS,
+    ),
   },
 });
 

@@ -45,13 +45,39 @@ const readyRoute = createRoute({
   },
 });
 
+/** Lets the server take this instance out of rotation before it stops (graceful shutdown). */
+export interface ReadinessService {
+  /** From now on `/ready` answers 503 whatever the stores say; every other route still serves. */
+  drain(): void;
+  readonly draining: boolean;
+}
+
+declare module "../../src/core/plugin" {
+  interface Services {
+    readiness: ReadinessService;
+  }
+}
+
 /** `GET /ready` at the root; `/health` (process up) is the core's. */
 export function opsPlugin(): Plugin {
+  let draining = false;
   return {
     name: "ops",
     basePath: "/",
+    register(ctx) {
+      ctx.provide("readiness", {
+        drain: () => {
+          draining = true;
+        },
+        get draining() {
+          return draining;
+        },
+      });
+    },
     routes(ctx) {
       return createRouter().openapi(readyRoute, async function ready(c) {
+        if (draining)
+          return c.json(errorEnvelope("NOT_READY", "Shutting down", { draining: true }), 503);
         const stores = await checkReadiness(ctx);
         const status = ctx.has("changeStreams")
           ? { ...stores, changeStream: ctx.use("changeStreams").report() }

@@ -2,6 +2,7 @@ import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { eventsTopic } from "../events";
+import { AddressSlots } from "./address-slots";
 import { SseHub } from "./hub";
 import { eventsHandler } from "./sse.handlers";
 import { eventsRoute, SSE_SECURITY_SCHEMES, UserDataUpdatedSchema } from "./sse.routes";
@@ -32,7 +33,8 @@ export function ssePlugin(): Plugin {
       for (const [name, scheme] of Object.entries(SSE_SECURITY_SCHEMES))
         router.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
       router.openAPIRegistry.register("UserDataUpdated", UserDataUpdatedSchema);
-      return router.openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth")));
+      const slots = new AddressSlots(ctx.config.SSE_MAX_PER_IP);
+      return router.openapi(eventsRoute, eventsHandler(ctx, hubFor(ctx), ctx.use("auth"), slots));
     },
     async onReady(ctx) {
       const h = hubFor(ctx);

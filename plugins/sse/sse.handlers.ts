@@ -1,10 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { AppEnv } from "../../src/core/app-env";
+import { clientIp } from "../../src/core/client-ip";
 import { appError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { AuthService } from "../../src/domain/auth";
 import { eventsTopic } from "../events";
+import type { AddressSlots } from "./address-slots";
 import { SseConnection } from "./connection";
 import type { SseHub } from "./hub";
 import type { eventsRoute } from "./sse.routes";
@@ -19,6 +21,7 @@ export function eventsHandler(
   ctx: PluginContext,
   hub: SseHub,
   auth: AuthService,
+  slots: AddressSlots,
 ): RouteHandler<typeof eventsRoute, AppEnv> {
   const topic = eventsTopic(ctx.config.CACHE_PREFIX);
 
@@ -44,30 +47,36 @@ export function eventsHandler(
     const caller = await resolveSseCaller(c, auth, query.ticket);
     if (!caller) throw appError("UNAUTHORIZED");
     const lastEventId = c.req.header("last-event-id") ?? query.lastEventId;
-    // Under Bun.serve, `c.env` is the server: lift its idle timeout (10 s by default) for this
-    // request only, so an app embedded without `idleTimeout: 0` does not cut streams between
-    // heartbeats.
+    const release = slots.take(clientIp(c, ctx.config.TRUST_PROXY));
+    // Under Bun.serve, `c.env` is the server. Its idle timer is not reset by what a streaming
+    // response writes (measured on Bun 1.4.5: a stream writing every 300 ms is still cut at the
+    // timeout), so this request alone opts out of it; the heartbeats are what find a dead peer
+    // (a failed write aborts the stream) and SSE_MAX_QUEUE drops a client that stops reading.
     (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(
       c.req.raw,
       0,
     );
 
     return streamSSE(c, async (stream) => {
-      const conn = new SseConnection(caller, stream, {
-        maxQueue: ctx.config.SSE_MAX_QUEUE,
-        heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
-        sessionValid: () => auth.isSessionCurrent(caller),
-        retryMs: RETRY_MS,
-        onDelivered: () => ctx.metrics.eventsDelivered.inc(),
-        onClosed: (cn, reason) => hub.remove(cn, reason),
-      });
-      // Registered before the replay read so nothing published in between is lost; the
-      // connection holds live events until the replay is written and sends each id once.
-      hub.add(conn);
-      conn.finishReplay(
-        lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : [],
-      );
-      await conn.done;
+      try {
+        const conn = new SseConnection(caller, stream, {
+          maxQueue: ctx.config.SSE_MAX_QUEUE,
+          heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
+          sessionValid: () => auth.isSessionCurrent(caller),
+          retryMs: RETRY_MS,
+          onDelivered: () => ctx.metrics.eventsDelivered.inc(),
+          onClosed: (cn, reason) => hub.remove(cn, reason),
+        });
+        // Registered before the replay read so nothing published in between is lost; the
+        // connection holds live events until the replay is written and sends each id once.
+        hub.add(conn);
+        conn.finishReplay(
+          lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : [],
+        );
+        await conn.done;
+      } finally {
+        release();
+      }
     });
   };
 }

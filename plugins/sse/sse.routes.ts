@@ -100,6 +100,6 @@ export const eventsRoute = createRoute({
     },
     // The stream resolves its caller itself (no requireUser): every refusal is UNAUTHORIZED;
     // a ticket's single use cannot be recorded while Redis is down (503).
-    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED", "STORE_UNAVAILABLE"),
+    ...errorResponses("VALIDATION_ERROR", "UNAUTHORIZED", "SSE_LIMIT", "STORE_UNAVAILABLE"),
   },
 });

@@ -155,11 +155,17 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
       if (err instanceof StoreUnavailableError)
         logger.warn({ store: err.store, reqId: c.get("requestId") }, err.message);
       else if (err.status >= 500) logger.error({ err, reqId: c.get("requestId") }, err.message);
-      return c.json(err.toEnvelope(), err.status);
+      return c.json(err.toEnvelope(), err.status, err.headers);
     }
     if (err instanceof HTTPException) {
       const status = err.status;
-      return c.json(errorEnvelope(codeForStatus(status), err.message || undefined), status);
+      // Hono's auth middleware (bearerAuth on /metrics) puts its challenge on the response it built.
+      const challenge = err.res?.headers.get("www-authenticate");
+      return c.json(
+        errorEnvelope(codeForStatus(status), err.message || undefined),
+        status,
+        challenge ? { "www-authenticate": challenge } : undefined,
+      );
     }
     if (err instanceof SyntaxError) {
       return c.json(errorEnvelope("INVALID_JSON"), 400);

@@ -74,7 +74,7 @@ export const envSchema = z.object({
     .enum(["development", "production", "test"])
     .default("development")
     .describe(
-      "`production` refuses a missing `JWT_SECRET`; `test` uses a light password-hash cost",
+      "`production` refuses a missing, placeholder or short (< 32) `JWT_SECRET` / `ADMIN_PASSWORD` / `METRICS_TOKEN` and the embedded stores; `test` uses a light password-hash cost",
     ),
   PORT: int(0, 65535).default(3000).describe("HTTP port (`0`: any free port, logged)"),
   HOST: host.default("0.0.0.0").describe("address to listen on: an IP address or a host name"),
@@ -143,7 +143,7 @@ export const envSchema = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe(
-      "JWT signing key; unset: a random one per process, with a warning (tokens die on restart)",
+      "JWT signing key; unset: a random one per process, with a warning (tokens die on restart); production: required, ≥ 32 characters, no placeholder",
     ),
   JWT_TTL_SECONDS: int(60, 30 * 86_400)
     .default(86_400)
@@ -166,10 +166,55 @@ export const envSchema = z.object({
   MAX_PENDING_REQUESTS: int(1, 1_000_000)
     .default(100)
     .describe("pending deposit requests (and, separately, withdrawal requests) one user may have"),
-  LOGIN_RATE_LIMIT: int(1, 10_000)
+  LOGIN_MAX_FAILS_PER_ACCOUNT_IP: int(1, 10_000)
     .default(10)
-    .describe("login attempts per email and per IP in the window"),
-  LOGIN_RATE_WINDOW_SECONDS: int(1, 86_400).default(60).describe("login rate-limit window"),
+    .describe(
+      "consecutive failed logins on one account from one client address before that pair is paused (a success resets it)",
+    ),
+  LOGIN_MAX_FAILS_PER_IP: int(1, 1_000_000)
+    .default(100)
+    .describe(
+      "failed logins from one client address, any account, per `LOGIN_FAILS_WINDOW_SECONDS`",
+    ),
+  LOGIN_FAILS_WINDOW_SECONDS: int(1, 30 * 86_400)
+    .default(86_400)
+    .describe("how long failed logins are remembered"),
+  LOGIN_BLOCK_SECONDS: int(1, 86_400)
+    .default(900)
+    .describe("pause once over a login limit (answered 429 with `Retry-After`)"),
+  REGISTER_RATE_LIMIT: int(1, 1_000_000)
+    .default(10)
+    .describe("registrations per client address per `REGISTER_RATE_WINDOW_SECONDS`"),
+  REGISTER_RATE_WINDOW_SECONDS: int(1, 86_400).default(600).describe("registration window"),
+  PASSWORD_HASH_CONCURRENCY: int(1, 64)
+    .default(1)
+    .describe("argon2 hashes of new passwords running at once (a burst queues, logins do not)"),
+  PASSWORD_VERIFY_CONCURRENCY: int(1, 256)
+    .default(4)
+    .describe("argon2 login verifications running at once (64 MiB each)"),
+  TRUST_PROXY: int(0, 10)
+    .default(0)
+    .describe(
+      "reverse proxies in front that append to `X-Forwarded-For`; the client is the entry that many from the right (`0`: the socket's address, the header is ignored)",
+    ),
+  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe("request body cap: larger bodies get 413 before they are read"),
+  IDLE_TIMEOUT_SECONDS: int(1, 255)
+    .default(30)
+    .describe("close connections silent this long, stalled uploads included (SSE streams exempt)"),
+  SHUTDOWN_DELAY_MS: int(0, 120_000)
+    .default(5000)
+    .describe(
+      "SIGTERM: `/ready` answers 503 and requests are still served this long before closing",
+    ),
+  METRICS_TOKEN: z
+    .string()
+    .optional()
+    .describe("when set, `GET /metrics` needs `Authorization: Bearer <token>`"),
+  ALLOW_EMBEDDED_STORES: bool(false).describe(
+    "allow the embedded in-process stores when `NODE_ENV=production` (refused otherwise)",
+  ),
   CHANGE_STREAMS: z
     .enum(["auto", "on", "off"])
     .default("auto")
@@ -186,6 +231,9 @@ export const envSchema = z.object({
   SSE_MAX_PER_USER: int(1, 1000)
     .default(5)
     .describe("SSE streams per user; the oldest is closed beyond"),
+  SSE_MAX_PER_IP: int(1, 100_000)
+    .default(50)
+    .describe("SSE streams per client address; beyond, new streams get 429"),
   SSE_REPLAY_MAXLEN: int(10, 1_000_000)
     .default(10_000)
     .describe("events kept for `Last-Event-ID` replay"),
@@ -237,10 +285,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const cfg = parsed.data;
-  if (cfg.NODE_ENV === "production" && !cfg.JWT_SECRET) {
-    throw new ConfigError([
-      { variable: "JWT_SECRET", message: "is required when NODE_ENV=production" },
-    ]);
+  if (cfg.NODE_ENV === "production") {
+    const issues = productionIssues(cfg);
+    if (issues.length) throw new ConfigError(issues);
   }
   const topologyIssues = redisTopologyIssues(cfg);
   if (topologyIssues.length) throw new ConfigError(topologyIssues);
@@ -261,6 +308,44 @@ function redisTopologyIssues(cfg: Config): { variable: string; message: string }
   if (cfg.REDIS_SENTINELS && !cfg.REDIS_SENTINEL_NAME)
     issues.push({ variable: "REDIS_SENTINEL_NAME", message: "is required with REDIS_SENTINELS" });
   return issues;
+}
+
+const SECRETS = ["JWT_SECRET", "ADMIN_PASSWORD", "METRICS_TOKEN"] as const;
+
+/**
+ * Production refuses what a careless deployment ships with: a missing JWT secret, placeholder or
+ * weak secrets, and embedded stores that several instances would each keep their own copy of.
+ */
+function productionIssues(cfg: Config): { variable: string; message: string }[] {
+  const issues: { variable: string; message: string }[] = [];
+  if (!cfg.JWT_SECRET)
+    issues.push({ variable: "JWT_SECRET", message: "is required when NODE_ENV=production" });
+  for (const name of SECRETS) {
+    const value = cfg[name];
+    const weakness = value === undefined ? undefined : secretWeakness(value);
+    if (weakness)
+      issues.push({ variable: name, message: `${weakness} (refused when NODE_ENV=production)` });
+  }
+  if (!cfg.ALLOW_EMBEDDED_STORES) {
+    const why =
+      "is required when NODE_ENV=production: embedded in-process stores are per process, so instances would serve each other's stale data (ALLOW_EMBEDDED_STORES=1 to run on them anyway)";
+    if (!cfg.MONGO_URL) issues.push({ variable: "MONGO_URL", message: why });
+    const redis = cfg.REDIS_URL ?? cfg.REDIS_CLUSTER_NODES ?? cfg.REDIS_SENTINELS;
+    if (redis === undefined) issues.push({ variable: "REDIS_URL", message: why });
+  }
+  return issues;
+}
+
+const PLACEHOLDERS = ["secret", "password", "changeme", "changethis", "example", "default"];
+
+/** Why a secret is too weak for production, or undefined when it is acceptable. */
+export function secretWeakness(value: string): string | undefined {
+  const folded = value.toLowerCase().replace(/[^a-z0-9]/g, "");
+  if (/change.?(me|this)/i.test(value) || PLACEHOLDERS.includes(folded))
+    return "is a placeholder value";
+  if (new Set(value).size === 1) return "is a single repeated character";
+  if (value.length < 32) return "must be at least 32 characters";
+  return undefined;
 }
 
 /** A config for tests and embedding: defaults plus overrides, validated the same way. */

@@ -46,6 +46,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: "Request body too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Send the body as application/json" },
   RATE_LIMITED: { status: 429, message: "Too many requests" },
+  SSE_LIMIT: { status: 429, message: "Too many event streams from this address" },
   STORE_UNAVAILABLE: { status: 503, message: "A store (MongoDB or Redis) is unavailable" },
   BALANCE_CONTENDED: { status: 503, message: "Balance update could not be applied, retry" },
   BALANCE_DEFERRED: {
@@ -67,6 +68,8 @@ export type ErrorStatus<C extends ErrorCode = ErrorCode> = (typeof ERRORS)[C]["s
  * stable `code` and the HTTP status it maps to, so no handler decides statuses ad hoc.
  */
 export class AppError extends Error {
+  /** Response headers the error implies (e.g. `Retry-After` on a 429). */
+  headers?: Record<string, string>;
   constructor(
     readonly code: string,
     readonly status: ContentfulStatusCode,
@@ -122,8 +125,12 @@ export const notFound = (message?: string, code: CodeOf<404> = "NOT_FOUND") =>
   appError(code, message);
 export const conflict = (message: string, code: CodeOf<409> = "CONFLICT", details?: unknown) =>
   appError(code, message, details);
-export const tooMany = (message?: string, code: CodeOf<429> = "RATE_LIMITED") =>
-  appError(code, message);
+/** 429; `retryAfterMs` becomes `Retry-After` in whole seconds (at least 1). */
+export const tooMany = (message?: string, code: CodeOf<429> = "RATE_LIMITED", retryAfterMs = 0) => {
+  const err = appError(code, message);
+  err.headers = { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  return err;
+};
 
 /** A store (MongoDB or Redis) cannot be reached in time. Always 503, never a hang. */
 export class StoreUnavailableError extends AppError {

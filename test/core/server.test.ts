@@ -22,7 +22,12 @@ async function waitForLog(
 }
 
 test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM exits cleanly", async () => {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), PORT: "0" };
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    PORT: "0",
+    // The drain delay has its own test (server-hardening): here, exit as soon as possible.
+    SHUTDOWN_DELAY_MS: "0",
+  };
   for (const k of ["MONGO_URL", "REDIS_URL", "NODE_ENV", "JWT_SECRET", "LOG_LEVEL"]) delete env[k];
   const started = Date.now();
   const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
@@ -54,7 +59,7 @@ test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM
   }
   expect(await proc.exited).toBe(0);
   await waitForLog(lines, (l) => String(l.msg).startsWith("shutting down"), 2000);
-});
+}, 20_000);
 
 test("MongoDB unreachable at start-up: exit 1 with a clear fatal line, no hang", async () => {
   const env: Record<string, string> = {
@@ -70,4 +75,4 @@ test("MongoDB unreachable at start-up: exit 1 with a clear fatal line, no hang",
   expect(Date.now() - started).toBeLessThan(10_000);
   const out = await new Response(proc.stdout).text();
   expect(out).toContain("cannot start: Database unavailable (mongo)");
-});
+}, 20_000);

@@ -49,7 +49,7 @@ const BAD_QUERIES = [
 ];
 
 beforeAll(async () => {
-  stack = await createTestStack({ env: { ...ADMIN_ENV, LOGIN_RATE_LIMIT: 10_000 } });
+  stack = await createTestStack({ env: { ...ADMIN_ENV, LOGIN_MAX_FAILS_PER_ACCOUNT_IP: 10_000 } });
   userToken = (await registerUser(stack)).token;
   adminToken = await loginAdmin(stack);
   const doc = (await (await stack.call("GET", "/openapi.json")).json()) as {
