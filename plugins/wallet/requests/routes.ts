@@ -56,6 +56,16 @@ interface KindSpec<
   approveDescription: string;
 }
 
+/** The money legs' errors: the same for both kinds (either leg may be the short or gone one). */
+const APPROVE_ERRORS = [
+  "INSUFFICIENT_FUNDS",
+  "BALANCE_NOT_MIGRATED",
+  "ACCOUNT_GONE",
+  "OP_IN_PROGRESS",
+  "BALANCE_CONTENDED",
+  "BALANCE_DEFERRED",
+] as const;
+
 /** What approve and reject answer besides their own errors. */
 const DECIDE_ERRORS = [
   ...OPTIONAL_JSON_BODY_ERRORS,
@@ -160,14 +170,7 @@ export const depositRoutes = (auth: AuthService) =>
       "Asks an admin to credit `amount` (integer minor units) to the caller's wallet. The request stays pending until an admin approves or rejects it. At most `MAX_PENDING_REQUESTS` pending deposits per user (409 `TOO_MANY_PENDING_REQUESTS`).",
     approveBody: ApproveDepositBody,
     approveExample: { amount: 2500 },
-    approveErrors: [
-      "INSUFFICIENT_FUNDS",
-      "BALANCE_NOT_MIGRATED",
-      "ACCOUNT_GONE",
-      "OP_IN_PROGRESS",
-      "BALANCE_CONTENDED",
-      "BALANCE_DEFERRED",
-    ],
+    approveErrors: APPROVE_ERRORS,
     approveSummary: "Approve a pending deposit (admin)",
     approveDescription:
       "Credits the user `+amount` (the request's, or a corrected `amount`) and debits the approving admin's wallet, exactly once, each leg ledgered (`deposit approval #<id>`). 409 `INSUFFICIENT_FUNDS` when the admin's float cannot cover it (the message names the wallet and how to fund it: `ADMIN_INITIAL_BALANCE` or `POST /wallet/admin/top-up`). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.",
@@ -192,14 +195,7 @@ export const withdrawalRoutes = (auth: AuthService) =>
       "Asks an admin to pay `amount` (integer minor units) out of the caller's wallet to `destination`. Refused with 409 `INSUFFICIENT_FUNDS` when the balance (read from MongoDB) cannot cover it; the debit itself happens at approval. At most `MAX_PENDING_REQUESTS` pending withdrawals per user.",
     approveBody: ApproveWithdrawalBody,
     approveExample: {},
-    approveErrors: [
-      "INSUFFICIENT_FUNDS",
-      "BALANCE_NOT_MIGRATED",
-      "ACCOUNT_GONE",
-      "OP_IN_PROGRESS",
-      "BALANCE_CONTENDED",
-      "BALANCE_DEFERRED",
-    ],
+    approveErrors: APPROVE_ERRORS,
     approveSummary: "Approve a pending withdrawal (admin)",
     approveDescription:
       "Debits the user and credits the approving admin's wallet, exactly once, each leg ledgered. 409 `INSUFFICIENT_FUNDS` when the user's balance no longer covers it (the request goes back to pending). 409 `ACCOUNT_GONE` when the user no longer exists: the request ends rejected and no money moves.",
