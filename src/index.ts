@@ -1,6 +1,8 @@
 /**
  * cachesync as a library: build the app (or only the service) from a config, plugins and stores.
  */
+
+export type { PublicUser, SanitizedUser, UserDoc } from "../plugins/users";
 export { createStores } from "./adapters";
 export { type CachesyncApp, createApp, createRouter, type Stores } from "./core/app";
 export type { AppEnv, AuthUser } from "./core/app-env";
@@ -12,6 +14,5 @@ export type { CacheStore } from "./core/ports/cache-store";
 export type { CollectionPort, DocumentStore } from "./core/ports/document-store";
 export type { EventBus } from "./core/ports/event-bus";
 export type { BalanceService, CacheSyncService, ConsistencyReport } from "./domain/cache-sync";
-export type { PublicUser, SanitizedUser, UserDoc } from "./domain/user";
 export { type CacheSyncHandle, createCacheSync } from "./library";
 export { defaultPlugins } from "./plugins";

@@ -1,7 +1,7 @@
 import type { Cluster } from "ioredis";
+import type { SanitizedUser } from "../../plugins/users";
 import type { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { RedisEventBus } from "../../src/adapters/redis/redis-event-bus";
-import type { SanitizedUser } from "../../src/domain/user";
 import type { MongoWireServer } from "../../test/support/mongo-wire";
 import { startRedisCluster } from "../../test/support/redis-cluster";
 import { harnessOnCluster, type RedisHarness } from "../../test/support/redis-server";

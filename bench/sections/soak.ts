@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
 import type { ProtectionName } from "../../plugins/cache-sync/protections";
-import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
+import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../plugins/users";
 import { startJitteredDeployment } from "../../test/support/jittered-deployment";
 import { startRedis } from "../../test/support/redis-server";
 import {

@@ -4,7 +4,7 @@
  * what costs what. Env: as src/server.ts, plus BENCH_USER_ID and BENCH_KEY.
  */
 import Redis from "ioredis";
-import { currentUser } from "../../plugins/auth/middleware";
+import { currentUser } from "../../plugins/auth";
 import { createStores } from "../../src/adapters";
 import { createApp } from "../../src/core/app";
 import { loadConfig } from "../../src/core/config";

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { errorResponses, JSON_BODY_ERRORS, jsonBody, STORE_ERRORS } from "../../src/core/api-route";
 import type { AppEnv } from "../../src/core/app-env";
 import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
-import { ADMIN_ERRORS } from "../auth/guards";
+import { ADMIN_ERRORS } from "../auth";
 
 export const CacheStatsSchema = z
   .object({

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, STORE_ERRORS } from "../../src/core/api-route";
-import type { AuthService } from "../../src/domain/auth";
 import { envelope } from "../../src/domain/schemas";
-import { ADMIN_ERRORS, adminOnly } from "../auth/guards";
+import type { AuthService } from "../auth";
+import { ADMIN_ERRORS, adminOnly } from "../auth";
 import { CHECK_IDS } from "./doctor/checks";
 
 const CheckSchema = z

@@ -1,5 +1,5 @@
 import type { PluginContext } from "../../src/core/plugin";
-import { USER_COLLECTION } from "../../src/domain/user";
+import { USER_COLLECTION } from "../users";
 
 const NUMBER_TYPES = ["int", "long", "double"];
 

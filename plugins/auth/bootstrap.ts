@@ -1,7 +1,7 @@
 import { DuplicateKeyError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
+import { newUserDoc, rawUsers, sanitizedUsers } from "../users";
 import type { Passwords } from "./passwords";
-import { newUserDoc, rawUsers, sanitizedUsers } from "./users";
 
 /**
  * Creates the ADMIN_EMAIL account when absent. Several instances may start at once: each tries

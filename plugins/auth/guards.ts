@@ -1,4 +1,4 @@
-import type { AuthService } from "../../src/domain/auth";
+import type { AuthService } from "./auth-service";
 
 /**
  * Spread into a `createRoute` config: documents the bearer scheme and mounts the middleware that

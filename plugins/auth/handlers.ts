@@ -3,15 +3,15 @@ import type { AppEnv, AuthUser } from "../../src/core/app-env";
 import { clientIp } from "../../src/core/client-ip";
 import { appError, DuplicateKeyError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
-import type { AuthService } from "../../src/domain/auth";
-import type { SanitizedUser } from "../../src/domain/user";
+import type { SanitizedUser } from "../users";
+import { newUserDoc, rawUsers, sanitizedUsers } from "../users";
+import type { AuthService } from "./auth-service";
 import { currentUser } from "./middleware";
 import type { Passwords } from "./passwords";
 import type { AuthLimits } from "./rate-limit";
 import type { loginRoute, logoutRoute, registerRoute, sseTicketRoute } from "./routes";
 import { tokenVersionOf } from "./sessions";
 import { SSE_TICKET_TTL_SECONDS } from "./tokens";
-import { newUserDoc, rawUsers, sanitizedUsers } from "./users";
 
 const AUTH_LOG_KEEP = 20;
 

@@ -1,9 +1,9 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
-import type { AuthService } from "../../src/domain/auth";
+import { USER_INDEXES } from "../users";
+import type { AuthService } from "./auth-service";
 import { bootstrapAdmin } from "./bootstrap";
 import { loginHandler, logoutHandler, registerHandler, sseTicketHandler } from "./handlers";
-import { USER_INDEXES } from "./indexes";
 import { passwordJobsGauge } from "./password-metrics";
 import { createPasswords, type PasswordCost, PRODUCTION_COST, TEST_COST } from "./passwords";
 import { type AuthLimits, createAuthLimits } from "./rate-limit";
@@ -16,6 +16,11 @@ declare module "../../src/core/plugin" {
     auth: AuthService;
   }
 }
+
+// The public surface other plugins guard their routes with.
+export type { AuthService } from "./auth-service";
+export { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "./guards";
+export { currentUser } from "./middleware";
 
 export interface AuthPluginOptions {
   /** argon2id cost; defaults to a light cost under NODE_ENV=test, the library default otherwise. */

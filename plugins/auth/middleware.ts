@@ -1,7 +1,17 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
 import { appError } from "../../src/core/errors";
-import type { SanitizedUser } from "../../src/domain/user";
+import type { SanitizedUser } from "../users";
+
+declare module "../../src/core/app-env" {
+  interface AppVariables {
+    /**
+     * The caller's account as the session check just read it (through the cache): handlers
+     * that show it need not read it again. Never a source of identity or role (`user` is).
+     */
+    account?: SanitizedUser;
+  }
+}
 
 /** A verified token's caller, and their account as the session check read it. */
 export interface Session {

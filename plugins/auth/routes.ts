@@ -7,7 +7,7 @@ import {
   jsonResponse,
   STORE_ERRORS,
 } from "../../src/core/api-route";
-import type { AuthService } from "../../src/domain/auth";
+import type { AuthService } from "./auth-service";
 import { USER_ERRORS, userOnly } from "./guards";
 import { AuthResult, LoginBody, LogoutResult, RegisterBody, SseTicketResult } from "./schemas";
 

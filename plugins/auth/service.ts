@@ -1,5 +1,5 @@
 import type { PluginContext } from "../../src/core/plugin";
-import type { AuthService } from "../../src/domain/auth";
+import type { AuthService } from "./auth-service";
 import { requireAdminMiddleware, requireUserMiddleware, type Session } from "./middleware";
 import type { Sessions } from "./sessions";
 import { createTokens } from "./tokens";

@@ -1,6 +1,6 @@
 import type { AuthUser } from "../../src/core/app-env";
 import type { PluginContext } from "../../src/core/plugin";
-import type { SanitizedUser } from "../../src/domain/user";
+import type { SanitizedUser } from "../users";
 
 /**
  * Server-side session state, kept as one counter on the user document: `tokenVersion`. Every

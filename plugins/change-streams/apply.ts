@@ -1,9 +1,9 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { ChangeEvent } from "../../src/core/ports/document-store";
-import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
 import { eventsTopic, type UserDataUpdated } from "../events";
+import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../users";
 
 export type Applied = "skipped" | "refreshed" | "bumped" | "tombstoned" | "unchanged";
 

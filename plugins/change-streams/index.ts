@@ -1,7 +1,7 @@
 import { AppError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import { USER_COLLECTION } from "../../src/domain/user";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
+import { USER_COLLECTION } from "../users";
 import { ChangeApplier } from "./apply";
 import { StreamConsumer, type StreamStatus } from "./consumer";
 import { streamMetrics } from "./metrics";

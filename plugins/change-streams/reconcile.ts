@@ -1,7 +1,7 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
-import { USER_COLLECTION, type UserDoc } from "../../src/domain/user";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
+import { USER_COLLECTION, type UserDoc } from "../users";
 import type { ChangeApplier } from "./apply";
 
 const BATCH = 200;

@@ -5,7 +5,7 @@ import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import { toApiDoc } from "../../src/domain/api-doc";
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
-import { currentUser } from "../auth/middleware";
+import { currentUser } from "../auth";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
 const PROFILE_LIST_LIMIT = 50;

@@ -7,8 +7,8 @@ import {
   jsonResponse,
   STORE_ERRORS,
 } from "../../src/core/api-route";
-import type { AuthService } from "../../src/domain/auth";
-import { USER_ERRORS, userOnly } from "../auth/guards";
+import type { AuthService } from "../auth";
+import { USER_ERRORS, userOnly } from "../auth";
 import { MeResult, PatchMeBody, PublicUserResult, UserIdParam, UserResult } from "./schemas";
 
 export const getMeRoute = (auth: AuthService) =>

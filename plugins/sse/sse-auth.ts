@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv, AuthUser } from "../../src/core/app-env";
-import type { AuthService } from "../../src/domain/auth";
+import type { AuthService } from "../auth";
 
 /** Cookie a browser app may set with its JWT so that `new EventSource("/api/v1/events")` works. */
 export const SSE_TOKEN_COOKIE = "cs_token";

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../src/core/app-env";
 import { clientIp } from "../../src/core/client-ip";
 import { appError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
-import type { AuthService } from "../../src/domain/auth";
+import type { AuthService } from "../auth";
 import { eventsTopic } from "../events";
 import type { AddressSlots } from "./address-slots";
 import { SseConnection } from "./connection";

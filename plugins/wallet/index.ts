@@ -6,7 +6,7 @@ import {
   LEDGER_COLLECTION,
   WITHDRAWALS_COLLECTION,
 } from "../../src/domain/user";
-import { rawUsers } from "../auth/users";
+import { rawUsers } from "../users";
 import { createBalanceService } from "./balance/apply";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";

@@ -1,4 +1,3 @@
-import type { SanitizedUser } from "../domain/user";
 import type { PluginContext } from "./plugin";
 
 /** Who is calling, as the auth plugin resolved it from a token. */
@@ -12,16 +11,15 @@ export interface AuthUser {
   exp?: number;
 }
 
+/**
+ * Request variables; plugins add theirs by declaration merging (as auth adds `account`):
+ *   declare module "../../src/core/app-env" { interface AppVariables { account?: … } }
+ */
+export interface AppVariables {
+  requestId: string;
+  ctx: PluginContext;
+  user?: AuthUser;
+}
+
 /** Hono environment shared by every router. */
-export type AppEnv = {
-  Variables: {
-    requestId: string;
-    ctx: PluginContext;
-    user?: AuthUser;
-    /**
-     * The caller's account as the session check just read it (through the cache): handlers
-     * that show it need not read it again. Never a source of identity or role (`user` is).
-     */
-    account?: SanitizedUser;
-  };
-};
+export type AppEnv = { Variables: AppVariables };

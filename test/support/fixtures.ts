@@ -1,7 +1,7 @@
 import Redis, { Cluster } from "ioredis";
 import { userKey } from "../../plugins/cache-sync/keys";
+import type { SanitizedUser } from "../../plugins/users";
 import type { AuthUser } from "../../src/core/app-env";
-import type { SanitizedUser } from "../../src/domain/user";
 import { seedUser } from "./seed";
 import type { TestStack } from "./stack";
 

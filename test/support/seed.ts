@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
+import type { SanitizedUser } from "../../plugins/users";
 import type { PluginContext } from "../../src/core/plugin";
-import type { SanitizedUser } from "../../src/domain/user";
 
 let n = 0;
 

@@ -1,4 +1,4 @@
-import type { SanitizedUser } from "../../src/domain/user";
+import type { SanitizedUser } from "../../plugins/users";
 import type { TestStack } from "./stack";
 
 export const ADMIN_EMAIL = "admin@cachesync.test";

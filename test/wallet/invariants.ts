@@ -1,7 +1,8 @@
 import { expect } from "bun:test";
 import { ObjectId } from "bson";
 import { userKey } from "../../plugins/cache-sync/keys";
-import { CACHE_REPAIRS_COLLECTION, type UserDoc } from "../../src/domain/user";
+import type { UserDoc } from "../../plugins/users";
+import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
 import type { TestStack } from "../support/stack";
 
 /**

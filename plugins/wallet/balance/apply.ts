@@ -2,7 +2,7 @@ import type { ObjectId } from "bson";
 import { appError, DuplicateKeyError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
-import { toObjectId } from "../../auth/users";
+import { toObjectId } from "../../users";
 import { isValidDelta } from "../shared/amount";
 import { type Faults, fire } from "../shared/faults";
 import { recoverEntry } from "./recover";

@@ -1,5 +1,5 @@
 import type { PluginContext } from "../../../src/core/plugin";
-import { rawUsers } from "../../auth/users";
+import { rawUsers } from "../../users";
 import { withLock } from "../shared/lock";
 import { applyEntry, ledger } from "./steps";
 import type { LedgerEntry } from "./types";

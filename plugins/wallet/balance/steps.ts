@@ -3,7 +3,7 @@ import { appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceResult } from "../../../src/domain/cache-sync";
 import { LEDGER_COLLECTION } from "../../../src/domain/user";
-import { rawUsers, sanitizedUsers } from "../../auth/users";
+import { rawUsers, sanitizedUsers } from "../../users";
 import { type Faults, fire } from "../shared/faults";
 import type { LedgerEntry } from "./types";
 

@@ -3,7 +3,7 @@ import { ObjectId } from "bson";
 import type { AppEnv } from "../../../src/core/app-env";
 import { ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { currentUser } from "../../auth/middleware";
+import { currentUser } from "../../auth";
 import { ledger } from "../balance/steps";
 import { page } from "../shared/pagination";
 import type { ledgerRoute } from "./routes";

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { errorResponses, STORE_ERRORS } from "../../../src/core/api-route";
-import type { AuthService } from "../../../src/domain/auth";
 import { envelope } from "../../../src/domain/schemas";
-import { USER_ERRORS, userOnly } from "../../auth/guards";
+import type { AuthService } from "../../auth";
+import { USER_ERRORS, userOnly } from "../../auth";
 import { PageQuery } from "../shared/pagination";
 
 export const LedgerEntrySchema = z

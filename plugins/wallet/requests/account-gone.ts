@@ -1,7 +1,7 @@
 import { ObjectId } from "bson";
 import { AppError, appError, DuplicateKeyError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { rawUsers } from "../../auth/users";
+import { rawUsers } from "../../users";
 import { ledger } from "../balance/steps";
 import type { Claimed, Leg, MoneyRequest, RequestKind } from "./kinds";
 

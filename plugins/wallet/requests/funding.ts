@@ -1,6 +1,6 @@
 import { type AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { rawUsers } from "../../auth/users";
+import { rawUsers } from "../../users";
 import type { Leg, RequestKind } from "./kinds";
 
 /** Where an operator adds money to an admin wallet (the ledgered, idempotent top-up route). */

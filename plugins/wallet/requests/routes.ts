@@ -8,8 +8,8 @@ import {
   STORE_ERRORS,
 } from "../../../src/core/api-route";
 import type { ErrorCode } from "../../../src/core/errors";
-import type { AuthService } from "../../../src/domain/auth";
-import { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "../../auth/guards";
+import type { AuthService } from "../../auth";
+import { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "../../auth";
 import { optionalJsonBody } from "../shared/optional-body";
 import { ObjectIdParam } from "../shared/pagination";
 import {

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../../src/core/app-env";
 import { ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { currentUser } from "../../auth/middleware";
+import { currentUser } from "../../auth";
 import type { topUpRoute } from "./routes";
 
 /**

@@ -6,9 +6,9 @@ import {
   jsonResponse,
   STORE_ERRORS,
 } from "../../../src/core/api-route";
-import type { AuthService } from "../../../src/domain/auth";
 import { envelope } from "../../../src/domain/schemas";
-import { ADMIN_ERRORS, adminOnly } from "../../auth/guards";
+import type { AuthService } from "../../auth";
+import { ADMIN_ERRORS, adminOnly } from "../../auth";
 import { Amount } from "../shared/amount";
 
 export const TopUpBody = z

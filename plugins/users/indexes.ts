@@ -1,5 +1,5 @@
 import type { IndexSpec } from "../../src/core/ports/document-store";
-import { USER_COLLECTION } from "../../src/domain/user";
+import { USER_COLLECTION } from "./user";
 
 /** Registration and the admin bootstrap rely on these to refuse duplicates atomically. */
 export const USER_INDEXES: readonly IndexSpec[] = [

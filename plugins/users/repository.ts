@@ -2,8 +2,7 @@ import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Filter, FindOneAndUpdateOptions, Update } from "../../src/core/ports/document-store";
 import { isObjectIdHex } from "../../src/domain/schemas";
-import type { SanitizedUser, UserDoc } from "../../src/domain/user";
-import { USER_COLLECTION } from "../../src/domain/user";
+import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "./user";
 
 /**
  * The hooked users collection, typed as what it really returns: the sanitize plugin turns every

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv, AuthUser } from "../core/app-env";
+import type { AppEnv, AuthUser } from "../../src/core/app-env";
 
 /** Provided by plugins/auth as `ctx.use("auth")`; other plugins guard their routes with it. */
 export interface AuthService {
