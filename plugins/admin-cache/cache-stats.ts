@@ -1,6 +1,7 @@
 import type { Counter } from "prom-client";
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
+import { cacheMetrics } from "../cache-sync";
 import { emailKey, userKey } from "../cache-sync/keys";
 
 export interface CacheStats {
@@ -36,10 +37,8 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
   }
-  const [hits, misses] = await Promise.all([
-    counterValue(ctx.metrics.cacheHits),
-    counterValue(ctx.metrics.cacheMisses),
-  ]);
+  const { cacheHits, cacheMisses } = cacheMetrics(ctx.metrics);
+  const [hits, misses] = await Promise.all([counterValue(cacheHits), counterValue(cacheMisses)]);
   const reads = hits + misses;
   return {
     totalUserKeys,

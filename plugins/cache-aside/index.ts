@@ -47,7 +47,7 @@ export function cacheAsidePlugin(): Plugin {
         engine.flights.do(
           lookup.by === "id" ? lookup.id : `email:${lookup.email}`,
           async (seal) => {
-            const end = ctx.metrics.fillSeconds.startTimer();
+            const end = engine.metrics.fillSeconds.startTimer();
             // An email miss cannot lease the user's key before it knows the id: it answers from
             // MongoDB without filling (a fill by versions alone could land after an eviction).
             const lease = lookup.by === "id" ? await engine.lease(lookup.id) : NO_FILL;
@@ -71,7 +71,7 @@ export function cacheAsidePlugin(): Plugin {
           run: (call, next) => {
             const lookup = lookupOf(call);
             if (!lookup) return engine.observeMongo(next());
-            const { metrics } = ctx;
+            const { metrics } = engine;
             // A promise chain, not async/await: the hit path is the product's hottest code.
             return cachedUser(lookup).then((cached) => {
               if (cached) {

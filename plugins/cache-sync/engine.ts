@@ -6,6 +6,7 @@ import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/dom
 import type { UserSanitizer } from "../sanitize";
 import { CircuitBreaker } from "./breaker";
 import { emailKey, userKey } from "./keys";
+import { type CacheMetrics, cacheMetrics } from "./metrics";
 import { allProtections, type ProtectionName, type Protections } from "./protections";
 import { RepairLog } from "./repair-log";
 import { SingleFlight } from "./single-flight";
@@ -44,6 +45,7 @@ const isMongoDown = (err: unknown) => err instanceof StoreUnavailableError && er
 export class CacheEngine {
   readonly breaker: CircuitBreaker;
   readonly repairs: RepairLog;
+  readonly metrics: CacheMetrics;
   private readonly switches: Protections = allProtections();
   readonly flights = new SingleFlight<SanitizedUser | null>(() => this.switches.singleFlightRule);
   private readonly cache: CacheStore;
@@ -58,6 +60,7 @@ export class CacheEngine {
     readonly sanitize: UserSanitizer,
   ) {
     this.cache = ctx.cache;
+    this.metrics = cacheMetrics(ctx.metrics);
     this.prefix = ctx.config.CACHE_PREFIX;
     this.repairs = new RepairLog(ctx.db);
     this.breaker = new CircuitBreaker({
@@ -68,7 +71,7 @@ export class CacheEngine {
         await this.repairPending();
       },
       onStateChange: (state, cause) => {
-        ctx.metrics.breakerState.set(BREAKER_GAUGE[state]);
+        this.metrics.breakerState.set(BREAKER_GAUGE[state]);
         ctx.logger[state === "closed" ? "info" : "warn"](
           { breaker: state, cause },
           cause ? `cache circuit ${state}: ${cause}` : `redis circuit ${state}`,
@@ -171,12 +174,12 @@ export class CacheEngine {
           lease.token,
         ),
       );
-      this.ctx.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
+      this.metrics.cacheFills.inc({ outcome: stored ? "stored" : "refused" });
       if (!stored) return "refused";
       await this.breaker.run(() => this.cache.set(this.emailKey(user.email), user.id, ttl));
       return "stored";
     } catch (err) {
-      this.ctx.metrics.cacheFills.inc({ outcome: "error" });
+      this.metrics.cacheFills.inc({ outcome: "error" });
       this.redisError(err);
       return "skipped";
     }
@@ -189,7 +192,7 @@ export class CacheEngine {
    * is not served again before it is repaired.
    */
   async writeThrough(user: SanitizedUser): Promise<void> {
-    const end = this.ctx.metrics.writeThroughSeconds.startTimer();
+    const end = this.metrics.writeThroughSeconds.startTimer();
     try {
       const ttl = this.ttl();
       const key = this.userKey(user.id);
@@ -199,12 +202,12 @@ export class CacheEngine {
         WRITE,
       );
       const outcome = stored ? "stored" : await this.afterRefusedWrite(key, user);
-      this.ctx.metrics.writeThroughs.inc({ outcome });
+      this.metrics.writeThroughs.inc({ outcome });
       void this.breaker
         .run(() => this.cache.set(this.emailKey(user.email), user.id, ttl), WRITE)
         .catch(() => undefined);
     } catch (err) {
-      this.ctx.metrics.writeThroughs.inc({ outcome: "deferred" });
+      this.metrics.writeThroughs.inc({ outcome: "deferred" });
       await this.owe(user.id, user.version, [user.email], err);
     } finally {
       end();
@@ -213,7 +216,7 @@ export class CacheEngine {
 
   /** Empties the entry (see `drop`) and the email index keys. */
   async invalidate(id: string, version: number, emails: readonly string[]): Promise<void> {
-    this.ctx.metrics.invalidations.inc();
+    this.metrics.invalidations.inc();
     try {
       await this.breaker.run(() => this.drop(this.userKey(id), version), WRITE);
       if (emails.length)
@@ -289,7 +292,7 @@ export class CacheEngine {
         await this.repairs.settle(entry);
         repaired++;
       }
-      this.ctx.metrics.repairs.inc({ source: "outage" }, batch.length);
+      this.metrics.repairs.inc({ source: "outage" }, batch.length);
       this.ctx.logger.info({ repaired: batch.length }, "repaired cache entries Redis missed");
     }
   }
@@ -408,7 +411,7 @@ export class CacheEngine {
 
   /** Counts a failed Redis call; logs it unless it is the expected "unavailable". */
   redisError(err: unknown): void {
-    this.ctx.metrics.redisErrors.inc();
+    this.metrics.redisErrors.inc();
     if (!(err instanceof StoreUnavailableError)) this.ctx.logger.warn({ err }, "redis call failed");
   }
 }

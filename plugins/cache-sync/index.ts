@@ -8,6 +8,7 @@ import { staleHeaderMiddleware } from "./stale-scope";
 
 export { CacheEngine } from "./engine";
 export { emailKey, userKey } from "./keys";
+export { type CacheMetrics, cacheMetrics } from "./metrics";
 export { STALE_HEADER } from "./stale-scope";
 
 declare module "../../src/core/plugin" {

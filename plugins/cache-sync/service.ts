@@ -105,13 +105,13 @@ export class CacheSyncServiceImpl implements CacheSyncService {
         Number.MAX_SAFE_INTEGER,
         cached.email ? [cached.email] : [],
       );
-      this.ctx.metrics.repairs.inc({ source: "validate" });
+      this.engine.metrics.repairs.inc({ source: "validate" });
       return { consistent: false, action: "fixed", difference: -cachedBalance };
     }
     const fresh = this.engine.sanitize(doc);
     if (Bun.deepEquals(JSON.parse(JSON.stringify(fresh)), cached)) return { consistent: true };
     await this.engine.refresh(userId);
-    this.ctx.metrics.repairs.inc({ source: "validate" });
+    this.engine.metrics.repairs.inc({ source: "validate" });
     this.ctx.logger.warn(
       { userId, cachedVersion: cached.version, dbVersion: fresh.version },
       "repaired an inconsistent cache entry",

@@ -2,7 +2,7 @@ import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { ChangeEvent } from "../../src/core/ports/document-store";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
-import { eventsTopic, type UserDataUpdated } from "../events";
+import { eventMetrics, eventsTopic, type UserDataUpdated } from "../events";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../users";
 
 export type Applied = "skipped" | "refreshed" | "bumped" | "tombstoned" | "unchanged";
@@ -112,7 +112,7 @@ export class ChangeApplier {
       reason: "changed in MongoDB",
     };
     this.ctx.bus.publish(eventsTopic(this.ctx.config.CACHE_PREFIX), JSON.stringify(event)).then(
-      () => this.ctx.metrics.eventsPublished.inc(),
+      () => eventMetrics(this.ctx.metrics).eventsPublished.inc(),
       (err) => this.ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),
     );
   }

@@ -1,6 +1,8 @@
 import type { Plugin } from "../../src/core/plugin";
+import { consistencyMetrics } from "./metrics";
 import { runConsistencyCheck } from "./run-consistency-check";
 
+export { consistencyMetrics } from "./metrics";
 export {
   type ConsistencyCheckOptions,
   type ConsistencyCheckResult,
@@ -18,6 +20,9 @@ export function consistencyCheckPlugin(): Plugin {
   return {
     name: "consistency-check",
     dependencies: ["cache-sync"],
+    register(ctx) {
+      consistencyMetrics(ctx.metrics);
+    },
     onReady(ctx) {
       const seconds = ctx.config.CONSISTENCY_CHECK_INTERVAL_SECONDS;
       if (seconds === 0) return;

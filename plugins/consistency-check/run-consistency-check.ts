@@ -1,6 +1,7 @@
 import pMap from "p-map";
 import type { PluginContext } from "../../src/core/plugin";
 import { USER_COLLECTION } from "../../src/domain/user";
+import { consistencyMetrics } from "./metrics";
 
 export interface ConsistencyCheckOptions {
   /** Users sampled per round (default CONSISTENCY_CHECK_SAMPLE). */
@@ -58,10 +59,10 @@ export async function runConsistencyCheck(
         try {
           const report = await cacheSync.validateCacheConsistency(id);
           if (report.consistent) {
-            ctx.metrics.consistencyChecks.inc({ result: "consistent" });
+            consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "consistent" });
           } else {
             fixed++;
-            ctx.metrics.consistencyChecks.inc({ result: "fixed" });
+            consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "fixed" });
             ctx.logger.warn(
               { userId: id, difference: report.difference },
               "consistency check repaired a stale cache entry",
@@ -69,7 +70,7 @@ export async function runConsistencyCheck(
           }
         } catch (err) {
           errors++;
-          ctx.metrics.consistencyChecks.inc({ result: "error" });
+          consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "error" });
           ctx.logger.debug({ err, userId: id }, "consistency check failed for a user");
         }
       },

@@ -1,7 +1,9 @@
 import type { Plugin } from "../../src/core/plugin";
 import { type SanitizedUser, USER_COLLECTION } from "../../src/domain/user";
+import { eventMetrics } from "./metrics";
 import { changedFields, eventsTopic, type UserDataUpdated } from "./user-data-updated";
 
+export { eventMetrics } from "./metrics";
 export { changedFields, eventsTopic, type UserDataUpdated } from "./user-data-updated";
 
 /**
@@ -16,6 +18,7 @@ export function eventsPlugin(): Plugin {
     hooks: (ctx) => {
       const topic = eventsTopic(ctx.config.CACHE_PREFIX);
       const sanitize = ctx.use("sanitizeUser");
+      const { eventsPublished } = eventMetrics(ctx.metrics);
       return [
         {
           collection: USER_COLLECTION,
@@ -52,7 +55,7 @@ export function eventsPlugin(): Plugin {
               };
               published.push(
                 ctx.bus.publish(topic, JSON.stringify(event)).then(
-                  () => ctx.metrics.eventsPublished.inc(),
+                  () => eventsPublished.inc(),
                   (err) =>
                     ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),
                 ),

@@ -4,6 +4,7 @@ import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { Doc, Filter, FindOneAndUpdateOptions } from "../../src/core/ports/document-store";
 import type { CacheEngine } from "../cache-sync/engine";
 import { markStale } from "../cache-sync/stale-scope";
+import { listCacheMetrics } from "./metrics";
 import { listScope, ownerHex, ownersInFilter, ownersInUpdate } from "./scope";
 
 export { listScope } from "./scope";
@@ -72,7 +73,8 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
   let engine: CacheEngine;
 
   const hooks = (ctx: PluginContext): HookSpec[] => {
-    const { cache, metrics } = ctx;
+    const { cache } = ctx;
+    const metrics = listCacheMetrics(ctx.metrics);
     const prefix = ctx.config.CACHE_PREFIX;
     const markerTtlMs = Math.max(ctx.config.CACHE_MARKER_TTL_MS, SKEW_MS + 1000);
     const redisError = (err: unknown) => engine.redisError(err);

@@ -1,8 +1,8 @@
 import { LRUCache } from "lru-cache";
 import type { Logger } from "../../src/core/logger";
-import type { Metrics } from "../../src/core/metrics";
 import type { BusMessage } from "../../src/core/ports/event-bus";
 import type { CloseReason, SseConnection } from "./connection";
+import type { SseMetrics } from "./metrics";
 import { toUserEvent } from "./sse-event";
 
 /**
@@ -15,7 +15,7 @@ export class SseHub {
   /** The newest version dispatched per user (bounded: an evicted user only loses the filter). */
   private readonly newest = new LRUCache<string, number>({ max: 100_000 });
 
-  constructor(private readonly opts: { maxPerUser: number; metrics: Metrics; logger: Logger }) {}
+  constructor(private readonly opts: { maxPerUser: number; metrics: SseMetrics; logger: Logger }) {}
 
   /**
    * Registers a connection. Over the per-user cap the oldest connection is closed rather than the

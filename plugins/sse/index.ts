@@ -4,9 +4,11 @@ import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { eventsTopic } from "../events";
 import { AddressSlots } from "./address-slots";
 import { SseHub } from "./hub";
+import { sseMetrics } from "./metrics";
 import { eventsHandler } from "./sse.handlers";
 import { eventsRoute, SSE_SECURITY_SCHEMES, UserDataUpdatedSchema } from "./sse.routes";
 
+export { sseMetrics } from "./metrics";
 export { SSE_TOKEN_COOKIE } from "./sse-auth";
 
 /**
@@ -21,13 +23,16 @@ export function ssePlugin(): Plugin {
   const hubFor = (ctx: PluginContext) =>
     (hub ??= new SseHub({
       maxPerUser: ctx.config.SSE_MAX_PER_USER,
-      metrics: ctx.metrics,
+      metrics: sseMetrics(ctx.metrics),
       logger: ctx.logger,
     }));
 
   return {
     name: "sse",
     dependencies: ["auth"],
+    register(ctx) {
+      sseMetrics(ctx.metrics);
+    },
     routes(ctx) {
       const router = createRouter();
       for (const [name, scheme] of Object.entries(SSE_SECURITY_SCHEMES))

@@ -9,6 +9,7 @@ import { eventsTopic } from "../events";
 import type { AddressSlots } from "./address-slots";
 import { SseConnection } from "./connection";
 import type { SseHub } from "./hub";
+import { sseMetrics } from "./metrics";
 import type { eventsRoute } from "./sse.routes";
 import { resolveSseCaller } from "./sse-auth";
 import { toUserEvent, type UserEvent } from "./sse-event";
@@ -24,6 +25,7 @@ export function eventsHandler(
   slots: AddressSlots,
 ): RouteHandler<typeof eventsRoute, AppEnv> {
   const topic = eventsTopic(ctx.config.CACHE_PREFIX);
+  const delivered = sseMetrics(ctx.metrics).eventsDelivered;
 
   /** What the caller missed after `lastId`, filtered exactly as live fan-out is. */
   async function missedSince(lastId: string, userId: string, admin: boolean): Promise<UserEvent[]> {
@@ -64,7 +66,7 @@ export function eventsHandler(
           heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
           sessionValid: () => auth.isSessionCurrent(caller),
           retryMs: RETRY_MS,
-          onDelivered: () => ctx.metrics.eventsDelivered.inc(),
+          onDelivered: () => delivered.inc(),
           onClosed: (cn, reason) => hub.remove(cn, reason),
         });
         // Registered before the replay read so nothing published in between is lost; the

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { consistencyLockKey, runConsistencyCheck } from "../../plugins/consistency-check";
+import {
+  consistencyLockKey,
+  consistencyMetrics,
+  runConsistencyCheck,
+} from "../../plugins/consistency-check";
 import { createUser, rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
 
 const counted = async (stack: TestStack, result: string) =>
-  (await stack.ctx.metrics.consistencyChecks.get()).values.find((v) => v.labels.result === result)
-    ?.value ?? 0;
+  (await consistencyMetrics(stack.ctx.metrics).consistencyChecks.get()).values.find(
+    (v) => v.labels.result === result,
+  )?.value ?? 0;
 
 describe("periodic consistency check", () => {
   let stack: TestStack;

@@ -33,6 +33,39 @@ describe("GET /metrics, /openapi.json and /docs", () => {
     }
   });
 
+  test("each plugin registers its own series; names, types and labels are the published ones", async () => {
+    // Plugins define their metrics (core names none); this pins what dashboards rely on.
+    const expected: Record<string, [type: string, labels: string[]]> = {
+      cachesync_cache_fills_total: ["counter", ["outcome"]],
+      cachesync_cache_hits_total: ["counter", []],
+      cachesync_cache_misses_total: ["counter", []],
+      cachesync_consistency_checked_total: ["counter", ["result"]],
+      cachesync_events_delivered_total: ["counter", []],
+      cachesync_events_published_total: ["counter", []],
+      cachesync_fill_seconds: ["histogram", []],
+      cachesync_invalidations_total: ["counter", []],
+      cachesync_list_cache_hits_total: ["counter", ["collection"]],
+      cachesync_list_cache_misses_total: ["counter", ["collection"]],
+      cachesync_password_jobs: ["gauge", ["kind", "state"]],
+      cachesync_redis_breaker_state: ["gauge", []],
+      cachesync_redis_errors_total: ["counter", []],
+      cachesync_repairs_total: ["counter", ["source"]],
+      cachesync_sse_clients: ["gauge", []],
+      cachesync_write_through_seconds: ["histogram", []],
+      cachesync_write_throughs_total: ["counter", ["outcome"]],
+    };
+    const { registry } = stack.ctx.metrics;
+    const actual = Object.fromEntries(
+      (await registry.getMetricsAsJSON())
+        .filter((m) => m.name.startsWith("cachesync_") && !m.name.startsWith("cachesync_change_"))
+        .map((m) => {
+          const metric = registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] };
+          return [m.name, [String(m.type), [...(metric.labelNames ?? [])]]];
+        }),
+    );
+    expect(actual).toEqual(expected);
+  });
+
   test("/openapi.json documents every plugin's routes with the bearer scheme", async () => {
     const res = await stack.call("GET", "/openapi.json");
     expect(res.status).toBe(200);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { eventsTopic } from "../../plugins/events";
+import { sseMetrics } from "../../plugins/sse";
 import { createUser, type TestUser } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
 import { openEvents, type SseReader } from "./sse-client";
@@ -84,7 +85,9 @@ describe("GET /api/v1/events across two instances", () => {
 
     await Bun.sleep(300);
     expect(bobStream.events()).toHaveLength(0);
-    expect(await b.ctx.metrics.eventsDelivered.get()).toMatchObject({ values: [{ value: 2 }] });
+    expect(await sseMetrics(b.ctx.metrics).eventsDelivered.get()).toMatchObject({
+      values: [{ value: 2 }],
+    });
   });
 
   test("reconnecting with Last-Event-ID replays the missed events once, then goes live", async () => {
@@ -161,7 +164,7 @@ describe("GET /api/v1/events across two instances", () => {
     const deadline = Date.now() + 2000;
     let clients = -1;
     while (Date.now() < deadline) {
-      clients = (await b.ctx.metrics.sseClients.get()).values[0]?.value ?? 0;
+      clients = (await sseMetrics(b.ctx.metrics).sseClients.get()).values[0]?.value ?? 0;
       if (clients === 0) break;
       await Bun.sleep(20);
     }
@@ -218,7 +221,7 @@ describe("slow clients", () => {
       const text = await Promise.race([slow.text(), Bun.sleep(2000).then(() => "TIMEOUT")]);
       expect(text).not.toBe("TIMEOUT");
       expect((text.match(/event: userDataUpdated/g) ?? []).length).toBeLessThan(40);
-      expect((await stack.ctx.metrics.sseClients.get()).values[0]?.value).toBe(1);
+      expect((await sseMetrics(stack.ctx.metrics).sseClients.get()).values[0]?.value).toBe(1);
       await fast.close();
     } finally {
       server.stop(true);
