@@ -8,6 +8,7 @@ import {
   subscribeUserEvents,
   unwrap,
 } from "/app/cachesync-client.js";
+import { renderConsistencyChart } from "/app/consistency-chart.js";
 
 const API = "/api/v1";
 const TOKEN_KEY = "cs_token";
@@ -303,6 +304,7 @@ function renderStats(s) {
   $("cache-stats").replaceChildren(
     ...rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, String(v ?? "—")))),
   );
+  renderConsistencyChart($("consistency-chart"), s.consistency);
 }
 
 async function decide(event, kind, id, action) {

@@ -10,6 +10,7 @@ import { eventsPlugin } from "../plugins/events";
 import { httpGuardPlugin } from "../plugins/http-guard";
 import { listCachePlugin } from "../plugins/list-cache";
 import { metricsPlugin } from "../plugins/metrics";
+import { observatoryPlugin } from "../plugins/observatory";
 import { opsPlugin } from "../plugins/ops";
 import { profilePlugin } from "../plugins/profile";
 import { sanitizePlugin } from "../plugins/sanitize";
@@ -53,6 +54,7 @@ export function defaultPlugins(): Plugin[] {
     adminCachePlugin(),
     ssePlugin(),
     consistencyCheckPlugin(),
+    observatoryPlugin(),
     adoptionPlugin(),
     changeStreamsPlugin(),
     docsPlugin(),

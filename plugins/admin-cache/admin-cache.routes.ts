@@ -4,6 +4,7 @@ import { errorResponses, JSON_BODY_ERRORS, jsonBody, STORE_ERRORS } from "../../
 import type { AppEnv } from "../../src/core/app-env";
 import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
 import { ADMIN_ERRORS } from "../auth";
+import { ConsistencySummarySchema } from "../observatory";
 
 export const CacheStatsSchema = z
   .object({
@@ -18,6 +19,7 @@ export const CacheStatsSchema = z
     hits: z.number().openapi({ description: "Cache hits counted by this instance since start" }),
     misses: z.number(),
     hitRatio: z.number().openapi({ description: "hits / (hits + misses), 0 before any read" }),
+    consistency: ConsistencySummarySchema.optional(),
   })
   .openapi("CacheStats");
 

@@ -3,6 +3,7 @@ import { StoreUnavailableError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import { cacheMetrics } from "../cache-sync";
 import { emailKey, userKey } from "../cache-sync/keys";
+import type { ConsistencySummary } from "../observatory";
 
 export interface CacheStats {
   totalUserKeys: number | null;
@@ -12,6 +13,8 @@ export interface CacheStats {
   hits: number;
   misses: number;
   hitRatio: number;
+  /** Not a §5 field: the observatory's summary, when that plugin is loaded. */
+  consistency?: ConsistencySummary;
 }
 
 // Exactly `user:<24 hex>`: the email index (`user:email:…`) cannot match since "m" is not hex.
@@ -48,5 +51,6 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
     hits,
     misses,
     hitRatio: reads === 0 ? 0 : hits / reads,
+    ...(ctx.has("observatory") ? { consistency: ctx.use("observatory").summary() } : {}),
   };
 }

@@ -576,6 +576,7 @@ export interface components {
             total: number;
         };
         CacheStats: {
+            consistency?: components["schemas"]["ConsistencySummary"];
             /** @description `<prefix>user:email:<email>` keys (null while Redis is unreachable) */
             emailKeys: number | null;
             /** @description hits / (hits + misses), 0 before any read */
@@ -599,6 +600,36 @@ export interface components {
             consistent: false;
             /** @description MongoDB balance − cached balance */
             difference: number;
+        };
+        /** @description The consistency observatory on this instance (docs/OBSERVATORY.md): sampled acknowledged writes re-checked against MongoDB at each bound */
+        ConsistencySummary: {
+            bounds: {
+                /** @description Re-check time after the acknowledgement */
+                afterMs: number;
+                checked: number;
+                /** @description Re-checks at which every cache layer (Redis, near) held MongoDB's version, or nothing */
+                consistent: number;
+                /** @description Re-checks a store failed to answer */
+                errors: number;
+                /** @description consistent / (consistent + stale); null before any */
+                share: number | null;
+                stale: number;
+            }[];
+            /** @description Sampled writes still being re-checked */
+            pending: number;
+            /** @description Writes sampled by this instance since start */
+            sampled: number;
+            /** @description OBSERVATORY_SAMPLE_RATE */
+            sampleRate: number;
+            staleness: {
+                /** @description Still stale at the last bound */
+                unresolved: number;
+                /** @description Sampled writes first found consistent at each bound */
+                within: {
+                    count: number;
+                    leMs: number;
+                }[];
+            };
         };
         Deposit: {
             amount: number;

@@ -227,6 +227,31 @@ export const envSchema = z.object({
   CONSISTENCY_CHECK_SAMPLE: int(1, 100_000)
     .default(100)
     .describe("users sampled per consistency round"),
+  OBSERVATORY_SAMPLE_RATE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.01)
+    .describe(
+      "share of acknowledged user writes the consistency observatory re-checks against MongoDB (`0`: off; docs/OBSERVATORY.md)",
+    ),
+  OBSERVATORY_BOUNDS_MS: z
+    .string()
+    .default("100,1000,10000")
+    .transform((v) => v.split(",").map((s) => Number(s.trim())))
+    .refine(
+      (a) =>
+        a.length > 0 &&
+        a.every(
+          (n, i) =>
+            Number.isInteger(n) && n > 0 && n <= 600_000 && (i === 0 || n > (a[i - 1] as number)),
+        ),
+      "must be increasing whole milliseconds, comma-separated (1 to 600000)",
+    )
+    .describe("when a sampled write is re-checked, in ms after its acknowledgement"),
+  OBSERVATORY_MAX_PENDING: int(1, 1_000_000)
+    .default(1000)
+    .describe("sampled writes re-checked at once; beyond, samples are dropped (counted)"),
   SSE_HEARTBEAT_MS: int(100, 600_000).default(15_000).describe("SSE heartbeat comment interval"),
   SSE_MAX_PER_USER: int(1, 1000)
     .default(5)

@@ -209,6 +209,9 @@ describe("wallet page in a real browser (e2e)", () => {
       (t) => t.includes("User keys"),
       5000,
     );
+    // The consistency observatory's chart: one bar per re-check bound (docs/OBSERVATORY.md).
+    await admin.getByTestId("consistency-chart").waitFor({ state: "visible" });
+    expect(await admin.getByTestId("consistency-bar").count()).toBe(3);
     await admin.screenshot({ path: join(ARTIFACTS, "e2e-admin-pending.png"), fullPage: true });
 
     await row.getByRole("button", { name: /^Approve deposit/ }).click();
