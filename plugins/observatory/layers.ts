@@ -1,7 +1,7 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
-import { USER_COLLECTION, type UserDoc } from "../../src/domain/user";
 import { userKey } from "../cache-sync/keys";
+import { USER_COLLECTION, type UserDoc } from "../users";
 import type { CacheLayer } from "./observatory";
 
 /** The version a cached JSON value carries (markers already read as null). */
