@@ -1,6 +1,6 @@
 import type { Plugin } from "../../src/core/plugin";
-import type { Unsubscribe } from "../../src/core/ports/event-bus";
 import { eventsTopic, type UserDataUpdated } from "../events";
+import { subscribeWithRetry } from "./feed";
 import { mongoVersion, redisLayer } from "./layers";
 import { observatoryMetrics } from "./metrics";
 import { Observatory } from "./observatory";
@@ -22,7 +22,7 @@ declare module "../../src/core/plugin" {
  */
 export function observatoryPlugin(): Plugin {
   let observatory: Observatory | undefined;
-  let unsubscribe: Unsubscribe | undefined;
+  let unsubscribe: (() => Promise<void>) | undefined;
   return {
     name: "observatory",
     register(ctx) {
@@ -38,20 +38,26 @@ export function observatoryPlugin(): Plugin {
       observatory.addLayer(redisLayer(ctx));
       ctx.provide("observatory", observatory);
     },
-    async onReady(ctx) {
+    onReady(ctx) {
       const obs = observatory;
       if (!obs || ctx.config.OBSERVATORY_SAMPLE_RATE === 0) return;
-      unsubscribe = await ctx.bus.subscribe(eventsTopic(ctx.config.CACHE_PREFIX), (msg) => {
-        let event: UserDataUpdated;
-        try {
-          event = JSON.parse(msg.payload) as UserDataUpdated;
-        } catch {
-          return;
-        }
-        if (event.type !== "userDataUpdated" || typeof event.version !== "number") return;
-        const at = Date.parse(event.at);
-        obs.observe(event.userId, event.version, Number.isNaN(at) ? Date.now() : at);
-      });
+      const topic = eventsTopic(ctx.config.CACHE_PREFIX);
+      unsubscribe = subscribeWithRetry(
+        ctx,
+        topic,
+        (msg) => {
+          let event: UserDataUpdated;
+          try {
+            event = JSON.parse(msg.payload) as UserDataUpdated;
+          } catch {
+            return;
+          }
+          if (event.type !== "userDataUpdated" || typeof event.version !== "number") return;
+          const at = Date.parse(event.at);
+          obs.observe(event.userId, event.version, Number.isNaN(at) ? Date.now() : at);
+        },
+        "observatory",
+      );
     },
     async onClose() {
       observatory?.close();
