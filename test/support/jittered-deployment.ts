@@ -43,8 +43,20 @@ export interface JitteredDeployment {
    * turns), while the other instances carry on — the slow-zone moments in which an older read,
    * fill or write-through arrives after a newer write was acknowledged elsewhere. Keep `stallMs`
    * below REDIS_TIMEOUT_MS / MONGO_TIMEOUT_MS: a stall is latency, not an outage.
+   *
+   * `evict`: these users' entries are also evicted as each stall begins (so reads on the slow
+   * instance miss and start loads that wait in it, holding what MongoDB answered then) and again
+   * right before it ends (so what those loads bring back finds an empty key, before any other
+   * instance has refilled it). That is the window only a fill lease closes: versions cannot tell
+   * an old fill in an empty key from a new one. Memory pressure does evict at such moments; a
+   * uniform eviction every few ms rarely lines up with them.
    */
-  nemesis(opts: { running: () => boolean; everyMs?: number; stallMs?: number }): Promise<void>;
+  nemesis(opts: {
+    running: () => boolean;
+    everyMs?: number;
+    stallMs?: number;
+    evict?: readonly string[];
+  }): Promise<void>;
   /** Switches one protection off (or on again) on every instance. */
   setProtection(name: ProtectionName, on: boolean): void;
   close(): Promise<void>;
@@ -120,13 +132,17 @@ export async function startJitteredDeployment(
       }));
     },
     evict: (id) => raw.del(engineOf(first).userKey(id)),
-    async nemesis({ running, everyMs = 150, stallMs = 100 }) {
+    async nemesis({ running, everyMs = 150, stallMs = 100, evict = [] }) {
+      const evictAll = () =>
+        evict.length ? raw.del(...evict.map((id) => engineOf(first).userKey(id))) : 0;
       for (let n = 0; running(); n++) {
         await Bun.sleep(everyMs - stallMs);
         const p = proxies[Math.floor(n / 2) % proxies.length] as JitteredDeployment["proxies"][0];
         const [proxy, lane] = n % 2 ? ([p.redis, "up"] as const) : ([p.mongo, "down"] as const);
         proxy.stall(lane);
+        await evictAll();
         await Bun.sleep(stallMs);
+        await evictAll();
         proxy.resume(lane);
       }
     },

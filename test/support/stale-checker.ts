@@ -95,6 +95,13 @@ export interface StaleCheckOptions {
   /** Writer loops; each alternates instances from one write to the next. Default 2. */
   writers?: number;
   /**
+   * Writer w stays on instance w (mod the count) instead of alternating: while one instance is
+   * slow its writers wait, and the others keep acknowledging newer versions — so a load waiting
+   * in the slow instance falls behind what is acknowledged elsewhere (an alternating writer soon
+   * waits on the slow instance too, and the acknowledgements stop).
+   */
+  pinWriters?: boolean;
+  /**
    * Reads arrive on each instance at this pace whatever the earlier ones are doing (open loop,
    * like independent clients): closed-loop readers would all sit in one load and none would
    * arrive while it runs. Default 2 ms.
@@ -169,7 +176,7 @@ export async function runStaleCheck(opts: StaleCheckOptions): Promise<StaleCheck
     for (let n = w; running(); n++) {
       const id = pick();
       try {
-        const v = await at(n).write(id, n);
+        const v = await at(opts.pinWriters ? w : n).write(id, n);
         if (v !== null) rec.acknowledged(id, v);
       } catch (err) {
         failed(err);
