@@ -1,7 +1,7 @@
-import type { Counter } from "prom-client";
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import { cacheMetrics } from "../cache-sync";
+import { counted } from "../cache-sync/collection-cache";
 import { emailKey, userKey } from "../cache-sync/keys";
 import type { ConsistencySummary } from "../observatory";
 
@@ -19,8 +19,6 @@ export interface CacheStats {
 
 // Exactly `user:<24 hex>`: the email index (`user:email:…`) cannot match since "m" is not hex.
 const ID_GLOB = "[0-9a-f]".repeat(24);
-
-const counterValue = async (c: Counter) => (await c.get()).values[0]?.value ?? 0;
 
 /**
  * Key counts by SCAN (never KEYS, SPEC §4). A tombstone left by an invalidation sits in the
@@ -41,7 +39,10 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
     if (!(err instanceof StoreUnavailableError)) throw err;
   }
   const { cacheHits, cacheMisses } = cacheMetrics(ctx.metrics);
-  const [hits, misses] = await Promise.all([counterValue(cacheHits), counterValue(cacheMisses)]);
+  const [hits, misses] = await Promise.all([
+    counted(cacheHits, "users"),
+    counted(cacheMisses, "users"),
+  ]);
   const reads = hits + misses;
   return {
     totalUserKeys,

@@ -1,49 +1,79 @@
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
 import type { CacheSyncService } from "../../src/domain/cache-sync";
+import { USER_COLLECTION } from "../users";
+import { usersCollection } from "../users/collection";
+import type { CachedCollection, CachedDoc } from "./collection";
+import { CollectionEngine } from "./collection-engine";
+import { CacheCore } from "./core";
 import { CacheEngine } from "./engine";
 import { startMongoHeartbeat } from "./mongo-heartbeat";
+import { CacheRegistry, type Caches } from "./registry";
 import { CacheSyncServiceImpl } from "./service";
 import { staleHeaderMiddleware } from "./stale-scope";
 
+export { type CachedCollection, type CachedDoc, defineCachedCollection } from "./collection";
+export { CollectionCache, type WriteContext } from "./collection-cache";
+export { CollectionEngine } from "./collection-engine";
 export { CacheEngine } from "./engine";
-export { emailKey, userKey } from "./keys";
+export { emailKey, entryKey, indexKey, userKey } from "./keys";
 export { type CacheMetrics, cacheMetrics } from "./metrics";
+export type { CachedCollections, Caches } from "./registry";
 export { STALE_HEADER } from "./stale-scope";
 
 declare module "../../src/core/plugin" {
   interface Services {
+    /** The users collection's engine (first-stage name, kept for change streams and tests). */
     cacheEngine: CacheEngine;
+    /** Every declared collection by name: `ctx.use("cache").users.get(id)`. */
+    cache: Caches;
     cacheSync: CacheSyncService;
   }
 }
 
+export interface CacheSyncOptions {
+  /** The cached collections (users is always one); plugins may add theirs with `cache.declare`. */
+  collections?: readonly CachedCollection[];
+}
+
 /**
- * Provides the cache engine (shared by cache-aside and write-through) and the
- * CacheSyncService facade. It declares no hooks itself.
+ * The sync engine: one core (breaker, repair log, protections) and one CollectionEngine per
+ * declared collection, provided as `cache` (reads by intent, admin operations), `cacheEngine`
+ * (the users engine) and the SPEC §2 CacheSyncService facade. It declares no hooks itself.
  */
-export function cacheSyncPlugin(): Plugin {
-  let engine: CacheEngine | undefined;
+export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
+  let core: CacheCore | undefined;
   let stopHeartbeat: (() => void) | undefined;
+  const declared = [usersCollection, ...(options.collections ?? [])].filter(
+    (d, i, all) => all.findIndex((x) => x.name === d.name) === i,
+  );
   return {
     name: "cache-sync",
-    dependencies: ["sanitize"],
     register(ctx) {
-      engine = new CacheEngine(ctx, ctx.use("sanitizeUser"));
-      const e = engine;
+      const c = new CacheCore(ctx);
+      core = c;
+      const extra = ctx.config.SENSITIVE_FIELDS;
+      const registry = new CacheRegistry(<T extends CachedDoc>(decl: CachedCollection<T>) =>
+        decl.name === USER_COLLECTION
+          ? (new CacheEngine(decl as never, c, extra) as unknown as CollectionEngine<T>)
+          : new CollectionEngine<T>(decl, c, extra),
+      );
+      for (const decl of declared) registry.declare(decl);
+      const caches = registry as Caches;
       // After a Redis failover, debts (writes the old master may have lost) are settled first.
       ctx.cache.onFailover(async () => {
-        await e.repairPending();
+        await c.repairPending();
       });
-      ctx.provide("cacheEngine", engine);
-      ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, engine));
+      ctx.provide("cache", caches);
+      ctx.provide("cacheEngine", caches.users.engine as CacheEngine);
+      ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, caches.users));
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {
-      if (engine) stopHeartbeat = startMongoHeartbeat(engine, ctx.db);
+      if (core) stopHeartbeat = startMongoHeartbeat(core, ctx.db);
       // Debts left by a previous process are settled before this one trusts Redis.
       try {
-        const n = await engine?.repairPending();
+        const n = await core?.repairPending();
         if (n) ctx.logger.info({ repaired: n }, "settled cache repairs from an earlier run");
       } catch (err) {
         // The repair log lives in MongoDB: name the store that failed, not always Redis.
@@ -51,14 +81,14 @@ export function cacheSyncPlugin(): Plugin {
         const who = store === "mongo" ? "MongoDB" : store === "redis" ? "Redis" : "a store";
         const cause = `${who} unavailable at start-up, earlier cache repairs not settled`;
         ctx.logger.warn({ err }, `${cause}; reads bypass Redis until they are`);
-        engine?.breaker.trip(cause);
+        core?.breaker.trip(cause);
       }
     },
     async onClose() {
       stopHeartbeat?.();
-      engine?.breaker.stop();
-      await engine?.breaker.settle();
-      engine?.close();
+      core?.breaker.stop();
+      await core?.breaker.settle();
+      core?.close();
     },
   };
 }

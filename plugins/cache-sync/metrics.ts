@@ -6,18 +6,20 @@ function defineCacheMetrics(registry: Registry) {
   return {
     cacheHits: new Counter({
       name: "cachesync_cache_hits_total",
-      help: "User reads served from Redis",
+      help: "Reads served from Redis, by cached collection",
+      labelNames: ["collection"] as const,
       registers,
     }),
     cacheMisses: new Counter({
       name: "cachesync_cache_misses_total",
-      help: "User reads that went to MongoDB",
+      help: "Reads that went to MongoDB, by cached collection",
+      labelNames: ["collection"] as const,
       registers,
     }),
     cacheFills: new Counter({
       name: "cachesync_cache_fills_total",
-      help: "Cache-aside fills, by outcome",
-      labelNames: ["outcome"] as const,
+      help: "Cache-aside fills, by collection and outcome",
+      labelNames: ["collection", "outcome"] as const,
       registers,
     }),
     fillSeconds: new Histogram({
@@ -34,13 +36,14 @@ function defineCacheMetrics(registry: Registry) {
     }),
     writeThroughs: new Counter({
       name: "cachesync_write_throughs_total",
-      help: "Write-through cache writes, by outcome",
-      labelNames: ["outcome"] as const,
+      help: "Write-through cache writes, by collection and outcome",
+      labelNames: ["collection", "outcome"] as const,
       registers,
     }),
     invalidations: new Counter({
       name: "cachesync_invalidations_total",
-      help: "User cache invalidations",
+      help: "Cache invalidations, by collection",
+      labelNames: ["collection"] as const,
       registers,
     }),
     repairs: new Counter({

@@ -1,5 +1,5 @@
 import type { DocumentStore } from "../../src/core/ports/document-store";
-import type { CacheEngine } from "./engine";
+import type { CacheCore } from "./core";
 
 /** As often as a load balancer would typically poll /ready: the stale mark lags by about this. */
 export const MONGO_HEARTBEAT_MS = 1000;
@@ -11,7 +11,7 @@ export const MONGO_HEARTBEAT_MS = 1000;
  * `X-Cache-Stale`, on MongoDB's known state. Returns the stop function.
  */
 export function startMongoHeartbeat(
-  engine: CacheEngine,
+  engine: Pick<CacheCore, "observeMongo">,
   db: DocumentStore,
   intervalMs = MONGO_HEARTBEAT_MS,
 ): () => void {

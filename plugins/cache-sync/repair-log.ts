@@ -1,10 +1,17 @@
 import type { CollectionPort, Doc, DocumentStore } from "../../src/core/ports/document-store";
 import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
 
-/** A user debt (`userId`, `emails`) or a plain versioned key (`key`, list-cache entries). */
+/**
+ * One debt. A users entry keeps the first stage's shape (`userId`, `emails`), so instances of
+ * both versions settle each other's debts during a rolling deploy; another collection's entry is
+ * `collection`, `entryId` and its index keys; a plain versioned key (list-cache) is `key`.
+ */
 export interface RepairEntry extends Doc {
   userId?: string;
   emails?: string[];
+  collection?: string;
+  entryId?: string;
+  index?: string[];
   key?: string;
   version: number;
   at: Date;
@@ -21,6 +28,7 @@ export class RepairLog {
     this.col = db.collection<RepairEntry>(CACHE_REPAIRS_COLLECTION);
   }
 
+  /** A users debt: the entry and the email index keys. */
   async record(userId: string, version: number, emails: readonly string[]): Promise<void> {
     await this.col.updateOne(
       { userId },
@@ -29,6 +37,20 @@ export class RepairLog {
         $addToSet: { emails: { $each: [...emails] } },
         $set: { at: new Date() },
       },
+      { upsert: true },
+    );
+  }
+
+  /** A debt of any other declared collection: the entry and its index keys. */
+  async recordEntry(
+    collection: string,
+    entryId: string,
+    version: number,
+    index: readonly string[],
+  ): Promise<void> {
+    await this.col.updateOne(
+      { collection, entryId },
+      { $max: { version }, $addToSet: { index: { $each: [...index] } }, $set: { at: new Date() } },
       { upsert: true },
     );
   }

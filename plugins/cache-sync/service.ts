@@ -1,5 +1,3 @@
-import { ObjectId } from "bson";
-import pMap from "p-map";
 import { AppError, badRequest } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
@@ -9,10 +7,8 @@ import type {
   CacheSyncService,
   ConsistencyReport,
 } from "../../src/domain/cache-sync";
-import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../src/domain/user";
-import type { CacheEngine, FillLease } from "./engine";
-
-const isHexId = (id: string) => typeof id === "string" && /^[0-9a-fA-F]{24}$/.test(id);
+import type { SanitizedUser } from "../users";
+import type { CollectionCache } from "./collection-cache";
 
 /** Allowed update operators for updateUserWithSync: no pipelines, no replacement documents. */
 const UPDATE_OPERATORS = new Set([
@@ -27,33 +23,25 @@ const UPDATE_OPERATORS = new Set([
   "$currentDate",
 ]);
 
+const balanceOf = (u: SanitizedUser | null) => Number(u?.wallet?.balance ?? 0);
+
 /**
- * SPEC §2's five methods (plus the admin rebuilds) on top of the hooked repository: the hooks
- * do the caching, this class only decides which repository call expresses each contract.
+ * SPEC §2's five methods (plus the admin rebuilds): the names clients know, on top of the users
+ * collection's cache (`cache.users`), which does the work for every declared collection alike.
  */
 export class CacheSyncServiceImpl implements CacheSyncService {
   constructor(
     private readonly ctx: PluginContext,
-    private readonly engine: CacheEngine,
+    private readonly users: CollectionCache<SanitizedUser>,
   ) {}
 
-  private users(state?: Record<string, unknown>) {
-    return this.ctx.repo.collection<UserDoc>(USER_COLLECTION, state ? { state } : {});
-  }
-
   getUserWithSync(userId: string): Promise<SanitizedUser | null> {
-    if (!isHexId(userId)) return Promise.resolve(null);
-    // Not async: on the hot hit path every avoided promise hop shows in the benchmark.
-    return this.users().findOne({
-      _id: new ObjectId(userId),
-    }) as unknown as Promise<SanitizedUser | null>;
+    return this.users.get(userId);
   }
 
-  async getUserByEmailWithSync(email: string): Promise<SanitizedUser | null> {
-    if (typeof email !== "string" || email.length === 0) return null;
-    return (await this.users().findOne({
-      email: email.trim().toLowerCase(),
-    })) as unknown as SanitizedUser | null;
+  getUserByEmailWithSync(email: string): Promise<SanitizedUser | null> {
+    if (typeof email !== "string" || email.length === 0) return Promise.resolve(null);
+    return this.users.getBy("email", email);
   }
 
   async updateUserWithSync(
@@ -61,17 +49,13 @@ export class CacheSyncServiceImpl implements CacheSyncService {
     updates: Update,
     meta: { reason?: string } = {},
   ): Promise<SanitizedUser | null> {
-    if (!isHexId(userId)) return null;
     const ops = Object.keys(updates ?? {});
     if (ops.length === 0 || ops.some((op) => !UPDATE_OPERATORS.has(op))) {
       throw badRequest("updates must be a MongoDB update document ($set, $inc, …)", {
         operators: ops,
       });
     }
-    const updated = await this.users(
-      meta.reason ? { reason: meta.reason } : undefined,
-    ).findOneAndUpdate({ _id: new ObjectId(userId) }, updates, { returnDocument: "after" });
-    return updated as unknown as SanitizedUser | null;
+    return this.users.update(userId, updates, meta.reason ? { reason: meta.reason } : {});
   }
 
   updateBalanceWithSync(
@@ -90,99 +74,30 @@ export class CacheSyncServiceImpl implements CacheSyncService {
     return this.ctx.use("balance").apply(userId, amount, reason, change);
   }
 
+  /** SPEC §2: `difference` is MongoDB's balance minus the cached one. */
   async validateCacheConsistency(userId: string): Promise<ConsistencyReport> {
-    if (!isHexId(userId)) return { consistent: true };
-    const [doc, raw] = await Promise.all([
-      this.engine.rawUser(userId),
-      this.ctx.cache.get(this.engine.userKey(userId)),
-    ]);
-    if (raw === null) return { consistent: true };
-    const cached = JSON.parse(raw) as SanitizedUser;
-    const cachedBalance = Number(cached.wallet?.balance ?? 0);
-    if (!doc) {
-      await this.engine.invalidate(
-        userId,
-        Number.MAX_SAFE_INTEGER,
-        cached.email ? [cached.email] : [],
-      );
-      this.engine.metrics.repairs.inc({ source: "validate" });
-      return { consistent: false, action: "fixed", difference: -cachedBalance };
-    }
-    const fresh = this.engine.sanitize(doc);
-    if (Bun.deepEquals(JSON.parse(JSON.stringify(fresh)), cached)) return { consistent: true };
-    await this.engine.refresh(userId);
-    this.engine.metrics.repairs.inc({ source: "validate" });
-    this.ctx.logger.warn(
-      { userId, cachedVersion: cached.version, dbVersion: fresh.version },
-      "repaired an inconsistent cache entry",
-    );
-    return { consistent: false, action: "fixed", difference: fresh.wallet.balance - cachedBalance };
+    const v = await this.users.validate(userId);
+    if (v.consistent) return v;
+    return {
+      consistent: false,
+      action: "fixed",
+      difference: balanceOf(v.fresh) - balanceOf(v.cached),
+    };
   }
 
-  async invalidateUserCache(userId: string, email?: string): Promise<void> {
-    if (!isHexId(userId)) return;
-    let version = 0;
-    const emails = email ? [email.toLowerCase()] : [];
-    try {
-      const doc = await this.engine.rawUser(userId);
-      if (doc) {
-        version = doc.version;
-        if (!emails.includes(doc.email)) emails.push(doc.email);
-      }
-    } catch {
-      // MongoDB down: a tombstone at the stored version still removes the entry.
-    }
-    await this.engine.invalidate(userId, version, emails);
+  invalidateUserCache(userId: string, email?: string): Promise<void> {
+    return this.users.invalidate(userId, email ? [{ email }] : []);
   }
 
   syncUser(userId: string): Promise<SanitizedUser | null> {
-    return this.engine.refresh(userId);
+    return this.users.sync(userId);
   }
 
-  async bulkSync(
-    userIds: readonly string[],
-  ): Promise<{ succeeded: number; failed: number; total: number }> {
-    let succeeded = 0;
-    // One entry per user however the id was written: duplicates and case do not count twice.
-    const unique = [
-      ...new Set(userIds.map((id) => (typeof id === "string" ? id.toLowerCase() : String(id)))),
-    ];
-    const valid = unique.filter(isHexId);
-    for (let i = 0; i < valid.length; i += 500) {
-      const batch = valid.slice(i, i + 500);
-      // Emptied and leased before the read, as a miss does: a write acknowledged meanwhile wins.
-      const leases = new Map<string, FillLease>();
-      await pMap(
-        batch,
-        async (id) => {
-          try {
-            leases.set(id, await this.engine.prepareRefresh(id));
-          } catch {
-            // counted as failed below
-          }
-        },
-        { concurrency: 32 },
-      );
-      const docs = await this.engine.observeMongo(
-        this.ctx.db
-          .collection<UserDoc>(USER_COLLECTION)
-          .find({ _id: { $in: [...leases.keys()].map((id) => new ObjectId(id)) } }),
-      );
-      // ioredis auto-pipelining batches these writes; the limit bounds memory and Redis load.
-      await pMap(
-        docs,
-        async (doc) => {
-          const id = doc._id.toHexString();
-          await this.engine.fill(this.engine.sanitize(doc), leases.get(id) ?? { held: false });
-          succeeded++;
-        },
-        { concurrency: 32 },
-      );
-    }
-    return { succeeded, failed: unique.length - succeeded, total: unique.length };
+  bulkSync(userIds: readonly string[]) {
+    return this.users.bulkSync(userIds);
   }
 
   repairPending(): Promise<number> {
-    return this.engine.repairPending();
+    return this.users.engine.core.repairPending();
   }
 }

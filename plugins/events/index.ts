@@ -1,73 +1,90 @@
-import type { Plugin } from "../../src/core/plugin";
-import { type SanitizedUser, USER_COLLECTION } from "../../src/domain/user";
+import type { HookSpec } from "../../src/core/hooks";
+import type { Plugin, PluginContext } from "../../src/core/plugin";
+import type { CachedDoc } from "../cache-sync/collection";
+import type { CollectionCache } from "../cache-sync/collection-cache";
 import { eventMetrics } from "./metrics";
-import { changedFields, eventsTopic, type UserDataUpdated } from "./user-data-updated";
+import { type CollectionEvent, changedFields, collectionEventsTopic } from "./user-data-updated";
 
 export { eventMetrics } from "./metrics";
-export { changedFields, eventsTopic, type UserDataUpdated } from "./user-data-updated";
+export {
+  type CollectionEvent,
+  changedFields,
+  collectionEventsTopic,
+  eventsTopic,
+  type UserDataUpdated,
+} from "./user-data-updated";
 
 /**
- * After every users write (write-through, balance change) publish `userDataUpdated` on the bus,
- * which fans out to every instance's SSE clients, before the write answers. Publishing never
- * fails the write: MongoDB has it already; a lost event is logged and counted.
+ * After every write of one declared collection publish its `…Updated` event on the bus, which
+ * fans out to every instance, before the write answers. Users publish SPEC §5's
+ * `userDataUpdated` on `<prefix>events` (what the SSE plugin serves); another collection
+ * publishes `<entity>Updated` on `<prefix>events:<entity>`. Publishing never fails the write:
+ * MongoDB has it already; a lost event is logged and counted.
  */
+function eventHook(ctx: PluginContext, cache: CollectionCache): HookSpec {
+  const decl = cache.declaration;
+  const users = decl.name === "users";
+  const topic = collectionEventsTopic(ctx.config.CACHE_PREFIX, decl.entity);
+  const { eventsPublished } = eventMetrics(ctx.metrics);
+  const idField = users ? "userId" : `${decl.entity}Id`;
+  const docField = users ? "user" : decl.entity;
+  return {
+    collection: decl.name,
+    kind: "write",
+    run: async (call, next) => {
+      const result = await next();
+      let docs = call.state.changed as CachedDoc[] | undefined;
+      if (
+        !docs &&
+        result &&
+        typeof result === "object" &&
+        "_id" in result &&
+        call.op !== "deleteOne"
+      ) {
+        docs = [cache.engine.sanitize(result as Record<string, unknown>)];
+      }
+      if (!docs?.length) return result;
+      const at = new Date().toISOString();
+      const reason = typeof call.state.reason === "string" ? call.state.reason : undefined;
+      const published = docs.map((doc) => {
+        const changed =
+          call.op === "insertOne"
+            ? Object.keys(doc).filter((k) => k !== "id")
+            : changedFields(call.args[1], doc);
+        const event: CollectionEvent = {
+          type: decl.event,
+          [idField]: doc.id,
+          version: doc.version,
+          changed,
+          [docField]: doc,
+          at,
+          ...(reason ? { reason } : {}),
+        };
+        return ctx.bus.publish(topic, JSON.stringify(event)).then(
+          () => eventsPublished.inc(),
+          (err) =>
+            ctx.logger.warn(
+              { err, collection: decl.name, id: doc.id },
+              `${decl.event} not published`,
+            ),
+        );
+      });
+      // Published before the write answers: an event published after an acknowledgement is
+      // then ordered after that write's own event, which lets subscribers drop it (SseHub).
+      await Promise.all(published);
+      return result;
+    },
+  };
+}
+
 export function eventsPlugin(): Plugin {
   return {
     name: "events",
-    dependencies: ["sanitize"],
-    hooks: (ctx) => {
-      const topic = eventsTopic(ctx.config.CACHE_PREFIX);
-      const sanitize = ctx.use("sanitizeUser");
-      const { eventsPublished } = eventMetrics(ctx.metrics);
-      return [
-        {
-          collection: USER_COLLECTION,
-          kind: "write",
-          run: async (call, next) => {
-            const result = await next();
-            let users = call.state.changedUsers as SanitizedUser[] | undefined;
-            if (
-              !users &&
-              result &&
-              typeof result === "object" &&
-              "_id" in result &&
-              call.op !== "deleteOne"
-            ) {
-              users = [sanitize(result as Record<string, unknown>)];
-            }
-            if (!users?.length) return result;
-            const at = new Date().toISOString();
-            const published: Promise<void>[] = [];
-            const reason = typeof call.state.reason === "string" ? call.state.reason : undefined;
-            for (const user of users) {
-              const changed =
-                call.op === "insertOne"
-                  ? Object.keys(user).filter((k) => k !== "id")
-                  : changedFields(call.args[1], user);
-              const event: UserDataUpdated = {
-                type: "userDataUpdated",
-                userId: user.id,
-                version: user.version,
-                changed,
-                user,
-                at,
-                ...(reason ? { reason } : {}),
-              };
-              published.push(
-                ctx.bus.publish(topic, JSON.stringify(event)).then(
-                  () => eventsPublished.inc(),
-                  (err) =>
-                    ctx.logger.warn({ err, userId: user.id }, "userDataUpdated not published"),
-                ),
-              );
-            }
-            // Published before the write answers: an event published after an acknowledgement is
-            // then ordered after that write's own event, which lets subscribers drop it (SseHub).
-            await Promise.all(published);
-            return result;
-          },
-        },
-      ];
-    },
+    dependencies: ["cache-sync"],
+    hooks: (ctx) =>
+      ctx
+        .use("cache")
+        .all()
+        .map((cache) => eventHook(ctx, cache)),
   };
 }

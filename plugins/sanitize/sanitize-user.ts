@@ -1,5 +1,5 @@
 import { toApiDoc } from "../../src/domain/api-doc";
-import type { SanitizedUser } from "../../src/domain/user";
+import type { SanitizedUser } from "../users";
 
 /** SPEC §2: never in Redis, a response or an event. `pendingOps`/`fencedOps` are ledger bookkeeping. */
 export const DEFAULT_SENSITIVE_FIELDS = [

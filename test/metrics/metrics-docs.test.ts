@@ -20,7 +20,9 @@ describe("GET /metrics, /openapi.json and /docs", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe(stack.ctx.metrics.registry.contentType);
     const text = await res.text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    // Labelled by cached collection (SPEC §8): the users series.
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}\\{collection="users"\\} (\\S+)$`, "m").exec(text)?.[1]);
     expect(value("cachesync_cache_hits_total")).toBeGreaterThanOrEqual(1);
     expect(value("cachesync_cache_misses_total")).toBeGreaterThanOrEqual(1);
     for (const series of [
