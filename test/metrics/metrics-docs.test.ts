@@ -36,16 +36,17 @@ describe("GET /metrics, /openapi.json and /docs", () => {
   });
 
   test("each plugin registers its own series; names, types and labels are the published ones", async () => {
-    // Plugins define their metrics (core names none); this pins what dashboards rely on.
+    // Plugins define their metrics (core names none); this pins what dashboards rely on. The
+    // cache series are labelled by cached collection (SPEC §8).
     const expected: Record<string, [type: string, labels: string[]]> = {
-      cachesync_cache_fills_total: ["counter", ["outcome"]],
-      cachesync_cache_hits_total: ["counter", []],
-      cachesync_cache_misses_total: ["counter", []],
+      cachesync_cache_fills_total: ["counter", ["collection", "outcome"]],
+      cachesync_cache_hits_total: ["counter", ["collection"]],
+      cachesync_cache_misses_total: ["counter", ["collection"]],
       cachesync_consistency_checked_total: ["counter", ["result"]],
       cachesync_events_delivered_total: ["counter", []],
       cachesync_events_published_total: ["counter", []],
       cachesync_fill_seconds: ["histogram", []],
-      cachesync_invalidations_total: ["counter", []],
+      cachesync_invalidations_total: ["counter", ["collection"]],
       cachesync_list_cache_hits_total: ["counter", ["collection"]],
       cachesync_list_cache_misses_total: ["counter", ["collection"]],
       cachesync_password_jobs: ["gauge", ["kind", "state"]],
@@ -54,7 +55,7 @@ describe("GET /metrics, /openapi.json and /docs", () => {
       cachesync_repairs_total: ["counter", ["source"]],
       cachesync_sse_clients: ["gauge", []],
       cachesync_write_through_seconds: ["histogram", []],
-      cachesync_write_throughs_total: ["counter", ["outcome"]],
+      cachesync_write_throughs_total: ["counter", ["collection", "outcome"]],
     };
     const { registry } = stack.ctx.metrics;
     const actual = Object.fromEntries(
