@@ -44,11 +44,14 @@ export class CircuitBreaker {
   }
 
   /**
-   * `write: true` is for versioned writes (write-through, tombstones): they are safe while the
-   * probe repairs, and letting them through keeps steady writes from creating new debts forever.
+   * `write: true` is for versioned writes (write-through, tombstones): they go to Redis in every
+   * state. They are safe while the circuit is open or probing, and a write that skipped a
+   * reachable Redis would leave a debt only this instance knows about while another instance,
+   * whose circuit already closed, fills and serves the older version (two instances reconnecting
+   * at different times after a Redis restart: the stale-read checker found it).
    */
   run<T>(fn: () => Promise<T>, opts?: { write?: boolean }): Promise<T> {
-    if (this.state !== "closed" && !this.allows() && !(opts?.write && this.state === "half-open")) {
+    if (this.state !== "closed" && !this.allows() && !opts?.write) {
       return Promise.reject(new StoreUnavailableError("redis"));
     }
     return fn().then(this.onSuccess, this.onFailure) as Promise<T>;
