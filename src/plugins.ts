@@ -9,6 +9,7 @@ import { docsPlugin } from "../plugins/docs";
 import { eventsPlugin } from "../plugins/events";
 import { httpGuardPlugin } from "../plugins/http-guard";
 import { listCachePlugin } from "../plugins/list-cache";
+import { listingsPlugin } from "../plugins/listings";
 import { metricsPlugin } from "../plugins/metrics";
 import { observatoryPlugin } from "../plugins/observatory";
 import { opsPlugin } from "../plugins/ops";
@@ -47,6 +48,7 @@ export function defaultPlugins(): Plugin[] {
     ...syncLayerPlugins(),
     listCachePlugin(),
     authPlugin(),
+    listingsPlugin(),
     profilePlugin(),
     walletPlugin(),
     opsPlugin(),

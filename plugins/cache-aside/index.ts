@@ -2,6 +2,7 @@ import { ObjectId } from "bson";
 import type { RepoCall } from "../../src/core/hooks";
 import type { Plugin } from "../../src/core/plugin";
 import type { CollectionCache } from "../cache-sync/collection-cache";
+import { USER_COLLECTION } from "../users/user";
 
 /**
  * A repository `findOne({ _id })` or `findOne({ <unique field>: value })` with no options on a
@@ -22,8 +23,10 @@ function intentOf(cache: CollectionCache, call: RepoCall): (() => Promise<unknow
 }
 
 /**
- * Cache-aside for repository reads of declared collections: a `findOne` by id or by a unique
- * field is answered by the collection's cache (Redis first, single flight, leased fill).
+ * Cache-aside for repository reads of users (the first stage's callers read them so): a
+ * `findOne` by id or by a unique field is answered by the users cache (Redis first, single
+ * flight, leased fill). Other collections' repository reads return stored documents; their
+ * callers read through the cache by intent (`cache.listings.get(id)`).
  */
 export function cacheAsidePlugin(): Plugin {
   return {
@@ -32,18 +35,21 @@ export function cacheAsidePlugin(): Plugin {
     hooks: (ctx) => {
       const caches = ctx.use("cache");
       const engine = ctx.use("cacheEngine");
-      return caches.all().map((cache) => ({
-        collection: cache.name,
-        op: "findOne",
-        run: (call: RepoCall, next: () => Promise<unknown>) => {
-          // The engine's own miss read: it goes on to MongoDB.
-          if (call.state.cacheLoad) return next();
-          const read = intentOf(cache, call);
-          if (!read) return engine.observeMongo(next());
-          call.state.sanitized = true;
-          return read();
-        },
-      }));
+      return caches
+        .all()
+        .filter((cache) => cache.name === USER_COLLECTION)
+        .map((cache) => ({
+          collection: cache.name,
+          op: "findOne",
+          run: (call: RepoCall, next: () => Promise<unknown>) => {
+            // The engine's own miss read: it goes on to MongoDB.
+            if (call.state.cacheLoad) return next();
+            const read = intentOf(cache, call);
+            if (!read) return engine.observeMongo(next());
+            call.state.sanitized = true;
+            return read();
+          },
+        }));
     },
   };
 }

@@ -78,6 +78,24 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
     const prefix = ctx.config.CACHE_PREFIX;
     const markerTtlMs = Math.max(ctx.config.CACHE_MARKER_TTL_MS, SKEW_MS + 1000);
     const redisError = (err: unknown) => engine.redisError(err);
+    // A declared collection's sensitive fields never reach Redis (the sanitize hook, outermost,
+    // strips them from what callers get; this entry is stored below it).
+    const hiddenOf = new Map<string, ReadonlySet<string>>();
+    const withoutSensitive = (collection: string, items: unknown): unknown => {
+      let hidden = hiddenOf.get(collection);
+      if (!hidden) {
+        const decl = ctx.has("cache")
+          ? ctx.use("cache").collection(collection)?.declaration
+          : undefined;
+        hidden = new Set([...(decl?.sensitive ?? []), ...ctx.config.SENSITIVE_FIELDS]);
+        hiddenOf.set(collection, hidden);
+      }
+      if (hidden.size === 0 || !Array.isArray(items)) return items;
+      const keep = hidden;
+      return items.map((doc: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(doc).filter(([k]) => !keep.has(k))),
+      );
+    };
 
     const invalidate = async (collection: string, ownerIds: Iterable<string>) => {
       const version = Date.now() + SKEW_MS;
@@ -135,7 +153,7 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
             const value: ListEntry = {
               version: startedAt,
               q: scope.q,
-              items: EJSON.serialize(items, { relaxed: false }),
+              items: EJSON.serialize(withoutSensitive(call.collection, items), { relaxed: false }),
             };
             const json = JSON.stringify(value);
             await engine.breaker.run(() => cache.setIfNewer(key, json, startedAt, ttl));

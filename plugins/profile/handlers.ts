@@ -4,6 +4,7 @@ import type { AppEnv } from "../../src/core/app-env";
 import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import { toApiDoc } from "../../src/domain/api-doc";
+import { isObjectIdHex } from "../../src/domain/schemas";
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
 import { currentUser } from "../auth";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
@@ -27,22 +28,12 @@ async function favoritesOf(ctx: PluginContext, userId: string) {
     .find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
   const ids = favs
     .map((f) => f.listingId)
-    .map((id) =>
-      id instanceof ObjectId
-        ? id
-        : typeof id === "string" && ObjectId.isValid(id)
-          ? new ObjectId(id)
-          : null,
-    )
-    .filter((id): id is ObjectId => id !== null);
-  if (ids.length === 0) return [];
-  const listings = await ctx.repo.collection(LISTINGS_COLLECTION).find({ _id: { $in: ids } });
-  // Keep the favorites' order (most recently favorited first), not the listings' storage order.
-  const byId = new Map(listings.map((l) => [l._id.toHexString(), l]));
-  return ids.flatMap((id) => {
-    const l = byId.get(id.toHexString());
-    return l ? [toApiDoc(l)] : [];
-  });
+    .map((id) => (id instanceof ObjectId ? id.toHexString() : isObjectIdHex(id) ? id : null))
+    .filter((id): id is string => id !== null);
+  // Through the listings cache: one batch read, MongoDB only for the ones not cached. The
+  // favorites' order (most recently favorited first) is kept; deleted listings drop out.
+  const listings = await ctx.use("cache").listings.getMany(ids);
+  return listings.filter((l) => l !== null);
 }
 
 export function getMeHandler(

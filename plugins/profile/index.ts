@@ -10,7 +10,7 @@ export { toApiDoc } from "../../src/domain/api-doc";
 export function profilePlugin(): Plugin {
   return {
     name: "profile",
-    dependencies: ["cache-sync", "auth"],
+    dependencies: ["cache-sync", "auth", "listings"],
     routes(ctx) {
       const auth = ctx.use("auth");
       const router = createRouter();

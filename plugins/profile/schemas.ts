@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
-
-export const ListingSchema = z.looseObject({ id: z.string() }).openapi("Listing");
+import { ListingSchema } from "../listings/schemas";
 
 export const MeResult = envelope(
   z.object({

@@ -1,4 +1,5 @@
 import type { Plugin } from "../../src/core/plugin";
+import { USER_COLLECTION } from "../users/user";
 import { assertSafeFilter } from "./filter-guard";
 import { createUserSanitizer, type UserSanitizer } from "./sanitize-user";
 
@@ -20,10 +21,21 @@ const sanitizeResult = (sanitize: Sanitize, result: unknown): unknown => {
   return result;
 };
 
+/** A stored document without the given fields; `_id`, ObjectIds and Dates kept as stored. */
+const strip =
+  (hidden: ReadonlySet<string>): Sanitize =>
+  (doc) => {
+    const out: Record<string, unknown> = {};
+    for (const k in doc) if (!hidden.has(k)) out[k] = doc[k];
+    return out;
+  };
+
 /**
- * Outermost plugin: every document of a declared collection leaving the hooked repository is in
- * its sanitized API shape (its declaration's sensitive fields gone), whether it came from Redis
- * or MongoDB, and no filter may carry server-side code.
+ * Outermost plugin: no document of a declared collection leaves the hooked repository with a
+ * sensitive field, and no filter may carry server-side code. Users leave it in their sanitized
+ * API shape (`id`, ISO dates), as the first stage's callers expect, whether they came from
+ * Redis or MongoDB; another collection's documents keep their stored shape (its readers and
+ * writers use `_id`), only its sensitive fields removed.
  */
 export function sanitizePlugin(): Plugin {
   let sanitize: UserSanitizer;
@@ -37,7 +49,11 @@ export function sanitizePlugin(): Plugin {
       // Outermost, so loaded before the engine: its declarations are read once all registered.
       const sanitizers = new Map<string, Sanitize>();
       if (ctx.has("cache"))
-        for (const c of ctx.use("cache").all()) sanitizers.set(c.name, c.engine.sanitize);
+        for (const c of ctx.use("cache").all()) {
+          const hidden = new Set([...c.declaration.sensitive, ...ctx.config.SENSITIVE_FIELDS]);
+          if (c.name === USER_COLLECTION) sanitizers.set(c.name, c.engine.sanitize);
+          else if (hidden.size > 0) sanitizers.set(c.name, strip(hidden));
+        }
       return [
         {
           run: (call, next) => {

@@ -304,6 +304,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/listings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A listing
+         * @description One listing by id, read through the cache (Redis first, MongoDB on a miss).
+         */
+        get: operations["getListing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{id}": {
         parameters: {
             query?: never;
@@ -717,8 +737,15 @@ export interface components {
         };
         Listing: {
             id: string;
+            version?: number;
         } & {
             [key: string]: unknown;
+        };
+        ListingResult: {
+            data: components["schemas"]["Listing"];
+            message?: string;
+            /** @enum {boolean} */
+            success: true;
         };
         LoginRequest: {
             email: string;
@@ -2335,6 +2362,82 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "SSE_LIMIT";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "STORE_UNAVAILABLE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+        };
+    };
+    getListing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The listing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingResult"];
+                };
+            };
+            /** @description Invalid request (`VALIDATION_ERROR`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Listing not found (`LISTING_NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "LISTING_NOT_FOUND";
                             details?: unknown;
                             message: string;
                         };

@@ -96,7 +96,7 @@ describe("GET /users/me from the list cache", () => {
     ).not.toBeNull();
   });
 
-  test("with favorites, only the favorited listings' own lookup (by _id) reaches MongoDB", async () => {
+  test("with favorites, nothing reaches MongoDB on a hit: the favorited listings come from the listings cache", async () => {
     const a = await registerUser(stack);
     const other = await registerUser(stack);
     const theirs = await seedListing(other.user.id, "theirs", 3000);
@@ -108,7 +108,8 @@ describe("GET /users/me from the list cache", () => {
     probe.reset();
     expect(await me(a)).toEqual(first);
     expect(probe.count("favorites", "find")).toBe(0);
-    expect(probe.count("listings", "find")).toBe(1);
+    // SPEC §8: favorites resolve through the listings cache (cache.listings.getMany).
+    expect(probe.count("listings")).toBe(0);
   });
 
   test("a listing inserted, updated, deleted through the repository shows on the next request", async () => {

@@ -157,6 +157,15 @@ describe("/openapi.json describes the server", () => {
     const unknownId = new ObjectId().toHexString();
     expect((await api("getUser", { params: { id: unknownId } })).status).toBe(404);
 
+    // ---- Listings (a cached collection: SPEC §8)
+    const listing = await stack.stores.db
+      .collection("listings")
+      .insertOne({ userId: new ObjectId(userId), title: "conformance", createdAt: new Date() });
+    const listingId = listing._id.toHexString();
+    expect((await api("getListing", { params: { id: listingId } })).status).toBe(200);
+    expect((await api("getListing", { params: { id: "nope" } })).status).toBe(400);
+    expect((await api("getListing", { params: { id: unknownId } })).status).toBe(404);
+
     // An account deleted behind the API: while the cached copy still vouches for the session, a
     // write finds no user (404); once the cache knows, the token stops working (401).
     const gone = await registerUser(stack);

@@ -41,4 +41,27 @@ export const SECRET_FIELDS = [
   "twoFA",
   "pendingOps",
   "fencedOps",
+  // listings (plugins/listings/collection.ts): declared sensitive
+  "internalNotes",
 ];
+
+/**
+ * Inserts a listing through the hooked repository (versioned, written through), with a secret
+ * `internalNotes` that must never reach Redis, a response or an event. Returns the stored
+ * document (`_id`, version 1).
+ */
+export async function seedListing(
+  ctx: PluginContext,
+  over: Record<string, unknown> = {},
+): Promise<{ _id: ObjectId; id: string; version: number; title: string }> {
+  const doc = (await ctx.repo.collection("listings").insertOne({
+    _id: new ObjectId(),
+    userId: new ObjectId(),
+    title: `listing ${(n++).toString(36)}`,
+    price: 1000,
+    internalNotes: "moderation: seller under review",
+    createdAt: new Date(),
+    ...over,
+  })) as unknown as { _id: ObjectId; version: number; title: string };
+  return { ...doc, id: doc._id.toHexString() };
+}

@@ -1,0 +1,30 @@
+import { defineCachedCollection } from "../cache-sync/collection";
+import type { CollectionCache } from "../cache-sync/collection-cache";
+
+/** A listing as it leaves the cache: the API shape (`id` hex, ISO dates) with its version. */
+export interface Listing {
+  id: string;
+  version: number;
+  userId?: string;
+  title?: string;
+  [field: string]: unknown;
+}
+
+declare module "../cache-sync/registry" {
+  interface CachedCollections {
+    listings: CollectionCache<Listing>;
+  }
+}
+
+/**
+ * Listings, cached by id (`<prefix>listing:<id>`): the second cached collection, and the whole
+ * of what caching it takes. Listings written by other services without a version count as
+ * version 0 until a write through the service bumps it.
+ */
+export const listingsCollection = defineCachedCollection<Listing>({
+  name: "listings",
+  entity: "listing",
+  // Staff moderation notes: kept in MongoDB, never cached, served or published.
+  sensitive: ["internalNotes"],
+  versionField: "version",
+});
