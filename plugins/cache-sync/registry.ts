@@ -13,7 +13,11 @@ import type { CollectionEngine } from "./collection-engine";
 // biome-ignore lint: intentionally empty, filled by declaration files
 export interface CachedCollections {}
 
-const RESERVED = new Set(["collection", "all", "declare", "has", "declarations"]);
+// Registry members, and the admin routes' own segments (`/cache/stats`, `/cache/validate/…`).
+const RESERVED = new Set([
+  ...["collection", "all", "declare", "has", "declarations"],
+  ...["stats", "validate", "sync", "invalidate", "bulk-sync"],
+]);
 
 /** The declared collections by name (`ctx.use("cache")`). */
 export class CacheRegistry {

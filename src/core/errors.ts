@@ -26,6 +26,7 @@ export const ERRORS = {
   USER_NOT_FOUND: { status: 404, message: "User not found" },
   REQUEST_NOT_FOUND: { status: 404, message: "Unknown request" },
   LISTING_NOT_FOUND: { status: 404, message: "Listing not found" },
+  COLLECTION_NOT_FOUND: { status: 404, message: "Not a cached collection" },
   EMAIL_TAKEN: { status: 409, message: "Email already registered" },
   USERNAME_TAKEN: { status: 409, message: "Username already taken" },
   DUPLICATE_KEY: { status: 409, message: "Duplicate value for a unique field" },

@@ -250,6 +250,31 @@ describe("/openapi.json describes the server", () => {
     ).toBe(404);
     const bulk = { token: adminToken, body: example("bulkSyncUserCaches") };
     expect((await api("bulkSyncUserCaches", bulk)).status).toBe(200);
+    // The same operations for any declared collection (SPEC §8): /cache/{collection}/…
+    for (const collection of ["users", "listings"]) {
+      const id = collection === "users" ? userId : listingId;
+      const entry = { params: { collection, id }, token: adminToken };
+      expect((await api("getCollectionCacheStats", entry)).status).toBe(200);
+      for (const op of [
+        "validateCollectionCache",
+        "syncCollectionCache",
+        "invalidateCollectionCache",
+      ])
+        expect((await api(op, entry)).status).toBe(200);
+      const ids = { params: { collection }, token: adminToken, body: { ids: [id] } };
+      expect((await api("bulkSyncCollectionCache", ids)).status).toBe(200);
+    }
+    const unknownEntry = { params: { collection: "listings", id: unknownId }, token: adminToken };
+    expect((await api("syncCollectionCache", unknownEntry)).status).toBe(404);
+    const notCached = { params: { collection: "ledger", id: unknownId }, token: adminToken };
+    for (const op of [
+      "getCollectionCacheStats",
+      "validateCollectionCache",
+      "invalidateCollectionCache",
+    ])
+      expect((await api(op, notCached)).status).toBe(404);
+    const notCachedBulk = { ...notCached, body: { ids: [unknownId] } };
+    expect((await api("bulkSyncCollectionCache", notCachedBulk)).status).toBe(404);
 
     // ---- Adoption
     expect((await api("runDoctor", { token: adminToken, query: { limit: "5" } })).status).toBe(200);
@@ -281,7 +306,9 @@ describe("/openapi.json describes the server", () => {
     const userToken = (await registerUser(stack)).token;
     for (const op of ops.values()) {
       const params = Object.fromEntries(
-        (op.op.parameters ?? []).filter((p) => p.in === "path").map((p) => [p.name, unknownId]),
+        (op.op.parameters ?? [])
+          .filter((p) => p.in === "path")
+          .map((p) => [p.name, p.name === "collection" ? "listings" : unknownId]),
       );
       const guarded = (op.op.security ?? []).length > 0;
       if (guarded) {
@@ -322,7 +349,11 @@ describe("/openapi.json describes the server", () => {
             .filter((p) => p.in === "path")
             .map((p) => [
               p.name,
-              op.id.endsWith("UserCache") ? user.id : new ObjectId().toHexString(),
+              p.name === "collection"
+                ? "users"
+                : op.id.endsWith("UserCache") || op.id.endsWith("CollectionCache")
+                  ? user.id
+                  : new ObjectId().toHexString(),
             ]),
         );
         const body =
