@@ -1,7 +1,6 @@
 import { adminCachePlugin } from "../plugins/admin-cache";
 import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
-import { cacheAsidePlugin } from "../plugins/cache-aside";
 import { cacheSyncPlugin } from "../plugins/cache-sync";
 import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
@@ -35,13 +34,14 @@ export function syncLayerPlugins(): Plugin[] {
     eventsPlugin(),
     writeThroughPlugin(),
     versioningPlugin(),
-    cacheAsidePlugin(),
   ];
 }
 
 /**
- * The product's plugin list, in hook order (outermost first): sanitize → events →
- * write-through → versioning → cache-aside → adapter. Each plugin adds its own line.
+ * The product's plugin list. Each hook names its phase (src/core/hooks.ts): the filter guard and
+ * MongoDB's health watch wrap reads and writes, versioning runs before writes, write-through
+ * after them, events once every cache has the write, sanitizing on every result. Within one
+ * phase, load order. Each plugin adds its own line.
  */
 export function defaultPlugins(): Plugin[] {
   return [

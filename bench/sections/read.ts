@@ -1,4 +1,3 @@
-import { ObjectId } from "bson";
 import type { SanitizedUser } from "../../plugins/users";
 import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
@@ -84,8 +83,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     }
     // Breakdown at 64 in flight, one layer added at a time (one window each, after the runs).
     const cache = stack.stores.cache;
-    const users = stack.ctx.repo.collection("users");
-    const oids = hitUsers.map((u) => new ObjectId(u.id));
+    const users = stack.ctx.use("cache").users;
     const layers: [string, (w: number) => Promise<unknown>][] = [
       ["floor: ioredis get + JSON.parse", floor(floorOn)],
       [
@@ -97,10 +95,10 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
         (w) => engine.getCached(w === 0 ? user.id : hitUsers[w]!.id),
       ],
       [
-        "repo.collection('users').findOne({ _id }) (+ hook onion: filter guard, sanitize, cache-aside, metrics)",
-        (w) => users.findOne({ _id: w === 0 ? new ObjectId(user.id) : oids[w]! }),
+        "cache.users.get(id) (+ id check, hit counter, stale mark)",
+        (w) => users.get(w === 0 ? user.id : hitUsers[w]!.id),
       ],
-      ["getUserWithSync (+ id check, new ObjectId)", hit],
+      ["getUserWithSync (the SPEC §2 name for cache.users.get)", hit],
     ];
     const layerRows: string[][] = [];
     let floorOps = Number.NaN;

@@ -1,16 +1,13 @@
 import { ObjectId } from "bson";
 import { StoreUnavailableError } from "../../src/core/errors";
+import type { WriteContext } from "../../src/core/hooks";
 import type { Update } from "../../src/core/ports/document-store";
 import { AdminOps, type BulkSyncResult, type Validation } from "./admin-ops";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { type CollectionEngine, isHexId } from "./collection-engine";
 import { CachedReads } from "./reads";
 
-/** Why a write happened, carried to its `…Updated` event (`reason`) and the ledger (`opId`). */
-export interface WriteContext {
-  reason?: string;
-  opId?: string;
-}
+export type { WriteContext } from "../../src/core/hooks";
 
 export interface CollectionStats {
   collection: string;
@@ -77,8 +74,10 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> {
    */
   async update(id: string, update: Update, write: WriteContext = {}): Promise<T | null> {
     if (!isHexId(id)) return null;
-    const state = write.reason || write.opId ? { state: { ...write } } : {};
-    const col = this.engine.core.ctx.repo.collection(this.name, state);
+    const col = this.engine.core.ctx.repo.collection(
+      this.name,
+      write.reason || write.opId ? { write } : {},
+    );
     const after = await col.findOneAndUpdate({ _id: new ObjectId(id) }, update, {
       returnDocument: "after",
     });

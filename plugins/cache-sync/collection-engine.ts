@@ -27,9 +27,6 @@ export interface FillLease {
   token?: string;
 }
 
-/** Marks a repository read issued by the engine itself on a miss (`call.state.cacheLoad`). */
-export const CACHE_LOAD = Object.freeze({ cacheLoad: true });
-
 export const isHexId = (id: unknown): id is string =>
   typeof id === "string" &&
   id.length === 24 &&
@@ -288,13 +285,11 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   }
 
   /**
-   * A miss's MongoDB read, through the repository (its read hooks see it, the cache-aside hook
-   * lets it pass): the document as the store has it, sanitized by the caller.
+   * A miss's MongoDB read, through the repository (its `read` hooks see it): the document as the
+   * store has it (sensitive fields already removed), sanitized by the caller.
    */
   loadFromStore(filter: Record<string, unknown>): Promise<Doc | null> {
-    return this.core.observeMongo(
-      this.ctx.repo.collection(this.decl.name, { state: CACHE_LOAD }).findOne(filter),
-    );
+    return this.ctx.repo.collection(this.decl.name).findOne(filter);
   }
 
   /** Raw MongoDB document (secrets included): never returned to a caller as is. */

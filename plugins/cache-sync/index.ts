@@ -39,7 +39,9 @@ export interface CacheSyncOptions {
 /**
  * The sync engine: one core (breaker, repair log, protections) and one CollectionEngine per
  * declared collection, provided as `cache` (reads by intent, admin operations), `cacheEngine`
- * (the users engine) and the SPEC §2 CacheSyncService facade. It declares no hooks itself.
+ * (the users engine) and the SPEC §2 CacheSyncService facade. Its only hooks watch MongoDB's
+ * health on every declared collection's reads and writes (`read` / `write` phases), so cache
+ * hits can be marked stale while it is down.
  */
 export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
   let core: CacheCore | undefined;
@@ -67,6 +69,18 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
       ctx.provide("cache", caches);
       ctx.provide("cacheEngine", caches.users.engine as CacheEngine);
       ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, caches.users));
+    },
+    hooks: (ctx) => {
+      const names = ctx
+        .use("cache")
+        .declarations()
+        .map((d) => d.name);
+      const watch = (_call: unknown, next: () => Promise<unknown>) =>
+        (core as CacheCore).observeMongo(next());
+      return [
+        { phase: "read", collection: names, run: watch },
+        { phase: "write", collection: names, run: watch },
+      ];
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {

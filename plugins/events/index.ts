@@ -1,6 +1,5 @@
 import type { HookSpec } from "../../src/core/hooks";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
-import type { CachedDoc } from "../cache-sync/collection";
 import type { CollectionCache } from "../cache-sync/collection-cache";
 import { eventMetrics } from "./metrics";
 import { type CollectionEvent, changedFields, collectionEventsTopic } from "./user-data-updated";
@@ -15,8 +14,8 @@ export {
 } from "./user-data-updated";
 
 /**
- * After every write of one declared collection publish its `…Updated` event on the bus, which
- * fans out to every instance, before the write answers. Users publish SPEC §5's
+ * `announce` (after every cache followed the write): publish the declared collection's
+ * `…Updated` event on the bus, which fans out to every instance, before the write answers. Users publish SPEC §5's
  * `userDataUpdated` on `<prefix>events` (what the SSE plugin serves); another collection
  * publishes `<entity>Updated` on `<prefix>events:<entity>`. Publishing never fails the write:
  * MongoDB has it already; a lost event is logged and counted.
@@ -29,28 +28,18 @@ function eventHook(ctx: PluginContext, cache: CollectionCache): HookSpec {
   const idField = users ? "userId" : `${decl.entity}Id`;
   const docField = users ? "user" : decl.entity;
   return {
+    phase: "announce",
     collection: decl.name,
-    kind: "write",
-    run: async (call, next) => {
-      const result = await next();
-      let docs = call.state.changed as CachedDoc[] | undefined;
-      if (
-        !docs &&
-        result &&
-        typeof result === "object" &&
-        "_id" in result &&
-        call.op !== "deleteOne"
-      ) {
-        docs = [cache.engine.sanitize(result as Record<string, unknown>)];
-      }
-      if (!docs?.length) return result;
+    run: async (change) => {
+      if (change.after.length === 0) return;
       const at = new Date().toISOString();
-      const reason = typeof call.state.reason === "string" ? call.state.reason : undefined;
-      const published = docs.map((doc) => {
+      const { reason } = change.write;
+      const published = change.after.map((stored) => {
+        const doc = cache.engine.sanitize(stored);
         const changed =
-          call.op === "insertOne"
+          change.op === "insertOne"
             ? Object.keys(doc).filter((k) => k !== "id")
-            : changedFields(call.args[1], doc);
+            : changedFields(change.args[1], doc);
         const event: CollectionEvent = {
           type: decl.event,
           [idField]: doc.id,
@@ -72,7 +61,6 @@ function eventHook(ctx: PluginContext, cache: CollectionCache): HookSpec {
       // Published before the write answers: an event published after an acknowledgement is
       // then ordered after that write's own event, which lets subscribers drop it (SseHub).
       await Promise.all(published);
-      return result;
     },
   };
 }

@@ -131,7 +131,6 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
               const entry = JSON.parse(raw) as ListEntry;
               if (entry.q === scope.q) {
                 metrics.listCacheHits.inc(labels);
-                call.state.source = "cache";
                 if (engine.mongoDegraded()) markStale();
                 // Canonical in (numbers keep int/double), native out: what the driver itself returns.
                 return EJSON.deserialize(entry.items as Record<string, unknown>, { relaxed: true });
@@ -143,7 +142,6 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
         }
 
         metrics.listCacheMisses.inc(labels);
-        call.state.source = "db";
         // The version is taken BEFORE MongoDB reads: any write acknowledged after this instant
         // tombstones the key above it, so this fill cannot land over that write.
         const startedAt = Date.now();

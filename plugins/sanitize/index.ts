@@ -1,3 +1,4 @@
+import type { HookSpec } from "../../src/core/hooks";
 import type { Plugin } from "../../src/core/plugin";
 import { USER_COLLECTION } from "../users/user";
 import { assertSafeFilter } from "./filter-guard";
@@ -31,11 +32,11 @@ const strip =
   };
 
 /**
- * Outermost plugin: no document of a declared collection leaves the hooked repository with a
- * sensitive field, and no filter may carry server-side code. Users leave it in their sanitized
- * API shape (`id`, ISO dates), as the first stage's callers expect, whether they came from
- * Redis or MongoDB; another collection's documents keep their stored shape (its readers and
- * writers use `_id`), only its sensitive fields removed.
+ * No filter may carry server-side code (`read` and `beforeWrite`), and no document of a declared
+ * collection leaves the hooked repository with a sensitive field (`result`). Users leave it in
+ * their sanitized API shape (`id`, ISO dates), as the first stage's callers expect; another
+ * collection's documents keep their stored shape (its readers and writers use `_id`), only its
+ * sensitive fields removed.
  */
 export function sanitizePlugin(): Plugin {
   let sanitize: UserSanitizer;
@@ -46,27 +47,33 @@ export function sanitizePlugin(): Plugin {
       ctx.provide("sanitizeUser", sanitize);
     },
     hooks: (ctx) => {
-      // Outermost, so loaded before the engine: its declarations are read once all registered.
-      const sanitizers = new Map<string, Sanitize>();
-      if (ctx.has("cache"))
-        for (const c of ctx.use("cache").all()) {
-          const hidden = new Set([...c.declaration.sensitive, ...ctx.config.SENSITIVE_FIELDS]);
-          if (c.name === USER_COLLECTION) sanitizers.set(c.name, c.engine.sanitize);
-          else if (hidden.size > 0) sanitizers.set(c.name, strip(hidden));
-        }
-      return [
+      const hooks: HookSpec[] = [
         {
+          phase: "read",
           run: (call, next) => {
+            assertSafeFilter(call.args[0]);
+            return next();
+          },
+        },
+        {
+          phase: "beforeWrite",
+          run: (call) => {
             if (call.op !== "insertOne") assertSafeFilter(call.args[0]);
-            const clean = sanitizers.get(call.collection);
-            if (!clean) return next();
-            // A cache read is already sanitized; skip the copy on the hot path.
-            return next().then((result) =>
-              call.state.sanitized ? result : sanitizeResult(clean, result),
-            );
           },
         },
       ];
+      // Declarations are read once every plugin registered (the engine may load after this).
+      for (const c of ctx.has("cache") ? ctx.use("cache").all() : []) {
+        const hidden = new Set([...c.declaration.sensitive, ...ctx.config.SENSITIVE_FIELDS]);
+        const clean = c.name === USER_COLLECTION ? c.engine.sanitize : strip(hidden);
+        if (c.name === USER_COLLECTION || hidden.size > 0)
+          hooks.push({
+            phase: "result",
+            collection: c.name,
+            run: (result) => sanitizeResult(clean, result),
+          });
+      }
+      return hooks;
     },
   };
 }

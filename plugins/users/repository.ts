@@ -1,4 +1,5 @@
 import { ObjectId } from "bson";
+import type { WriteContext } from "../../src/core/hooks";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Filter, FindOneAndUpdateOptions, Update } from "../../src/core/ports/document-store";
 import { isObjectIdHex } from "../../src/domain/schemas";
@@ -21,11 +22,8 @@ export interface SanitizedUsers {
 /** What a plugin writes on insert; `version`, `createdAt`, `updatedAt` belong to the versioning plugin. */
 export type NewUserDoc = Omit<UserDoc, "_id" | "version" | "createdAt" | "updatedAt">;
 
-export function sanitizedUsers(
-  ctx: PluginContext,
-  state?: Record<string, unknown>,
-): SanitizedUsers {
-  return ctx.repo.collection(USER_COLLECTION, state ? { state } : {}) as unknown as SanitizedUsers;
+export function sanitizedUsers(ctx: PluginContext, write?: WriteContext): SanitizedUsers {
+  return ctx.repo.collection(USER_COLLECTION, write ? { write } : {}) as unknown as SanitizedUsers;
 }
 
 /** Raw documents, secrets included: login and the balance protocol's internals only. */

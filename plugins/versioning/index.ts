@@ -29,7 +29,7 @@ export function withVersionBump(update: Update, now: Date, versionField = "versi
   return { ...update, $inc: { ...inc, [versionField]: 1 }, $set: { ...set, updatedAt: now } };
 }
 
-/** Version bumps for every declared collection (its `versionField`). */
+/** `beforeWrite`: version bumps for every declared collection (its `versionField`). */
 export function versioningPlugin(): Plugin {
   return {
     name: "versioning",
@@ -40,28 +40,28 @@ export function versioningPlugin(): Plugin {
         .declarations()
         .flatMap(({ name, versionField }): HookSpec[] => [
           {
+            phase: "beforeWrite",
             collection: name,
             op: UPDATE_OPS,
-            run: (call, next) => {
+            run: (call) => {
               call.args = [
                 call.args[0],
                 withVersionBump(call.args[1] as Update, new Date(), versionField),
                 ...call.args.slice(2),
               ];
-              return next();
             },
           },
           {
+            phase: "beforeWrite",
             collection: name,
             op: "insertOne",
-            run: (call, next) => {
+            run: (call) => {
               const now = new Date();
               const doc = call.args[0] as Record<string, unknown>;
               call.args = [
                 { createdAt: now, ...doc, updatedAt: now, [versionField]: 1 },
                 ...call.args.slice(1),
               ];
-              return next();
             },
           },
         ]),

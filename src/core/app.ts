@@ -14,6 +14,7 @@ import {
   type PluginContext,
   PluginError,
   type Services,
+  validateHook,
   validatePlugins,
 } from "./plugin";
 import type { CacheStore } from "./ports/cache-store";
@@ -120,7 +121,10 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
   // Hooks are read after every register() so plugins may build them from their state.
   for (const p of plugins) {
     const list = typeof p.hooks === "function" ? p.hooks(ctx) : (p.hooks ?? []);
-    for (const h of list) hooks.push({ ...h, plugin: p.name });
+    for (const h of list) {
+      validateHook(p.name, h);
+      hooks.push({ ...h, plugin: p.name } as RegisteredHook);
+    }
   }
   pipeline.seal();
 

@@ -1,50 +1,97 @@
 import { AppError } from "./errors";
+import type { Doc } from "./ports/document-store";
 
 export type CallKind = "read" | "write";
 
 /**
- * One repository call as it travels through the onion. Hooks may rewrite `args` before calling
- * `next()` and may replace the result after it. `state` is private to this call and shared by
- * every hook along the way (a cache-aside hook can tell the metrics hook it was a hit).
+ * The fixed set of phases a repository call passes through (Fastify's `lib/hooks.js` shape: a
+ * hook names its phase and is checked against this list when it is registered):
+ *
+ * - `read` — an onion around the store read (`(call, next)`); may answer without the store.
+ * - `beforeWrite` — before the store write, in load order: checks, argument rewrites (versions).
+ * - `write` — an onion around the store write itself (observers, fault injection in tests).
+ * - `afterWrite` — once the store acknowledged: `{ removed, after }` documents, computed once by
+ *   the repository; caches follow the write here (write-through, list invalidation). Concurrent.
+ * - `announce` — after every `afterWrite` hook: events, so none announces a version a cache does
+ *   not hold yet. Concurrent.
+ * - `result` — rewrites what the caller gets (reads and writes), in load order (sanitizing).
  */
+export const PHASES = ["read", "beforeWrite", "write", "afterWrite", "announce", "result"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Why a write happens: carried to its events (`reason`) and the ledger (`opId`). */
+export interface WriteContext {
+  readonly reason?: string;
+  readonly opId?: string;
+}
+
+/** One repository call in the onion phases. Hooks may rewrite `args` before calling `next()`. */
 export interface RepoCall {
   readonly collection: string;
   readonly op: string;
   readonly kind: CallKind;
   args: unknown[];
-  readonly state: Record<string, unknown>;
+  /** The write's context (empty for reads). */
+  readonly write: WriteContext;
+}
+
+/** What a write did, as `afterWrite` and `announce` hooks see it. */
+export interface WriteChange {
+  readonly collection: string;
+  readonly op: string;
+  /** The arguments the store received (after `beforeWrite`). */
+  readonly args: readonly unknown[];
+  readonly write: WriteContext;
+  /** The store's answer. */
+  readonly result: unknown;
+  /** Deletes: the documents as they were before (whole); [] for other writes. */
+  readonly removed: readonly Doc[];
+  /** The written documents as the write left them (read once more where the store returns none). */
+  readonly after: readonly Doc[];
 }
 
 export type Next = () => Promise<unknown>;
 export type RepoHook = (call: RepoCall, next: Next) => Promise<unknown>;
+export type BeforeWriteHook = (call: RepoCall) => void | Promise<void>;
+export type ChangeHook = (change: WriteChange) => void | Promise<void>;
+export type ResultHook = (result: unknown, call: RepoCall) => unknown;
 
-/**
- * Where a hook applies. Omitted fields are the catch-all (`$allModels` / `$allOperations` in
- * Prisma's `$extends`), so `{ run }` alone sees every call.
- */
-export interface HookSpec {
+interface Target {
+  /** Omitted: every collection (Prisma's `$allModels`). */
   collection?: string | readonly string[];
+  /** Omitted: every operation of the phase (`$allOperations`). */
   op?: string | readonly string[];
-  kind?: CallKind;
-  run: RepoHook;
 }
 
-export interface RegisteredHook extends HookSpec {
-  plugin: string;
-}
+/** A hook: the phase it serves, what it targets, and its function (typed by the phase). */
+export type HookSpec = Target &
+  (
+    | { phase: "read" | "write"; run: RepoHook }
+    | { phase: "beforeWrite"; run: BeforeWriteHook }
+    | { phase: "afterWrite" | "announce"; run: ChangeHook }
+    | { phase: "result"; run: ResultHook }
+    /**
+     * The first stage's shape: an onion around reads and/or writes (`kind`), i.e. the `read` and
+     * `write` phases. Kept so hooks written before the phases still load.
+     */
+    | { phase?: undefined; kind?: CallKind; run: RepoHook }
+  );
+
+export type RegisteredHook = HookSpec & { plugin: string };
 
 const matches = (want: string | readonly string[] | undefined, value: string) =>
   want === undefined || want === value || (Array.isArray(want) && want.includes(value));
 
-export function hookApplies(
+/** True when `h` serves `phase` for this (collection, op). */
+export function hookServes(
   h: HookSpec,
+  phase: Phase,
   call: Pick<RepoCall, "collection" | "op" | "kind">,
 ): boolean {
-  return (
-    matches(h.collection, call.collection) &&
-    matches(h.op, call.op) &&
-    (!h.kind || h.kind === call.kind)
-  );
+  if (!matches(h.collection, call.collection) || !matches(h.op, call.op)) return false;
+  if (h.phase !== undefined) return h.phase === phase;
+  // First-stage hook: an onion in the phase of its call's kind.
+  return phase === (call.kind === "read" ? "read" : "write") && (!h.kind || h.kind === call.kind);
 }
 
 /**
@@ -75,9 +122,18 @@ export function compose(
   };
 }
 
+/** Every phase's hooks for one (collection, op), in load order. */
+export interface PhaseHooks {
+  onion: RepoHook[];
+  beforeWrite: BeforeWriteHook[];
+  afterWrite: ChangeHook[];
+  announce: ChangeHook[];
+  result: ResultHook[];
+}
+
 /**
- * Hooks filtered per (collection, op) once; the repository resolves each operation's composed
- * chain on first use after the app sealed the list, so a hot read pays no matching cost.
+ * Hooks sorted per (collection, op) and phase once; the repository resolves each operation's
+ * hooks on first use after the app sealed the list, so a call pays no matching cost.
  */
 export class HookPipeline {
   private sealed = false;
@@ -92,18 +148,60 @@ export class HookPipeline {
     return this.sealed;
   }
 
-  for(collection: string, op: string, kind: CallKind): RepoHook[] {
-    return this.hooks.filter((h) => hookApplies(h, { collection, op, kind })).map((h) => h.run);
+  private serving<F>(phase: Phase, call: Pick<RepoCall, "collection" | "op" | "kind">): F[] {
+    return this.hooks.filter((h) => hookServes(h, phase, call)).map((h) => h.run as F);
   }
 
-  /** The runner for one (collection, op): the terminal alone when no hook applies. */
+  phases(collection: string, op: string, kind: CallKind): PhaseHooks {
+    const call = { collection, op, kind };
+    const write = kind === "write";
+    return {
+      onion: this.serving<RepoHook>(write ? "write" : "read", call),
+      beforeWrite: write ? this.serving<BeforeWriteHook>("beforeWrite", call) : [],
+      afterWrite: write ? this.serving<ChangeHook>("afterWrite", call) : [],
+      announce: write ? this.serving<ChangeHook>("announce", call) : [],
+      result: this.serving<ResultHook>("result", call),
+    };
+  }
+
+  /** The onion for one (collection, op): the terminal alone when no hook applies. */
   runner(
     collection: string,
     op: string,
     kind: CallKind,
     terminal: (call: RepoCall) => Promise<unknown>,
   ) {
-    const list = this.for(collection, op, kind);
+    const list = this.phases(collection, op, kind).onion;
     return list.length === 0 ? terminal : compose(list, terminal);
   }
 }
+
+const READ_PHASES = new Set<Phase>(["read"]);
+const WRITE_PHASES = new Set<Phase>(["beforeWrite", "write", "afterWrite", "announce"]);
+
+/**
+ * Checks one hook at registration: a known phase, a function, and ops that exist in that phase.
+ * Returns the problem, or null.
+ */
+export function hookProblem(
+  h: HookSpec,
+  readOps: readonly string[],
+  writeOps: readonly string[],
+): string | null {
+  if (!h || typeof h.run !== "function") return "declares a hook without run()";
+  if (h.phase !== undefined && !(PHASES as readonly string[]).includes(h.phase))
+    return `declares a hook for an unknown phase "${String(h.phase)}" (phases: ${PHASES.join(", ")})`;
+  const ops = h.op === undefined ? [] : typeof h.op === "string" ? [h.op] : [...h.op];
+  const allowed =
+    h.phase && READ_PHASES.has(h.phase)
+      ? readOps
+      : h.phase && WRITE_PHASES.has(h.phase)
+        ? writeOps
+        : [...readOps, ...writeOps];
+  const bad = ops.find((op) => !allowed.includes(op));
+  if (bad)
+    return `declares a ${h.phase ?? "repository"} hook for "${bad}", which that phase never sees`;
+  return null;
+}
+
+export type { Doc };

@@ -2,11 +2,11 @@ import type { Hono, MiddlewareHandler, Schema } from "hono";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError } from "./errors";
-import type { HookSpec } from "./hooks";
+import { type HookSpec, hookProblem } from "./hooks";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { CacheStore } from "./ports/cache-store";
-import type { DocumentStore } from "./ports/document-store";
+import { type DocumentStore, READ_OPS, WRITE_OPS } from "./ports/document-store";
 import type { EventBus } from "./ports/event-bus";
 import type { Repository } from "./repository";
 
@@ -45,6 +45,10 @@ export interface Plugin {
   readonly name: string;
   readonly dependencies?: readonly string[];
   register?(ctx: PluginContext): void | Promise<void>;
+  /**
+   * Hooks around repository calls, each naming its phase (`read`, `beforeWrite`, `write`,
+   * `afterWrite`, `announce`, `result`: src/core/hooks.ts) and what it targets.
+   */
   hooks?: readonly HookSpec[] | ((ctx: PluginContext) => readonly HookSpec[]);
   /**
    * An OpenAPIHono router (from `createRouter()`) puts its `createRoute` routes in `/openapi.json`;
@@ -68,6 +72,15 @@ export class PluginError extends AppError {
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 
+/**
+ * Checks one hook when it is registered (a known phase, a function, ops that phase sees);
+ * throws CS_ERR_PLUGIN_HOOK naming the plugin.
+ */
+export function validateHook(plugin: string, h: HookSpec): void {
+  const problem = hookProblem(h, READ_OPS, WRITE_OPS);
+  if (problem) throw new PluginError("CS_ERR_PLUGIN_HOOK", `Plugin "${plugin}" ${problem}`);
+}
+
 /** Validates the list; throws coded errors (CS_ERR_PLUGIN_*) naming the offending plugin. */
 export function validatePlugins(plugins: readonly Plugin[]): void {
   const seen = new Set<string>();
@@ -88,14 +101,7 @@ export function validatePlugins(plugins: readonly Plugin[]): void {
         );
       }
     }
-    for (const h of Array.isArray(p.hooks) ? p.hooks : []) {
-      if (typeof h?.run !== "function") {
-        throw new PluginError(
-          "CS_ERR_PLUGIN_HOOK",
-          `Plugin "${p.name}" declares a hook without run()`,
-        );
-      }
-    }
+    for (const h of Array.isArray(p.hooks) ? p.hooks : []) validateHook(p.name, h);
     seen.add(p.name);
   }
 }

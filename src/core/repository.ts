@@ -1,10 +1,21 @@
-import type { HookPipeline, RepoCall } from "./hooks";
+import type { ObjectId } from "bson";
+import {
+  compose,
+  type HookPipeline,
+  type PhaseHooks,
+  type RepoCall,
+  type WriteChange,
+  type WriteContext,
+} from "./hooks";
 import {
   type CollectionPort,
   type Doc,
   type DocumentStore,
+  type Filter,
+  type FindOneAndUpdateOptions,
   READ_OPS,
   type RepoOp,
+  type UpdateResult,
   WRITE_OPS,
 } from "./ports/document-store";
 
@@ -14,18 +25,24 @@ export interface CollectionOptions {
    * included, straight from the store. Only for login and the validator.
    */
   hooks?: boolean;
-  /** Seeds `call.state` (e.g. `{ reason, opId }` for the events plugin). */
-  state?: Record<string, unknown>;
+  /** Why the writes through this handle happen (`reason` for events, `opId` for the ledger). */
+  write?: WriteContext;
 }
+
+const NO_CONTEXT: WriteContext = Object.freeze({});
 
 const KIND = new Map<RepoOp, "read" | "write">([
   ...READ_OPS.map((op) => [op, "read"] as const),
   ...WRITE_OPS.map((op) => [op, "write"] as const),
 ]);
 
+type Method = (...args: unknown[]) => Promise<unknown>;
+
 /**
- * The repository every service uses: the store's collections, each call routed through the
- * plugins' onion. Hooks see `{ collection, op, kind, args, state }`.
+ * The repository every service uses: the store's collections, each call taken through the
+ * plugins' hooks phase by phase (src/core/hooks.ts). For writes it computes, once, what the
+ * `afterWrite` and `announce` hooks are given: the documents a delete removed (read before it)
+ * and the documents as the write left them (the store's answer, or one read after it).
  */
 export class Repository {
   private readonly hooked = new Map<string, CollectionPort>();
@@ -40,32 +57,113 @@ export class Repository {
     options: CollectionOptions = {},
   ): CollectionPort<T> {
     if (options.hooks === false) return this.store.collection<T>(name);
-    if (!options.state) {
+    if (!options.write) {
       let c = this.hooked.get(name);
       if (!c) {
-        c = this.build(name, undefined);
+        c = this.build(name, NO_CONTEXT);
         this.hooked.set(name, c);
       }
       return c as unknown as CollectionPort<T>;
     }
-    return this.build(name, options.state) as unknown as CollectionPort<T>;
+    return this.build(name, Object.freeze({ ...options.write })) as unknown as CollectionPort<T>;
   }
 
-  private build(name: string, seed: Record<string, unknown> | undefined): CollectionPort {
+  private build(name: string, write: WriteContext): CollectionPort {
     const raw = this.store.collection(name);
-    const out: Partial<Record<RepoOp, (...args: unknown[]) => Promise<unknown>>> = {};
+    const out: Partial<Record<RepoOp, Method>> = {};
     for (const [op, kind] of KIND) {
-      const method = raw[op] as (...a: unknown[]) => Promise<unknown>;
+      const method = raw[op] as Method;
       const terminal = (call: RepoCall) => method.apply(raw, call.args);
-      let run: ((call: RepoCall) => Promise<unknown>) | undefined;
-      out[op] = (...args: unknown[]) => {
-        const call: RepoCall = { collection: name, op, kind, args, state: seed ? { ...seed } : {} };
-        if (run) return run(call);
-        const r = this.pipeline.runner(name, op, kind, terminal);
-        if (this.pipeline.isSealed) run = r;
-        return r(call);
+      let resolved: ((call: RepoCall) => Promise<unknown>) | undefined;
+      const resolve = () => {
+        const hooks = this.pipeline.phases(name, op, kind);
+        const run =
+          kind === "read" ? this.reader(hooks, terminal) : this.writer(raw, hooks, terminal);
+        if (this.pipeline.isSealed) resolved = run;
+        return run;
       };
+      out[op] = (...args: unknown[]) =>
+        (resolved ?? resolve())({ collection: name, op, kind, args, write });
     }
     return out as unknown as CollectionPort;
   }
+
+  private reader(hooks: PhaseHooks, terminal: (call: RepoCall) => Promise<unknown>) {
+    const chain = onion(hooks, terminal);
+    if (hooks.result.length === 0) return chain;
+    return (call: RepoCall) => chain(call).then((r) => shape(hooks, r, call));
+  }
+
+  private writer(
+    raw: CollectionPort,
+    hooks: PhaseHooks,
+    terminal: (call: RepoCall) => Promise<unknown>,
+  ) {
+    const chain = onion(hooks, terminal);
+    const observed = hooks.afterWrite.length + hooks.announce.length > 0;
+    return async (call: RepoCall) => {
+      for (const h of hooks.beforeWrite) await h(call);
+      const matched = observed ? await matchedBefore(raw, call) : [];
+      const result = await chain(call);
+      if (observed) {
+        const change: WriteChange = {
+          collection: call.collection,
+          op: call.op,
+          args: call.args,
+          write: call.write,
+          result,
+          removed: call.op.startsWith("delete") ? matched : [],
+          after: await writtenAfter(raw, call, result, matched),
+        };
+        await Promise.all(hooks.afterWrite.map((h) => h(change)));
+        await Promise.all(hooks.announce.map((h) => h(change)));
+      }
+      return shape(hooks, result, call);
+    };
+  }
+}
+
+const onion = (hooks: PhaseHooks, terminal: (call: RepoCall) => Promise<unknown>) =>
+  hooks.onion.length === 0 ? terminal : compose(hooks.onion, terminal);
+
+function shape(hooks: PhaseHooks, result: unknown, call: RepoCall): unknown {
+  let out = result;
+  for (const h of hooks.result) out = h(out, call);
+  return out;
+}
+
+const SINGLE = new Set(["updateOne", "deleteOne"]);
+
+/** Before an update or delete: what it will touch (deletes: whole documents; updates: ids). */
+async function matchedBefore(raw: CollectionPort, call: RepoCall): Promise<Doc[]> {
+  if (call.op === "insertOne" || call.op === "findOneAndUpdate") return [];
+  const single = SINGLE.has(call.op);
+  return raw.find(call.args[0] as Filter, {
+    ...(call.op.startsWith("delete") ? {} : { projection: { _id: 1 } }),
+    ...(single ? { limit: 1 } : {}),
+  });
+}
+
+/** After a write: the documents as it left them, read once where the store returned none. */
+async function writtenAfter(
+  raw: CollectionPort,
+  call: RepoCall,
+  result: unknown,
+  matched: readonly Doc[],
+): Promise<Doc[]> {
+  if (call.op.startsWith("delete")) return [];
+  if (call.op === "insertOne") return result ? [result as Doc] : [];
+  if (call.op === "findOneAndUpdate") {
+    const doc = result as Doc | null;
+    if (!doc) return [];
+    const opts = call.args[2] as FindOneAndUpdateOptions | undefined;
+    if (opts?.returnDocument !== "before") return [doc];
+    const now = await raw.findOne({ _id: doc._id });
+    return now ? [now] : [];
+  }
+  const ids: ObjectId[] = matched.map((d) => d._id);
+  const upserted = (result as UpdateResult | null)?.upsertedId;
+  if (upserted) ids.push(upserted);
+  if (ids.length === 0) return [];
+  return raw.find({ _id: { $in: ids } });
 }

@@ -6,7 +6,7 @@ const call = (over: Partial<RepoCall> = {}): RepoCall => ({
   op: "findOne",
   kind: "read",
   args: [{}],
-  state: {},
+  write: {},
   ...over,
 });
 
@@ -49,14 +49,19 @@ describe("hook onion", () => {
     expect(out).toEqual({ wrapped: { rewritten: true } });
   });
 
-  test("state is shared along one call only", async () => {
-    const setter: RepoHook = (c, next) => {
-      c.state.seen = (Number(c.state.seen) || 0) + 1;
-      return next();
-    };
-    const run = compose([setter, async (c) => c.state.seen], async () => null);
-    expect(await run(call())).toBe(1);
-    expect(await run(call())).toBe(1);
+  test("a write's context travels with the call, typed", async () => {
+    const seen: unknown[] = [];
+    const run = compose(
+      [
+        async (c, next) => {
+          seen.push(c.write.reason);
+          return next();
+        },
+      ],
+      async () => 1,
+    );
+    await run(call({ kind: "write", op: "insertOne", write: { reason: "signup", opId: "x" } }));
+    expect(seen).toEqual(["signup"]);
   });
 
   test("calling next() twice rejects and runs the store once", async () => {

@@ -54,7 +54,7 @@ describe("GET /api/v1/listings/:id", () => {
     );
     try {
       await stack.ctx.repo
-        .collection("listings", { state: { reason: "seller edit" } })
+        .collection("listings", { write: { reason: "seller edit" } })
         .updateOne({ _id: l._id }, { $set: { title: "new" } });
       probe.reset();
       const after = await get(l.id);
