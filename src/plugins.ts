@@ -1,7 +1,7 @@
 import { adminCachePlugin } from "../plugins/admin-cache";
 import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
-import { cacheSyncPlugin } from "../plugins/cache-sync";
+import { type CacheSyncOptions, cacheSyncPlugin } from "../plugins/cache-sync";
 import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
@@ -25,12 +25,12 @@ import type { Plugin } from "./core/plugin";
  * The sync layer alone (no routes, no accounts): what a write needs to bump the version, reach
  * Redis and publish its event. Operator commands such as `bun run migrate` run on it.
  */
-export function syncLayerPlugins(): Plugin[] {
+export function syncLayerPlugins(options: CacheSyncOptions = {}): Plugin[] {
   return [
     // No hooks: first so its body cap and headers wrap every other middleware and route.
     httpGuardPlugin(),
     sanitizePlugin(),
-    cacheSyncPlugin(),
+    cacheSyncPlugin(options),
     eventsPlugin(),
     writeThroughPlugin(),
     versioningPlugin(),
@@ -43,9 +43,9 @@ export function syncLayerPlugins(): Plugin[] {
  * after them, events once every cache has the write, sanitizing on every result. Within one
  * phase, load order. Each plugin adds its own line.
  */
-export function defaultPlugins(): Plugin[] {
+export function defaultPlugins(options: CacheSyncOptions = {}): Plugin[] {
   return [
-    ...syncLayerPlugins(),
+    ...syncLayerPlugins(options),
     listCachePlugin(),
     authPlugin(),
     listingsPlugin(),

@@ -12,7 +12,12 @@ import { CacheRegistry, type Caches } from "./registry";
 import { CacheSyncServiceImpl } from "./service";
 import { staleHeaderMiddleware } from "./stale-scope";
 
-export { type CachedCollection, type CachedDoc, defineCachedCollection } from "./collection";
+export {
+  type CachedCollection,
+  type CachedCollectionOptions,
+  type CachedDoc,
+  defineCachedCollection,
+} from "./collection";
 export { CollectionCache, type WriteContext } from "./collection-cache";
 export { CollectionEngine } from "./collection-engine";
 export { CacheEngine } from "./engine";
