@@ -5,15 +5,14 @@ export function auditPlugin(): Plugin {
   const writes: Record<string, number> = {};
   return {
     name: "audit",
-    dependencies: ["sanitize"], // must come earlier in the list; checked at start-up
+    dependencies: ["cache-sync"], // must come earlier in the list; checked at start-up
     hooks: [
       {
-        collection: "users", // omit collection/op/kind for a catch-all
-        kind: "write",
-        run: async (call, next) => {
-          const result = await next(); // call next() once (twice throws)
-          writes[call.op] = (writes[call.op] ?? 0) + 1;
-          return result; // or rewrite it
+        phase: "afterWrite", // read | beforeWrite | write | afterWrite | announce | result
+        collection: "users", // omit collection/op for every collection/operation of the phase
+        run: (change) => {
+          // MongoDB acknowledged it; change.after holds the documents as the write left them.
+          writes[change.op] = (writes[change.op] ?? 0) + 1;
         },
       },
     ],
