@@ -1,24 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { defaultPlugins } from "../../src/plugins";
 import { holdCacheCall } from "../support/cache-gate";
-import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
-import { pluginsWithProbe, probePlugin } from "./helpers";
+import { storeProbe } from "../support/store-probe";
+import { cacheOf, SUBJECTS } from "./collections";
 
 /** Two API instances on one Redis and one database, as in production behind a load balancer. */
 let a: TestStack;
 let b: TestStack;
-const probeA = probePlugin();
-const probeB = probePlugin();
+const probeA = storeProbe(["users", "listings"], "test-probe");
+const probeB = storeProbe(["users", "listings"], "test-probe");
 
 beforeAll(async () => {
-  a = await createTestStack({ plugins: pluginsWithProbe(probeA) });
+  a = await createTestStack({ plugins: [...defaultPlugins(), probeA.plugin] });
   b = await createTestStack({
     redis: a.redis,
     mongo: a.mongo,
     dbName: a.dbName,
     env: { CACHE_PREFIX: a.config.CACHE_PREFIX },
-    plugins: pluginsWithProbe(probeB),
+    plugins: [...defaultPlugins(), probeB.plugin],
   });
 });
 afterAll(async () => {
@@ -26,26 +27,34 @@ afterAll(async () => {
   await a.close();
 });
 
-describe("two instances", () => {
+describe.each(SUBJECTS)("two instances ($name)", (s) => {
+  const onA = () => cacheOf(a.ctx, s);
+  const onB = () => cacheOf(b.ctx, s);
+  const set = (value: string) => ({ $set: { [s.field]: value } });
+  const held = (probe: typeof probeA, op: string) => probe.hold((c, o) => c === s.name && o === op);
+
   test("a reader on B that starts after a write acknowledged on A never gets the older version from B's in-flight load", async () => {
-    const u = await seedUser(a.ctx);
-    await a.ctx.use("cacheSync").invalidateUserCache(u.id);
-    await a.stores.cache.del([a.ctx.use("cacheEngine").userKey(u.id)]);
-    const held = probeB.hold((op) => op === "findOne");
-    const early = b.ctx.use("cacheSync").getUserWithSync(u.id); // B's load reads v1, then waits
-    await held.reached;
+    const d = await s.seed(a.ctx);
+    await onA().invalidate(d.id);
+    await a.stores.cache.del([onA().engine.key(d.id)]);
+    const read = held(probeB, "findOne");
+    const early = onB().get(d.id); // B's load reads v1, then waits
+    await read.reached;
     // On A: a write that skips the cache, then an invalidation (what a writer does when its
-    // write-through could not run): Redis now holds a tombstone at v2.
+    // write-through could not run): Redis is now emptied.
     await a.ctx.db
-      .collection("users")
-      .updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "from A" }, $inc: { version: 1 } });
-    await a.ctx.use("cacheSync").invalidateUserCache(u.id);
-    const late = b.ctx.use("cacheSync").getUserWithSync(u.id); // misses on the tombstone, joins B's load
-    held.release();
+      .collection(s.name)
+      .updateOne(
+        { _id: new ObjectId(d.id) },
+        { $set: { [s.field]: "from A" }, $inc: { version: 1 } },
+      );
+    await onA().invalidate(d.id);
+    const late = onB().get(d.id); // misses, must not join B's load
+    read.release();
     const [e, l] = await Promise.all([early, late]);
-    expect(l?.version).toBe(u.version + 1);
-    expect(l?.bio).toBe("from A");
-    expect(e?.version).toBeGreaterThanOrEqual(u.version);
+    expect(l?.version).toBe(d.version + 1);
+    expect(l?.[s.field]).toBe("from A");
+    expect(e?.version).toBeGreaterThanOrEqual(d.version);
   });
 
   /**
@@ -54,27 +63,31 @@ describe("two instances", () => {
    * arriving on B after all that joined B's load, still running, and got v1.
    */
   const fillLandedThenWriteThenEviction = async () => {
-    const u = await seedUser(a.ctx);
-    const key = a.ctx.use("cacheEngine").userKey(u.id);
+    const d = await s.seed(a.ctx);
+    const key = onA().engine.key(d.id);
     await a.stores.cache.del([key]); // a cold key
-    const readHeld = probeB.hold((op) => op === "findOne");
-    const early = b.ctx.use("cacheSync").getUserWithSync(u.id); // B's load: lease, reads v1, waits
+    const readHeld = held(probeB, "findOne");
+    const early = onB().get(d.id); // B's load: lease, reads v1, waits
     await readHeld.reached;
-    const writeHeld = probeA.hold((op) => op === "findOneAndUpdate");
-    const write = a.ctx.use("cacheSync").updateUserWithSync(u.id, { $set: { bio: "from A" } });
+    const writeHeld = held(probeA, "findOneAndUpdate");
+    const write = onA().update(d.id, set("from A"));
     await writeHeld.reached; // v2 is in MongoDB; A's write-through waits
-    // B's load stops after its fill of v1 landed (the email index write comes next).
-    const fillHeld = holdCacheCall(b.stores.cache, "set", (k) => k.includes("user:email:"));
+    // B's load stops right after its fill of v1 landed (its leased set-if-newer answered).
+    const fillHeld = holdCacheCall(
+      b.stores.cache,
+      "setIfNewer",
+      (k, _v, _ver, _ttl, lease) => k === key && lease !== undefined && lease !== "write-through",
+    );
     readHeld.release();
     await fillHeld.reached;
     writeHeld.release();
     const written = await write; // v2 written through and acknowledged
     await a.stores.cache.del([key]); // evicted (memory pressure)
-    const late = b.ctx.use("cacheSync").getUserWithSync(u.id); // begins after the acknowledgement
+    const late = onB().get(d.id); // begins after the acknowledgement
     await Bun.sleep(20);
     fillHeld.release();
     const [e, l] = await Promise.all([early, late]);
-    expect(e?.version).toBe(u.version);
+    expect(e?.version).toBe(d.version);
     return { acknowledged: written?.version as number, late: l?.version };
   };
 
@@ -95,12 +108,12 @@ describe("two instances", () => {
   });
 
   test("a write on A is read on B from the shared cache", async () => {
-    const u = await seedUser(a.ctx);
-    await b.ctx.use("cacheSync").getUserWithSync(u.id);
-    const w = await a.ctx.use("cacheSync").updateUserWithSync(u.id, { $set: { bio: "A wrote" } });
+    const d = await s.seed(a.ctx);
+    await onB().get(d.id);
+    const w = await onA().update(d.id, set("A wrote"));
     probeB.reset();
-    const r = await b.ctx.use("cacheSync").getUserWithSync(u.id);
+    const r = await onB().get(d.id);
     expect(r?.version).toBe(w?.version as number);
-    expect(probeB.count("findOne")).toBe(0);
+    expect(probeB.count(s.name, "findOne")).toBe(0);
   });
 });
