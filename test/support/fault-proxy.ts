@@ -31,6 +31,8 @@ export interface FaultProxyStats {
   chunks: number;
   /** Connections destroyed by `cut()` or refused by `refuse()`. */
   cut: number;
+  /** Chunks discarded by a partition. */
+  dropped: number;
 }
 
 const HOST = "127.0.0.1";
@@ -46,6 +48,9 @@ class Lane {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private ending = false;
   stalled = false;
+  /** Partitioned: chunks are discarded, and the connection cannot be trusted after healing. */
+  dropping = false;
+  lost = false;
 
   constructor(
     private readonly out: net.Socket,
@@ -53,6 +58,11 @@ class Lane {
   ) {}
 
   push(data: Buffer): void {
+    if (this.dropping) {
+      this.lost = true;
+      this.proxy.stats.dropped++;
+      return;
+    }
     // Never before the previous chunk: a TCP stream's order is kept whatever the delays.
     this.lastAt = Math.max(this.lastAt, performance.now() + this.proxy.delay());
     this.queue.push({ data, at: this.lastAt });
@@ -112,8 +122,8 @@ interface Link {
 /**
  * A TCP proxy between an app and one store (Redis, MongoDB) that misbehaves on request, for
  * tests and the bench: per-chunk random delay (cross-zone jitter) with the order of each
- * connection kept, stalls (one direction or both: a stalled `up` is a one-way partition —
- * requests vanish into the network while replies still flow), cuts (every open connection
+ * connection kept, stalls (one direction or both: held bytes, delivered on `resume`), one-way
+ * partitions (bytes discarded, connections reset on `heal`), cuts (every open connection
  * destroyed), and refusing new connections.
  *
  * ```ts
@@ -121,13 +131,15 @@ interface Link {
  * const proxy = await startFaultProxy({ upstream: { port: redis.port }, jitter: { minMs: 0, maxMs: 4 } });
  * const stack = await createTestStack({ redis, env: { REDIS_URL: proxy.url(redis.url) } });
  * proxy.stall("up"); …; proxy.resume();
+ * proxy.partition("down"); …; proxy.heal();
  * proxy.cut();
  * ```
  */
 export class FaultProxy {
-  readonly stats: FaultProxyStats = { accepted: 0, open: 0, chunks: 0, cut: 0 };
+  readonly stats: FaultProxyStats = { accepted: 0, open: 0, chunks: 0, cut: 0, dropped: 0 };
   private readonly links = new Set<Link>();
   private readonly stalled: Record<Direction, boolean> = { up: false, down: false };
+  private readonly partitioned: Record<Direction, boolean> = { up: false, down: false };
   private jitterMs: Jitter | null;
   private refusing = false;
   private server: net.Server | null = null;
@@ -197,6 +209,44 @@ export class FaultProxy {
     }
   }
 
+  /**
+   * A one-way (or two-way) partition: bytes going `direction` are discarded, on every connection
+   * open or future, while the other direction still flows — requests vanish while replies come
+   * (`up`), or the server acts on requests whose replies never arrive (`down`). Unlike a stall,
+   * data is lost, so `heal` resets each connection that lost bytes, as TCP does once its
+   * retransmissions give up; clients reconnect.
+   */
+  partition(direction: Directions = "both"): void {
+    for (const d of dirs(direction)) {
+      this.partitioned[d] = true;
+      for (const l of this.links) l.lanes[d].dropping = true;
+    }
+  }
+
+  /** Ends the partition of `direction` (both by default); returns the connections reset. */
+  heal(direction: Directions = "both"): number {
+    for (const d of dirs(direction)) {
+      this.partitioned[d] = false;
+      for (const l of this.links) l.lanes[d].dropping = false;
+    }
+    let reset = 0;
+    for (const l of [...this.links]) {
+      if (!l.lanes.up.lost && !l.lanes.down.lost) continue;
+      if (this.partitioned.up || this.partitioned.down) continue;
+      this.drop(l);
+      reset++;
+    }
+    this.stats.cut += reset;
+    return reset;
+  }
+
+  /** Stalls `direction` for `ms`, then resumes it (the slow-zone moment in one call). */
+  async stallFor(ms: number, direction: Directions = "both"): Promise<void> {
+    this.stall(direction);
+    await Bun.sleep(ms);
+    this.resume(direction);
+  }
+
   /** Destroys every open connection (both sides see a reset); returns how many. */
   cut(): number {
     const n = this.links.size;
@@ -237,6 +287,8 @@ export class FaultProxy {
     };
     link.lanes.up.stalled = this.stalled.up;
     link.lanes.down.stalled = this.stalled.down;
+    link.lanes.up.dropping = this.partitioned.up;
+    link.lanes.down.dropping = this.partitioned.down;
     this.links.add(link);
     this.stats.open++;
     client.on("data", (d: Buffer) => link.lanes.up.push(d));
