@@ -14,7 +14,7 @@ import { FailoverFence } from "./failover-fence";
 import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
-import { SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
+import { SET_IF_NEWER, SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
 
 /** The commands `defineCommand` adds to this store's client. */
 interface ScriptedRedis {
@@ -24,6 +24,7 @@ interface ScriptedRedis {
     version: number,
     ttlSeconds: number,
     lease: string,
+    reassert: "1" | "",
   ): Promise<number>;
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<number>;
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
@@ -126,27 +127,40 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * A versioned write followed by `WAIT n` on the same connection (a pipeline goes to the key's
-   * node): it counts as done only once `waitReplicas` replicas have it, so a failover cannot lose
-   * it. Fewer acknowledgements → StoreUnavailableError, and the caller records the repair.
+   * A write followed by `WAIT n` on the same connection (a pipeline goes to the key's node): it
+   * counts as done only once `waitReplicas` replicas have it, so a failover cannot lose it. Fewer
+   * acknowledgements → StoreUnavailableError, and the caller records the repair.
    */
   private async replicated<T>(command: (string | number)[]): Promise<T> {
     if (this.waitReplicas === 0) {
       const [reply] = unwrap<T>(await this.client.pipeline([command]).exec());
       return reply as T;
     }
-    const replies = await this.client
-      .pipeline([command, ["wait", this.waitReplicas, this.waitTimeoutMs]])
-      .exec();
-    const [reply, acks] = unwrap<unknown>(replies);
+    const [reply, acks] = unwrap<unknown>(await this.client.pipeline(this.waited(command)).exec());
+    this.requireAcks(acks);
+    return reply as T;
+  }
+
+  private waited(...commands: (string | number)[][]): (string | number)[][] {
+    return [...commands, ["wait", this.waitReplicas, this.waitTimeoutMs]];
+  }
+
+  private requireAcks(acks: unknown): void {
     if (typeof acks !== "number" || acks < this.waitReplicas)
       throw new StoreUnavailableError(
         "redis",
         new Error(`WAIT: ${acks} of ${this.waitReplicas} replicas acknowledged`),
       );
-    return reply as T;
   }
 
+  /**
+   * Replicated (`WAIT`) unless it is a fill landing in its own lease: lost in a failover, that
+   * fill only leaves its lease (or the empty key it leased) behind, a miss. Everything else must
+   * survive: a write-through (the engine gives it a lease that matches no fill), a fill replacing
+   * an entry, and a write refused because the key holds this version or newer — the script then
+   * rewrites that entry, which may be another instance's fill nobody waited for, so the `WAIT`
+   * covers what the caller is about to acknowledge as "already there".
+   */
   setIfNewer(
     key: string,
     value: string,
@@ -154,24 +168,17 @@ export class RedisCacheStore implements CacheStore {
     ttlSeconds: number,
     lease?: string,
   ): Promise<boolean> {
-    // A fill lost in a failover only costs a miss; a write-through must survive it.
-    if (lease)
+    const args = [key, value, version, wholeSeconds(ttlSeconds), lease ?? ""] as const;
+    if (this.waitReplicas === 0)
       return this.run(
-        async () =>
-          (await this.scripted.setIfNewer(key, value, version, wholeSeconds(ttlSeconds), lease)) ===
-          1,
+        async () => (await this.scripted.setIfNewer(...args, "")) !== SET_IF_NEWER.refused,
       );
-    return this.run(
-      async () =>
-        (await this.replicated<number>([
-          "setIfNewer",
-          key,
-          value,
-          version,
-          wholeSeconds(ttlSeconds),
-          "",
-        ])) === 1,
-    );
+    return this.run(async () => {
+      const replies = await this.client.pipeline(this.waited(["setIfNewer", ...args, "1"])).exec();
+      const [stored, acks] = unwrap<unknown>(replies);
+      if (stored !== SET_IF_NEWER.storedOnLease) this.requireAcks(acks);
+      return stored !== SET_IF_NEWER.refused;
+    });
   }
 
   acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -199,15 +206,26 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  /** Per-key DELs: one pipeline on a single server, auto-pipelined per node on Cluster (as `mget`). */
+  /**
+   * Per-key DELs: one pipeline on a single server, auto-pipelined per node on Cluster (as `mget`).
+   * Replicated (`WAIT`) like a versioned write: emptying a key is how writes and invalidations
+   * retire an entry, and a DEL lost in a failover would bring the older entry back.
+   */
   del(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return Promise.resolve(0);
     const client = this.client;
+    const dels = keys.map((k) => ["del", k]);
     return this.run(async () => {
-      const counts =
-        client instanceof Cluster
-          ? await Promise.all(keys.map((k) => client.del(k)))
-          : unwrap<number>(await client.pipeline(keys.map((k) => ["del", k])).exec());
+      let counts: number[];
+      if (this.waitReplicas > 0 && client instanceof Cluster)
+        counts = await Promise.all(dels.map((d) => this.replicated<number>(d)));
+      else if (client instanceof Cluster)
+        counts = await Promise.all(keys.map((k) => client.del(k)));
+      else if (this.waitReplicas > 0) {
+        const replies = unwrap<number>(await client.pipeline(this.waited(...dels)).exec());
+        this.requireAcks(replies.pop());
+        counts = replies;
+      } else counts = unwrap<number>(await client.pipeline(dels).exec());
       return counts.reduce((sum, n) => sum + n, 0);
     });
   }
