@@ -20,8 +20,9 @@ const READ_TARGET = 1_000_000;
  * Figure 6: the stale-read checker of docs/CONSISTENCY.md at scale. Two API instances, each
  * talking to Redis and to MongoDB through its own jittering proxy (0–4 ms per chunk, order kept),
  * 20 users of which one is hot, 4 writers alternating instances (PATCH /users/me), reads arriving
- * on both instances, an invalidation and an eviction (plain DEL on Redis) every 20 ms, and
- * redis-server SIGKILLed and restarted twice. A read is stale when its version is below the
+ * on both instances, an invalidation and an eviction (plain DEL on Redis) every 20 ms, the
+ * nemesis of test:consistency (stalls, evictions at their edges), and redis-server SIGKILLed and
+ * restarted twice. A read is stale when its version is below the
  * highest version acknowledged before it began. Then the mutation lines: the same checker, short,
  * with one protection switched off, so the zero above is shown to be able to be non-zero.
  */
@@ -44,6 +45,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     const users: SanitizedUser[] = [];
     for (let i = 0; i < 20; i++) users.push(await seedBenchUser(first));
     const ids = users.map((u) => u.id);
+    const hot = ids.slice(0, 1);
     const instances = await d.checked(ids);
     const raw = first.ctx.db.collection<UserDoc>(USER_COLLECTION);
     const engine = first.ctx.use("cacheEngine");
@@ -79,29 +81,39 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     const t0 = performance.now();
     const at = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
     ctx.log(`soak: until ${fmt.int(target)} checked reads, Redis killed twice for ${downMs} ms`);
+    const killTwice = async ({
+      running,
+      reads,
+    }: {
+      running: () => boolean;
+      reads: () => number;
+    }) => {
+      for (const share of [0.2, 0.6]) {
+        for (let n = 1; running() && reads() < target * share; n++) {
+          await Bun.sleep(50);
+          if (n % 200 === 0) ctx.log(`  … ${at()}: ${fmt.int(reads())} reads`);
+        }
+        if (!running()) return;
+        await redis.kill();
+        faultLog.push(`killed at ${at()} (${fmt.int(reads())} reads)`);
+        await Bun.sleep(downMs);
+        await redis.restart();
+        const restarted = performance.now();
+        faultLog.push(`restarted at ${at()}`);
+        try {
+          await waitConverged(converged(false), 20_000);
+          convergence.push(performance.now() - restarted);
+        } catch {
+          convergence.push(Number.POSITIVE_INFINITY);
+        }
+      }
+    };
     const res = await runStaleCheck({
       ...base,
       maxReads: target,
-      fault: async ({ running, reads }) => {
-        for (const share of [0.2, 0.6]) {
-          for (let n = 1; running() && reads() < target * share; n++) {
-            await Bun.sleep(50);
-            if (n % 200 === 0) ctx.log(`  … ${at()}: ${fmt.int(reads())} reads`);
-          }
-          if (!running()) return;
-          await redis.kill();
-          faultLog.push(`killed at ${at()} (${fmt.int(reads())} reads)`);
-          await Bun.sleep(downMs);
-          await redis.restart();
-          const restarted = performance.now();
-          faultLog.push(`restarted at ${at()}`);
-          try {
-            await waitConverged(converged(false), 20_000);
-            convergence.push(performance.now() - restarted);
-          } catch {
-            convergence.push(Number.POSITIVE_INFINITY);
-          }
-        }
+      // The kills, and the nemesis of test:consistency all along (stalls, evictions at their edges).
+      fault: async (load) => {
+        await Promise.all([killTwice(load), d.nemesis({ running: load.running, evict: hot })]);
       },
     });
     let finalMs = Number.NaN;
@@ -129,12 +141,13 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       try {
         r = await runStaleCheck({
           ...base,
-          userIds: ids.slice(0, 1),
+          userIds: hot,
           readEveryMs: 2,
           readBurst: 1,
+          pinWriters: true,
           evict: evictions ? d.evict : undefined,
           durationMs: mutationMs,
-          fault: ({ running }) => d.nemesis({ running }),
+          fault: ({ running }) => d.nemesis({ running, evict: evictions ? hot : [] }),
         });
       } finally {
         for (const p of off) d.setProtection(p, true);
@@ -151,7 +164,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     }
 
     const body = [
-      `The checker of docs/CONSISTENCY.md (test/support/stale-checker.ts) until ${fmt.int(target)} checked reads${ctx.quick ? " (quick mode; 1,000,000 in the full run)" : ""}: two API instances, each talking to Redis and to MongoDB through its own fault proxy delaying every chunk by 0–4 ms (order kept per connection), 20 users (half of all operations on one hot user), 4 writers alternating instances (PATCH /users/me), reads arriving on both instances (open loop, up to 512 in flight each), an invalidation (invalidateUserCache) and an eviction (a plain DEL on Redis) every 20 ms. ` +
+      `The checker of docs/CONSISTENCY.md (test/support/stale-checker.ts) until ${fmt.int(target)} checked reads${ctx.quick ? " (quick mode; 1,000,000 in the full run)" : ""}: two API instances, each talking to Redis and to MongoDB through its own fault proxy delaying every chunk by 0–4 ms (order kept per connection), 20 users (half of all operations on one hot user), 4 writers alternating instances (PATCH /users/me), reads arriving on both instances (open loop, up to 512 in flight each), an invalidation (invalidateUserCache) and an eviction (a plain DEL on Redis) every 20 ms, and all along the nemesis of \`bun run test:consistency\`: one instance's MongoDB replies or Redis requests stalled for 100 ms of every 150 ms, the hot user evicted as each stall begins and right before it ends. ` +
         `A read is stale when its version is below the highest version acknowledged (any instance) before it began. redis-server SIGKILLed at 20 % and 60 % of the reads and restarted on the same port (empty, like a crash) after ${downMs} ms; REDIS_TIMEOUT_MS=400, BREAKER_COOLDOWN_MS=500. MongoDB: the wire-protocol test server in its own process. Fault timeline: ${faultLog.join(", ")}.`,
       "",
       table(
@@ -182,7 +195,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       ),
       res.samples.length ? `\nStale samples: \`${JSON.stringify(res.samples).slice(0, 800)}\`` : "",
       "",
-      `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, no Redis kill; the nemesis stalls one instance's MongoDB replies or Redis requests for 100 ms of every 150 ms — with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
+      `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, writers pinned two to each instance, no Redis kill; the nemesis as above (with no evictions on the tombstones line) — with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
       "",
       table(
         ["protection off", "reads", "stale reads", "stale share", "max versions behind"],

@@ -134,7 +134,10 @@ export async function startJitteredDeployment(
     evict: (id) => raw.del(engineOf(first).userKey(id)),
     async nemesis({ running, everyMs = 150, stallMs = 100, evict = [] }) {
       const evictAll = () =>
-        evict.length ? raw.del(...evict.map((id) => engineOf(first).userKey(id))) : 0;
+        evict.length
+          ? // Redis may be down (a soak kills it meanwhile): then there is nothing to evict.
+            raw.del(...evict.map((id) => engineOf(first).userKey(id))).catch(() => 0)
+          : 0;
       for (let n = 0; running(); n++) {
         await Bun.sleep(everyMs - stallMs);
         const p = proxies[Math.floor(n / 2) % proxies.length] as JitteredDeployment["proxies"][0];

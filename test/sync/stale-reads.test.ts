@@ -75,7 +75,11 @@ const report = (name: string, r: StaleCheckResult, extra = "") => {
 
 describe("stale-read checker, two jittered instances: zero stale reads", () => {
   test("hot key, concurrent writers on both instances, invalidations, evictions, stalls", async () => {
-    const r = await check({ fault: ({ running }) => d.nemesis({ running }) });
+    // Pinned writers and evictions at the stalls' edges: test:consistency's sharpest load.
+    const r = await check({
+      pinWriters: true,
+      fault: ({ running }) => d.nemesis({ running, evict: ids.slice(0, 1) }),
+    });
     await waitConverged(allConverged, 5000);
     report("jitter + nemesis", r);
     expect(r.reads).toBeGreaterThan(100);
