@@ -5,8 +5,8 @@ function defineConsistencyMetrics(registry: Registry) {
   return {
     consistencyChecks: new Counter({
       name: "cachesync_consistency_checked_total",
-      help: "Entries checked by the periodic check, by result",
-      labelNames: ["result"] as const,
+      help: "Entries checked by the periodic check, by collection and result",
+      labelNames: ["collection", "result"] as const,
       registers: [registry],
     }),
   };

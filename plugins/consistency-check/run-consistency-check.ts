@@ -1,10 +1,9 @@
 import pMap from "p-map";
 import type { PluginContext } from "../../src/core/plugin";
-import { USER_COLLECTION } from "../../src/domain/user";
 import { consistencyMetrics } from "./metrics";
 
 export interface ConsistencyCheckOptions {
-  /** Users sampled per round (default CONSISTENCY_CHECK_SAMPLE). */
+  /** Documents sampled per round in each cached collection (default CONSISTENCY_CHECK_SAMPLE). */
   sample?: number;
   /** Validations in flight at once. */
   concurrency?: number;
@@ -23,16 +22,16 @@ const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
 
 /**
- * One round of the periodic check (SPEC §5): under a cluster-wide lock so N instances do one
- * round, not N; samples users straight from MongoDB (`$sample`, no hooks: only ids are needed and
- * the cache must not be filled by the act of checking it); validates and repairs each through the
- * CacheSyncService, the same code path as `POST /cache/validate/:userId`.
+ * One round of the periodic check (SPEC §5, §8): under a cluster-wide lock so N instances do one
+ * round, not N; samples every declared collection straight from MongoDB (`$sample`, no hooks:
+ * only ids are needed and the cache must not be filled by the act of checking it); validates and
+ * repairs each through the collection's cache, the same code path as
+ * `POST /cache/{collection}/validate/{id}` (and, for users, `POST /cache/validate/:userId`).
  */
 export async function runConsistencyCheck(
   ctx: PluginContext,
   opts: ConsistencyCheckOptions = {},
 ): Promise<ConsistencyCheckResult> {
-  const cacheSync = ctx.use("cacheSync");
   const lockKey = consistencyLockKey(ctx.config.CACHE_PREFIX);
   const token = crypto.randomUUID();
   let acquired: boolean;
@@ -47,36 +46,41 @@ export async function runConsistencyCheck(
     return { skipped: true, reason: "locked" };
   }
   try {
-    const users = await ctx.db
-      .collection(USER_COLLECTION)
-      .sample(opts.sample ?? ctx.config.CONSISTENCY_CHECK_SAMPLE);
-    const ids = users.map((u) => u._id.toHexString());
+    const { consistencyChecks } = consistencyMetrics(ctx.metrics);
+    const size = opts.sample ?? ctx.config.CONSISTENCY_CHECK_SAMPLE;
+    let checked = 0;
     let fixed = 0;
     let errors = 0;
-    await pMap(
-      ids,
-      async (id) => {
-        try {
-          const report = await cacheSync.validateCacheConsistency(id);
-          if (report.consistent) {
-            consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "consistent" });
-          } else {
-            fixed++;
-            consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "fixed" });
-            ctx.logger.warn(
-              { userId: id, difference: report.difference },
-              "consistency check repaired a stale cache entry",
-            );
+    // Every declared collection, each sampled alike: the same engine validates them all.
+    for (const cache of ctx.use("cache").all()) {
+      const collection = cache.name;
+      const docs = await ctx.db.collection(collection).sample(size);
+      checked += docs.length;
+      await pMap(
+        docs.map((d) => d._id.toHexString()),
+        async (id) => {
+          try {
+            const report = await cache.validate(id);
+            if (report.consistent) {
+              consistencyChecks.inc({ collection, result: "consistent" });
+            } else {
+              fixed++;
+              consistencyChecks.inc({ collection, result: "fixed" });
+              ctx.logger.warn(
+                { collection, id, cachedVersion: report.cached.version },
+                "consistency check repaired a stale cache entry",
+              );
+            }
+          } catch (err) {
+            errors++;
+            consistencyChecks.inc({ collection, result: "error" });
+            ctx.logger.debug({ err, collection, id }, "consistency check failed for an entry");
           }
-        } catch (err) {
-          errors++;
-          consistencyMetrics(ctx.metrics).consistencyChecks.inc({ result: "error" });
-          ctx.logger.debug({ err, userId: id }, "consistency check failed for a user");
-        }
-      },
-      { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY },
-    );
-    const result = { skipped: false as const, checked: ids.length, fixed, errors };
+        },
+        { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY },
+      );
+    }
+    const result = { skipped: false as const, checked, fixed, errors };
     ctx.logger.info(result, "consistency check done");
     return result;
   } finally {

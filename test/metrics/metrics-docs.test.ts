@@ -42,7 +42,7 @@ describe("GET /metrics, /openapi.json and /docs", () => {
       cachesync_cache_fills_total: ["counter", ["collection", "outcome"]],
       cachesync_cache_hits_total: ["counter", ["collection"]],
       cachesync_cache_misses_total: ["counter", ["collection"]],
-      cachesync_consistency_checked_total: ["counter", ["result"]],
+      cachesync_consistency_checked_total: ["counter", ["collection", "result"]],
       cachesync_events_delivered_total: ["counter", []],
       cachesync_events_published_total: ["counter", []],
       cachesync_fill_seconds: ["histogram", []],
