@@ -63,7 +63,10 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> {
     return this.reads.getBy(field, value);
   }
 
-  /** Many by id in one batch read, in order; null where a document does not exist. */
+  /**
+   * Many by id in one batch read (a pipeline of GETs), in order, the misses together in one
+   * MongoDB read; null where a document does not exist.
+   */
   getMany(ids: readonly string[]): Promise<(T | null)[]> {
     return this.reads.getMany(ids);
   }

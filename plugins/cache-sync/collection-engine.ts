@@ -292,6 +292,13 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
     return this.ctx.repo.collection(this.decl.name).findOne(filter);
   }
 
+  /** Many misses' MongoDB read, through the repository like `loadFromStore`: one query. */
+  loadManyFromStore(ids: readonly string[]): Promise<Doc[]> {
+    const oids = ids.filter(isHexId).map((id) => new ObjectId(id));
+    if (oids.length === 0) return Promise.resolve([]);
+    return this.ctx.repo.collection(this.decl.name).find({ _id: { $in: oids } });
+  }
+
   /** Raw MongoDB document (secrets included): never returned to a caller as is. */
   raw(id: string): Promise<Doc | null> {
     if (!isHexId(id)) return Promise.resolve(null);

@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
 import type { CachedDoc } from "./collection";
-import { type CollectionEngine, isHexId } from "./collection-engine";
+import { type CollectionEngine, type FillLease, isHexId } from "./collection-engine";
 import { markStale } from "./stale-scope";
 
 /**
@@ -49,7 +49,8 @@ export class CachedReads<T extends CachedDoc> {
 
   /**
    * Many entries in one batch read (one pipeline of GETs; per node on Cluster), in the order of
-   * `ids`; misses load as `get` does, concurrently. null where a document does not exist.
+   * `ids`; the misses load together (`loadMany`: one MongoDB read). null where a document does
+   * not exist.
    */
   async getMany(ids: readonly string[]): Promise<(T | null)[]> {
     const valid = ids.map((id) => (isHexId(id) ? id : null));
@@ -57,20 +58,67 @@ export class CachedReads<T extends CachedDoc> {
     let i = 0;
     const out = valid.map((id) => (id === null ? null : (cached[i++] ?? null)));
     const degraded = this.engine.core.mongoDegraded();
-    await Promise.all(
-      out.map(async (entry, k) => {
-        const id = valid[k];
-        if (!id) return;
-        if (entry) {
-          this.hit.inc();
-          if (degraded) markStale();
-          return;
+    const missing: number[] = [];
+    for (const [k, entry] of out.entries()) {
+      if (!valid[k]) continue;
+      if (!entry) {
+        missing.push(k);
+        continue;
+      }
+      this.hit.inc();
+      if (degraded) markStale();
+    }
+    if (missing.length === 0) return out;
+    for (const _ of missing) this.miss.inc();
+    const loads = this.loadMany(missing.map((k) => valid[k] as string));
+    const loaded = await Promise.all(loads);
+    missing.forEach((k, j) => {
+      out[k] = copy(loaded[j] ?? null);
+    });
+    return out;
+  }
+
+  /**
+   * The misses of one `getMany`, each under its own single flight and fill lease, sharing one
+   * MongoDB read (`_id: { $in }`). An id already loading joins that load; each new load takes its
+   * lease and seals, and the shared read is issued once all of them sealed — so, as for `get`,
+   * nobody joins a load whose read may predate them.
+   */
+  private loadMany(ids: readonly string[]): Promise<T | null>[] {
+    const engine = this.engine;
+    const starters: string[] = [];
+    let arrived = 0;
+    let issue!: () => void;
+    const sealed = new Promise<void>((r) => {
+      issue = r;
+    });
+    let read: Promise<Map<string, T>> | undefined;
+    const shared = () => {
+      read ??= sealed
+        .then(() => engine.loadManyFromStore(starters))
+        .then((docs) => new Map(docs.map((d) => engine.sanitize(d)).map((d) => [d.id, d])));
+      return read;
+    };
+    // SingleFlight.do runs a new load synchronously up to its first await, so `starters` is
+    // complete before any load arrives below.
+    return ids.map((id) =>
+      engine.flights.do(id, async (seal) => {
+        starters.push(id);
+        const end = engine.core.metrics.fillSeconds.startTimer();
+        let lease: FillLease = { held: false };
+        try {
+          lease = await engine.lease(id);
+        } finally {
+          seal();
+          if (++arrived === starters.length) issue();
         }
-        this.miss.inc();
-        out[k] = copy(await this.load(id));
+        const fresh = (await shared()).get(id);
+        if (!fresh) return null;
+        await engine.fill(fresh, lease);
+        end();
+        return fresh;
       }),
     );
-    return out;
   }
 
   private served(cached: T): T {
