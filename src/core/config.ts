@@ -223,10 +223,12 @@ export const envSchema = z.object({
     ),
   CONSISTENCY_CHECK_INTERVAL_SECONDS: int(0, 7 * 86_400)
     .default(3600)
-    .describe("periodic validate-and-repair of sampled users (`0`: off)"),
+    .describe(
+      "periodic validate-and-repair of sampled cache entries, every cached collection (`0`: off)",
+    ),
   CONSISTENCY_CHECK_SAMPLE: int(1, 100_000)
     .default(100)
-    .describe("users sampled per consistency round"),
+    .describe("documents sampled per cached collection in each consistency round"),
   OBSERVATORY_SAMPLE_RATE: z.coerce
     .number()
     .min(0)
