@@ -29,6 +29,7 @@ export {
   type WriteChange,
   type WriteContext,
 } from "./core/hooks";
+export { createLogger, type Logger } from "./core/logger";
 export type { Plugin, PluginContext, Services } from "./core/plugin";
 export type { CacheStore } from "./core/ports/cache-store";
 export type { CollectionPort, DocumentStore } from "./core/ports/document-store";
