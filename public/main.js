@@ -32,9 +32,11 @@ const state = {
 const client = createCachesyncClient({ token: () => state.token });
 
 /** One call through the typed client: the envelope's data, or an ApiError with its code. */
-async function api(method, path, body) {
+async function api(method, path, body, headers) {
+  const options = body === undefined ? {} : { body };
+  if (headers) options.headers = headers;
   try {
-    return await unwrap(client[method](API + path, body === undefined ? {} : { body }));
+    return await unwrap(client[method](API + path, options));
   } catch (err) {
     if (err instanceof ApiError && err.code === "NETWORK")
       throw new ApiError(0, "NETWORK", "The server cannot be reached. Retrying when it is back.");
@@ -54,6 +56,38 @@ function describeDetails(details) {
     .slice(0, 3)
     .map((i) => [i.path?.join?.(".") ?? i.path, i.message].filter(Boolean).join(": "));
   return parts.length ? ` (${parts.join("; ")})` : "";
+}
+
+// ---------- Read-your-writes ----------
+
+const MIN_VERSION_KEY = "cs_min_version";
+
+/**
+ * The newest version of the account this page has shown, its own writes included (SPEC §8): kept
+ * for the session's token, even across reloads, and sent as X-Min-Version, so no instance's cache
+ * answers with an older one and a change of the user's never looks undone.
+ */
+function noteVersion(user) {
+  if (!state.token || typeof user?.version !== "number") return;
+  if (user.version <= (readMinVersion() ?? 0)) return;
+  sessionStorage.setItem(
+    MIN_VERSION_KEY,
+    JSON.stringify({ token: state.token, version: user.version }),
+  );
+}
+
+function readMinVersion() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(MIN_VERSION_KEY) ?? "null");
+    return saved?.token === state.token ? saved.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function minVersionHeaders() {
+  const v = readMinVersion();
+  return v === undefined ? undefined : { "X-Min-Version": String(v) };
 }
 
 // ---------- Alerts ----------
@@ -138,7 +172,10 @@ function el(tag, attrs = {}, ...children) {
 const time = (iso) => el("time", { datetime: iso }, iso ? new Date(iso).toLocaleString() : "");
 
 function renderUser(user) {
+  // Older than what this page already showed (a replayed event after a newer one): not shown.
+  if (typeof user.version === "number" && user.version < (readMinVersion() ?? 0)) return;
   state.user = user;
+  noteVersion(user);
   $("whoami").textContent = `${user.displayName || user.username} (${user.role})`;
   const balance = $("balance");
   balance.textContent = formatMoney(user.wallet.balance, user.wallet.currency);
@@ -209,7 +246,7 @@ function setLive(kind, text) {
 // ---------- Loading ----------
 
 async function loadMe() {
-  const me = await api("GET", "/users/me");
+  const me = await api("GET", "/users/me", undefined, minVersionHeaders());
   renderUser(me.user);
 }
 
@@ -438,6 +475,7 @@ function signOut(message) {
   closeStream();
   clearInterval(state.adminPoll);
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(MIN_VERSION_KEY);
   // Best effort: the server invalidates the cached user; the page signs out either way.
   if (token)
     client

@@ -13,6 +13,7 @@ import { metricsPlugin } from "../plugins/metrics";
 import { observatoryPlugin } from "../plugins/observatory";
 import { opsPlugin } from "../plugins/ops";
 import { profilePlugin } from "../plugins/profile";
+import { readYourWritesPlugin } from "../plugins/read-your-writes";
 import { sanitizePlugin } from "../plugins/sanitize";
 import { ssePlugin } from "../plugins/sse";
 import { versioningPlugin } from "../plugins/versioning";
@@ -32,6 +33,7 @@ export function syncLayerPlugins(options: CacheSyncOptions = {}): Plugin[] {
     sanitizePlugin(),
     cacheSyncPlugin(options),
     eventsPlugin(),
+    readYourWritesPlugin(),
     writeThroughPlugin(),
     versioningPlugin(),
   ];

@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import type { CachedDoc } from "./collection";
 import { type CollectionEngine, type FillLease, isHexId } from "./collection-engine";
+import { belowFloor } from "./read-floor";
 import { markStale } from "./stale-scope";
 
 /**
@@ -26,7 +27,8 @@ export class CachedReads<T extends CachedDoc> {
     if (!isHexId(id)) return Promise.resolve(null);
     // A promise chain, not async/await: the hit path is the product's hottest code.
     return this.engine.getCached(id).then((cached) => {
-      if (cached) return this.served(cached);
+      // An entry older than the version the request presented (X-Min-Version) reads as a miss.
+      if (cached && !belowFloor(cached)) return this.served(cached);
       this.miss.inc();
       return this.load(id).then(copy);
     });
@@ -42,7 +44,7 @@ export class CachedReads<T extends CachedDoc> {
     const id = await this.engine.getCachedIdBy(field, normalized);
     const cached = id ? await this.engine.getCached(id) : null;
     // An index left behind by a change of that field must not resolve to another document.
-    if (cached && cached[field] === normalized) return this.served(cached);
+    if (cached && cached[field] === normalized && !belowFloor(cached)) return this.served(cached);
     this.miss.inc();
     return copy(await this.loadBy(field, normalized));
   }

@@ -300,6 +300,11 @@ describe("wallet page in a real browser (e2e)", () => {
       body: {},
     });
     expect(approved.status).toBe(200);
+    // Read-your-writes (SPEC §8): the page's read of the account on the new instance presents
+    // the newest version it has shown, so no cache there can answer with an older one.
+    const meRead = user.waitForRequest((r) => r.url().endsWith("/api/v1/users/me"), {
+      timeout: 15_000,
+    });
     serve();
 
     const back = await until(
@@ -308,6 +313,7 @@ describe("wallet page in a real browser (e2e)", () => {
       (t) => t === "$35.50",
       15_000,
     );
+    expect(Number((await meRead).headers()["x-min-version"])).toBeGreaterThan(1);
     console.log(
       `e2e: page caught up ${Math.round(back)} ms after the new instance started serving`,
     );
