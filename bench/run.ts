@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -34,6 +34,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   soak: {
     title: "Consistency soak",
     load: async () => (await import("./sections/soak")).soakSection,
+  },
+  near: {
+    title: "Near cache and observatory",
+    load: async () => (await import("./sections/near")).nearSection,
   },
   outside: {
     title: "Outside writes (change streams)",
@@ -78,7 +82,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);

@@ -10,6 +10,7 @@ import { httpGuardPlugin } from "../plugins/http-guard";
 import { listCachePlugin } from "../plugins/list-cache";
 import { listingsPlugin } from "../plugins/listings";
 import { metricsPlugin } from "../plugins/metrics";
+import { nearCachePlugin } from "../plugins/near-cache";
 import { observatoryPlugin } from "../plugins/observatory";
 import { opsPlugin } from "../plugins/ops";
 import { profilePlugin } from "../plugins/profile";
@@ -59,6 +60,7 @@ export function defaultPlugins(options: CacheSyncOptions = {}): Plugin[] {
     ssePlugin(),
     consistencyCheckPlugin(),
     observatoryPlugin(),
+    nearCachePlugin(),
     adoptionPlugin(),
     changeStreamsPlugin(),
     docsPlugin(),

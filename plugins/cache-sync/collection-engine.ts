@@ -5,6 +5,7 @@ import { toApiDoc } from "../../src/domain/api-doc";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { type CacheCore, DELETED_VERSION } from "./core";
 import { entryKey, indexKey } from "./keys";
+import type { NearLayer } from "./near-layer";
 import type { RepairEntry } from "./repair-log";
 import { SingleFlight } from "./single-flight";
 
@@ -40,6 +41,8 @@ export const isHexId = (id: unknown): id is string =>
  */
 export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   readonly flights: SingleFlight<T | null>;
+  /** An in-process layer in front of Redis, when the near cache is on for this collection. */
+  near?: NearLayer<T>;
   readonly sanitize: (doc: Record<string, unknown>) => T;
   private readonly hidden: ReadonlySet<string>;
   private readonly labels: { collection: string };

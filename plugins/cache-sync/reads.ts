@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import type { CachedDoc } from "./collection";
 import { type CollectionEngine, type FillLease, isHexId } from "./collection-engine";
+import type { NearLayer } from "./near-layer";
 import { belowFloor } from "./read-floor";
 import { markStale } from "./stale-scope";
 
@@ -25,6 +26,8 @@ export class CachedReads<T extends CachedDoc> {
   /** The entry by id; null for an unknown or malformed id (never throws for "not found"). */
   get(id: string): Promise<T | null> {
     if (!isHexId(id)) return Promise.resolve(null);
+    const near = this.engine.near;
+    if (near) return this.throughNear(near, id);
     // A promise chain, not async/await: the hit path is the product's hottest code.
     return this.engine.getCached(id).then((cached) => {
       // An entry older than the version the request presented (X-Min-Version) reads as a miss.
@@ -121,6 +124,22 @@ export class CachedReads<T extends CachedDoc> {
         return fresh;
       }),
     );
+  }
+
+  /** `get` with the near cache in front: what a lower layer answers is offered to it. */
+  private async throughNear(near: NearLayer<T>, id: string): Promise<T | null> {
+    const hit = near.get(id);
+    if (hit && !belowFloor(hit)) return hit;
+    const ticket = near.ticket();
+    const cached = await this.engine.getCached(id);
+    if (cached && !belowFloor(cached)) {
+      near.offer(cached, ticket);
+      return this.served(cached);
+    }
+    this.miss.inc();
+    const loaded = await this.load(id);
+    if (loaded) near.offer(loaded, ticket);
+    return copy(loaded);
   }
 
   private served(cached: T): T {

@@ -251,6 +251,26 @@ export const envSchema = z.object({
       "must be increasing whole milliseconds, comma-separated (1 to 600000)",
     )
     .describe("when a sampled write is re-checked, in ms after its acknowledgement"),
+  NEAR_CACHE: csv.describe(
+    "collections with an in-process near cache in front of Redis, e.g. `users,listings` (off by default; docs/NEAR-CACHE.md)",
+  ),
+  NEAR_CACHE_MAX_ENTRIES: int(1, 10_000_000)
+    .default(10_000)
+    .describe("near cache: entries kept per collection (LRU)"),
+  NEAR_CACHE_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe("near cache: bytes kept per collection (LRU, JSON size)"),
+  NEAR_CACHE_TTL_MS: int(100, 86_400_000)
+    .default(60_000)
+    .describe("near cache: an entry is never served longer than this"),
+  NEAR_CACHE_HEARTBEAT_MS: int(10, 60_000)
+    .default(200)
+    .describe("near cache: feed heartbeat interval"),
+  NEAR_CACHE_FEED_TIMEOUT_MS: int(50, 600_000)
+    .default(1000)
+    .describe(
+      "near cache: no feed heartbeat for this long and every near cache is bypassed until the feed is read forward again",
+    ),
   OBSERVATORY_MAX_PENDING: int(1, 1_000_000)
     .default(1000)
     .describe("sampled writes re-checked at once; beyond, samples are dropped (counted)"),
