@@ -1,5 +1,5 @@
 import Redis from "ioredis";
-import type { CacheEngine } from "../../plugins/cache-sync";
+import type { CacheEngine, CollectionCache } from "../../plugins/cache-sync";
 import type { ProtectionName } from "../../plugins/cache-sync/protections";
 import { type FaultProxy, type Jitter, startFaultProxy } from "./fault-proxy";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
@@ -35,8 +35,16 @@ export interface JitteredDeployment {
    * invalidation the admin route makes.
    */
   checked(userIds: readonly string[]): Promise<CheckedInstance[]>;
+  /**
+   * The same for a second cached collection, listings, through the collection API every declared
+   * collection gets (`cache.listings.get`, `.update` — the repository write with its version bump
+   * and write-through — and `.invalidate`).
+   */
+  checkedListings(): CheckedInstance[];
   /** A plain DEL of the user's entry on Redis, as memory pressure does. */
   evict(userId: string): Promise<number>;
+  /** `evict` for any declared collection's entries. */
+  evictIn(collection: string): (id: string) => Promise<number>;
   /**
    * A nemesis for `runStaleCheck({ fault })`: while `running()`, every `everyMs` it
    * stalls, for `stallMs`, one instance's replies from MongoDB or its requests to Redis (taking
@@ -49,13 +57,15 @@ export interface JitteredDeployment {
    * right before it ends (so what those loads bring back finds an empty key, before any other
    * instance has refilled it). That is the window only a fill lease closes: versions cannot tell
    * an old fill in an empty key from a new one. Memory pressure does evict at such moments; a
-   * uniform eviction every few ms rarely lines up with them.
+   * uniform eviction every few ms rarely lines up with them. They are users unless `collection`
+   * names another declared collection.
    */
   nemesis(opts: {
     running: () => boolean;
     everyMs?: number;
     stallMs?: number;
     evict?: readonly string[];
+    collection?: string;
   }): Promise<void>;
   /** Switches one protection off (or on again) on every instance. */
   setProtection(name: ProtectionName, on: boolean): void;
@@ -63,6 +73,12 @@ export interface JitteredDeployment {
 }
 
 const engineOf = (s: TestStack): CacheEngine => s.ctx.use("cacheEngine");
+
+const cacheOf = (s: TestStack, collection: string): CollectionCache => {
+  const c = s.ctx.use("cache").collection(collection);
+  if (!c) throw new Error(`${collection} is not a declared collection`);
+  return c;
+};
 
 /**
  * Several API instances of one deployment, each talking to Redis and MongoDB through its own
@@ -131,13 +147,24 @@ export async function startJitteredDeployment(
         invalidate: (id) => s.ctx.use("cacheSync").invalidateUserCache(id),
       }));
     },
+    checkedListings() {
+      return stacks.map((s, i) => {
+        const listings = cacheOf(s, "listings");
+        return {
+          name: `instance ${String.fromCharCode(65 + i)}`,
+          read: async (id) => (await listings.get(id))?.version ?? null,
+          write: async (id, n) =>
+            (await listings.update(id, { $set: { title: `write ${n}` } }))?.version ?? null,
+          invalidate: (id) => listings.invalidate(id),
+        };
+      });
+    },
     evict: (id) => raw.del(engineOf(first).userKey(id)),
-    async nemesis({ running, everyMs = 150, stallMs = 100, evict = [] }) {
-      const evictAll = () =>
-        evict.length
-          ? // Redis may be down (a soak kills it meanwhile): then there is nothing to evict.
-            raw.del(...evict.map((id) => engineOf(first).userKey(id))).catch(() => 0)
-          : 0;
+    evictIn: (collection) => (id) => raw.del(cacheOf(first, collection).engine.key(id)),
+    async nemesis({ running, everyMs = 150, stallMs = 100, evict = [], collection = "users" }) {
+      const keys = evict.map((id) => cacheOf(first, collection).engine.key(id));
+      // Redis may be down (a soak kills it meanwhile): then there is nothing to evict.
+      const evictAll = () => (keys.length ? raw.del(...keys).catch(() => 0) : 0);
       for (let n = 0; running(); n++) {
         await Bun.sleep(everyMs - stallMs);
         const p = proxies[Math.floor(n / 2) % proxies.length] as JitteredDeployment["proxies"][0];

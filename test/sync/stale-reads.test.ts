@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { type JitteredDeployment, startJitteredDeployment } from "../support/jittered-deployment";
 import { ownsRedis } from "../support/redis-server";
-import { seedUser } from "../support/seed";
+import { seedListing, seedUser } from "../support/seed";
 import {
   type CheckedInstance,
   describeStaleCheck,
@@ -82,6 +82,24 @@ describe("stale-read checker, two jittered instances: zero stale reads", () => {
     });
     await waitConverged(allConverged, 5000);
     report("jitter + nemesis", r);
+    expect(r.reads).toBeGreaterThan(100);
+    expect(r.writes).toBeGreaterThan(10);
+    expect(r.stale).toBe(0);
+  });
+
+  test("the same for listings, the second cached collection", async () => {
+    const ctx = (d.stacks[0] as (typeof d.stacks)[number]).ctx;
+    const listingIds: string[] = [];
+    for (let i = 0; i < 3; i++) listingIds.push((await seedListing(ctx)).id);
+    const r = await check({
+      instances: d.checkedListings(),
+      userIds: listingIds,
+      evict: d.evictIn("listings"),
+      pinWriters: true,
+      fault: ({ running }) =>
+        d.nemesis({ running, evict: listingIds.slice(0, 1), collection: "listings" }),
+    });
+    report("listings, jitter + nemesis", r);
     expect(r.reads).toBeGreaterThan(100);
     expect(r.writes).toBeGreaterThan(10);
     expect(r.stale).toBe(0);
