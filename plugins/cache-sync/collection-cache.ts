@@ -36,12 +36,12 @@ const ID_GLOB = "[0-9a-f]".repeat(24);
  * await cache.users.update(id, { $set: { bio } }, { reason: "profile update" });
  * ```
  */
-export class CollectionCache<T extends CachedDoc = CachedDoc> {
-  private readonly reads: CachedReads<T>;
+export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedReads<T> {
+  // The reads (get, getBy, getMany) are inherited: a read passes no extra layer.
   private readonly admin: AdminOps<T>;
 
-  constructor(readonly engine: CollectionEngine<T>) {
-    this.reads = new CachedReads(engine);
+  constructor(engine: CollectionEngine<T>) {
+    super(engine);
     this.admin = new AdminOps(engine);
   }
 
@@ -51,24 +51,6 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> {
 
   get name(): string {
     return this.engine.decl.name;
-  }
-
-  /** By id: the cached entry, or MongoDB's (then cached). null for unknown or malformed ids. */
-  get(id: string): Promise<T | null> {
-    return this.reads.get(id);
-  }
-
-  /** By a declared unique field, e.g. `getBy("email", e)`. */
-  getBy(field: string, value: string): Promise<T | null> {
-    return this.reads.getBy(field, value);
-  }
-
-  /**
-   * Many by id in one batch read (a pipeline of GETs), in order, the misses together in one
-   * MongoDB read; null where a document does not exist.
-   */
-  getMany(ids: readonly string[]): Promise<(T | null)[]> {
-    return this.reads.getMany(ids);
   }
 
   /**

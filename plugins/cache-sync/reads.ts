@@ -15,7 +15,7 @@ export class CachedReads<T extends CachedDoc> {
   private readonly hit: { inc(): void };
   private readonly miss: { inc(): void };
 
-  constructor(private readonly engine: CollectionEngine<T>) {
+  constructor(readonly engine: CollectionEngine<T>) {
     const { metrics } = engine.core;
     const collection = engine.decl.name;
     // Children bound once: the hit path pays no label lookup.
@@ -23,7 +23,7 @@ export class CachedReads<T extends CachedDoc> {
     this.miss = metrics.cacheMisses.labels({ collection });
   }
 
-  /** The entry by id; null for an unknown or malformed id (never throws for "not found"). */
+  /** By id: the cached entry, or MongoDB's (then cached); null for an unknown or malformed id. */
   get(id: string): Promise<T | null> {
     if (!isHexId(id)) return Promise.resolve(null);
     const near = this.engine.near;
