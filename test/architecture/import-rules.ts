@@ -1,0 +1,55 @@
+/**
+ * Who may import whom, by role. When folders move (the composition root leaving `src/`, plugins
+ * grouped into cache layers / features / operations), update this table, not the checker.
+ *
+ * A path's role is the first row whose `under` prefix it starts with (so list deeper folders
+ * first). Paths in no row (tests, bench, scripts, the composition root) are unconstrained.
+ */
+export interface RoleRule {
+  role: string;
+  under: string;
+  /** Roles this one must never import. */
+  mayNotImport: readonly string[];
+}
+
+export const ROLES: readonly RoleRule[] = [
+  {
+    role: "core",
+    under: "src/core/",
+    mayNotImport: ["plugin", "adapter", "domain", "client", "root"],
+  },
+  { role: "adapter", under: "src/adapters/", mayNotImport: ["plugin", "domain", "root"] },
+  { role: "domain", under: "src/domain/", mayNotImport: ["plugin", "adapter", "root"] },
+  // The typed HTTP client ships to browsers and other apps: it stands alone.
+  {
+    role: "client",
+    under: "src/client/",
+    mayNotImport: ["core", "adapter", "domain", "plugin", "root"],
+  },
+  { role: "plugin", under: "plugins/", mayNotImport: ["root"] },
+  { role: "root", under: "src/", mayNotImport: [] },
+];
+
+/**
+ * Folders that hold one plugin per child folder (`plugins/<name>/`). After grouping, list the
+ * group folders instead (`plugins/cache/`, `plugins/features/`, …).
+ */
+export const PLUGIN_FOLDERS: readonly string[] = ["plugins/"];
+
+/**
+ * Files of a plugin other plugins may import besides its `index.ts`: its declared public
+ * surface. Keep each entry's reason; an empty list is the goal.
+ */
+export const PUBLIC_FILES: Readonly<Record<string, readonly string[]>> = {
+  // The cache layers share the engine's mechanism, key layout and stale marker (#12 replaces
+  // them with the generic engine's own surface).
+  "cache-sync": ["engine.ts", "keys.ts", "stale-scope.ts"],
+  // The sensitive field list the change stream and the doctor hide, as the sanitizer does.
+  sanitize: ["sanitize-user.ts"],
+};
+
+/** Known breaks, each with the reason it stays for now (`from -> to`, repository paths). */
+export const ALLOWED_EXCEPTIONS: Readonly<Record<string, string>> = {
+  "src/domain/user.ts -> plugins/users/user.ts":
+    "re-export kept until the sync layer imports the users module itself (#12, engine)",
+};
