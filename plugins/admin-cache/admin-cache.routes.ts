@@ -1,6 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { errorResponses, JSON_BODY_ERRORS, jsonBody, STORE_ERRORS } from "../../src/core/api-route";
+import {
+  errorResponses,
+  JSON_BODY_ERRORS,
+  jsonBody,
+  jsonResponse,
+  STORE_ERRORS,
+} from "../../src/core/api-route";
 import type { AppEnv } from "../../src/core/app-env";
 import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
 import { ADMIN_ERRORS } from "../auth";
@@ -46,11 +52,6 @@ const UserIdParams = z.object({
   userId: ObjectIdSchema.openapi({ param: { name: "userId", in: "path" } }),
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema: envelope(schema) } },
-});
-
 /**
  * The SPEC §5 admin cache routes. Built per app because the admin guard comes from the auth
  * plugin's service; it runs before validation, so a non-admin gets 403 even for a malformed id.
@@ -71,7 +72,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       description:
         "User and email key counts (SCAN over this deployment's prefix; null while Redis is unreachable) and this instance's hit ratio since start.",
       responses: {
-        200: json(CacheStatsSchema, "Cache statistics"),
+        200: jsonResponse(envelope(CacheStatsSchema), "Cache statistics"),
         ...errorResponses(...ADMIN_ERRORS),
       },
     }),
@@ -85,7 +86,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
         "Compares the cached user with MongoDB and repairs the entry when they differ; `difference` is MongoDB's balance minus the cached one.",
       request: { params: UserIdParams },
       responses: {
-        200: json(ConsistencyReportSchema, "Consistency report"),
+        200: jsonResponse(envelope(ConsistencyReportSchema), "Consistency report"),
         ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, ...STORE_ERRORS),
       },
     }),
@@ -98,7 +99,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
       description: "Reads the user from MongoDB and rewrites the cache entry (by id and email).",
       request: { params: UserIdParams },
       responses: {
-        200: json(UserSchema, "The rebuilt sanitized user"),
+        200: jsonResponse(envelope(UserSchema), "The rebuilt sanitized user"),
         ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS, "USER_NOT_FOUND", ...STORE_ERRORS),
       },
     }),
@@ -112,7 +113,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
         "Deletes the user's entries (by id and email) behind a short tombstone, so a fill already in flight cannot bring the old version back.",
       request: { params: UserIdParams },
       responses: {
-        200: json(z.object({ invalidated: z.literal(true) }), "Invalidated"),
+        200: jsonResponse(envelope(z.object({ invalidated: z.literal(true) })), "Invalidated"),
         ...errorResponses("VALIDATION_ERROR", ...ADMIN_ERRORS),
       },
     }),
@@ -126,7 +127,7 @@ export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
         "Rebuilds up to 1000 users' entries from MongoDB (ids de-duplicated); unknown ids count as failed.",
       request: { body: jsonBody(BulkSyncBodySchema, { userIds: ["665f1c2e8b3f4a0012345678"] }) },
       responses: {
-        200: json(BulkSyncResultSchema, "Bulk sync outcome"),
+        200: jsonResponse(envelope(BulkSyncResultSchema), "Bulk sync outcome"),
         ...errorResponses(...JSON_BODY_ERRORS, ...ADMIN_ERRORS, ...STORE_ERRORS),
       },
     }),

@@ -1,7 +1,7 @@
 import { sign, verify } from "hono/jwt";
 import { LRUCache } from "lru-cache";
 import type { AuthUser } from "../../src/core/app-env";
-import { isObjectIdHex } from "../../src/domain/schemas";
+import { isObjectIdHex } from "../../src/core/object-id";
 
 /**
  * Two token kinds share one secret, told apart by a `typ` claim: a bearer token must never open

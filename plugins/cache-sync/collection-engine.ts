@@ -1,4 +1,5 @@
 import { ObjectId } from "bson";
+import { isObjectIdHex } from "../../src/core/object-id";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Doc } from "../../src/core/ports/document-store";
 import { toApiDoc } from "../../src/domain/api-doc";
@@ -28,11 +29,8 @@ export interface FillLease {
   token?: string;
 }
 
-export const isHexId = (id: unknown): id is string =>
-  typeof id === "string" &&
-  id.length === 24 &&
-  ObjectId.isValid(id) &&
-  /^[0-9a-fA-F]{24}$/.test(id);
+/** The API's one id rule (src/core/object-id): canonical lower-case hex. */
+export const isHexId = isObjectIdHex;
 
 /**
  * One declared collection's entry mechanics on top of the shared core: its keys, versioned

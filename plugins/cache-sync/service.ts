@@ -1,4 +1,4 @@
-import { AppError, badRequest } from "../../src/core/errors";
+import { AppError, badRequest, setupError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
 import type {
@@ -65,11 +65,7 @@ export class CacheSyncServiceImpl implements CacheSyncService {
     change: BalanceChange = {},
   ): Promise<BalanceResult> {
     if (!this.ctx.has("balance")) {
-      throw new AppError(
-        "CS_ERR_SERVICE_MISSING",
-        500,
-        "updateBalanceWithSync needs the wallet plugin",
-      );
+      throw setupError("CS_ERR_SERVICE_MISSING", "updateBalanceWithSync needs the wallet plugin");
     }
     return this.ctx.use("balance").apply(userId, amount, reason, change);
   }

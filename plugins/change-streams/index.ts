@@ -1,4 +1,4 @@
-import { AppError } from "../../src/core/errors";
+import { setupError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
 import { USER_COLLECTION } from "../users";
@@ -46,9 +46,8 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
     dependencies: ["cache-sync"],
     register(ctx) {
       if (options.unsafeWithoutOrdering && ctx.config.NODE_ENV !== "test")
-        throw new AppError(
+        throw setupError(
           "CS_ERR_TEST_ONLY",
-          500,
           "unsafeWithoutOrdering is a test switch (NODE_ENV=test only)",
         );
       ctx.provide("changeStreams", {
@@ -64,9 +63,8 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
       });
       if (!supported) {
         if (setting === "on")
-          throw new AppError(
+          throw setupError(
             "CS_ERR_CHANGE_STREAMS_UNSUPPORTED",
-            500,
             "CHANGE_STREAMS=on but this MongoDB cannot open change streams: they need a replica set or a sharded cluster (a single node works: mongod --replSet rs0, or bun run mongo:test-server --replSet rs0)",
           );
         mode = "unsupported";

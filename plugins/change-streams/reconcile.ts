@@ -1,4 +1,5 @@
 import { ObjectId } from "bson";
+import { isObjectIdHex } from "../../src/core/object-id";
 import type { PluginContext } from "../../src/core/plugin";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
 import { USER_COLLECTION, type UserDoc } from "../users";
@@ -50,7 +51,7 @@ export class Reconciler {
     await this.ctx.cache.scan(`${userPrefix}*`, (keys) => {
       for (const k of keys) {
         const id = k.slice(userPrefix.length);
-        if (/^[0-9a-f]{24}$/.test(id)) ids.push(id);
+        if (isObjectIdHex(id)) ids.push(id);
       }
     });
     let fixed = 0;

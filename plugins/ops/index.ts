@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { anyone, errorResponses } from "../../src/core/api-route";
+import { anyone, errorResponses, jsonResponse } from "../../src/core/api-route";
 import { createRouter } from "../../src/core/app";
 import { errorEnvelope, ok } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
@@ -27,20 +27,16 @@ const readyRoute = createRoute({
   description:
     "200 when both stores answer, 503 `NOT_READY` naming the store(s) down (for load balancers and orchestrators). No input, so no 4xx.",
   responses: {
-    200: {
-      description: "Both stores answer",
-      content: {
-        "application/json": {
-          schema: envelope(
-            z.object({
-              mongo: StoreStatus,
-              redis: StoreStatus,
-              changeStream: ChangeStreamStatus.optional(),
-            }),
-          ),
-        },
-      },
-    },
+    200: jsonResponse(
+      envelope(
+        z.object({
+          mongo: StoreStatus,
+          redis: StoreStatus,
+          changeStream: ChangeStreamStatus.optional(),
+        }),
+      ),
+      "Both stores answer",
+    ),
     ...errorResponses("NOT_READY"),
   },
 });

@@ -9,7 +9,6 @@ export {
   rawUsers,
   type SanitizedUsers,
   sanitizedUsers,
-  toObjectId,
 } from "./repository";
 export {
   type PublicUser,

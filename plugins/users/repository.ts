@@ -1,8 +1,6 @@
-import { ObjectId } from "bson";
 import type { WriteContext } from "../../src/core/hooks";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Filter, FindOneAndUpdateOptions, Update } from "../../src/core/ports/document-store";
-import { isObjectIdHex } from "../../src/domain/schemas";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "./user";
 
 /**
@@ -29,11 +27,6 @@ export function sanitizedUsers(ctx: PluginContext, write?: WriteContext): Saniti
 /** Raw documents, secrets included: login and the balance protocol's internals only. */
 export function rawUsers(ctx: PluginContext) {
   return ctx.repo.collection<UserDoc>(USER_COLLECTION, { hooks: false });
-}
-
-/** ObjectId for a canonical id string (ObjectIdSchema's rule), null otherwise; never throws. */
-export function toObjectId(id: string): ObjectId | null {
-  return isObjectIdHex(id) ? new ObjectId(id) : null;
 }
 
 export function newUserDoc(input: {

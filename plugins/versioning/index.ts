@@ -1,4 +1,4 @@
-import { AppError } from "../../src/core/errors";
+import { setupError } from "../../src/core/errors";
 import type { HookSpec } from "../../src/core/hooks";
 import type { Plugin } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
@@ -12,16 +12,12 @@ const UPDATE_OPS = ["updateOne", "updateMany", "findOneAndUpdate"] as const;
 export function withVersionBump(update: Update, now: Date, versionField = "version"): Update {
   const keys = Object.keys(update);
   if (keys.length === 0 || keys.some((k) => !k.startsWith("$"))) {
-    throw new AppError("CS_ERR_UPDATE_SHAPE", 500, "updates must be operator documents");
+    throw setupError("CS_ERR_UPDATE_SHAPE");
   }
   for (const op of keys) {
     const fields = update[op];
     if (fields && typeof fields === "object" && (versionField in fields || "_id" in fields)) {
-      throw new AppError(
-        "CS_ERR_UPDATE_VERSION",
-        500,
-        `${versionField} and _id are managed by cachesync`,
-      );
+      throw setupError("CS_ERR_UPDATE_VERSION", `${versionField} and _id are managed by cachesync`);
     }
   }
   const inc = (update.$inc as Record<string, unknown> | undefined) ?? {};

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import { anyone } from "./api-route";
+import { anyone, jsonResponse } from "./api-route";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError, codeForStatus, errorEnvelope, StoreUnavailableError } from "./errors";
@@ -57,17 +57,13 @@ const healthRoute = createRoute({
   summary: "Liveness: the process is up",
   description: "Always 200 while the process serves requests; store reachability is `GET /ready`.",
   responses: {
-    200: {
-      description: "The process is up",
-      content: {
-        "application/json": {
-          schema: z.object({
-            success: z.literal(true),
-            data: z.object({ status: z.literal("ok"), uptime: z.number() }),
-          }),
-        },
-      },
-    },
+    200: jsonResponse(
+      z.object({
+        success: z.literal(true),
+        data: z.object({ status: z.literal("ok"), uptime: z.number() }),
+      }),
+      "The process is up",
+    ),
   },
 });
 

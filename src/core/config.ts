@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SetupErrorCode } from "./errors";
 
 const urlWithScheme = (schemes: string[]) =>
   z
@@ -298,7 +299,7 @@ export const envSchema = z.object({
 export type Config = z.infer<typeof envSchema>;
 
 export class ConfigError extends Error {
-  readonly code = "CS_ERR_CONFIG";
+  readonly code: SetupErrorCode = "CS_ERR_CONFIG";
   constructor(readonly issues: { variable: string; message: string }[]) {
     super(
       `Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join("\n")}`,

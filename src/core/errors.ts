@@ -62,6 +62,30 @@ export const ERRORS = {
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * The other catalogue: an app assembled wrong (plugins, services, hooks), a write the sync layer
+ * refuses to version, a test-only switch outside tests. Never a client's doing, so not in the
+ * OpenAPI document; always 500 if one ever reaches a request. Thrown with `setupError(code)`.
+ */
+export const SETUP_ERRORS = {
+  CS_ERR_CONFIG: "Invalid configuration",
+  CS_ERR_PLUGIN_INVALID: "Invalid plugin",
+  CS_ERR_PLUGIN_DUPLICATE: "A plugin is loaded twice",
+  CS_ERR_PLUGIN_DEPENDENCY: "A plugin's dependency is not loaded before it",
+  CS_ERR_PLUGIN_HOOK: "A plugin declares a hook without run()",
+  CS_ERR_SERVICE_DUPLICATE: "A service is provided twice",
+  CS_ERR_SERVICE_MISSING: "A service no loaded plugin provides",
+  CS_ERR_HOOK_NEXT_TWICE: "next() called multiple times",
+  CS_ERR_COLLECTION_INVALID: "Invalid cached collection declaration",
+  CS_ERR_COLLECTION_DUPLICATE: "A cached collection is declared twice",
+  CS_ERR_UPDATE_SHAPE: "updates must be operator documents",
+  CS_ERR_UPDATE_VERSION: "version and _id are managed by cachesync",
+  CS_ERR_TEST_ONLY: "A test-only switch is set outside NODE_ENV=test",
+  CS_ERR_CHANGE_STREAMS_UNSUPPORTED: "This MongoDB cannot open change streams",
+} as const satisfies Record<string, string>;
+
+export type SetupErrorCode = keyof typeof SETUP_ERRORS;
 /** The HTTP status a catalogue code answers with. */
 export type ErrorStatus<C extends ErrorCode = ErrorCode> = (typeof ERRORS)[C]["status"];
 
@@ -73,7 +97,7 @@ export class AppError extends Error {
   /** Response headers the error implies (e.g. `Retry-After` on a 429). */
   headers?: Record<string, string>;
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode | SetupErrorCode,
     readonly status: ContentfulStatusCode,
     message: string,
     readonly details?: unknown,
@@ -97,6 +121,15 @@ export function appError(code: ErrorCode, message?: string, details?: unknown): 
   const e = ERRORS[code];
   return new AppError(code, e.status, message ?? e.message, details);
 }
+
+/** A setup catalogue error (500); the message defaults to the catalogue's. */
+export function setupError(code: SetupErrorCode, message?: string): AppError {
+  return new AppError(code, 500, message ?? SETUP_ERRORS[code]);
+}
+
+/** True when `err` is a catalogue error with one of `codes` (a typo does not compile). */
+export const hasErrorCode = (err: unknown, ...codes: (ErrorCode | SetupErrorCode)[]) =>
+  err instanceof AppError && codes.includes(err.code);
 
 /** The catalogue code for a status nothing more specific produced (framework errors). */
 export function codeForStatus(status: number): ErrorCode {

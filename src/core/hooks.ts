@@ -1,4 +1,4 @@
-import { AppError } from "./errors";
+import { setupError } from "./errors";
 import type { Doc } from "./ports/document-store";
 
 export type CallKind = "read" | "write";
@@ -106,10 +106,7 @@ export function compose(
   return function run(call: RepoCall): Promise<unknown> {
     let index = -1;
     const dispatch = (i: number): Promise<unknown> => {
-      if (i <= index)
-        return Promise.reject(
-          new AppError("CS_ERR_HOOK_NEXT_TWICE", 500, "next() called multiple times"),
-        );
+      if (i <= index) return Promise.reject(setupError("CS_ERR_HOOK_NEXT_TWICE"));
       index = i;
       if (i === n) return terminal(call);
       try {

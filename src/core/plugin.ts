@@ -1,7 +1,7 @@
 import type { Hono, MiddlewareHandler, Schema } from "hono";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
-import { AppError } from "./errors";
+import { AppError, type SetupErrorCode } from "./errors";
 import { type HookSpec, hookProblem } from "./hooks";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -64,7 +64,7 @@ export interface Plugin {
 }
 
 export class PluginError extends AppError {
-  constructor(code: string, message: string) {
+  constructor(code: SetupErrorCode, message: string) {
     super(code, 500, message);
     this.name = "PluginError";
   }

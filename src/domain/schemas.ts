@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { OBJECT_ID_HEX } from "../core/object-id";
 
 /**
  * OpenAPI building blocks of the SPEC §5 success envelope and the user shape, shared by every
@@ -7,17 +8,6 @@ import { z } from "@hono/zod-openapi";
  */
 export const envelope = <T extends z.ZodType>(data: T) =>
   z.object({ success: z.literal(true), data, message: z.string().optional() });
-
-/**
- * The API's one id shape: an ObjectId as 24 lower-case hex digits, exactly what it emits.
- * Anything else is refused rather than normalised: an upper-case id once passed validation and
- * then acted on a different cache key than the one the same user is cached under.
- */
-export const OBJECT_ID_HEX = /^[0-9a-f]{24}$/;
-
-/** True for a canonical id (see OBJECT_ID_HEX); never throws on client input. */
-export const isObjectIdHex = (v: unknown): v is string =>
-  typeof v === "string" && OBJECT_ID_HEX.test(v);
 
 /** Every id in a path, query or body parses through this: canonical or 400. */
 export const ObjectIdSchema = z

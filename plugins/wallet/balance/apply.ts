@@ -1,8 +1,8 @@
 import type { ObjectId } from "bson";
 import { appError, DuplicateKeyError } from "../../../src/core/errors";
+import { parseObjectId } from "../../../src/core/object-id";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
-import { toObjectId } from "../../users";
 import { isValidDelta } from "../shared/amount";
 import { type Faults, fire } from "../shared/faults";
 import { recoverEntry } from "./recover";
@@ -63,7 +63,7 @@ export function createBalanceService(
       reason: string,
       change: BalanceChange = {},
     ): Promise<BalanceResult> {
-      const _id = toObjectId(userId);
+      const _id = parseObjectId(userId);
       if (!_id) throw appError("USER_NOT_FOUND");
       if (!isValidDelta(amount)) throw appError("INVALID_AMOUNT", undefined, { amount });
       if (typeof reason !== "string" || reason.length === 0 || reason.length > 500)

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses, STORE_ERRORS } from "../../../src/core/api-route";
+import { errorResponses, jsonResponse, STORE_ERRORS } from "../../../src/core/api-route";
 import { envelope } from "../../../src/domain/schemas";
 import type { AuthService } from "../../auth";
 import { USER_ERRORS, userOnly } from "../../auth";
@@ -28,16 +28,12 @@ export const ledgerRoute = (auth: AuthService) =>
     ...userOnly(auth),
     request: { query: z.object(PageQuery) },
     responses: {
-      200: {
-        content: {
-          "application/json": {
-            schema: envelope(
-              z.object({ items: z.array(LedgerEntrySchema), nextCursor: z.string().nullable() }),
-            ).openapi("LedgerPage"),
-          },
-        },
-        description: "One page",
-      },
+      200: jsonResponse(
+        envelope(
+          z.object({ items: z.array(LedgerEntrySchema), nextCursor: z.string().nullable() }),
+        ).openapi("LedgerPage"),
+        "One page",
+      ),
       ...errorResponses("VALIDATION_ERROR", "INVALID_CURSOR", ...USER_ERRORS, ...STORE_ERRORS),
     },
   });

@@ -1,12 +1,17 @@
 import { ObjectId } from "bson";
-import { AppError, appError, DuplicateKeyError } from "../../../src/core/errors";
+import {
+  appError,
+  DuplicateKeyError,
+  type ErrorCode,
+  hasErrorCode,
+} from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { rawUsers } from "../../users";
 import { ledger } from "../balance/steps";
 import type { Claimed, Leg, MoneyRequest, RequestKind } from "./kinds";
 
 /** Why a request ended without its money moving; stored on the request and answered to admins. */
-export const ACCOUNT_GONE = "ACCOUNT_GONE";
+export const ACCOUNT_GONE = "ACCOUNT_GONE" satisfies ErrorCode;
 
 /** The leg whose account no longer exists in MongoDB, if any (read from MongoDB, never the cache). */
 export async function missingAccount(
@@ -74,7 +79,7 @@ export async function endForMissingAccount(
         );
     } catch (err) {
       // Both accounts gone: there is nobody left to refund; the ledger keeps what happened.
-      if (!(err instanceof AppError && err.code === "USER_NOT_FOUND")) throw err;
+      if (!hasErrorCode(err, "USER_NOT_FOUND")) throw err;
       ctx.logger.error({ requestId: id }, "approval debit could not be refunded: account gone");
       refundOpId = undefined;
     }

@@ -1,5 +1,5 @@
 import type { ObjectId } from "bson";
-import { AppError, appError } from "../../../src/core/errors";
+import { appError, hasErrorCode } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { assertBalancesMigrated } from "../balance/steps";
 import { type Faults, fire } from "../shared/faults";
@@ -64,8 +64,7 @@ export async function approveRequest(
 }
 
 /** An error from the balance service that says the leg's account is gone or was voided for it. */
-const accountGone = (err: unknown) =>
-  err instanceof AppError && (err.code === "USER_NOT_FOUND" || err.code === "OP_CANCELLED");
+const accountGone = (err: unknown) => hasErrorCode(err, "USER_NOT_FOUND", "OP_CANCELLED");
 
 /**
  * The money legs and the final transition. Idempotent by opId, so recovery calls it again for
@@ -104,7 +103,7 @@ export async function settleApproval(
     });
   } catch (err) {
     if (checked && accountGone(err)) return end();
-    if (err instanceof AppError && err.code === "INSUFFICIENT_FUNDS") {
+    if (hasErrorCode(err, "INSUFFICIENT_FUNDS")) {
       // Nothing was paid: hand the request back to pending so it can be approved later.
       await requests(ctx, kind).updateOne(
         { _id: req._id, status: "approving" },

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ObjectId } from "bson";
 import { appError } from "../../../src/core/errors";
+import { isObjectIdHex } from "../../../src/core/object-id";
 import type { Filter } from "../../../src/core/ports/document-store";
 import { ObjectIdSchema } from "../../../src/domain/schemas";
 
@@ -29,7 +30,7 @@ export const encodeCursor = (id: ObjectId) =>
 export function decodeCursor(cursor: string | undefined): ObjectId | null {
   if (!cursor) return null;
   const hex = Buffer.from(cursor, "base64url").toString("hex");
-  if (!/^[0-9a-f]{24}$/.test(hex) || encodeCursor(new ObjectId(hex)) !== cursor) {
+  if (!isObjectIdHex(hex) || encodeCursor(new ObjectId(hex)) !== cursor) {
     throw appError("INVALID_CURSOR");
   }
   return new ObjectId(hex);
