@@ -30,7 +30,6 @@ export const tokenVersionOf = (doc: { tokenVersion?: number }): number =>
   typeof doc.tokenVersion === "number" ? doc.tokenVersion : 0;
 
 export function createSessions(ctx: PluginContext): Sessions {
-  const ticketKey = (jti: string) => `${ctx.config.CACHE_PREFIX}sse-ticket:${jti}`;
   return {
     async current(user) {
       const account = await ctx.use("cacheSync").getUserWithSync(user.id);
@@ -48,6 +47,6 @@ export function createSessions(ctx: PluginContext): Sessions {
     },
     // SET NX: the first verifier of a ticket wins atomically, across instances. Redis down
     // rejects (StoreUnavailableError → 503): a ticket that cannot be proven unused is not used.
-    consumeTicket: (jti, ttlMs) => ctx.cache.acquireLock(ticketKey(jti), "used", ttlMs),
+    consumeTicket: (jti, ttlMs) => ctx.locks.claimOnce(`sse-ticket:${jti}`, ttlMs),
   };
 }

@@ -1,4 +1,5 @@
 import pMap from "p-map";
+import type { Lock } from "../../src/core/locks";
 import type { PluginContext } from "../../src/core/plugin";
 import { consistencyMetrics } from "./metrics";
 
@@ -16,7 +17,8 @@ export type ConsistencyCheckResult =
   | { skipped: false; checked: number; fixed: number; errors: number };
 
 /** The cluster-wide round lock: one key per deployment (prefix), whichever instance holds it. */
-export const consistencyLockKey = (prefix: string) => `${prefix}lock:consistency-check`;
+const LOCK_NAME = "consistency-check";
+export const consistencyLockKey = (prefix: string) => `${prefix}lock:${LOCK_NAME}`;
 
 const DEFAULT_CONCURRENCY = 16;
 const DEFAULT_LOCK_TTL_MS = 5 * 60_000;
@@ -32,16 +34,14 @@ export async function runConsistencyCheck(
   ctx: PluginContext,
   opts: ConsistencyCheckOptions = {},
 ): Promise<ConsistencyCheckResult> {
-  const lockKey = consistencyLockKey(ctx.config.CACHE_PREFIX);
-  const token = crypto.randomUUID();
-  let acquired: boolean;
+  let lock: Lock | null;
   try {
-    acquired = await ctx.cache.acquireLock(lockKey, token, opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
+    lock = await ctx.locks.acquire(LOCK_NAME, opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
   } catch (err) {
     ctx.logger.warn({ err }, "consistency check skipped: Redis unavailable");
     return { skipped: true, reason: "redis-unavailable" };
   }
-  if (!acquired) {
+  if (!lock) {
     ctx.logger.debug("consistency check skipped: another instance holds the lock");
     return { skipped: true, reason: "locked" };
   }
@@ -84,6 +84,6 @@ export async function runConsistencyCheck(
     ctx.logger.info(result, "consistency check done");
     return result;
   } finally {
-    await ctx.cache.releaseLock(lockKey, token).catch(() => {});
+    await lock.release();
   }
 }

@@ -6,6 +6,7 @@ import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError, codeForStatus, errorEnvelope, StoreUnavailableError } from "./errors";
 import { HookPipeline, type RegisteredHook } from "./hooks";
+import { createLocks } from "./locks";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { OPENAPI_INFO } from "./openapi-info";
@@ -90,6 +91,7 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     config,
     logger,
     metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
+    locks: createLocks(stores.cache, config.CACHE_PREFIX),
     db: stores.db,
     cache: stores.cache,
     bus: stores.bus,

@@ -3,6 +3,7 @@ import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { AppError, type SetupErrorCode } from "./errors";
 import { type HookSpec, hookProblem } from "./hooks";
+import type { Locks } from "./locks";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { CacheStore } from "./ports/cache-store";
@@ -21,6 +22,8 @@ export interface PluginContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Cross-instance locks and single-use claims (the one lock implementation). */
+  readonly locks: Locks;
   /** Raw stores, no hooks: for adapters' own needs and explicit bypasses. */
   readonly db: DocumentStore;
   readonly cache: CacheStore;

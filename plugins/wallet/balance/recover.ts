@@ -1,8 +1,10 @@
 import type { PluginContext } from "../../../src/core/plugin";
 import { rawUsers } from "../../users";
-import { withLock } from "../shared/lock";
 import { applyEntry, ledger } from "./steps";
 import type { LedgerEntry } from "./types";
+
+/** A recovery lock is held at most this long, so a holder that dies cannot block recovery for good. */
+export const RECOVERY_LOCK_TTL_MS = 30_000;
 
 /**
  * Finishes one pending entry under a per-op lock (so two instances recovering at once, or a
@@ -11,16 +13,20 @@ import type { LedgerEntry } from "./types";
  * user are gone — removed with nothing changed. Returns false when another holder has the lock.
  */
 export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Promise<boolean> {
-  const run = await withLock(ctx, `ledger-op:${entry.opId}`, async () => {
-    const fresh = await ledger(ctx).findOne({ opId: entry.opId });
-    if (fresh?.status !== "pending") return;
-    try {
-      await applyEntry(ctx, fresh, undefined, "recovery");
-    } catch (err) {
-      // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
-      ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
-    }
-  });
+  const run = await ctx.locks.withLock(
+    `ledger-op:${entry.opId}`,
+    RECOVERY_LOCK_TTL_MS,
+    async () => {
+      const fresh = await ledger(ctx).findOne({ opId: entry.opId });
+      if (fresh?.status !== "pending") return;
+      try {
+        await applyEntry(ctx, fresh, undefined, "recovery");
+      } catch (err) {
+        // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
+        ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
+      }
+    },
+  );
   return run.held;
 }
 

@@ -1,7 +1,6 @@
 import type { PluginContext } from "../../../src/core/plugin";
-import { recoverPending } from "../balance/recover";
+import { RECOVERY_LOCK_TTL_MS, recoverPending } from "../balance/recover";
 import type { Faults } from "../shared/faults";
-import { withLock } from "../shared/lock";
 import { requests, settleApproval } from "./approve";
 import { type Claimed, DEPOSIT, type RequestKind, WITHDRAWAL } from "./kinds";
 
@@ -23,7 +22,7 @@ export async function recoverApprovals(
     );
     for (const req of stuck) {
       const id = req._id.toHexString();
-      await withLock(ctx, `approval:${id}`, async () => {
+      await ctx.locks.withLock(`approval:${id}`, RECOVERY_LOCK_TTL_MS, async () => {
         try {
           await settleApproval(ctx, kind, req as Claimed, opts.faults);
           settled++;

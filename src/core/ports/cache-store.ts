@@ -1,14 +1,12 @@
-/**
- * The cache port (bentocache's driver shape: small, one job per method). Values are strings;
- * callers serialize. Versioned entries make cache writes move forward only (SPEC §2).
- *
- * Every method either resolves within the configured timeout or rejects with
- * `StoreUnavailableError("redis")`; none hangs.
- */
-export interface CacheStore {
-  /** "redis" or "memory". */
-  readonly kind: string;
+import type { LockStore } from "./lock-store";
+import type { StoreConnection } from "./store-connection";
 
+/**
+ * The versioned entry store (bentocache's driver shape: small, one job per method). Values are
+ * strings; callers serialize. Versioned entries make cache writes move forward only (SPEC §2).
+ * Entries belong to the cache layers; coordination keys (locks, counters) are the LockStore's.
+ */
+export interface EntryStore extends StoreConnection {
   /**
    * The live value, or null on a miss. A versioned tombstone left by `invalidateVersioned`
    * reads as a miss.
@@ -65,27 +63,10 @@ export interface CacheStore {
 
   /** Iterates keys matching a glob with SCAN, in batches. */
   scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void>;
-
-  /** Atomic counter with expiry set on first increment (rate limits, locks). */
-  incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
-
-  /** SET NX PX: true when acquired. */
-  acquireLock(key: string, token: string, ttlMs: number): Promise<boolean>;
-  /** Releases only if still held by `token`. */
-  releaseLock(key: string, token: string): Promise<void>;
-
-  /**
-   * `repair` runs after the store detected a failover (a server that may have lost acknowledged
-   * writes took over); reads are refused until it succeeds. A store that cannot fail over
-   * (in-process) never calls it.
-   */
-  onFailover(repair: () => Promise<void>): void;
-
-  ping(): Promise<void>;
-  /** True while the adapter believes the server is reachable. */
-  isConnected(): boolean;
-  close(): Promise<void>;
 }
+
+/** What an adapter implements: both ports on one connection. */
+export interface CacheStore extends EntryStore, LockStore {}
 
 /** Tombstones are stored in the user's own key; this is their JSON marker field. */
 export const TOMBSTONE_FIELD = "__tombstone";
