@@ -27,7 +27,7 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
     // GET, which would turn a hot-key benchmark into a memory benchmark.
     const users: SanitizedUser[] = [];
     for (let i = 0; i < 64; i++) users.push(await seedBenchUser(stack));
-    const raw = stack.ctx.db.collection(USER_COLLECTION);
+    const raw = stack.ctx.stores.db.collection(USER_COLLECTION);
     const sanitize = stack.ctx.use("sanitizeUser");
     const loaders = users.map(
       (u) => async () =>

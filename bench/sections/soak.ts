@@ -47,7 +47,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     const ids = users.map((u) => u.id);
     const hot = ids.slice(0, 1);
     const instances = await d.checked(ids);
-    const raw = first.ctx.db.collection<UserDoc>(USER_COLLECTION);
+    const raw = first.ctx.stores.db.collection<UserDoc>(USER_COLLECTION);
     const engine = first.ctx.use("cacheEngine");
 
     /** strict: cached == MongoDB (once the load stopped); otherwise cached ≥ what MongoDB had first. */

@@ -32,8 +32,8 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
   let emailKeys: number | null = null;
   try {
     [totalUserKeys, emailKeys] = await Promise.all([
-      ctx.cache.scanCount(userKey(prefix, ID_GLOB)),
-      ctx.cache.scanCount(emailKey(prefix, "*")),
+      ctx.stores.cache.scanCount(userKey(prefix, ID_GLOB)),
+      ctx.stores.cache.scanCount(emailKey(prefix, "*")),
     ]);
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
@@ -47,7 +47,7 @@ export async function readCacheStats(ctx: PluginContext): Promise<CacheStats> {
   return {
     totalUserKeys,
     emailKeys,
-    redisConnected: totalUserKeys !== null && ctx.cache.isConnected(),
+    redisConnected: totalUserKeys !== null && ctx.health.redisConnected(),
     timestamp: new Date().toISOString(),
     hits,
     misses,

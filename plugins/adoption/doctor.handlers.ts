@@ -10,7 +10,7 @@ export function doctorHandler(
 ): RouteHandler<ReturnType<typeof doctorRoute>, AppEnv> {
   return async function runDoctorReport(c) {
     const { limit, cursor } = c.req.valid("query");
-    const report = await runDoctor(ctx.db, { sensitive: ctx.config.SENSITIVE_FIELDS });
+    const report = await runDoctor(ctx.stores.db, { sensitive: ctx.config.SENSITIVE_FIELDS });
     const from = cursor ? Number(cursor) : 0;
     const items = report.findings.slice(from, from + limit);
     const next = from + items.length;

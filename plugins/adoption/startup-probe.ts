@@ -9,7 +9,7 @@ const NUMBER_TYPES = ["int", "long", "double"];
  * warning naming the doctor. The ledger sums are the doctor's job (they need a full scan).
  */
 export async function warnIfNotAdopted(ctx: PluginContext): Promise<void> {
-  const odd = await ctx.db.collection(USER_COLLECTION).findOne(
+  const odd = await ctx.stores.db.collection(USER_COLLECTION).findOne(
     {
       $or: [
         { version: { $exists: false } },

@@ -68,7 +68,7 @@ export function authPlugin(options: AuthPluginOptions = {}): Plugin {
       return router;
     },
     async onReady(ctx) {
-      await ctx.db.ensureIndexes(USER_INDEXES);
+      await ctx.ensureIndexes(USER_INDEXES);
       await bootstrapAdmin(ctx, passwords);
     },
   };

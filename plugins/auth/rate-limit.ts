@@ -3,7 +3,6 @@ import { RateLimiterRes } from "rate-limiter-flexible";
 import { addressBucket } from "../../src/core/client-ip";
 import { tooMany } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
-import { createLimiter } from "./rate-limit-store";
 
 /** What a login does around its password check. */
 export interface LoginAttempt {
@@ -38,17 +37,17 @@ const digest = (s: string) => createHash("sha256").update(s).digest("base64url")
  */
 export function createAuthLimits(ctx: PluginContext): AuthLimits {
   const c = ctx.config;
-  const pair = createLimiter(ctx, "login:pair:", {
+  const pair = ctx.counters.limiter("login:pair:", {
     points: c.LOGIN_MAX_FAILS_PER_ACCOUNT_IP,
     duration: c.LOGIN_FAILS_WINDOW_SECONDS,
     blockDuration: c.LOGIN_BLOCK_SECONDS,
   });
-  const perIp = createLimiter(ctx, "login:ip:", {
+  const perIp = ctx.counters.limiter("login:ip:", {
     points: c.LOGIN_MAX_FAILS_PER_IP,
     duration: c.LOGIN_FAILS_WINDOW_SECONDS,
     blockDuration: c.LOGIN_BLOCK_SECONDS,
   });
-  const registrations = createLimiter(ctx, "register:ip:", {
+  const registrations = ctx.counters.limiter("register:ip:", {
     points: c.REGISTER_RATE_LIMIT,
     duration: c.REGISTER_RATE_WINDOW_SECONDS,
   });

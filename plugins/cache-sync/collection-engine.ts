@@ -304,7 +304,7 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   raw(id: string): Promise<Doc | null> {
     if (!isHexId(id)) return Promise.resolve(null);
     return this.core.observeMongo(
-      this.ctx.db.collection(this.decl.name).findOne({ _id: new ObjectId(id) }),
+      this.ctx.stores.db.collection(this.decl.name).findOne({ _id: new ObjectId(id) }),
     );
   }
 
@@ -313,7 +313,7 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
     const oids = ids.filter(isHexId).map((id) => new ObjectId(id));
     if (oids.length === 0) return Promise.resolve([]);
     return this.core.observeMongo(
-      this.ctx.db.collection(this.decl.name).find({ _id: { $in: oids } }),
+      this.ctx.stores.db.collection(this.decl.name).find({ _id: { $in: oids } }),
     );
   }
 

@@ -37,10 +37,10 @@ export class CacheCore {
   private mongoProbe: ReturnType<typeof setInterval> | null = null;
 
   constructor(readonly ctx: PluginContext) {
-    this.cache = ctx.cache;
+    this.cache = ctx.stores.cache;
     this.metrics = cacheMetrics(ctx.metrics);
     this.prefix = ctx.config.CACHE_PREFIX;
-    this.repairs = new RepairLog(ctx.db);
+    this.repairs = new RepairLog(ctx.stores.db);
     this.breaker = new CircuitBreaker({
       failureThreshold: ctx.config.BREAKER_FAILURE_THRESHOLD,
       cooldownMs: ctx.config.BREAKER_COOLDOWN_MS,
@@ -199,7 +199,7 @@ export class CacheCore {
     if (this.mongoProbe) return;
     // Hits never touch MongoDB, so something must notice when it is back.
     this.mongoProbe = setInterval(() => {
-      this.ctx.db.ping().then(
+      this.ctx.stores.db.ping().then(
         () => {
           this.mongoDownUntil = 0;
           this.close();

@@ -68,7 +68,7 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
       for (const decl of declared) registry.declare(decl);
       const caches = registry as Caches;
       // After a Redis failover, debts (writes the old master may have lost) are settled first.
-      ctx.cache.onFailover(async () => {
+      ctx.stores.cache.onFailover(async () => {
         await c.repairPending();
       });
       ctx.provide("cache", caches);
@@ -89,7 +89,7 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {
-      if (core) stopHeartbeat = startMongoHeartbeat(core, ctx.db);
+      if (core) stopHeartbeat = startMongoHeartbeat(core, ctx.stores.db);
       // Debts left by a previous process are settled before this one trusts Redis.
       try {
         const n = await core?.repairPending();

@@ -79,7 +79,7 @@ export class ChangeApplier {
   private async bump(id: string, target: number, changed?: string[]): Promise<Applied> {
     // Raw store, hooks off (explicitly): this is the version step, not a user-visible update.
     const after = await this.engine.observeMongo(
-      this.ctx.db
+      this.ctx.stores.db
         .collection<UserDoc>(USER_COLLECTION)
         .findOneAndUpdate(
           { _id: new ObjectId(id) },

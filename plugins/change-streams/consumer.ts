@@ -149,7 +149,7 @@ export class StreamConsumer {
   }
 
   private open(token: ResumeToken | null): ChangeStreamHandle {
-    this.handle = this.ctx.db.watch(this.options.collections, {
+    this.handle = this.ctx.stores.db.watch(this.options.collections, {
       resumeAfter: token ?? undefined,
       maxAwaitMs: this.options.maxAwaitMs,
     });

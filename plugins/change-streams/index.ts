@@ -57,7 +57,7 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
     async onReady(ctx) {
       const setting = ctx.config.CHANGE_STREAMS;
       if (setting === "off") return;
-      const supported = await ctx.db.supportsChangeStreams().catch((err: unknown) => {
+      const supported = await ctx.stores.db.supportsChangeStreams().catch((err: unknown) => {
         if (setting === "on") throw err;
         return false;
       });
@@ -89,7 +89,7 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
         (reason) => metrics.reconciles.inc({ reason }),
       );
       const position = new StreamPosition(
-        ctx.db,
+        ctx.stores.db,
         "cache",
         `${crypto.randomUUID().slice(0, 8)}@${process.pid}`,
         leaseMs,

@@ -48,7 +48,7 @@ export class Reconciler {
     const prefix = this.ctx.config.CACHE_PREFIX;
     const userPrefix = `${prefix}user:`;
     const ids: string[] = [];
-    await this.ctx.cache.scan(`${userPrefix}*`, (keys) => {
+    await this.ctx.stores.cache.scan(`${userPrefix}*`, (keys) => {
       for (const k of keys) {
         const id = k.slice(userPrefix.length);
         if (isObjectIdHex(id)) ids.push(id);
@@ -58,7 +58,7 @@ export class Reconciler {
     for (let i = 0; i < ids.length && !stopped(); i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
       const docs = await this.engine.observeMongo(
-        this.ctx.db
+        this.ctx.stores.db
           .collection<UserDoc>(USER_COLLECTION)
           .find({ _id: { $in: batch.map((id) => new ObjectId(id)) } }),
       );

@@ -54,7 +54,7 @@ export async function runConsistencyCheck(
     // Every declared collection, each sampled alike: the same engine validates them all.
     for (const cache of ctx.use("cache").all()) {
       const collection = cache.name;
-      const docs = await ctx.db.collection(collection).sample(size);
+      const docs = await ctx.repo.collection(collection, { hooks: false }).sample(size);
       checked += docs.length;
       await pMap(
         docs.map((d) => d._id.toHexString()),

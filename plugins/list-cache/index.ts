@@ -73,7 +73,7 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
   let engine: CacheEngine;
 
   const hooks = (ctx: PluginContext): HookSpec[] => {
-    const { cache } = ctx;
+    const { cache } = ctx.stores;
     const metrics = listCacheMetrics(ctx.metrics);
     const prefix = ctx.config.CACHE_PREFIX;
     const markerTtlMs = Math.max(ctx.config.CACHE_MARKER_TTL_MS, SKEW_MS + 1000);
@@ -199,7 +199,7 @@ export function listCachePlugin(options: ListCacheOptions = {}): Plugin {
         // Owners of the documents the write will touch, read before it (after a delete they are
         // gone). Single-document writes read one, in the same order the write picks it.
         const before = await engine.observeMongo(
-          ctx.db.collection(call.collection).find(filter, {
+          ctx.stores.db.collection(call.collection).find(filter, {
             projection: { [field]: 1 },
             ...(single ? { limit: 1 } : {}),
             ...(sort ? { sort } : {}),

@@ -13,13 +13,13 @@ export function redisLayer(ctx: PluginContext): CacheLayer {
   const prefix = ctx.config.CACHE_PREFIX;
   return {
     name: "redis",
-    version: async (id) => versionOf(await ctx.cache.get(userKey(prefix, id))),
+    version: async (id) => versionOf(await ctx.stores.cache.get(userKey(prefix, id))),
   };
 }
 
 /** MongoDB's version of the user, the truth every layer is compared with. */
 export function mongoVersion(ctx: PluginContext): (id: string) => Promise<number | null> {
-  const users = () => ctx.db.collection<UserDoc>(USER_COLLECTION);
+  const users = () => ctx.stores.db.collection<UserDoc>(USER_COLLECTION);
   return async (id) => {
     const doc = await users().findOne({ _id: new ObjectId(id) }, { projection: { version: 1 } });
     return doc ? doc.version : null;

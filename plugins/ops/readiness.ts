@@ -13,8 +13,8 @@ export interface Readiness {
 export async function checkReadiness(ctx: PluginContext): Promise<Readiness> {
   const [mongo, redis] = await Promise.all([
     // What /ready learns about MongoDB, the stale mark on cached reads learns too.
-    probe(() => observedByCache(ctx, ctx.db.ping()), ctx.config.MONGO_TIMEOUT_MS),
-    probe(() => ctx.cache.ping(), ctx.config.REDIS_TIMEOUT_MS),
+    probe(() => observedByCache(ctx, ctx.health.pingMongo()), ctx.config.MONGO_TIMEOUT_MS),
+    probe(() => ctx.health.pingRedis(), ctx.config.REDIS_TIMEOUT_MS),
   ]);
   return { mongo, redis };
 }

@@ -21,7 +21,7 @@ export function profilePlugin(): Plugin {
       return router;
     },
     async onReady(ctx) {
-      await ctx.db.ensureIndexes([
+      await ctx.ensureIndexes([
         { collection: LISTINGS_COLLECTION, key: { userId: 1, createdAt: -1 } },
         { collection: FAVORITES_COLLECTION, key: { userId: 1, createdAt: -1 } },
       ]);

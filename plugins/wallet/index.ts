@@ -91,7 +91,7 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
       return router;
     },
     async onReady(ctx) {
-      await ctx.db.ensureIndexes(WALLET_INDEXES);
+      await ctx.ensureIndexes(WALLET_INDEXES);
       if (options.recoverOnStart !== false) await recoverQuietly(ctx, graceMs);
       await creditAdminFloat(ctx);
       const every = options.recoverEveryMs ?? 60_000;

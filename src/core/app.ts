@@ -4,7 +4,9 @@ import { requestId } from "hono/request-id";
 import { anyone, jsonResponse } from "./api-route";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
+import { createCounters } from "./counters";
 import { AppError, codeForStatus, errorEnvelope, StoreUnavailableError } from "./errors";
+import { createHealth } from "./health";
 import { HookPipeline, type RegisteredHook } from "./hooks";
 import { createLocks } from "./locks";
 import { createLogger, type Logger } from "./logger";
@@ -92,8 +94,10 @@ export async function createApp(options: CreateAppOptions): Promise<CachesyncApp
     logger,
     metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
     locks: createLocks(stores.cache, config.CACHE_PREFIX),
-    db: stores.db,
-    cache: stores.cache,
+    counters: createCounters(stores.cache, config.CACHE_PREFIX),
+    health: createHealth(stores.db, stores.cache),
+    ensureIndexes: (specs) => stores.db.ensureIndexes(specs),
+    stores: { db: stores.db, cache: stores.cache },
     bus: stores.bus,
     repo,
     provide(name, service) {

@@ -1,13 +1,15 @@
 import type { Hono, MiddlewareHandler, Schema } from "hono";
 import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
+import type { Counters } from "./counters";
 import { AppError, type SetupErrorCode } from "./errors";
+import type { Health } from "./health";
 import { type HookSpec, hookProblem } from "./hooks";
 import type { Locks } from "./locks";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
 import type { CacheStore } from "./ports/cache-store";
-import { type DocumentStore, READ_OPS, WRITE_OPS } from "./ports/document-store";
+import { type DocumentStore, type IndexSpec, READ_OPS, WRITE_OPS } from "./ports/document-store";
 import type { EventBus } from "./ports/event-bus";
 import type { Repository } from "./repository";
 
@@ -18,18 +20,33 @@ import type { Repository } from "./repository";
 // biome-ignore lint: intentionally empty, filled by plugins
 export interface Services {}
 
+/** The raw stores behind `ctx.stores` (see PluginContext). */
+export interface InternalStores {
+  readonly db: DocumentStore;
+  readonly cache: CacheStore;
+}
+
 export interface PluginContext {
   readonly config: Config;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Cross-instance locks and single-use claims (the one lock implementation). */
   readonly locks: Locks;
-  /** Raw stores, no hooks: for adapters' own needs and explicit bypasses. */
-  readonly db: DocumentStore;
-  readonly cache: CacheStore;
+  /** Deployment-wide counters (rate limits). */
+  readonly counters: Counters;
+  /** Store reachability (readiness, stats). */
+  readonly health: Health;
+  /** Creates the unique and lookup indexes a plugin's queries rely on (idempotent). */
+  ensureIndexes(specs: readonly IndexSpec[]): Promise<void>;
   readonly bus: EventBus;
-  /** The hooked repository every service should use. */
+  /** The hooked repository every service should use (`{ hooks: false }` for explicit bypasses). */
   readonly repo: Repository;
+  /**
+   * Privileged: the raw stores, for the sync layer (the cache engine and the cache layers, the
+   * change stream) and operator commands (adoption). Feature plugins get the services above;
+   * test/architecture lists the plugins that may touch this.
+   */
+  readonly stores: InternalStores;
   provide<K extends keyof Services>(name: K, service: Services[K]): void;
   /** The service, or a CS_ERR_SERVICE_MISSING error naming it. */
   use<K extends keyof Services>(name: K): Services[K];

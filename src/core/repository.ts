@@ -48,7 +48,7 @@ export class Repository {
   private readonly hooked = new Map<string, CollectionPort>();
 
   constructor(
-    readonly store: DocumentStore,
+    private readonly store: DocumentStore,
     private readonly pipeline: HookPipeline,
   ) {}
 

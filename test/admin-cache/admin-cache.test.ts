@@ -124,7 +124,7 @@ describe("admin cache routes (SPEC §5)", () => {
 
   test("POST /cache/invalidate/:userId removes the entries", async () => {
     await stack.call("POST", `/api/v1/cache/sync/${user.id}`, { token: admin.token });
-    expect(await stack.ctx.cache.get(userKeyOf(stack, user.id))).not.toBeNull();
+    expect(await stack.ctx.stores.cache.get(userKeyOf(stack, user.id))).not.toBeNull();
     const res = await stack.call("POST", `/api/v1/cache/invalidate/${user.id}`, {
       token: admin.token,
     });
@@ -134,7 +134,7 @@ describe("admin cache routes (SPEC §5)", () => {
       data: { invalidated: true },
       message: "Cache invalidated successfully",
     });
-    expect(await stack.ctx.cache.get(userKeyOf(stack, user.id))).toBeNull();
+    expect(await stack.ctx.stores.cache.get(userKeyOf(stack, user.id))).toBeNull();
     expect(await redis.get(emailKey(stack.config.CACHE_PREFIX, user.email))).toBeNull();
   });
 

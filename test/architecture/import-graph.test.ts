@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { importEdges, violations } from "./import-graph";
-import { ALLOWED_EXCEPTIONS } from "./import-rules";
+import { importEdges, rawStoreUses, violations } from "./import-graph";
+import { ALLOWED_EXCEPTIONS, RAW_STORE_USERS } from "./import-rules";
 
 const REPO = join(import.meta.dir, "../..");
 const FIXTURE = join(import.meta.dir, "fixture");
@@ -30,5 +30,10 @@ describe("import graph (rules in test/architecture/import-rules.ts)", () => {
       "src/adapters/store.ts -> plugins/alpha/index.ts: adapter may not import plugin",
       "src/core/app.ts -> plugins/alpha/internal.ts: core may not import plugin",
     ]);
+  });
+
+  test("only the sync layer and operator commands use the raw stores (ctx.stores)", () => {
+    expect(rawStoreUses(REPO, RAW_STORE_USERS)).toEqual([]);
+    expect(rawStoreUses(FIXTURE, RAW_STORE_USERS)).toEqual(["plugins/beta/peek.ts"]);
   });
 });

@@ -96,3 +96,21 @@ export function violations(edges: readonly Edge[]): Violation[] {
   }
   return found;
 }
+
+const RAW_STORES = /\bctx\.stores\b|\{[^}]*\bstores\b[^}]*\}\s*=\s*(?:this\.)?ctx\b/;
+
+/** Plugin files that use `ctx.stores` although their plugin is not in RAW_STORE_USERS. */
+export function rawStoreUses(root: string, allowed: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const folder of PLUGIN_FOLDERS) {
+    const abs = join(root, folder);
+    if (!existsSync(abs)) continue;
+    for (const file of sourceFiles(abs)) {
+      const path = relative(root, file);
+      const owner = pluginOf(path);
+      if (!owner || allowed.includes(owner.plugin)) continue;
+      if (RAW_STORES.test(stripComments(readFileSync(file, "utf8")))) found.push(path);
+    }
+  }
+  return found.sort();
+}

@@ -53,3 +53,16 @@ export const ALLOWED_EXCEPTIONS: Readonly<Record<string, string>> = {
   "src/domain/user.ts -> plugins/users/user.ts":
     "re-export kept until the sync layer imports the users module itself (#12, engine)",
 };
+
+/**
+ * Plugins that may use the raw stores (`ctx.stores`): the sync layer and operator commands.
+ * Every other plugin works through the repository and the context's services.
+ */
+export const RAW_STORE_USERS: readonly string[] = [
+  "cache-sync",
+  "write-through",
+  "list-cache",
+  "change-streams",
+  "admin-cache",
+  "adoption",
+];

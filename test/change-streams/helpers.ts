@@ -65,7 +65,7 @@ export async function cached(stack: TestStack, id: string): Promise<Document | n
 }
 
 export async function stored(stack: TestStack, id: string): Promise<Document | null> {
-  return stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) });
+  return stack.ctx.stores.db.collection("users").findOne({ _id: new ObjectId(id) });
 }
 
 /** True when the cache holds nothing for the user or exactly MongoDB's sanitized document. */

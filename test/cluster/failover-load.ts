@@ -122,7 +122,7 @@ export function waitEqualToMongo(d: Deployment, timeoutMs: number): Promise<numb
     for (const id of d.userIds) {
       const raw = await stack.stores.cache.get(userKey(stack.config.CACHE_PREFIX, id));
       if (!raw) continue;
-      const doc = await stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) });
+      const doc = await stack.ctx.stores.db.collection("users").findOne({ _id: new ObjectId(id) });
       if (!doc) return false;
       const expected = engine.sanitize(doc as Parameters<typeof engine.sanitize>[0]);
       if (!sameUser(JSON.parse(raw) as SanitizedUser, expected)) return false;

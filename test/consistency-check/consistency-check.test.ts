@@ -69,11 +69,11 @@ describe("periodic consistency check", () => {
 
   test("a round is skipped while another instance holds the lock", async () => {
     const lock = consistencyLockKey(stack.config.CACHE_PREFIX);
-    expect(await stack.ctx.cache.acquireLock(lock, "someone-else", 10_000)).toBe(true);
+    expect(await stack.ctx.stores.cache.acquireLock(lock, "someone-else", 10_000)).toBe(true);
     try {
       expect(await runConsistencyCheck(stack.ctx)).toEqual({ skipped: true, reason: "locked" });
     } finally {
-      await stack.ctx.cache.releaseLock(lock, "someone-else");
+      await stack.ctx.stores.cache.releaseLock(lock, "someone-else");
     }
     expect((await runConsistencyCheck(stack.ctx)).skipped).toBe(false);
   });

@@ -34,7 +34,7 @@ test("createCacheSync({ collections }): a collection declared by the embedder ge
   try {
     const products = cache.collection("products");
     if (!products) throw new Error("products not declared");
-    const { insertedId } = await insertRaw(products.engine.core.ctx.db, {
+    const { insertedId } = await insertRaw(products.engine.core.ctx.stores.db, {
       sku: "A-1",
       name: "lamp",
       cost: 7,

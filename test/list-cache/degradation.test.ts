@@ -55,7 +55,9 @@ describe("list cache with Redis paused", () => {
           title: "during",
           createdAt: new Date(2000),
         });
-        expect(await stack.ctx.db.collection("cache_repairs").countDocuments({ key })).toBe(1);
+        expect(await stack.ctx.stores.db.collection("cache_repairs").countDocuments({ key })).toBe(
+          1,
+        );
 
         const after = await timedMe(a);
         expect(after.status).toBe(200);
@@ -71,7 +73,7 @@ describe("list cache with Redis paused", () => {
       await waitConverged(
         async () =>
           engine.breaker.current === "closed" &&
-          (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0,
+          (await stack.ctx.stores.db.collection("cache_repairs").countDocuments({})) === 0,
         3000,
       );
       expect((await timedMe(a)).titles).toEqual(["during", "before"]);

@@ -11,7 +11,7 @@ describe("GET /metrics, /openapi.json and /docs", () => {
 
   test("/metrics is Prometheus text with the cache counters moving", async () => {
     const user = await createUser(stack);
-    await stack.ctx.cache.del([userKeyOf(stack, user.id)]);
+    await stack.ctx.stores.cache.del([userKeyOf(stack, user.id)]);
     const cacheSync = stack.ctx.use("cacheSync");
     await cacheSync.getUserWithSync(user.id);
     await cacheSync.getUserWithSync(user.id);

@@ -42,4 +42,6 @@ export const cacheOf = (ctx: PluginContext, s: Subject): CollectionCache => {
 
 /** MongoDB's version of a document (raw store). */
 export const dbVersionOf = async (ctx: PluginContext, s: Subject, id: string) =>
-  Number((await ctx.db.collection(s.name).findOne({ _id: new ObjectId(id) }))?.version ?? -1);
+  Number(
+    (await ctx.stores.db.collection(s.name).findOne({ _id: new ObjectId(id) }))?.version ?? -1,
+  );

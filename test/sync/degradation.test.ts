@@ -50,7 +50,9 @@ const cached = async (id: string) => {
 };
 const dbVersion = async (id: string) =>
   (
-    (await stack.ctx.db.collection("users").findOne({ _id: new ObjectId(id) })) as unknown as {
+    (await stack.ctx.stores.db
+      .collection("users")
+      .findOne({ _id: new ObjectId(id) })) as unknown as {
       version: number;
     }
   ).version;
@@ -81,13 +83,13 @@ describe("Redis down or paused", () => {
         expect(performance.now() - t).toBeLessThan(1000);
         expect(after?.bio).toBe("during pause");
         expect(
-          await stack.ctx.db.collection("cache_repairs").countDocuments({ userId: u.id }),
+          await stack.ctx.stores.db.collection("cache_repairs").countDocuments({ userId: u.id }),
         ).toBe(1);
       } finally {
         await stack.redis?.resume();
       }
       const repaired = async () =>
-        (await stack.ctx.db.collection("cache_repairs").countDocuments({})) === 0 &&
+        (await stack.ctx.stores.db.collection("cache_repairs").countDocuments({})) === 0 &&
         (await converged([u.id])());
       const ms = await waitConverged(repaired, 2000);
       expect((await svc.getUserWithSync(u.id))?.bio).toBe("during pause");

@@ -42,7 +42,7 @@ describe.each(SUBJECTS)("two instances ($name)", (s) => {
     await read.reached;
     // On A: a write that skips the cache, then an invalidation (what a writer does when its
     // write-through could not run): Redis is now emptied.
-    await a.ctx.db
+    await a.ctx.stores.db
       .collection(s.name)
       .updateOne(
         { _id: new ObjectId(d.id) },

@@ -46,7 +46,7 @@ describe.each(SUBJECTS)("forced interleavings end on the newest version ($name)"
     const read = cache().get(d.id);
     await held.reached;
     // Another writer that skips the cache (hooks off), then invalidates: the classic race.
-    await stack.ctx.db
+    await stack.ctx.stores.db
       .collection(s.name)
       .updateOne({ _id: new ObjectId(d.id) }, { $set: { [s.field]: "raw" }, $inc: { version: 1 } });
     await cache().invalidate(d.id);

@@ -44,7 +44,9 @@ describe.each(SUBJECTS)("crash between a deferred write-through and its repair (
     // Whether or not the timed-out write reached Redis late, Redis may hold the older entry
     // (a write it lost): put it there. Only the durable debt knows.
     await first.stores.cache.set(key, older, 600);
-    expect(await first.ctx.db.collection("cache_repairs").countDocuments({})).toBeGreaterThan(0);
+    expect(
+      await first.ctx.stores.db.collection("cache_repairs").countDocuments({}),
+    ).toBeGreaterThan(0);
 
     const next = await createTestStack({
       redis: first.redis,
@@ -57,7 +59,7 @@ describe.each(SUBJECTS)("crash between a deferred write-through and its repair (
       const read = await cacheOf(next.ctx, s).get(d.id);
       expect(read?.version).toBe(await dbVersionOf(next.ctx, s, d.id));
       expect(read?.[s.field]).toBe("during");
-      expect(await next.ctx.db.collection("cache_repairs").countDocuments({})).toBe(0);
+      expect(await next.ctx.stores.db.collection("cache_repairs").countDocuments({})).toBe(0);
     } finally {
       await next.close();
     }

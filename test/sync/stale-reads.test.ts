@@ -39,7 +39,7 @@ const engines = () => d.stacks.map((s) => s.ctx.use("cacheEngine"));
 /** Redis is trusted again everywhere: every breaker closed after settling the recorded repairs. */
 const repaired = async () =>
   engines().every((e) => e.breaker.current === "closed") &&
-  (await d.stacks[0]?.ctx.db.collection("cache_repairs").countDocuments({})) === 0;
+  (await d.stacks[0]?.ctx.stores.db.collection("cache_repairs").countDocuments({})) === 0;
 
 /** Every cached entry equals MongoDB's version (absent entries are fine: nothing stale to serve). */
 const allConverged = async () => {
@@ -48,7 +48,7 @@ const allConverged = async () => {
   for (const id of ids) {
     const raw = await d.raw.get(s.ctx.use("cacheEngine").userKey(id));
     if (!raw || raw.startsWith('{"__')) continue;
-    const db = (await s.ctx.db
+    const db = (await s.ctx.stores.db
       .collection("users")
       .findOne({ _id: new ObjectId(id) })) as unknown as { version: number };
     if (JSON.parse(raw).version !== db.version) return false;

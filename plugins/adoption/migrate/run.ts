@@ -75,16 +75,18 @@ export async function runMigration(
   const ledgerReady = await ensureIndexes(ctx, WALLET_INDEXES, report, dryRun);
   const duplicates = await caseInsensitiveDuplicates(ctx, batchSize);
 
-  const checkpoints = ctx.db.collection(CHECKPOINT_COLLECTION);
+  const checkpoints = ctx.stores.db.collection(CHECKPOINT_COLLECTION);
   const saved = opts.restart || dryRun ? null : await checkpoints.findOne({ _id: CHECKPOINT_ID });
   const after = (saved?.lastId as ObjectId | undefined) ?? undefined;
   if (after) {
     report.resumedAfter = after.toHexString();
     say(`resuming after user ${report.resumedAfter} (checkpoint of an interrupted run)`);
   }
-  const total = await ctx.db.collection(USER_COLLECTION).countDocuments({});
+  const total = await ctx.stores.db.collection(USER_COLLECTION).countDocuments({});
   let seen = 0;
-  for await (const batch of inBatches(ctx.db.collection(USER_COLLECTION), batchSize, { after })) {
+  for await (const batch of inBatches(ctx.stores.db.collection(USER_COLLECTION), batchSize, {
+    after,
+  })) {
     // A few users at a time: each write is one guarded round trip (plus the cache's).
     await pMap(batch, (doc) => fixUser(ctx, doc, { ...opts, dryRun, ...duplicates }, report), {
       concurrency: 8,
@@ -131,7 +133,7 @@ async function ensureIndexes(
 ): Promise<boolean> {
   let ok = true;
   for (const spec of specs) {
-    const present = await ctx.db.listIndexes(spec.collection);
+    const present = await ctx.stores.db.listIndexes(spec.collection);
     const key = JSON.stringify(spec.key);
     if (present.some((i) => JSON.stringify(i.key) === key && (!spec.unique || i.unique))) continue;
     if (dryRun) {
@@ -139,7 +141,7 @@ async function ensureIndexes(
       continue;
     }
     try {
-      await ctx.db.ensureIndexes([spec]);
+      await ctx.stores.db.ensureIndexes([spec]);
       report.changed.indexes++;
     } catch (err) {
       if (spec.unique) ok = false;
@@ -161,7 +163,7 @@ async function caseInsensitiveDuplicates(ctx: PluginContext, batchSize: number) 
   const fields = ["email", "username"] as const;
   const seen = { email: new Set<string>(), username: new Set<string>() };
   const dup = { email: new Set<string>(), username: new Set<string>() };
-  for await (const batch of inBatches(ctx.db.collection(USER_COLLECTION), batchSize * 4, {
+  for await (const batch of inBatches(ctx.stores.db.collection(USER_COLLECTION), batchSize * 4, {
     projection: { email: 1, username: 1 },
   })) {
     for (const u of batch)
@@ -205,7 +207,7 @@ async function fixUser(
       for (const step of fix.steps) report.changed[step]++;
       return;
     }
-    doc = await ctx.db.collection(USER_COLLECTION).findOne({ _id });
+    doc = await ctx.stores.db.collection(USER_COLLECTION).findOne({ _id });
   }
   if (doc)
     report.refused.push({
@@ -228,13 +230,13 @@ async function openBatch(
   dryRun: boolean,
   report: MigrationReport,
 ): Promise<void> {
-  const raw = ctx.db.collection(USER_COLLECTION);
+  const raw = ctx.stores.db.collection(USER_COLLECTION);
   const projection = { version: 1, wallet: 1, pendingOps: 1, createdAt: 1 } as const;
   let todo = ids;
   for (let round = 0; round < MAX_ATTEMPTS && todo.length > 0; round++) {
     if (round > 0) await sleep(20 * round);
     const first = await raw.find({ _id: { $in: todo } }, { projection });
-    const sums = await ledgerSums(ctx.db, todo);
+    const sums = await ledgerSums(ctx.stores.db, todo);
     const second = new Map(
       (await raw.find({ _id: { $in: todo } }, { projection })).map((d) => [d._id.toHexString(), d]),
     );
@@ -264,7 +266,7 @@ async function openBatch(
         continue;
       }
       try {
-        await ctx.db
+        await ctx.stores.db
           .collection(LEDGER_COLLECTION)
           .insertOne(openingEntry(u._id, diff, u.createdAt));
         report.changed.opening++;
