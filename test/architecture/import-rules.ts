@@ -65,4 +65,6 @@ export const RAW_STORE_USERS: readonly string[] = [
   "change-streams",
   "admin-cache",
   "adoption",
+  // Observes what each layer holds, so it must read the stores as they are (no hooks, no fill).
+  "observatory",
 ];
