@@ -1,6 +1,6 @@
 import type { ObjectId } from "bson";
 import type { DocumentStore } from "../../src/core/ports/document-store";
-import { LEDGER_COLLECTION } from "../../src/domain/user";
+import { LEDGER_COLLECTION } from "../wallet";
 
 export interface LedgerSums {
   /** Sum of applied entries per user (hex id). */

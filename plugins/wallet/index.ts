@@ -1,13 +1,9 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { IndexSpec } from "../../src/core/ports/document-store";
-import {
-  DEPOSITS_COLLECTION,
-  LEDGER_COLLECTION,
-  WITHDRAWALS_COLLECTION,
-} from "../../src/domain/user";
 import { rawUsers } from "../users";
 import { createBalanceService } from "./balance/apply";
+import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "./collections";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";
 import {
@@ -28,6 +24,7 @@ import { topUpRoute } from "./top-up/routes";
 
 export { recoverEntry, recoverPending } from "./balance/recover";
 export type { LedgerEntry } from "./balance/types";
+export { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "./collections";
 export { recoverApprovals, recoverWallet } from "./requests/recover";
 export type { ApprovalStep, BalanceStep, Faults } from "./shared/faults";
 

@@ -4,9 +4,6 @@
  */
 export * from "../../plugins/users/user";
 
-export const LEDGER_COLLECTION = "ledger";
-export const DEPOSITS_COLLECTION = "deposits";
-export const WITHDRAWALS_COLLECTION = "withdrawals";
 export const LISTINGS_COLLECTION = "listings";
 export const FAVORITES_COLLECTION = "favorites";
 /** Cache keys Redis could not take during an outage, repaired when it returns. */

@@ -1,8 +1,7 @@
 import type { ObjectId } from "bson";
 import type { DocumentStore, IndexSpec } from "../../../src/core/ports/document-store";
-import { DEPOSITS_COLLECTION, WITHDRAWALS_COLLECTION } from "../../../src/domain/user";
 import { USER_COLLECTION, USER_INDEXES } from "../../users";
-import { WALLET_INDEXES } from "../../wallet";
+import { DEPOSITS_COLLECTION, WALLET_INDEXES, WITHDRAWALS_COLLECTION } from "../../wallet";
 import { readBalance } from "../balance-value";
 import { inBatches } from "../batches";
 import { ledgerSettled, ledgerSums } from "../ledger-sum";

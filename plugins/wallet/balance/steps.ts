@@ -2,8 +2,8 @@ import type { ObjectId } from "bson";
 import { appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceResult } from "../../../src/domain/cache-sync";
-import { LEDGER_COLLECTION } from "../../../src/domain/user";
 import { rawUsers, sanitizedUsers } from "../../users";
+import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";
 import type { LedgerEntry } from "./types";
 

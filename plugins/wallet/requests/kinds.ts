@@ -1,5 +1,5 @@
 import type { ObjectId } from "bson";
-import { DEPOSITS_COLLECTION, WITHDRAWALS_COLLECTION } from "../../../src/domain/user";
+import { DEPOSITS_COLLECTION, WITHDRAWALS_COLLECTION } from "../collections";
 
 export type RequestStatus = "pending" | "approving" | "approved" | "rejected";
 
