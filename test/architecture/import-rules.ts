@@ -59,10 +59,14 @@ export const ALLOWED_EXCEPTIONS: Readonly<Record<string, string>> = {
  * Every other plugin works through the repository and the context's services.
  */
 export const RAW_STORE_USERS: readonly string[] = [
+  // The cache layers and the sync engine under them.
   "cache-sync",
   "write-through",
   "list-cache",
+  "write-behind",
+  "near-cache",
   "change-streams",
+  // Operator surfaces: the cache admin routes (key counts by SCAN), the doctor and migration.
   "admin-cache",
   "adoption",
   // Observes what each layer holds, so it must read the stores as they are (no hooks, no fill).
