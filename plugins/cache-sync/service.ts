@@ -1,4 +1,4 @@
-import { AppError, badRequest, setupError } from "../../src/core/errors";
+import { badRequest, setupError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
 import type {

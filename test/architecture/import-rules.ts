@@ -41,9 +41,21 @@ export const PLUGIN_FOLDERS: readonly string[] = ["plugins/"];
  * surface. Keep each entry's reason; an empty list is the goal.
  */
 export const PUBLIC_FILES: Readonly<Record<string, readonly string[]>> = {
-  // The cache layers share the engine's mechanism, key layout and stale marker (#12 replaces
-  // them with the generic engine's own surface).
-  "cache-sync": ["engine.ts", "keys.ts", "stale-scope.ts"],
+  // The cache layers and the declarations build on the engine: the declaration API
+  // (defineCachedCollection), the per-collection cache and its registry (which each declaration
+  // augments), the users engine, the key layout, the tombstone version and the stale marker.
+  // Through files, not index.ts: a declaration is imported by cache-sync's index itself.
+  "cache-sync": [
+    "collection.ts",
+    "collection-cache.ts",
+    "registry.ts",
+    "engine.ts",
+    "core.ts",
+    "keys.ts",
+    "stale-scope.ts",
+  ],
+  // The users declaration, which cache-sync registers by default.
+  users: ["collection.ts"],
   // The sensitive field list the change stream and the doctor hide, as the sanitizer does.
   sanitize: ["sanitize-user.ts"],
 };
