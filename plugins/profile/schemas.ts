@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { envelope, ObjectIdSchema, UserSchema } from "../../src/domain/schemas";
-import { ListingSchema } from "../listings/schemas";
+import { ListingSchema } from "../listings";
 
 export const MeResult = envelope(
   z.object({

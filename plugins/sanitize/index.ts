@@ -1,6 +1,6 @@
 import type { HookSpec } from "../../src/core/hooks";
 import type { Plugin } from "../../src/core/plugin";
-import { USER_COLLECTION } from "../users/user";
+import { USER_COLLECTION } from "../users";
 import { assertSafeFilter } from "./filter-guard";
 import { createUserSanitizer, type UserSanitizer } from "./sanitize-user";
 
