@@ -174,7 +174,7 @@ describe("Redis Cluster: a master SIGKILLed under load", () => {
 
   /** A write that bypassed the service, then the user's invalidation: the entry is deleted. */
   const invalidation = async (a: TestStack, id: string) => {
-    await a.ctx.db
+    await a.ctx.stores.db
       .collection("users")
       .updateOne(
         { _id: new ObjectId(id) },

@@ -243,9 +243,11 @@ export async function runHistory(opts: HistoryRunOptions): Promise<HistoryRun> {
   const ids = users.map((u) => new ObjectId(u.id));
   // Balance changes a fault cut short are finished as the periodic recovery would (every 60 s).
   await recoverWallet(first.ctx, { graceMs: 0 });
-  const sums = await ledgerSums(first.ctx.db, ids);
+  const sums = await ledgerSums(first.ctx.stores.db, ids);
   if (sums.inFlight.size > 0) throw new Error("balance changes still in flight after recovery");
-  const docs = await first.ctx.db.collection<UserDoc>(USER_COLLECTION).find({ _id: { $in: ids } });
+  const docs = await first.ctx.stores.db
+    .collection<UserDoc>(USER_COLLECTION)
+    .find({ _id: { $in: ids } });
   for (const doc of docs) {
     const id = doc._id.toHexString();
     rec.instant("auditor", "audit", id, "mongodb", Number(doc.wallet?.balance ?? 0), {

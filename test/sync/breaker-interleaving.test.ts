@@ -45,7 +45,7 @@ describe("one instance's circuit open, Redis up, another instance serving from i
     const u = await seedUser(a.ctx);
     await b.ctx.use("cacheSync").getUserWithSync(u.id); // B filled v1
     a.ctx.use("cacheEngine").breaker.trip("test: A saw Redis fail a moment ago");
-    await a.ctx.db
+    await a.ctx.stores.db
       .collection("users")
       .updateOne({ _id: new ObjectId(u.id) }, { $set: { bio: "outside" }, $inc: { version: 1 } });
     await a.ctx.use("cacheSync").invalidateUserCache(u.id);
