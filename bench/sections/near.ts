@@ -45,7 +45,7 @@ export const nearSection: Section = async (ctx): Promise<SectionResult> => {
     const users: SanitizedUser[] = [];
     for (let i = 0; i < 64; i++) users.push(await seedBenchUser(stack));
     const cache = stack.ctx.use("cache").users;
-    const raw = stack.ctx.db.collection(USER_COLLECTION);
+    const raw = stack.ctx.stores.db.collection(USER_COLLECTION);
     const sanitize = stack.ctx.use("sanitizeUser");
     const bentoConn = floorRedis(env.redis.url, true);
     const bento = new BentoCache({

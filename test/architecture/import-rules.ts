@@ -53,7 +53,13 @@ export const PUBLIC_FILES: Readonly<Record<string, readonly string[]>> = {
     "core.ts",
     "keys.ts",
     "stale-scope.ts",
+    // What the engine's read path shares with read-your-writes and the near cache: the
+    // request's version floor and the near layer's shape.
+    "read-floor.ts",
+    "near-layer.ts",
   ],
+  // The bus subscription retried in the background, reused by the near cache's invalidations.
+  observatory: ["feed.ts"],
   // The users declaration, which cache-sync registers by default.
   users: ["collection.ts"],
   // The sensitive field list the change stream and the doctor hide, as the sanitizer does.
