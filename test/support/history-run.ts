@@ -4,7 +4,7 @@ import { ledgerSums } from "../../plugins/adoption/ledger-sum";
 import { eventsTopic } from "../../plugins/events";
 import { USER_COLLECTION, type UserDoc } from "../../plugins/users";
 import { recoverWallet } from "../../plugins/wallet";
-import { openEvents, type SseReader } from "../sse/sse-client";
+import { type EventStream, openEventStream } from "./event-stream";
 import type { FaultProxy } from "./fault-proxy";
 import { HistoryRecorder, type Op } from "./history";
 import type { FeedEntry } from "./history-checker";
@@ -83,13 +83,14 @@ export async function runHistory(opts: HistoryRunOptions): Promise<HistoryRun> {
 
   // Subscribers first: each user's first event (a write made now) marks where its feed starts.
   const subscribedAfter: Record<string, string> = {};
-  const readers: SseReader[] = [];
+  const readers: EventStream[] = [];
   const subs = users.map((u, i) => ({ user: u, process: `subscriber ${i}`, lastId: "" }));
   for (const [i, s] of subs.entries()) {
-    const r = await openEvents(base(i), { token: s.user.token });
+    const r = await openEventStream(base(i), { token: s.user.token });
     await at(i).call("PATCH", "/api/v1/users/me", { token: s.user.token, body: { bio: "start" } });
-    const ev = await r.nextEvent(3000);
-    s.lastId = ev.id ?? "";
+    const ev = await r.next(3000);
+    if (!ev?.id) throw new Error(`subscriber ${i} got no first event`);
+    s.lastId = ev.id;
     subscribedAfter[s.process] = s.lastId;
     await r.close();
   }
@@ -188,15 +189,15 @@ export async function runHistory(opts: HistoryRunOptions): Promise<HistoryRun> {
   const subscriber = async (s: (typeof subs)[number], i: number) => {
     for (let n = i + 1; ; n++) {
       const last = !running();
-      let r: SseReader | undefined;
+      let r: EventStream | undefined;
       try {
-        r = await openEvents(base(n), { token: s.user.token, lastEventId: s.lastId });
+        r = await openEventStream(base(n), { token: s.user.token, lastEventId: s.lastId });
         readers.push(r);
         const until = performance.now() + (last ? 1500 : (opts.reconnectEveryMs ?? 400));
         for (;;) {
           const left = until - performance.now();
           if (left <= 0) break;
-          const ev = await r.nextEvent(left).catch(() => null);
+          const ev = await r.next(left);
           if (!ev) break;
           const data = JSON.parse(ev.data ?? "{}") as { userId: string; version: number };
           rec.instant(s.process, "event", data.userId, name(n), data.version, {
