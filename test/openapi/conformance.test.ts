@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, type ApiBody, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants } from "../wallet/invariants";
@@ -87,8 +88,13 @@ async function call(id: string, o: CallOptions = {}): Promise<{ status: number; 
 
 const json = (body: unknown) => body as ApiBody;
 
+let redis: RedisHarness;
+
 beforeAll(async () => {
+  // Its own server under REDIS_TOPOLOGY=cluster too: a test below pauses it.
+  redis = await startRedis({ single: true });
   stack = await createTestStack({
+    redis,
     env: {
       ...ADMIN_ENV,
       ADMIN_INITIAL_BALANCE: 1_000_000,
@@ -100,7 +106,10 @@ beforeAll(async () => {
   ops = operations(doc);
   checker = responseChecker(doc);
 });
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  await redis?.stop();
+});
 
 describe("/openapi.json describes the server", () => {
   test("every operation: operationId, summary, description, security; examples match schemas", () => {

@@ -87,7 +87,8 @@ const cacheOf = (s: TestStack, collection: string): CollectionCache => {
 export async function startJitteredDeployment(
   opts: JitteredDeploymentOptions = {},
 ): Promise<JitteredDeployment> {
-  const redis = opts.redis ?? (await startRedis());
+  // Each proxy fronts one server: a cluster's MOVED replies would name the nodes, not the proxy.
+  const redis = opts.redis ?? (await startRedis({ single: true }));
   const mongo = opts.mongoUrl || process.env.MONGO_URL ? undefined : await startMongoWire();
   const mongoUrl = opts.mongoUrl ?? process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
   const jitters = opts.jitter === undefined ? [{ minMs: 0, maxMs: 4 }] : [opts.jitter].flat();

@@ -64,11 +64,17 @@ const live = new Set<Subprocess>();
 let exitHooksInstalled = false;
 let sharedNoticePrinted = false;
 
-export async function startRedis(opts: { port?: number } = {}): Promise<RedisHarness> {
+/**
+ * `single`: a suite whose subject is one server (a proxy in front of it, a server it pauses) gets
+ * its own `redis-server` under `REDIS_TOPOLOGY=cluster` too; a shared `REDIS_URL` still wins.
+ */
+export async function startRedis(
+  opts: { port?: number; single?: boolean } = {},
+): Promise<RedisHarness> {
   const prefix = `t:${crypto.randomUUID().slice(0, 8)}:`;
   const envUrl = process.env.REDIS_URL;
   if (envUrl) return sharedHarness(envUrl, prefix);
-  if (onTestCluster) return testClusterHarness(prefix);
+  if (onTestCluster && !opts.single) return testClusterHarness(prefix);
   const bin = Bun.which("redis-server");
   if (!bin) {
     throw new Error(

@@ -9,7 +9,7 @@ let proxy: FaultProxy;
 let client: Redis;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ single: true }); // a proxy fronts one server, not a cluster
   proxy = await startFaultProxy({ upstream: { port: redis.port }, jitter: { minMs: 0, maxMs: 4 } });
   client = new Redis(proxy.url(redis.url), { maxRetriesPerRequest: 1 });
   client.on("error", () => undefined);
