@@ -3,6 +3,7 @@ import type { ProtectionName } from "../../plugins/cache-sync/protections";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../plugins/users";
 import { startJitteredDeployment } from "../../test/support/jittered-deployment";
 import { startRedis } from "../../test/support/redis-server";
+import { seedListing } from "../../test/support/seed";
 import {
   describeStaleCheck,
   runStaleCheck,
@@ -124,6 +125,22 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
     }
     ctx.log(`soak: ${describeStaleCheck(res)}`);
 
+    // Listings, the second cached collection: the same checker and nemesis (no Redis kill).
+    const listingIds: string[] = [];
+    for (let i = 0; i < 20; i++) listingIds.push((await seedListing(first.ctx)).id);
+    const listingTarget = target / 2;
+    ctx.log(`soak, listings: until ${fmt.int(listingTarget)} checked reads`);
+    const listingsRes = await runStaleCheck({
+      ...base,
+      instances: d.checkedListings(),
+      userIds: listingIds,
+      evict: d.evictIn("listings"),
+      maxReads: listingTarget,
+      fault: ({ running }) =>
+        d.nemesis({ running, evict: listingIds.slice(0, 1), collection: "listings" }),
+    });
+    ctx.log(`soak, listings: ${describeStaleCheck(listingsRes)}`);
+
     // The mutation lines: the same load without the Redis kills, each protection off in turn.
     // As test/consistency: the hot user alone; tombstones with leases off and no evictions
     // (an eviction is a DEL no tombstone stands in for; docs/CONSISTENCY.md).
@@ -195,6 +212,25 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
       ),
       res.samples.length ? `\nStale samples: \`${JSON.stringify(res.samples).slice(0, 800)}\`` : "",
       "",
+      `Listings (the second cached collection, \`cache.listings.get/update/invalidate\`): the same load on 20 listings until ${fmt.int(listingTarget)} checked reads, the nemesis all along, no Redis kill.`,
+      "",
+      table(
+        ["reads checked", "stale reads", "writes", "invalidations", "evictions", "duration s"],
+        [
+          [
+            fmt.int(listingsRes.reads),
+            fmt.int(listingsRes.stale),
+            fmt.int(listingsRes.writes),
+            fmt.int(listingsRes.invalidations),
+            fmt.int(listingsRes.evictions),
+            (listingsRes.ms / 1000).toFixed(0),
+          ],
+        ],
+      ),
+      listingsRes.samples.length
+        ? `\nStale samples: \`${JSON.stringify(listingsRes.samples).slice(0, 800)}\``
+        : "",
+      "",
       `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, writers pinned two to each instance, no Redis kill; the nemesis as above (with no evictions on the tombstones line) — with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
       "",
       table(
@@ -212,6 +248,12 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
           value: `${res.stale} / ${fmt.int(res.reads)}`,
           target: "0",
           met: res.stale === 0 && res.reads >= target,
+        },
+        {
+          name: "zero stale reads for listings (the same load, no Redis kill)",
+          value: `${listingsRes.stale} / ${fmt.int(listingsRes.reads)}`,
+          target: "0",
+          met: listingsRes.stale === 0 && listingsRes.reads >= listingTarget,
         },
         {
           name: "the checker bites: stale reads with each protection off",
