@@ -89,7 +89,10 @@ describe("read-your-writes tokens across 3 instances", () => {
   test("0 stale among token-carrying reads, with Redis partitions and Redis killed and restarted", async () => {
     const stacks = d.stacks;
     const users: { id: string; token: string }[] = [];
-    for (let i = 0; i < 3; i++) {
+    // One user per client: a token carries what its client wrote, so "no read older than a write
+    // acknowledged before it began" is exactly read-your-writes. Two clients sharing a user would
+    // each read the other's writes without a token for them (token-less, bounded staleness).
+    for (let i = 0; i < 6; i++) {
       const u = await seedUser((stacks[0] as TestStack).ctx);
       const token = await (stacks[0] as TestStack).ctx
         .use("auth")
@@ -105,7 +108,7 @@ describe("read-your-writes tokens across 3 instances", () => {
 
     // A client: writes on one instance, then reads its own user on the two others with the token.
     const client = async (c: number) => {
-      const u = users[c % users.length] as { id: string; token: string };
+      const u = users[c] as { id: string; token: string };
       let token: number | undefined;
       for (let n = c; running(); n++) {
         const w = rec.invoke(`client ${c}`, "write", u.id, name(n));
