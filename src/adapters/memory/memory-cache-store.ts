@@ -1,6 +1,8 @@
 import { StoreUnavailableError } from "../../core/errors";
 import type { CacheStore } from "../../core/ports/cache-store";
 import { LEASE_FIELD, MARKER_PREFIX, TOMBSTONE_FIELD } from "../../core/ports/cache-store";
+import type { StreamEntry } from "../../core/ports/queue-store";
+import { MemoryWriteBehind } from "./memory-write-behind";
 
 interface Entry {
   value: string;
@@ -21,6 +23,7 @@ export class MemoryCacheStore implements CacheStore {
   readonly kind = "memory";
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: ReturnType<typeof setInterval>;
+  private readonly writeBehind = new MemoryWriteBehind();
   private closed = false;
 
   constructor() {
@@ -88,7 +91,9 @@ export class MemoryCacheStore implements CacheStore {
   async del(keys: readonly string[]): Promise<number> {
     this.assertOpen();
     let removed = 0;
-    for (const k of keys) if (this.read(k) !== null && this.entries.delete(k)) removed++;
+    for (const k of keys)
+      if ((this.read(k) !== null && this.entries.delete(k)) || this.writeBehind.delete(k))
+        removed++;
     return removed;
   }
 
@@ -96,7 +101,7 @@ export class MemoryCacheStore implements CacheStore {
   async ttl(key: string): Promise<number> {
     this.assertOpen();
     const entry = this.entries.get(key);
-    if (this.read(key) === null || !entry) return -2;
+    if (this.read(key) === null || !entry) return this.writeBehind.ttl(key) ?? -2;
     const { expiresAt } = entry;
     return expiresAt === null ? -1 : Math.round((expiresAt - Date.now()) / 1000);
   }
@@ -148,6 +153,66 @@ export class MemoryCacheStore implements CacheStore {
   async releaseLock(key: string, token: string): Promise<void> {
     this.assertOpen();
     if (this.read(key) === token) this.entries.delete(key);
+  }
+
+  async hashAccumulate(
+    key: string,
+    add: Readonly<Record<string, number>>,
+    max: Readonly<Record<string, number>>,
+    ttlSeconds: number,
+  ): Promise<Record<string, string>> {
+    this.assertOpen();
+    return this.writeBehind.hashAccumulate(key, add, max, ttlSeconds);
+  }
+
+  async hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
+    this.assertOpen();
+    return this.writeBehind.hashGetAll(keys);
+  }
+
+  async streamAdd(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    maxLen: number,
+  ): Promise<string | null> {
+    this.assertOpen();
+    return this.writeBehind.streamAdd(key, fields, maxLen);
+  }
+
+  async streamEnsureGroup(key: string, group: string): Promise<void> {
+    this.assertOpen();
+    this.writeBehind.streamEnsureGroup(key, group);
+  }
+
+  async streamReadGroup(
+    key: string,
+    group: string,
+    consumer: string,
+    count: number,
+  ): Promise<StreamEntry[]> {
+    this.assertOpen();
+    return this.writeBehind.streamReadGroup(key, group, consumer, count);
+  }
+
+  async streamAutoClaim(
+    key: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+  ): Promise<StreamEntry[]> {
+    this.assertOpen();
+    return this.writeBehind.streamAutoClaim(key, group, consumer, minIdleMs, count);
+  }
+
+  async streamAckDelete(key: string, group: string, ids: readonly string[]): Promise<number> {
+    this.assertOpen();
+    return this.writeBehind.streamAckDelete(key, group, ids);
+  }
+
+  async streamBacklog(key: string): Promise<{ length: number; oldestId: string | null }> {
+    this.assertOpen();
+    return this.writeBehind.streamBacklog(key);
   }
 
   /** One process, no replicas: nothing to fail over. */

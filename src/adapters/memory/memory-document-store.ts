@@ -1,6 +1,8 @@
 import { ObjectId } from "bson";
 import { DuplicateKeyError } from "../../core/errors";
 import type {
+  BulkUpdateOne,
+  BulkUpdateResult,
   ChangeStreamHandle,
   CollectionPort,
   Doc,
@@ -49,6 +51,23 @@ export class MemoryDocumentStore implements DocumentStore {
       .collection(collection)
       .listIndexes()
       .map((i) => ({ name: i.name, key: i.key, unique: i.unique === true }));
+  }
+
+  /** Statement by statement, each atomic on its document, as MongoDB's unordered bulkWrite. */
+  async bulkUpdate(collection: string, ops: readonly BulkUpdateOne[]): Promise<BulkUpdateResult> {
+    const coll = this.engine.db(DB_NAME).collection(collection);
+    let matchedCount = 0;
+    let modifiedCount = 0;
+    for (const op of ops) {
+      const r = guard(() =>
+        coll.update(op.filter, op.update as Parameters<EngineCollection["update"]>[1], {
+          upsert: op.upsert,
+        }),
+      );
+      matchedCount += r.matchedCount;
+      modifiedCount += r.modifiedCount;
+    }
+    return { matchedCount, modifiedCount };
   }
 
   async ping(): Promise<void> {}

@@ -1,6 +1,8 @@
-import { type Db, MongoClient } from "mongodb";
+import { type Db, type Document, MongoClient } from "mongodb";
 import { StoreUnavailableError } from "../../core/errors";
 import type {
+  BulkUpdateOne,
+  BulkUpdateResult,
   ChangeStreamHandle,
   CollectionPort,
   Doc,
@@ -105,6 +107,24 @@ export class MongoDocumentStore implements DocumentStore {
         if ((err as { code?: number }).code === 26) return [];
         throw err;
       }
+    });
+  }
+
+  async bulkUpdate(collection: string, ops: readonly BulkUpdateOne[]): Promise<BulkUpdateResult> {
+    if (ops.length === 0) return { matchedCount: 0, modifiedCount: 0 };
+    return withDeadline(this.timeoutMs, async () => {
+      await this.ready();
+      const res = await this.db.collection(collection).bulkWrite(
+        ops.map((op) => ({
+          updateOne: {
+            filter: op.filter,
+            update: op.update as Document | Document[],
+            upsert: op.upsert ?? false,
+          },
+        })),
+        { ordered: false },
+      );
+      return { matchedCount: res.matchedCount, modifiedCount: res.modifiedCount };
     });
   }
 

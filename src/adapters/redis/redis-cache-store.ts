@@ -2,6 +2,7 @@ import { Cluster, type Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors";
 import type { CacheStore } from "../../core/ports/cache-store";
 import { LEASE_FIELD, MARKER_PREFIX } from "../../core/ports/cache-store";
+import type { StreamEntry } from "../../core/ports/queue-store";
 import {
   CommandGate,
   closeClient,
@@ -15,6 +16,7 @@ import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
 import { SET_IF_NEWER, SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
+import { HASH_ACCUMULATE_LUA, STREAM_ACK_DELETE_LUA, STREAM_ADD_LUA } from "./scripts/write-behind";
 
 /** The commands `defineCommand` adds to this store's client. */
 interface ScriptedRedis {
@@ -29,6 +31,8 @@ interface ScriptedRedis {
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<number>;
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
+  hashAccumulate(key: string, ...args: (string | number)[]): Promise<string[]>;
+  streamAckDelete(key: string, group: string, ...ids: string[]): Promise<number>;
 }
 
 const SCAN_COUNT = 500;
@@ -61,6 +65,9 @@ export class RedisCacheStore implements CacheStore {
     client.defineCommand("invalidateVersioned", { lua: INVALIDATE_VERSIONED_LUA, numberOfKeys: 1 });
     client.defineCommand("incrWithExpiry", { lua: INCR_WITH_EXPIRY_LUA, numberOfKeys: 1 });
     client.defineCommand("releaseLock", { lua: RELEASE_LOCK_LUA, numberOfKeys: 1 });
+    client.defineCommand("hashAccumulate", { lua: HASH_ACCUMULATE_LUA, numberOfKeys: 1 });
+    client.defineCommand("streamAdd", { lua: STREAM_ADD_LUA, numberOfKeys: 1 });
+    client.defineCommand("streamAckDelete", { lua: STREAM_ACK_DELETE_LUA, numberOfKeys: 1 });
     this.client = client;
     this.scripted = client as unknown as ScriptedRedis;
     this.timeoutMs = opts.timeoutMs;
@@ -295,6 +302,127 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
+  hashAccumulate(
+    key: string,
+    add: Readonly<Record<string, number>>,
+    max: Readonly<Record<string, number>>,
+    ttlSeconds: number,
+  ): Promise<Record<string, string>> {
+    const adds = Object.entries(add);
+    const args: (string | number)[] = [wholeSeconds(ttlSeconds), adds.length];
+    for (const [f, n] of adds) args.push(f, String(Math.trunc(n)));
+    for (const [f, v] of Object.entries(max)) args.push(f, String(v));
+    return this.run(async () => pairs(await this.scripted.hashAccumulate(key, ...args)));
+  }
+
+  /** One HGETALL per key: a pipeline on one server, auto-pipelined per node on Cluster. */
+  hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const client = this.client;
+    return this.run(async () => {
+      const hashes =
+        client instanceof Cluster
+          ? await Promise.all(keys.map((k) => client.hgetall(k)))
+          : unwrap<Record<string, string>>(
+              await client.pipeline(keys.map((k) => ["hgetall", k])).exec(),
+            );
+      return hashes.map((h) => (Object.keys(h).length === 0 ? null : h));
+    });
+  }
+
+  /** Replicated like a versioned write (WAIT): an acknowledged change must survive a failover. */
+  streamAdd(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    maxLen: number,
+  ): Promise<string | null> {
+    const flat = Object.entries(fields).flat();
+    return this.run(() =>
+      this.replicated<string | null>(["streamAdd", key, Math.max(1, Math.floor(maxLen)), ...flat]),
+    );
+  }
+
+  streamEnsureGroup(key: string, group: string): Promise<void> {
+    return this.run(async () => {
+      try {
+        await this.client.xgroup("CREATE", key, group, "0", "MKSTREAM");
+      } catch (err) {
+        if (!/BUSYGROUP/.test(String((err as Error).message))) throw err;
+      }
+    });
+  }
+
+  async streamReadGroup(
+    key: string,
+    group: string,
+    consumer: string,
+    count: number,
+  ): Promise<StreamEntry[]> {
+    const read = () =>
+      this.run(async () => {
+        const reply = (await this.client.xreadgroup(
+          "GROUP",
+          group,
+          consumer,
+          "COUNT",
+          Math.max(1, Math.floor(count)),
+          "STREAMS",
+          key,
+          ">",
+        )) as [string, [string, string[]][]][] | null;
+        return (reply?.[0]?.[1] ?? []).map(toEntry);
+      });
+    try {
+      return await read();
+    } catch (err) {
+      // Redis restarted without its data: the group went with the stream.
+      if (!/NOGROUP/.test(String((err as Error).cause ?? err))) throw err;
+      await this.streamEnsureGroup(key, group);
+      return read();
+    }
+  }
+
+  streamAutoClaim(
+    key: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+  ): Promise<StreamEntry[]> {
+    return this.run(async () => {
+      const reply = (await this.client.xautoclaim(
+        key,
+        group,
+        consumer,
+        Math.max(0, Math.floor(minIdleMs)),
+        "0",
+        "COUNT",
+        Math.max(1, Math.floor(count)),
+      )) as [string, ([string, string[]] | null)[], string[]?];
+      // Entries deleted while pending come back as nil (Redis 6.2) or in the third element (7).
+      return reply[1].filter((e): e is [string, string[]] => e !== null).map(toEntry);
+    });
+  }
+
+  streamAckDelete(key: string, group: string, ids: readonly string[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return this.run(() => this.scripted.streamAckDelete(key, group, ...ids));
+  }
+
+  streamBacklog(key: string): Promise<{ length: number; oldestId: string | null }> {
+    return this.run(async () => {
+      const [length, oldest] = unwrap<unknown>(
+        await this.client
+          .pipeline([
+            ["xlen", key],
+            ["xrange", key, "-", "+", "COUNT", 1],
+          ])
+          .exec(),
+      ) as [number, [string, string[]][]];
+      return { length, oldestId: oldest[0]?.[0] ?? null };
+    });
+  }
+
   /**
    * Up only when commands succeed: a keyed read through the router (a MOVED reply fails it), and
    * on Cluster a PING to every master; a standalone URL that is a cluster node is refused.
@@ -336,6 +464,15 @@ export class RedisCacheStore implements CacheStore {
 
 const fencedOff = () =>
   new StoreUnavailableError("redis", new Error("Redis failed over: reads wait for the repair"));
+
+/** HGETALL-shaped flat reply → object. */
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
+const toEntry = ([id, fields]: [string, string[]]): StreamEntry => ({ id, fields: pairs(fields) });
 
 /** A pipeline reports per-command errors in its result instead of rejecting. */
 function unwrap<T>(replies: [error: Error | null, result: unknown][] | null): T[] {

@@ -1,4 +1,5 @@
 import type { LockStore } from "./lock-store";
+import type { QueueStore } from "./queue-store";
 import type { StoreConnection } from "./store-connection";
 
 /**
@@ -65,8 +66,8 @@ export interface EntryStore extends StoreConnection {
   scan(pattern: string, onBatch: (keys: string[]) => Promise<void> | void): Promise<void>;
 }
 
-/** What an adapter implements: both ports on one connection. */
-export interface CacheStore extends EntryStore, LockStore {}
+/** What an adapter implements: the three ports on one connection. */
+export interface CacheStore extends EntryStore, LockStore, QueueStore {}
 
 /** Tombstones are stored in the user's own key; this is their JSON marker field. */
 export const TOMBSTONE_FIELD = "__tombstone";

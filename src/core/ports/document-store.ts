@@ -76,6 +76,22 @@ export interface CollectionPort<T extends Doc = Doc> {
   sample(size: number, filter?: Filter): Promise<T[]>;
 }
 
+/**
+ * One statement of a bulk update (the driver's `bulkWrite` `updateOne`). `update` may be a
+ * pipeline (`[{ $set: … }]`), so a statement can compute from the stored document itself.
+ */
+export interface BulkUpdateOne {
+  filter: Filter;
+  update: Update | readonly Update[];
+  upsert?: boolean;
+}
+
+/** What a bulk update did: statements that matched a document, and those that changed it. */
+export interface BulkUpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+}
+
 /** An opaque stream position (MongoDB's resume token, `{ _data }`): store it as a document. */
 export type ResumeToken = Record<string, unknown>;
 
@@ -138,6 +154,12 @@ export interface DocumentStore {
   ensureIndexes(specs: readonly IndexSpec[]): Promise<void>;
   /** The collection's indexes (`_id_` included); `[]` when the collection does not exist. */
   listIndexes(collection: string): Promise<IndexInfo[]>;
+  /**
+   * Many single-document updates of one collection in one round trip (`bulkWrite`, unordered):
+   * one MongoDB write command however many statements. Raw store only: no hook sees it, so the
+   * caller does what hooks would (versions, cache) itself (plugins/write-behind does).
+   */
+  bulkUpdate(collection: string, ops: readonly BulkUpdateOne[]): Promise<BulkUpdateResult>;
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /**
