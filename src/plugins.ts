@@ -20,6 +20,7 @@ import { ssePlugin } from "../plugins/sse";
 import { versioningPlugin } from "../plugins/versioning";
 import { walletPlugin } from "../plugins/wallet";
 import { webPlugin } from "../plugins/web";
+import { writeBehindPlugin } from "../plugins/write-behind";
 import { writeThroughPlugin } from "../plugins/write-through";
 import type { Plugin } from "./core/plugin";
 
@@ -35,6 +36,8 @@ export function syncLayerPlugins(options: CacheSyncOptions = {}): Plugin[] {
     cacheSyncPlugin(options),
     eventsPlugin(),
     readYourWritesPlugin(),
+    // Between events and write-through: its read hooks see cache hits (docs/WRITE-BEHIND.md).
+    writeBehindPlugin(),
     writeThroughPlugin(),
     versioningPlugin(),
   ];

@@ -17,6 +17,13 @@ const ChangeStreamStatus = z.object({
   lastError: z.string().nullable().optional(),
 });
 
+/** The write-behind queue (plugins/write-behind), when loaded: `degraded` beyond the lag bound, never a 503. */
+const WriteBehindStatus = z.object({
+  status: z.enum(["ok", "degraded"]),
+  depth: z.number(),
+  lagSeconds: z.number(),
+});
+
 const readyRoute = createRoute({
   ...anyone,
   method: "get",
@@ -33,6 +40,7 @@ const readyRoute = createRoute({
           mongo: StoreStatus,
           redis: StoreStatus,
           changeStream: ChangeStreamStatus.optional(),
+          writeBehind: WriteBehindStatus.optional(),
         }),
       ),
       "Both stores answer",
@@ -75,9 +83,13 @@ export function opsPlugin(): Plugin {
         if (draining)
           return c.json(errorEnvelope("NOT_READY", "Shutting down", { draining: true }), 503);
         const stores = await checkReadiness(ctx);
-        const status = ctx.has("changeStreams")
+        const withStream = ctx.has("changeStreams")
           ? { ...stores, changeStream: ctx.use("changeStreams").report() }
           : stores;
+        const status =
+          ctx.has("writeBehind") && stores.redis === "up"
+            ? { ...withStream, writeBehind: await ctx.use("writeBehind").report() }
+            : withStream;
         if (status.mongo === "up" && status.redis === "up") return c.json(ok(status), 200);
         const down = (["mongo", "redis"] as const).filter((s) => status[s] === "down");
         return c.json(errorEnvelope("NOT_READY", `Unavailable: ${down.join(", ")}`, status), 503);

@@ -288,6 +288,41 @@ export const envSchema = z.object({
   SSE_MAX_QUEUE: int(1, 100_000)
     .default(256)
     .describe("frames a slow SSE client may lag before it is cut"),
+  WRITE_BEHIND: bool(true).describe(
+    "queue the declared high-rate, non-money fields (`users.lastSeenAt`, listing `viewCount`) in a Redis Stream and write them to MongoDB in batches (`false`: each change is a direct MongoDB write)",
+  ),
+  WRITE_BEHIND_FLUSH_MS: int(10, 60_000)
+    .default(1000)
+    .describe("write-behind: how often the queue is flushed to MongoDB"),
+  WRITE_BEHIND_BATCH_SIZE: int(1, 5000)
+    .default(1000)
+    .describe("write-behind: queue entries per MongoDB `bulkWrite` (coalesced per document)"),
+  WRITE_BEHIND_MAX_QUEUE: int(10, 10_000_000)
+    .default(100_000)
+    .describe(
+      "write-behind: unflushed entries the queue may hold; beyond, changes are written to MongoDB directly (back-pressure)",
+    ),
+  WRITE_BEHIND_CLAIM_IDLE_MS: int(100, 600_000)
+    .default(30_000)
+    .describe(
+      "write-behind: a batch read but not flushed for this long (its API instance died) is taken over by another; also the flusher lease",
+    ),
+  WRITE_BEHIND_LAG_BOUND_SECONDS: int(1, 86_400)
+    .default(60)
+    .describe(
+      "write-behind: `/ready` reports `degraded` when the oldest unflushed change is older",
+    ),
+  WRITE_BEHIND_REDIS_DOWN: z
+    .enum(["direct", "drop"])
+    .default("direct")
+    .describe(
+      "write-behind with Redis unreachable: `direct` writes the change to MongoDB at once (nothing lost), `drop` discards it and counts it",
+    ),
+  LAST_SEEN_INTERVAL_SECONDS: int(1, 86_400)
+    .default(60)
+    .describe(
+      "`users.lastSeenAt` moves at most once per this many seconds per user (per instance)",
+    ),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000)
     .default(10_000)
     .describe("SIGTERM/SIGINT: exit 1 if closing takes longer"),

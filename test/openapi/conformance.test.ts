@@ -174,6 +174,10 @@ describe("/openapi.json describes the server", () => {
     expect((await api("getListing", { params: { id: listingId } })).status).toBe(200);
     expect((await api("getListing", { params: { id: "nope" } })).status).toBe(400);
     expect((await api("getListing", { params: { id: unknownId } })).status).toBe(404);
+    // A view counted through write-behind (the 400 comes from the loop below).
+    const viewed = await api("recordListingView", { params: { id: listingId } });
+    expect(viewed.status).toBe(200);
+    expect((await api("recordListingView", { params: { id: unknownId } })).status).toBe(404);
 
     // An account deleted behind the API: while the cached copy still vouches for the session, a
     // write finds no user (404); once the cache knows, the token stops working (401).
