@@ -69,6 +69,6 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
     expect(seen).not.toHaveProperty("_wb");
     await stack.ctx.use("writeBehind").flush();
     const raw = await stack.ctx.db.collection<Doc>("users").findOne({ _id: new ObjectId(user.id) });
-    expect((raw?.lastSeenAt as Date).toISOString()).toBe(seen.lastSeenAt);
+    expect((raw?.lastSeenAt as Date | undefined)?.toISOString()).toBe(seen.lastSeenAt);
   });
 });
