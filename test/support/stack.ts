@@ -82,6 +82,9 @@ export async function createTestStack(opts: TestStackOptions = {}): Promise<Test
     JWT_SECRET: "test-secret-test-secret-0123456789",
     MONGO_TIMEOUT_MS: 1000,
     CONSISTENCY_CHECK_INTERVAL_SECONDS: 0,
+    // Write-behind flushes (which move a user's version for lastSeenAt) run when a test asks
+    // (`ctx.use("writeBehind").flush()`) and at close, not on a timer between a test's steps.
+    WRITE_BEHIND_FLUSH_MS: 60_000,
     // The same factory as `bun start`: URLs select the real adapters, none the embedded ones.
     ...(kind === "real"
       ? { MONGO_URL: process.env.MONGO_URL ?? mongo?.url, MONGO_DB: dbName, ...redis?.env }
