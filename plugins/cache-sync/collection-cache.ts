@@ -36,13 +36,45 @@ const ID_GLOB = "[0-9a-f]".repeat(24);
  * await cache.users.update(id, { $set: { bio } }, { reason: "profile update" });
  * ```
  */
+/**
+ * How reads are shown to callers, when a plugin asks (write-behind merges queued changes): given
+ * the ids (when known) and the read in flight, so it can fetch what it needs in the same round
+ * trip. Never applied to what is cached.
+ */
+export interface ReadPresenter<T> {
+  present(ids: readonly (string | null)[], read: Promise<(T | null)[]>): Promise<(T | null)[]>;
+}
+
 export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedReads<T> {
-  // The reads (get, getBy, getMany) are inherited: a read passes no extra layer.
+  // The reads (get, getBy, getMany) are inherited: without a presenter a read passes no extra layer.
   private readonly admin: AdminOps<T>;
+  private presenter: ReadPresenter<T> | null = null;
 
   constructor(engine: CollectionEngine<T>) {
     super(engine);
     this.admin = new AdminOps(engine);
+  }
+
+  /** Sets the one presenter of this collection's reads (see ReadPresenter). */
+  presentReadsWith(presenter: ReadPresenter<T>): void {
+    this.presenter = presenter;
+  }
+
+  override get(id: string): Promise<T | null> {
+    const read = super.get(id);
+    if (!this.presenter) return read;
+    return this.presenter.present([id], read.then(one)).then(first);
+  }
+
+  override getBy(field: string, value: string): Promise<T | null> {
+    const read = super.getBy(field, value);
+    if (!this.presenter) return read;
+    return this.presenter.present([null], read.then(one)).then(first);
+  }
+
+  override getMany(ids: readonly string[]): Promise<(T | null)[]> {
+    const read = super.getMany(ids);
+    return this.presenter ? this.presenter.present(ids, read) : read;
   }
 
   get declaration(): CachedCollection<T> {
@@ -115,6 +147,9 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     };
   }
 }
+
+const one = <T>(d: T | null): (T | null)[] => [d];
+const first = <T>(docs: (T | null)[]): T | null => docs[0] ?? null;
 
 type LabelledCounter = {
   get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;

@@ -10,7 +10,7 @@ import { lastSeenMiddleware } from "./last-seen";
 import { listingViewHandler, listingViewRoute } from "./listing-view";
 import { writeBehindMetrics } from "./metrics";
 import { type Change, type ChangeOutcome, WriteBehindQueue } from "./queue";
-import { writeBehindHooks } from "./read-hooks";
+import { overlayPresenter, writeBehindHooks } from "./read-hooks";
 
 export type { WriteBehindSpec } from "./declarations";
 export { DEFAULT_WRITE_BEHIND } from "./declarations";
@@ -62,7 +62,7 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
   };
   return {
     name: "write-behind",
-    dependencies: ["sanitize"],
+    dependencies: ["sanitize", "cache-sync"],
     register(ctx) {
       declared = declare(options.fields ?? DEFAULT_WRITE_BEHIND, [
         ...DEFAULT_SENSITIVE_FIELDS,
@@ -95,7 +95,14 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
         router.openapi(listingViewRoute, listingViewHandler(ctx, need(queue)));
       return router;
     },
-    onReady() {
+    onReady(ctx) {
+      // Declarations are all made at register time; reads by intent get the same merge.
+      const keys = writeBehindKeys(ctx.config.CACHE_PREFIX);
+      for (const spec of need(declared).values())
+        ctx
+          .use("cache")
+          .collection(spec.collection)
+          ?.presentReadsWith(overlayPresenter(ctx, spec, keys));
       if (!options.manualFlush) flusher?.start();
     },
     async onClose() {

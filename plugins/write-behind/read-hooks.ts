@@ -1,6 +1,7 @@
 import { AppError } from "../../src/core/errors";
 import type { HookSpec, RepoCall } from "../../src/core/hooks";
 import type { PluginContext } from "../../src/core/plugin";
+import type { ReadPresenter } from "../cache-sync/collection-cache";
 import type { Declared } from "./declarations";
 import type { WriteBehindKeys } from "./keys";
 import { withOverlay, withoutBookkeeping } from "./overlay";
@@ -18,6 +19,33 @@ const idOf = (doc: Row): string | null => {
 const isRow = (v: unknown): v is Row => v !== null && typeof v === "object" && !Array.isArray(v);
 
 const UPDATE_OPS = ["updateOne", "updateMany", "findOneAndUpdate"];
+
+/**
+ * The same merge for reads by intent (`cache.<collection>.get/getBy/getMany`), which do not pass
+ * the repository: the overlays are fetched in the same tick as the entries when the ids are
+ * known, so with auto-pipelining they share the entries' round trip.
+ */
+export function overlayPresenter<T extends Row>(
+  ctx: PluginContext,
+  spec: Declared,
+  keys: WriteBehindKeys,
+): ReadPresenter<T> {
+  const fetch = (ids: readonly (string | null)[]) =>
+    ctx.cache
+      .hashGetAll(ids.map((id) => keys.overlay(spec.collection, id ?? "-")))
+      .catch(() => null);
+  return {
+    async present(ids, read) {
+      const known = ids.every((id) => id !== null);
+      const early = known ? fetch(ids) : null;
+      const docs = await read;
+      const overlays = early ? await early : await fetch(docs.map((d) => (d ? idOf(d) : null)));
+      return docs.map((d, i) =>
+        d ? (overlays ? withOverlay(d, overlays[i] ?? null, spec) : withoutBookkeeping(d)) : d,
+      );
+    },
+  };
+}
 
 /**
  * Readers see queued changes at once: every document a read (or a write) of a declared collection
