@@ -7,7 +7,7 @@ import { type Coalesced, coalesce } from "./coalesce";
 import type { Declared } from "./declarations";
 import { CONSUMER_GROUP, idTime, OVERLAY_TTL_SECONDS, type WriteBehindKeys } from "./keys";
 import type { WriteBehindMetrics } from "./metrics";
-import { flushStatement } from "./statement";
+import { type FlushProtections, flushStatement } from "./statement";
 
 export interface QueueStatus {
   depth: number;
@@ -44,6 +44,8 @@ export class Flusher {
     private readonly declared: ReadonlyMap<string, Declared>,
     private readonly keys: WriteBehindKeys,
     private readonly metrics: WriteBehindMetrics,
+    /** Off only in mutation tests (NODE_ENV=test). */
+    private readonly protections: FlushProtections = { guard: true, versionBump: true },
   ) {}
 
   start(): void {
@@ -179,7 +181,9 @@ export class Flusher {
         ),
       ),
     );
-    const statements = docs.map((d, i) => flushStatement(d, spec, overlays[i]?.gen ?? ""));
+    const statements = docs.map((d, i) =>
+      flushStatement(d, spec, overlays[i]?.gen ?? "", this.protections),
+    );
     await this.ctx.db.bulkUpdate(collection, statements);
     this.metrics.mongoWrites.inc({ kind: "bulk" });
     const written = await this.ctx.db

@@ -1,5 +1,5 @@
 import { createRouter } from "../../src/core/app";
-import type { Plugin } from "../../src/core/plugin";
+import { type Plugin, PluginError } from "../../src/core/plugin";
 import { LISTINGS_COLLECTION } from "../../src/domain/user";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
 import { USER_COLLECTION } from "../users";
@@ -41,6 +41,13 @@ export interface WriteBehindOptions {
   fields?: readonly WriteBehindSpec[];
   /** Test only: no flush timer; tests flush with `writeBehind.flush()`. */
   manualFlush?: boolean;
+  /**
+   * Test only (refused unless NODE_ENV=test): flush without the exactly-once guard, so a test can
+   * show that its check catches a retried batch counted twice.
+   */
+  unsafeWithoutIdempotency?: boolean;
+  /** Test only, likewise: flushes leave `version` alone, so the cache entry cannot follow them. */
+  unsafeWithoutVersionBump?: boolean;
 }
 
 /**
@@ -64,6 +71,12 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
     name: "write-behind",
     dependencies: ["sanitize", "cache-sync"],
     register(ctx) {
+      const unsafe = options.unsafeWithoutIdempotency || options.unsafeWithoutVersionBump;
+      if (unsafe && ctx.config.NODE_ENV !== "test")
+        throw new PluginError(
+          "CS_ERR_TEST_ONLY",
+          "unsafeWithout… options are test switches (NODE_ENV=test only)",
+        );
       declared = declare(options.fields ?? DEFAULT_WRITE_BEHIND, [
         ...DEFAULT_SENSITIVE_FIELDS,
         ...ctx.config.SENSITIVE_FIELDS,
@@ -71,7 +84,10 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
       const keys = writeBehindKeys(ctx.config.CACHE_PREFIX);
       const metrics = ctx.metrics.group(writeBehindMetrics);
       queue = new WriteBehindQueue(ctx, declared, keys, metrics);
-      flusher = new Flusher(ctx, declared, keys, metrics);
+      flusher = new Flusher(ctx, declared, keys, metrics, {
+        guard: !options.unsafeWithoutIdempotency,
+        versionBump: !options.unsafeWithoutVersionBump,
+      });
       const f = flusher;
       const q = queue;
       const d = declared;

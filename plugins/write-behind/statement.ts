@@ -6,6 +6,14 @@ import { sortableId } from "./keys";
 
 const WB = BOOKKEEPING_FIELD;
 
+/** Both on in production; a mutation test switches one off to show its check catches it. */
+export interface FlushProtections {
+  /** The exactly-once guard on `_wb.last`. */
+  guard: boolean;
+  /** `version` moved with the flush, so the cache entry follows it. */
+  versionBump: boolean;
+}
+
 /**
  * One document's folded changes as one MongoDB update (a pipeline, so it computes from the stored
  * document), applied exactly once:
@@ -20,7 +28,13 @@ const WB = BOOKKEEPING_FIELD;
  *   version rules keep ordering this write against write-throughs.
  * - Nothing else is touched: a write-through of other fields is never overwritten.
  */
-export function flushStatement(doc: Coalesced, spec: Declared, gen: string): BulkUpdateOne {
+export function flushStatement(
+  doc: Coalesced,
+  spec: Declared,
+  gen: string,
+  /** Off only in mutation tests (see WriteBehindOptions). */
+  protections: FlushProtections = { guard: true, versionBump: true },
+): BulkUpdateOne {
   const set: Record<string, unknown> = {};
   for (const [f, n] of Object.entries(doc.add))
     set[f] = { $add: [{ $ifNull: [`$${f}`, 0] }, { $literal: n }] };
@@ -38,15 +52,17 @@ export function flushStatement(doc: Coalesced, spec: Declared, gen: string): Bul
     };
   }
   set[WB] = { g: { $literal: gen }, last: { $literal: sortableId(doc.maxId) }, n: applied };
-  set.version = { $add: [{ $ifNull: ["$version", 0] }, 1] };
+  if (protections.versionBump) set.version = { $add: [{ $ifNull: ["$version", 0] }, 1] };
   return {
-    filter: {
-      _id: new ObjectId(doc.id),
-      $or: [
-        { [`${WB}.last`]: { $exists: false } },
-        { [`${WB}.last`]: { $lt: sortableId(doc.minId) } },
-      ],
-    },
+    filter: protections.guard
+      ? {
+          _id: new ObjectId(doc.id),
+          $or: [
+            { [`${WB}.last`]: { $exists: false } },
+            { [`${WB}.last`]: { $lt: sortableId(doc.minId) } },
+          ],
+        }
+      : { _id: new ObjectId(doc.id) },
     update: [{ $set: set }],
   };
 }
