@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -43,6 +43,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
     title: "Outside writes (change streams)",
     load: async () => (await import("./sections/outside-writes")).outsideWritesSection,
   },
+  "write-behind": {
+    title: "Write-behind view counters",
+    load: async () => (await import("./sections/write-behind")).writeBehindSection,
+  },
 };
 
 interface Args {
@@ -82,7 +86,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
