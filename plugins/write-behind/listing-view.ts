@@ -36,13 +36,13 @@ export const listingViewRoute = createRoute({
   },
   responses: {
     200: jsonResponse(ViewResult, "The view is counted"),
-    ...errorResponses("VALIDATION_ERROR", "NOT_FOUND", ...STORE_ERRORS),
+    ...errorResponses("VALIDATION_ERROR", "LISTING_NOT_FOUND", ...STORE_ERRORS),
   },
 });
 
 /**
- * Existence through the repository (the listing cache where there is one; the read already shows
- * queued views), then one queued `+1`. Under concurrent views the count answered may already
+ * Existence through the listings cache (cache.listings; the repository where listings are not a
+ * cached collection), whose read already shows queued views, then one queued `+1`. Under concurrent views the count answered may already
  * include others' views: it is what a read right after would show.
  */
 export function listingViewHandler(
@@ -51,10 +51,11 @@ export function listingViewHandler(
 ): RouteHandler<typeof listingViewRoute, AppEnv> {
   return async (c) => {
     const { id } = c.req.valid("param");
-    const listing = await ctx.repo
-      .collection<Doc>(LISTINGS_COLLECTION)
-      .findOne({ _id: new ObjectId(id) });
-    if (!listing) throw appError("NOT_FOUND", "Listing not found");
+    const listing =
+      ctx.has("cache") && ctx.use("cache").has(LISTINGS_COLLECTION)
+        ? await ctx.use("cache").collection(LISTINGS_COLLECTION)?.get(id)
+        : await ctx.repo.collection<Doc>(LISTINGS_COLLECTION).findOne({ _id: new ObjectId(id) });
+    if (!listing) throw appError("LISTING_NOT_FOUND");
     await queue.change(LISTINGS_COLLECTION, id, { add: { [VIEW_FIELD]: 1 } });
     const before = typeof listing[VIEW_FIELD] === "number" ? (listing[VIEW_FIELD] as number) : 0;
     return c.json(ok({ id, viewCount: before + 1 }), 200);

@@ -48,10 +48,11 @@ export function overlayPresenter<T extends Row>(
 }
 
 /**
- * Readers see queued changes at once: every document a read (or a write) of a declared collection
- * returns gets its overlay merged (overlay.ts) and its bookkeeping removed. The hook sits outside
- * cache-aside (hits included) and inside write-through, which caches the document as MongoDB has
- * it, bookkeeping included. If Redis cannot be read, the document is returned as stored.
+ * Readers see queued changes at once: every document a repository read of a declared collection
+ * returns gets its overlay merged (overlay.ts) and its bookkeeping removed; what a write returns
+ * loses the bookkeeping (caches take the written documents, bookkeeping included, in afterWrite).
+ * Reads by intent get the same merge through `overlayPresenter`. If Redis cannot be read, the
+ * document is returned as stored.
  *
  * Declared fields are written by write-behind only: an update through the repository that names
  * one is refused (a programming error, CS_ERR_WRITE_BEHIND_FIELD), so no write-through can race
@@ -84,19 +85,29 @@ export function writeBehindHooks(
     return Array.isArray(result) ? merged : merged[0];
   };
   return [
+    // Around the store read, outside the list cache: list hits are merged too.
     {
+      phase: "read",
       collection: collections,
-      op: ["findOne", "find", "findOneAndUpdate"],
+      op: ["findOne", "find"],
       run: async (call, next) => merge(call.collection, await next()),
     },
     {
+      phase: "beforeWrite",
       collection: collections,
       op: UPDATE_OPS,
-      kind: "write",
-      run: (call, next) => {
-        refuseDeclaredFields(call, declared.get(call.collection) as Declared);
-        return next();
-      },
+      run: (call) => refuseDeclaredFields(call, declared.get(call.collection) as Declared),
+    },
+    // What a write answers: the bookkeeping removed (write-through cached it from `after`).
+    {
+      phase: "result",
+      collection: collections,
+      run: (result) =>
+        Array.isArray(result)
+          ? result.map((r) => (isRow(r) ? withoutBookkeeping(r) : r))
+          : isRow(result)
+            ? withoutBookkeeping(result)
+            : result,
     },
   ];
 }

@@ -424,6 +424,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/listings/{id}/view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Count a view of a listing
+         * @description Adds one to the listing's `viewCount` through the write-behind queue: the answer and every read show it at once, MongoDB gets it with the next batch (docs/WRITE-BEHIND.md). 503 when Redis failed while taking it (it may or may not count; never twice).
+         */
+        post: operations["recordListingView"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{id}": {
         parameters: {
             query?: never;
@@ -865,6 +885,16 @@ export interface components {
         };
         ListingResult: {
             data: components["schemas"]["Listing"];
+            message?: string;
+            /** @enum {boolean} */
+            success: true;
+        };
+        ListingViewResult: {
+            data: {
+                id: string;
+                /** @description The count with this view, queued ones included */
+                viewCount: number;
+            };
             message?: string;
             /** @enum {boolean} */
             success: true;
@@ -3183,6 +3213,82 @@ export interface operations {
             };
         };
     };
+    recordListingView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The view is counted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingViewResult"];
+                };
+            };
+            /** @description Invalid request (`VALIDATION_ERROR`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "VALIDATION_ERROR";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Listing not found (`LISTING_NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "LISTING_NOT_FOUND";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "STORE_UNAVAILABLE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+        };
+    };
     getUser: {
         parameters: {
             query?: never;
@@ -4237,6 +4343,12 @@ export interface operations {
                             mongo: "up" | "down";
                             /** @enum {string} */
                             redis: "up" | "down";
+                            writeBehind?: {
+                                depth: number;
+                                lagSeconds: number;
+                                /** @enum {string} */
+                                status: "ok" | "degraded";
+                            };
                         };
                         message?: string;
                         /** @enum {boolean} */

@@ -33,7 +33,7 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
       `/api/v1/listings/${new ObjectId().toHexString()}/view`,
     );
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ success: false, error: { code: "NOT_FOUND" } });
+    expect(await unknown.json()).toMatchObject({ success: false, error: { code: "LISTING_NOT_FOUND" } });
   });
 
   test("readers see each view at once; MongoDB gets them in one write, exactly", async () => {
@@ -46,6 +46,10 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
     const read = await stack.ctx.repo.collection("listings").findOne({ _id: new ObjectId(id) });
     expect(read?.viewCount).toBe(8);
     expect(read).not.toHaveProperty("_wb");
+    // Through the listings cache (reads by intent) too.
+    const got = await (await stack.call("GET", `/api/v1/listings/${id}`)).json();
+    expect(got.data.viewCount).toBe(8);
+    expect(got.data).not.toHaveProperty("_wb");
     expect((await listings(stack).findOne({ _id: new ObjectId(id) }))?.viewCount).toBe(5);
 
     expect(await stack.ctx.use("writeBehind").flush()).toBeGreaterThanOrEqual(3);
