@@ -33,7 +33,10 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
       `/api/v1/listings/${new ObjectId().toHexString()}/view`,
     );
     expect(unknown.status).toBe(404);
-    expect(await unknown.json()).toMatchObject({ success: false, error: { code: "LISTING_NOT_FOUND" } });
+    expect(await unknown.json()).toMatchObject({
+      success: false,
+      error: { code: "LISTING_NOT_FOUND" },
+    });
   });
 
   test("readers see each view at once; MongoDB gets them in one write, exactly", async () => {
