@@ -73,3 +73,12 @@ export function declare(
   }
   return out;
 }
+
+/** Refuses a declared field that its cached collection's declaration calls sensitive. */
+export function refuseSensitive(spec: Declared, sensitive: readonly string[]): void {
+  for (const field of [...spec.counters, ...spec.latest])
+    if (sensitive.includes(field))
+      throw refused(
+        `write-behind refused for ${spec.collection}.${field}: it is a sensitive field`,
+      );
+}

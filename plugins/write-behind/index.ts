@@ -3,7 +3,13 @@ import { type Plugin, PluginError } from "../../src/core/plugin";
 import { LISTINGS_COLLECTION } from "../../src/domain/user";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
 import { USER_COLLECTION } from "../users";
-import { DEFAULT_WRITE_BEHIND, type Declared, declare, type WriteBehindSpec } from "./declarations";
+import {
+  DEFAULT_WRITE_BEHIND,
+  type Declared,
+  declare,
+  refuseSensitive,
+  type WriteBehindSpec,
+} from "./declarations";
 import { Flusher, type QueueStatus } from "./flusher";
 import { writeBehindKeys } from "./keys";
 import { lastSeenMiddleware } from "./last-seen";
@@ -114,11 +120,12 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
     onReady(ctx) {
       // Declarations are all made at register time; reads by intent get the same merge.
       const keys = writeBehindKeys(ctx.config.CACHE_PREFIX);
-      for (const spec of need(declared).values())
-        ctx
-          .use("cache")
-          .collection(spec.collection)
-          ?.presentReadsWith(overlayPresenter(ctx, spec, keys));
+      for (const spec of need(declared).values()) {
+        const cached = ctx.use("cache").collection(spec.collection);
+        // A collection's own sensitive fields are known once every plugin declared its collections.
+        refuseSensitive(spec, cached?.declaration.sensitive ?? []);
+        cached?.presentReadsWith(overlayPresenter(ctx, spec, keys));
+      }
       if (!options.manualFlush) flusher?.start();
     },
     async onClose() {

@@ -64,6 +64,8 @@ describe("write-behind refused at start-up for money and secrets", () => {
     [[{ collection: "users", counters: ["wallet"] }], "users.wallet"],
     [[{ collection: "users", latest: ["passwordHash"] }], "users.passwordHash"],
     [[{ collection: "users", latest: ["version"] }], "users.version"],
+    // Declared sensitive by the listings collection itself (plugins/listings).
+    [[{ collection: "listings", counters: ["internalNotes"] }], "listings.internalNotes"],
   ] as const) {
     test(`${named}: CS_ERR_WRITE_BEHIND_REFUSED`, async () => {
       const err = await createTestStack({
