@@ -38,6 +38,8 @@ export class Flusher {
   private carried: StreamEntry[] | null = null;
   private stopped = false;
   private lastStatus: QueueStatus = { depth: 0, lagSeconds: 0 };
+  /** The lease this instance holds (taken by a round whose release may not have reached Redis). */
+  private held: { token: string; since: number } | null = null;
 
   constructor(
     private readonly ctx: PluginContext,
@@ -102,17 +104,17 @@ export class Flusher {
   private async round(): Promise<number> {
     const { cache, config } = this.ctx;
     const leaseMs = config.WRITE_BEHIND_CLAIM_IDLE_MS;
-    const token = `${this.consumer}:${Date.now()}`;
-    if (!(await cache.acquireLock(this.keys.lease, token, leaseMs))) return 0;
-    const started = Date.now();
+    const lease = await this.takeLease(leaseMs);
+    if (!lease) return 0;
     let flushed = 0;
+    let done = false;
     try {
       await cache.streamEnsureGroup(this.keys.queue, CONSUMER_GROUP);
       for (;;) {
         const batch = await this.nextBatch();
         if (batch.length === 0) break;
         // Past half the lease, another instance may soon take over: stop before writing.
-        if (Date.now() - started > leaseMs / 2) {
+        if (Date.now() - lease.since > leaseMs / 2) {
           this.carried = batch;
           break;
         }
@@ -120,11 +122,34 @@ export class Flusher {
         flushed += batch.length;
         if (batch.length < config.WRITE_BEHIND_BATCH_SIZE) break;
       }
+      done = true;
     } finally {
-      await cache.releaseLock(this.keys.lease, token).catch(() => undefined);
-      await this.measure().catch(() => undefined);
+      await cache
+        .releaseLock(this.keys.lease, lease.token)
+        .then(() => {
+          this.held = null;
+        })
+        .catch(() => undefined);
+      if (!done) await this.measure().catch(() => undefined);
     }
+    await this.measure().catch(() => undefined);
     return flushed;
+  }
+
+  /**
+   * The lease, newly taken, or still ours from a round whose release did not reach Redis (a
+   * timeout under load): without this the instance would wait out its own lease.
+   */
+  private async takeLease(leaseMs: number): Promise<{ token: string; since: number } | null> {
+    const { cache } = this.ctx;
+    const token = `${this.consumer}:${Date.now()}`;
+    if (await cache.acquireLock(this.keys.lease, token, leaseMs)) {
+      this.held = { token, since: Date.now() };
+      return this.held;
+    }
+    if (this.held && (await cache.get(this.keys.lease)) === this.held.token) return this.held;
+    this.held = null;
+    return null;
   }
 
   private async nextBatch(): Promise<StreamEntry[]> {
