@@ -107,7 +107,6 @@ export class Flusher {
     const lease = await this.takeLease(leaseMs);
     if (!lease) return 0;
     let flushed = 0;
-    let done = false;
     try {
       await cache.streamEnsureGroup(this.keys.queue, CONSUMER_GROUP);
       for (;;) {
@@ -122,7 +121,6 @@ export class Flusher {
         flushed += batch.length;
         if (batch.length < config.WRITE_BEHIND_BATCH_SIZE) break;
       }
-      done = true;
     } finally {
       await cache
         .releaseLock(this.keys.lease, lease.token)
@@ -130,9 +128,8 @@ export class Flusher {
           this.held = null;
         })
         .catch(() => undefined);
-      if (!done) await this.measure().catch(() => undefined);
+      await this.measure().catch(() => undefined);
     }
-    await this.measure().catch(() => undefined);
     return flushed;
   }
 
