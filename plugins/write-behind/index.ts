@@ -45,8 +45,6 @@ declare module "../../src/core/plugin" {
 export interface WriteBehindOptions {
   /** Default DEFAULT_WRITE_BEHIND (`users.lastSeenAt`, `listings.viewCount`). */
   fields?: readonly WriteBehindSpec[];
-  /** Test only: no flush timer; tests flush with `writeBehind.flush()`. */
-  manualFlush?: boolean;
   /**
    * Test only (refused unless NODE_ENV=test): flush without the exactly-once guard, so a test can
    * show that its check catches a retried batch counted twice.
@@ -126,7 +124,7 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
         refuseSensitive(spec, cached?.declaration.sensitive ?? []);
         cached?.presentReadsWith(overlayPresenter(ctx, spec, keys));
       }
-      if (!options.manualFlush) flusher?.start();
+      flusher?.start();
     },
     async onClose() {
       await flusher?.stop();
