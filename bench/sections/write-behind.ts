@@ -21,7 +21,7 @@ export const writeBehindSection: Section = async (ctx): Promise<SectionResult> =
   try {
     const { stack } = env;
     const total = Math.max(2000, Math.round(20_000 * ctx.scale));
-    const listings = stack.ctx.db.collection<Doc>("listings");
+    const listings = stack.ctx.stores.db.collection<Doc>("listings");
     const rows: { wb: number; direct: number; wbWrites: number; ratio: number }[] = [];
     for (let run = 0; run < ctx.runs; run++) {
       const ids: string[] = [];

@@ -1,4 +1,4 @@
-import type { StreamEntry } from "../../src/core/ports/cache-store";
+import type { StreamEntry } from "../../src/core/ports/queue-store";
 import type { Declared } from "./declarations";
 
 /** One queued change as the stream holds it. */

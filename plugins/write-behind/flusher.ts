@@ -1,7 +1,7 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
-import type { StreamEntry } from "../../src/core/ports/cache-store";
 import type { Doc } from "../../src/core/ports/document-store";
+import type { StreamEntry } from "../../src/core/ports/queue-store";
 import { refreshCached } from "./cache-refresh";
 import { type Coalesced, coalesce } from "./coalesce";
 import type { Declared } from "./declarations";
@@ -80,7 +80,7 @@ export class Flusher {
   }
 
   async measure(): Promise<QueueStatus> {
-    const { length, oldestId } = await this.ctx.cache.streamBacklog(this.keys.queue);
+    const { length, oldestId } = await this.ctx.stores.cache.streamBacklog(this.keys.queue);
     const lagSeconds = oldestId ? Math.max(0, (Date.now() - idTime(oldestId)) / 1000) : 0;
     this.lastStatus = { depth: length, lagSeconds };
     this.metrics.depth.set(length);
@@ -102,7 +102,8 @@ export class Flusher {
   }
 
   private async round(): Promise<number> {
-    const { cache, config } = this.ctx;
+    const { config } = this.ctx;
+    const { cache } = this.ctx.stores;
     const leaseMs = config.WRITE_BEHIND_CLAIM_IDLE_MS;
     const lease = await this.takeLease(leaseMs);
     if (!lease) return 0;
@@ -138,7 +139,7 @@ export class Flusher {
    * timeout under load): without this the instance would wait out its own lease.
    */
   private async takeLease(leaseMs: number): Promise<{ token: string; since: number } | null> {
-    const { cache } = this.ctx;
+    const { cache } = this.ctx.stores;
     const token = `${this.consumer}:${Date.now()}`;
     if (await cache.acquireLock(this.keys.lease, token, leaseMs)) {
       this.held = { token, since: Date.now() };
@@ -151,7 +152,8 @@ export class Flusher {
 
   private async nextBatch(): Promise<StreamEntry[]> {
     if (this.carried) return this.carried;
-    const { cache, config } = this.ctx;
+    const { config } = this.ctx;
+    const { cache } = this.ctx.stores;
     const size = config.WRITE_BEHIND_BATCH_SIZE;
     const orphaned = await cache.streamAutoClaim(
       this.keys.queue,
@@ -178,7 +180,7 @@ export class Flusher {
     for (const d of docs)
       byCollection.set(d.collection, [...(byCollection.get(d.collection) ?? []), d]);
     for (const [collection, list] of byCollection) await this.write(collection, list);
-    await this.ctx.cache.streamAckDelete(
+    await this.ctx.stores.cache.streamAckDelete(
       this.keys.queue,
       CONSUMER_GROUP,
       batch.map((e) => e.id),
@@ -195,7 +197,7 @@ export class Flusher {
     // so that step then adds to the generation this flush recorded.
     const overlays = await Promise.all(
       docs.map((d) =>
-        this.ctx.cache.hashAccumulate(
+        this.ctx.stores.cache.hashAccumulate(
           this.keys.overlay(collection, d.id),
           {},
           {},
@@ -206,9 +208,9 @@ export class Flusher {
     const statements = docs.map((d, i) =>
       flushStatement(d, spec, overlays[i]?.gen ?? "", this.protections),
     );
-    await this.ctx.db.bulkUpdate(collection, statements);
+    await this.ctx.stores.db.bulkUpdate(collection, statements);
     this.metrics.mongoWrites.inc({ kind: "bulk" });
-    const written = await this.ctx.db
+    const written = await this.ctx.stores.db
       .collection<Doc>(collection)
       .find({ _id: { $in: docs.map((d) => new ObjectId(d.id)) } });
     await refreshCached(this.ctx, collection, written);

@@ -64,7 +64,8 @@ export class WriteBehindQueue {
         throw new Error(`write-behind: ${collection}.${f} is not a declared "latest" field`);
       max[f] = t instanceof Date ? t.getTime() : t;
     }
-    const { config, cache } = this.ctx;
+    const { config } = this.ctx;
+    const { cache } = this.ctx.stores;
     if (!config.WRITE_BEHIND) return this.direct(collection, id, add, max);
     if (!cache.isConnected()) return this.unqueued(collection, id, add, max);
     let queuedId: string | null;
@@ -117,7 +118,7 @@ export class WriteBehindQueue {
     add: Record<string, number>,
     max: Record<string, number>,
   ): Promise<ChangeOutcome> {
-    const doc = await this.ctx.db
+    const doc = await this.ctx.stores.db
       .collection<Doc>(collection)
       .findOneAndUpdate({ _id: new ObjectId(id) }, directUpdate(add, max), {
         returnDocument: "after",

@@ -1,4 +1,4 @@
-import { AppError } from "../../src/core/errors";
+import { setupError } from "../../src/core/errors";
 import type { HookSpec, RepoCall } from "../../src/core/hooks";
 import type { PluginContext } from "../../src/core/plugin";
 import type { ReadPresenter } from "../cache-sync/collection-cache";
@@ -31,7 +31,7 @@ export function overlayPresenter<T extends Row>(
   keys: WriteBehindKeys,
 ): ReadPresenter<T> {
   const fetch = (ids: readonly (string | null)[]) =>
-    ctx.cache
+    ctx.stores.cache
       .hashGetAll(ids.map((id) => keys.overlay(spec.collection, id ?? "-")))
       .catch(() => null);
   return {
@@ -73,7 +73,9 @@ export function writeBehindHooks(
     let overlays: (Record<string, string> | null)[] = [];
     try {
       const wanted = ids.filter((id): id is string => id !== null);
-      const found = await ctx.cache.hashGetAll(wanted.map((id) => keys.overlay(collection, id)));
+      const found = await ctx.stores.cache.hashGetAll(
+        wanted.map((id) => keys.overlay(collection, id)),
+      );
       const byId = new Map(wanted.map((id, i) => [id, found[i] ?? null]));
       overlays = ids.map((id) => (id === null ? null : (byId.get(id) ?? null)));
     } catch {
@@ -121,9 +123,8 @@ function refuseDeclaredFields(call: RepoCall, spec: Declared): void {
     for (const path of Object.keys(fields)) {
       const top = path.split(".")[0] as string;
       if (owned.has(top))
-        throw new AppError(
+        throw setupError(
           "CS_ERR_WRITE_BEHIND_FIELD",
-          500,
           `${call.collection}.${top} is written by write-behind only (queue a change instead)`,
         );
     }

@@ -83,6 +83,8 @@ export const SETUP_ERRORS = {
   CS_ERR_UPDATE_VERSION: "version and _id are managed by cachesync",
   CS_ERR_TEST_ONLY: "A test-only switch is set outside NODE_ENV=test",
   CS_ERR_CHANGE_STREAMS_UNSUPPORTED: "This MongoDB cannot open change streams",
+  CS_ERR_WRITE_BEHIND_REFUSED: "A field may not be written behind (money, sensitive or owned)",
+  CS_ERR_WRITE_BEHIND_FIELD: "A write-behind field is written by write-behind only",
 } as const satisfies Record<string, string>;
 
 export type SetupErrorCode = keyof typeof SETUP_ERRORS;

@@ -23,7 +23,7 @@ describe("write-behind coalescing: one hot listing", () => {
   afterAll(() => stack?.close());
 
   test(`${INCREMENTS} views from ${CLIENTS} concurrent clients: the exact total in MongoDB, ≥ 100× fewer writes`, async () => {
-    const id = await newListing(stack.ctx.db, { viewCount: 0 });
+    const id = await newListing(stack.ctx.stores.db, { viewCount: 0 });
     const writes = countWrites(stack.stores);
     stack.mongo?.resetStats();
     let next = 0;
@@ -47,7 +47,7 @@ describe("write-behind coalescing: one hot listing", () => {
 
     const wb = stack.ctx.use("writeBehind");
     while ((await wb.report()).depth > 0) await wb.flush();
-    expect(await storedViews(stack.ctx.db, id)).toBe(INCREMENTS);
+    expect(await storedViews(stack.ctx.stores.db, id)).toBe(INCREMENTS);
     const again = await stack.ctx.repo.collection("listings").findOne({ _id: new ObjectId(id) });
     expect(again?.viewCount).toBe(INCREMENTS);
 

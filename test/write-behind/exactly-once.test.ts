@@ -9,10 +9,10 @@ import { newListing, pluginsWith, storedViews } from "./support";
  * same check with the guard switched off shows it would count twice.
  */
 async function viewsAfterARetriedBatch(stack: TestStack, views: number): Promise<number> {
-  const id = await newListing(stack.ctx.db);
+  const id = await newListing(stack.ctx.stores.db);
   for (let i = 0; i < views; i++)
     expect((await stack.call("POST", `/api/v1/listings/${id}/view`)).status).toBe(200);
-  const cache = stack.ctx.cache;
+  const cache = stack.ctx.stores.cache;
   const ack = cache.streamAckDelete.bind(cache);
   let failures = 1;
   cache.streamAckDelete = (...args) => {
@@ -21,11 +21,11 @@ async function viewsAfterARetriedBatch(stack: TestStack, views: number): Promise
   };
   const wb = stack.ctx.use("writeBehind");
   expect(await wb.flush().catch((e: unknown) => e)).toBeInstanceOf(StoreUnavailableError);
-  expect(await storedViews(stack.ctx.db, id)).toBe(views); // MongoDB has the batch...
+  expect(await storedViews(stack.ctx.stores.db, id)).toBe(views); // MongoDB has the batch...
   expect((await wb.report()).depth).toBe(views); // ...the queue still holds it
   expect(await wb.flush()).toBe(views); // the same batch, again
   expect((await wb.report()).depth).toBe(0);
-  return storedViews(stack.ctx.db, id);
+  return storedViews(stack.ctx.stores.db, id);
 }
 
 describe("write-behind: a retried batch counts once", () => {
@@ -88,7 +88,7 @@ describe("write-behind refused at start-up for money and secrets", () => {
   test("declared fields cannot be written through the repository", async () => {
     const stack = await createTestStack({ stores: "memory" });
     try {
-      const id = await newListing(stack.ctx.db);
+      const id = await newListing(stack.ctx.stores.db);
       const { ObjectId } = await import("bson");
       const err = await stack.ctx.repo
         .collection("listings")

@@ -38,12 +38,16 @@ async function interleave(stack: TestStack): Promise<void> {
   }
   while ((await wb.report()).depth > 0) await wb.flush();
 
-  const raw = await stack.ctx.db.collection<Doc>("users").findOne({ _id: new ObjectId(user.id) });
+  const raw = await stack.ctx.stores.db
+    .collection<Doc>("users")
+    .findOne({ _id: new ObjectId(user.id) });
   expect(raw).not.toBeNull();
   const fresh = JSON.parse(JSON.stringify(engine.sanitize(raw as Doc)));
   expect((raw?.lastSeenAt as Date | undefined)?.getTime()).toBe(latestQueued);
   expect(fresh.bio).toBe("bio 39");
-  const cached = JSON.parse((await stack.ctx.cache.get(userKeyOf(stack, user.id))) as string);
+  const cached = JSON.parse(
+    (await stack.ctx.stores.cache.get(userKeyOf(stack, user.id))) as string,
+  );
   expect(cached).toEqual(fresh);
   const me = (await (await stack.call("GET", "/api/v1/users/me", { token: user.token })).json())
     .data.user;

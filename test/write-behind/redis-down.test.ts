@@ -58,7 +58,7 @@ describe("write-behind with Redis killed", () => {
   test.if(ownsRedis && !!Bun.which("redis-server"))(
     "acknowledged views: 0 lost (written to MongoDB directly while Redis is down), none twice",
     async () => {
-      const id = await newListing(stack.ctx.db);
+      const id = await newListing(stack.ctx.stores.db);
       let acked = 0;
       let refused = 0;
       let done = false;
@@ -94,14 +94,14 @@ describe("write-behind with Redis killed", () => {
       for (;;) {
         const left = await wb
           .flush()
-          .then(() => stack.ctx.cache.streamBacklog(queue))
+          .then(() => stack.ctx.stores.cache.streamBacklog(queue))
           .then((b) => b.length)
           .catch(() => -1);
         if (left === 0) break;
         if (Date.now() > deadline) throw new Error(`queue not drained (backlog ${left})`);
         await Bun.sleep(100);
       }
-      const total = await storedViews(stack.ctx.db, id);
+      const total = await storedViews(stack.ctx.stores.db, id);
       const paths = await changesByPath(stack);
       console.log(
         `[write-behind] Redis killed after ${atKill} views: ${duringOutage} acknowledged during the 1 s outage; ${acked} acknowledged, ${refused} answered 503; ${total} in MongoDB (lost ${Math.max(0, acked - total)}); paths ${JSON.stringify(paths)}`,

@@ -34,7 +34,7 @@ describe("write-behind beside write-through: the stale-read checker", () => {
       userIds: ids,
       durationMs: 2500,
       writers: 4,
-      evict: (id) => a.ctx.cache.del([`${a.config.CACHE_PREFIX}user:${id}`]),
+      evict: (id) => a.ctx.stores.cache.del([`${a.config.CACHE_PREFIX}user:${id}`]),
       fault: async ({ running }) => {
         while (running()) {
           const stack = queued % 2 ? a : b;

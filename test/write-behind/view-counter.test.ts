@@ -4,7 +4,7 @@ import type { Doc } from "../../src/core/ports/document-store";
 import { createUser } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
 
-const listings = (stack: TestStack) => stack.ctx.db.collection<Doc>("listings");
+const listings = (stack: TestStack) => stack.ctx.stores.db.collection<Doc>("listings");
 
 async function newListing(stack: TestStack, viewCount?: number): Promise<string> {
   const doc = await listings(stack).insertOne({
@@ -75,7 +75,9 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
     expect(Date.parse(seen.lastSeenAt)).toBeGreaterThanOrEqual(before);
     expect(seen).not.toHaveProperty("_wb");
     await stack.ctx.use("writeBehind").flush();
-    const raw = await stack.ctx.db.collection<Doc>("users").findOne({ _id: new ObjectId(user.id) });
+    const raw = await stack.ctx.stores.db
+      .collection<Doc>("users")
+      .findOne({ _id: new ObjectId(user.id) });
     expect((raw?.lastSeenAt as Date | undefined)?.toISOString()).toBe(seen.lastSeenAt);
   });
 });
