@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -38,6 +38,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   near: {
     title: "Near cache and observatory",
     load: async () => (await import("./sections/near")).nearSection,
+  },
+  history: {
+    title: "History checker over the fault proxy (long run)",
+    load: async () => (await import("./sections/history")).historySection,
   },
   outside: {
     title: "Outside writes (change streams)",
@@ -86,7 +90,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
