@@ -17,6 +17,7 @@ import { profilePlugin } from "../plugins/profile";
 import { readYourWritesPlugin } from "../plugins/read-your-writes";
 import { sanitizePlugin } from "../plugins/sanitize";
 import { ssePlugin } from "../plugins/sse";
+import { tracingPlugin } from "../plugins/tracing";
 import { versioningPlugin } from "../plugins/versioning";
 import { walletPlugin } from "../plugins/wallet";
 import { webPlugin } from "../plugins/web";
@@ -68,5 +69,7 @@ export function defaultPlugins(options: CacheSyncOptions = {}): Plugin[] {
     changeStreamsPlugin(),
     docsPlugin(),
     webPlugin(),
+    // Last: its MongoDB spans are the innermost hooks, right around the store.
+    tracingPlugin(),
   ];
 }

@@ -252,6 +252,9 @@ export const envSchema = z.object({
       "must be increasing whole milliseconds, comma-separated (1 to 600000)",
     )
     .describe("when a sampled write is re-checked, in ms after its acknowledgement"),
+  OTEL_TRACES: bool(false).describe(
+    "OpenTelemetry spans (HTTP, engine, Redis, MongoDB) through the OTel API; the host registers the SDK and exporter (docs/TRACING.md)",
+  ),
   NEAR_CACHE: csv.describe(
     "collections with an in-process near cache in front of Redis, e.g. `users,listings` (off by default; docs/NEAR-CACHE.md)",
   ),
