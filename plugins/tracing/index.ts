@@ -17,7 +17,7 @@ export function tracingPlugin(): Plugin {
     hooks(ctx) {
       if (!ctx.config.OTEL_TRACES) return [];
       instrumentEngine(ctx);
-      instrumentRedis(ctx.cache);
+      instrumentRedis(ctx.stores.cache);
       return mongoSpans();
     },
   };

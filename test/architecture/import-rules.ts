@@ -89,4 +89,6 @@ export const RAW_STORE_USERS: readonly string[] = [
   "adoption",
   // Observes what each layer holds, so it must read the stores as they are (no hooks, no fill).
   "observatory",
+  // Wraps the cache port's commands in spans when OTEL_TRACES is on (nothing otherwise).
+  "tracing",
 ];

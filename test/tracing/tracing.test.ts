@@ -62,7 +62,7 @@ describe("OpenTelemetry traces", () => {
 
   test("a miss: cachesync.cache.hit false, and the MongoDB read inside the engine's span", async () => {
     const user = await createUser(traced);
-    await traced.ctx.cache.del([userKeyOf(traced, user.id)]);
+    await traced.ctx.stores.cache.del([userKeyOf(traced, user.id)]);
     exporter.reset();
     await traced.ctx.use("cache").users.get(user.id);
     const spans = exporter.getFinishedSpans();
