@@ -9,7 +9,7 @@ let direct: Redis;
 let client: Redis;
 
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ single: true }); // a proxy fronts one server, not a cluster
   proxy = await startFaultProxy({ upstream: { port: redis.port } });
   direct = new Redis(redis.url);
   // No resend on reconnect: a timed-out command must stay unapplied for these assertions.

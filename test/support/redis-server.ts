@@ -56,8 +56,11 @@ export interface RedisHarness {
  */
 export const onTestCluster = process.env.REDIS_TOPOLOGY === "cluster";
 
+/** `REDIS_TOPOLOGY=sentinel bun run test`: the same on one Sentinel deployment (master + replica). */
+export const onTestSentinel = process.env.REDIS_TOPOLOGY === "sentinel";
+
 /** Suites gate process-owning tests with `test.if(ownsRedis)`. */
-export const ownsRedis = !process.env.REDIS_URL && !onTestCluster;
+export const ownsRedis = !process.env.REDIS_URL && !onTestCluster && !onTestSentinel;
 
 const READY_TIMEOUT_MS = 10_000;
 const live = new Set<Subprocess>();
@@ -75,6 +78,7 @@ export async function startRedis(
   const envUrl = process.env.REDIS_URL;
   if (envUrl) return sharedHarness(envUrl, prefix);
   if (onTestCluster && !opts.single) return testClusterHarness(prefix);
+  if (onTestSentinel && !opts.single) return testSentinelHarness(prefix);
   const bin = Bun.which("redis-server");
   if (!bin) {
     throw new Error(
@@ -198,6 +202,31 @@ async function testClusterHarness(prefix: string): Promise<RedisHarness> {
   });
 }
 
+let testSentinel: Promise<RedisSentinelHarness> | null = null;
+
+/** The Sentinel counterpart of `startTestCluster` (started from the preload too). */
+export function startTestSentinel(): Promise<RedisSentinelHarness> {
+  testSentinel ??= import("./redis-sentinel")
+    .then(({ startRedisSentinel }) => startRedisSentinel())
+    .catch((err) => {
+      testSentinel = null;
+      throw err;
+    });
+  return testSentinel;
+}
+
+async function testSentinelHarness(prefix: string): Promise<RedisHarness> {
+  const sentinel = await startTestSentinel();
+  if (!sharedNoticePrinted) {
+    sharedNoticePrinted = true;
+    console.warn(
+      `REDIS_TOPOLOGY=sentinel: suites run on a Sentinel deployment (${sentinel.sentinels}); tests that kill, pause or restart redis-server are skipped`,
+    );
+  }
+  // The longer command timeout for the same reason as on the cluster (WAIT on a loaded machine).
+  return harnessOnSentinel(sentinel, { env: { REDIS_TIMEOUT_MS: "500" }, prefix });
+}
+
 /**
  * A RedisHarness view of a cluster the test started itself (for createTestStack); the nodes are
  * killed through the cluster harness, so kill/pause/restart here throw.
@@ -225,9 +254,13 @@ export function harnessOnCluster(
   };
 }
 
-/** The same for a Sentinel deployment. */
-export function harnessOnSentinel(sentinel: RedisSentinelHarness): RedisHarness {
+/** The same for a Sentinel deployment (`env` is added to the sentinel variables). */
+export function harnessOnSentinel(
+  sentinel: RedisSentinelHarness,
+  opts: { env?: Record<string, string>; prefix?: string } = {},
+): RedisHarness {
   const env = { REDIS_SENTINELS: sentinel.sentinels, REDIS_SENTINEL_NAME: sentinel.name };
+  const prefix = opts.prefix ?? sentinel.prefix;
   const master = () => sentinel.master();
   return {
     get url() {
@@ -235,16 +268,14 @@ export function harnessOnSentinel(sentinel: RedisSentinelHarness): RedisHarness 
     },
     adapter: { topology: topologyFromSettings(env) },
     topology: "sentinel",
-    env,
+    env: { ...env, ...opts.env },
     port: sentinel.servers[0]?.port ?? 0,
     owned: false,
-    prefix: sentinel.prefix,
+    prefix,
     ...notOwnedOps("the servers are signalled through the sentinel harness"),
-    flush: async () => withClient((await master()).url, (c) => deleteByPrefix(c, sentinel.prefix)),
+    flush: async () => withClient((await master()).url, (c) => deleteByPrefix(c, prefix)),
     stop: async () => {
-      await withClient((await master()).url, (c) => deleteByPrefix(c, sentinel.prefix)).catch(
-        () => {},
-      );
+      await withClient((await master()).url, (c) => deleteByPrefix(c, prefix)).catch(() => {});
     },
   };
 }
