@@ -1,5 +1,5 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]`
  *
  * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
  * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
@@ -7,6 +7,7 @@
  * Not part of `bun test`.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname } from "node:path";
 import { machineInfo } from "./lib/machine";
 import {
@@ -26,6 +27,10 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   },
   http: { title: "HTTP", load: async () => (await import("./sections/http")).httpSection },
   write: { title: "Write path", load: async () => (await import("./sections/write")).writeSection },
+  approve: {
+    title: "Deposit approvals",
+    load: async () => (await import("./sections/approve")).approveSection,
+  },
   sse: { title: "SSE fan-out", load: async () => (await import("./sections/sse")).sseSection },
   cluster: {
     title: "Redis Cluster beside standalone",
@@ -90,7 +95,7 @@ function parseArgs(argv: string[]): Args {
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
@@ -119,6 +124,8 @@ const out =
 console.log(`results → ${out}`);
 const machine = machineInfo();
 const started = performance.now();
+// Other work on the machine moves every figure; the load around the run is printed with them.
+const loadAtStart = loadavg()[0] ?? 0;
 const ctx: SectionContext = {
   quick: args.quick,
   runs: args.runs,
@@ -151,11 +158,18 @@ for (const id of Object.keys(SECTIONS).filter((s) => args.only.includes(s))) {
 }
 
 const totalS = (performance.now() - started) / 1000;
+const loadAtEnd = loadavg()[0] ?? 0;
 const pkgs = Object.entries(machine.packages)
   .map(([k, v]) => `${k} ${v}`)
   .join(", ");
 const targets = results.flatMap((r) =>
-  r.targets.map((t) => [t.name, t.value, t.target, metMark(t.met)]),
+  r.targets.map((t) => [
+    t.name,
+    t.value,
+    t.target,
+    metMark(t.met),
+    t.met === false ? (t.left ?? "") : "",
+  ]),
 );
 const md = [
   "# Benchmarks",
@@ -177,11 +191,12 @@ const md = [
   "- MongoDB: the project's wire-protocol test server (test/support/mongo-wire, official driver 7 talking OP_MSG to the embedded engine), **not mongod**: MongoDB-bound figures show this stack's overhead relative to the same server, not MongoDB's absolute speed.",
   `- Runs: ${args.runs} per figure${args.quick ? " (quick mode: windows shortened to 30 %)" : ""}; figures are medians over runs, ratios are computed within each run and their median is shown (min–max beside it where useful).`,
   "- Everything (load generator, API process, redis-server, MongoDB test server) shares the same 2 cores, so absolute numbers are low and noisy; the ratios are the point.",
+  `- Load average (1 min) at the start and the end of the run: ${loadAtStart.toFixed(1)} / ${loadAtEnd.toFixed(1)} on ${machine.cores} cores (other work on the machine; min–max columns show what it did to the ratios).`,
   "",
   "## Targets",
   "",
   targets.length
-    ? table(["figure", "measured", "target", "status"], targets)
+    ? table(["figure", "measured", "target", "status", "what is left (profiled)"], targets)
     : "_no section produced a target_",
   "",
   ...results.flatMap((r) => [`## ${r.title}`, "", r.body, ""]),

@@ -24,12 +24,13 @@ export async function spawnServer(
   script: string,
   env: Record<string, string>,
   readyPath = "/health",
+  root = ROOT,
 ): Promise<ChildServer> {
   const port = await freePort();
   const proc = Bun.spawn(
-    ["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(ROOT, script)],
+    ["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(root, script)],
     {
-      cwd: ROOT,
+      cwd: root,
       env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
       stdout: "pipe",
       stderr: "pipe",
@@ -90,7 +91,19 @@ export function appEnv(env: BenchEnv): Record<string, string> {
   };
 }
 
-/** The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server. */
-export function spawnApp(env: BenchEnv, extra: Record<string, string> = {}): Promise<ChildServer> {
-  return spawnServer("src/server.ts", { ...appEnv(env), METRICS_ENABLED: "true", ...extra });
+/**
+ * The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server;
+ * `root`: another checkout's (a baseline, lib/baseline.ts).
+ */
+export function spawnApp(
+  env: BenchEnv,
+  extra: Record<string, string> = {},
+  root = ROOT,
+): Promise<ChildServer> {
+  return spawnServer(
+    "src/server.ts",
+    { ...appEnv(env), METRICS_ENABLED: "true", ...extra },
+    "/health",
+    root,
+  );
 }

@@ -8,6 +8,8 @@ export interface Target {
   /** The target, formatted (e.g. "≥ 0.8×"). */
   target: string;
   met: boolean | null;
+  /** For a missed target: what the profile shows is left, and where it lives. */
+  left?: string;
 }
 
 export interface SectionResult {

@@ -1,5 +1,6 @@
+import { ObjectId } from "bson";
 import type { SanitizedUser } from "../../plugins/users";
-import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
+import { floorRedis, rawMongo, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
 
@@ -28,6 +29,17 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const missUsers: SanitizedUser[] = [];
     for (let i = 0; i < 64; i++) missUsers.push(await seedBenchUser(stack));
     const missKeys = missUsers.map((u) => engine.userKey(u.id));
+    // The miss floor: the official driver's findOne and a plain SET of the JSON, same server,
+    // same documents, its own keys (deleted before each read like ours).
+    const mongo = await rawMongo(env.mongo.url);
+    const usersRaw = mongo.db(stack.dbName).collection("users");
+    const missOids = missUsers.map((u) => new ObjectId(u.id));
+    const floorMissKeys = missKeys.map((k) => `${k}:floor`);
+    const floorMiss = async (w: number) => {
+      const doc = await usersRaw.findOne({ _id: missOids[w]! });
+      await floorOn.set(floorMissKeys[w]!, JSON.stringify(doc));
+      return doc;
+    };
 
     const d = Math.round(2000 * ctx.scale);
     const warm = Math.round(500 * ctx.scale);
@@ -70,11 +82,28 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
         concurrency: 1,
         before: () => floorOn.del(missKeys[0]!),
       });
-      run.miss64 = await closedLoop((w) => svc.getUserWithSync(missUsers[w]!.id), {
-        ...missOpts,
-        concurrency: 64,
-        before: (w) => floorOn.del(missKeys[w]!),
-      });
+      const misses: [string, () => Promise<LoadResult>][] = [
+        [
+          "miss64",
+          () =>
+            closedLoop((w) => svc.getUserWithSync(missUsers[w]!.id), {
+              ...missOpts,
+              concurrency: 64,
+              before: (w) => floorOn.del(missKeys[w]!),
+            }),
+        ],
+        [
+          "missFloor64",
+          () =>
+            closedLoop(floorMiss, {
+              ...missOpts,
+              concurrency: 64,
+              before: (w) => floorOn.del(floorMissKeys[w]!),
+            }),
+        ],
+      ];
+      if (r % 2 === 1) misses.reverse();
+      for (const [name, fn] of misses) run[name] = await fn();
       runs.push(run);
       ctx.log(
         `read run ${r + 1}: seq ours ${fmt.us(run.ours1!.p50Us)} µs vs floor ${fmt.us(run.floor1!.p50Us)} µs; ` +
@@ -116,11 +145,13 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     }
     floorOn.disconnect();
     floorOff.disconnect();
+    await mongo.close();
 
     const med = (name: string, f: keyof LoadResult) => median(runs.map((r) => r[name]![f]));
     const ratioRuns = (a: string, b: string) => runs.map((r) => r[a]!.opsPerSec / r[b]!.opsPerSec);
     const r1 = ratioRuns("ours1", "floor1");
     const r64 = ratioRuns("ours64", "floor64");
+    const rMiss = ratioRuns("miss64", "missFloor64");
     const row = (label: string, name: string, ratio?: number[]) => [
       label,
       fmt.int(med(name, "opsPerSec")),
@@ -147,7 +178,15 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
           row("floor: redis.get + JSON.parse (auto-pipelining on)", "floor64"),
           row("floor, auto-pipelining off", "floorOff64"),
           row("getUserWithSync, hit", "ours64", r64),
-          row("getUserWithSync, miss (64 users; a DEL before each read counts in ops/s)", "miss64"),
+          row(
+            "floor miss: driver findOne + SET of the JSON (64 users; a DEL before each)",
+            "missFloor64",
+          ),
+          row(
+            "getUserWithSync, miss (64 users; a DEL before each read counts in ops/s)",
+            "miss64",
+            rMiss,
+          ),
         ],
       ),
       "",
@@ -165,16 +204,24 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       body,
       targets: [
         {
-          name: "hit ≥ 0.8× raw floor at 64 in flight",
+          name: "hit ≥ 0.9× raw floor at 64 in flight",
           value: fmt.ratio(median(r64)),
-          target: "≥ 0.80×",
-          met: median(r64) >= 0.8,
+          target: "≥ 0.90×",
+          met: median(r64) >= 0.9,
+          left: "the engine's read over the adapter (breakdown in section 1: hook phases, breaker, sanitize, metrics); ioredis's per-command timer is gone (one shared deadline timer per connection)",
         },
         {
-          name: "hit p50 sequential",
-          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs)`,
-          target: "≤ 60 µs",
-          met: p50seq <= 60,
+          name: "hit p50 sequential within 10 % of the floor's",
+          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs: ${fmt.ratio(p50seq / med("floor1", "p50Us"))})`,
+          target: "≤ 1.10×",
+          met: p50seq <= 1.1 * med("floor1", "p50Us"),
+        },
+        {
+          name: "miss ≥ 0.7× findOne + SET floor at 64 in flight",
+          value: fmt.ratio(median(rMiss)),
+          target: "≥ 0.70×",
+          met: median(rMiss) >= 0.7,
+          left: "the leased fill protocol of docs/CONSISTENCY.md (lease, set-if-newer script, email index) against one SET; engine's fill path",
         },
       ],
     };

@@ -1,7 +1,8 @@
 /**
- * The HTTP floor: a bare Hono route doing redis.get + JSON.parse + c.json on the same
- * redis-server and key as the app's cached user, served by Bun.serve in its own process.
- * Env: PORT, HOST, REDIS_URL, BENCH_KEY.
+ * The HTTP floor: a bare Hono route reading what GET /users/me reads — the cached user and its
+ * list entries (listings, favorites) — with one MGET, JSON.parse and c.json, on the same
+ * redis-server and keys, served by Bun.serve in its own process.
+ * Env: PORT, HOST, REDIS_URL, BENCH_KEY (the user), BENCH_LIST_KEYS (comma-separated).
  */
 import { Hono } from "hono";
 import Redis from "ioredis";
@@ -11,12 +12,16 @@ const redis = new Redis(process.env.REDIS_URL as string, {
   maxRetriesPerRequest: 0,
 });
 const key = process.env.BENCH_KEY as string;
+const keys = [key, ...(process.env.BENCH_LIST_KEYS ?? "").split(",").filter(Boolean)];
 const app = new Hono();
 app.get("/health", (c) => c.json({ ok: true }));
 app.get("/bare", async (c) => {
-  const raw = await redis.get(key);
-  if (!raw) return c.json({ success: false }, 404);
-  return c.json({ success: true, data: JSON.parse(raw) });
+  const [user, ...lists] = await redis.mget(keys);
+  if (!user) return c.json({ success: false }, 404);
+  return c.json({
+    success: true,
+    data: { user: JSON.parse(user), lists: lists.map((l) => (l ? JSON.parse(l) : null)) },
+  });
 });
 Bun.serve({
   port: Number(process.env.PORT),

@@ -1,7 +1,7 @@
 import { toApiDoc } from "../../src/domain/api-doc";
 import type { SanitizedUser } from "../users";
 
-/** SPEC §2: never in Redis, a response or an event. `pendingOps`/`fencedOps` are ledger bookkeeping. */
+/** SPEC §2: never in Redis, a response or an event. `pendingOps`/`fencedOps`/`ledgerOutbox` are ledger bookkeeping. */
 export const DEFAULT_SENSITIVE_FIELDS = [
   "passwordHash",
   "refreshTokens",
@@ -10,6 +10,7 @@ export const DEFAULT_SENSITIVE_FIELDS = [
   "twoFA",
   "pendingOps",
   "fencedOps",
+  "ledgerOutbox",
 ] as const;
 
 export type UserSanitizer = (doc: Record<string, unknown>) => SanitizedUser;

@@ -1,6 +1,5 @@
-import type { SSEStreamingApi } from "hono/streaming";
 import type { AuthUser } from "../../src/core/app-env";
-import type { UserEvent } from "./sse-event";
+import { frameOf, rawFrame, type UserEvent } from "./sse-event";
 
 export type CloseReason =
   | "client-gone"
@@ -18,12 +17,17 @@ const SESSION_CHECK_HEARTBEATS = 4;
 /** setTimeout's longest delay (~24.8 days); a longer session is re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-type Frame = { kind: "event"; ev: UserEvent } | { kind: "raw"; text: string };
+/**
+ * Frames the response body may hold beyond what the server has taken from it; further frames wait
+ * in the connection's own bounded backlog. Small: what counts against SSE_MAX_QUEUE is the backlog.
+ */
+const BODY_HIGH_WATER_MARK = 4;
+
+const HEARTBEAT = rawFrame(": heartbeat\n\n");
 
 export interface ConnectionOptions {
   /** Frames waiting for a slow socket beyond this drop the connection (SSE_MAX_QUEUE). */
   maxQueue: number;
-  heartbeatMs: number;
   /**
    * Re-checks the stream's session every SESSION_CHECK_HEARTBEATS heartbeats: an account deleted
    * (no event announces it) or a logout whose event was lost still ends the stream. false closes
@@ -40,49 +44,47 @@ export interface ConnectionOptions {
 const FINAL_FRAME_TIMEOUT_MS = 250;
 
 /**
- * One client stream. Frames go through a bounded queue drained by a single writer, because a
- * write to a client that does not read never resolves: without the bound, one stalled browser
- * would hold every event published while it stalls. Overflow closes the stream; EventSource
- * reconnects with Last-Event-ID and replays what it missed, which costs less than buffering.
+ * One client stream: the response body itself (`body`), fed with already encoded frames. A frame
+ * is handed to the body while the server keeps taking them, otherwise it waits in a bounded
+ * backlog, because a client that does not read would otherwise make us hold every event
+ * published while it stalls. Overflow closes the stream; EventSource reconnects with
+ * Last-Event-ID and replays what it missed, which costs less than buffering. Heartbeats come
+ * from the hub's one timer (`beat`), so an idle stream holds no timer of its own.
  */
 export class SseConnection {
-  private queue: Frame[] = [];
-  private pumping = false;
+  readonly body: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private backlog: Uint8Array[] = [];
   private closedWith: CloseReason | undefined;
+  /** Set by a graceful close: the body ends once the backlog is written. */
+  private ending = false;
+  private ended = false;
   /** Live events that arrive while the replay is being read; flushed after it. */
   private held: UserEvent[] | undefined = [];
   /** Ids already sent by the replay: the same event may also arrive live, sent once. */
-  private readonly replayed = new Set<string>();
-  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private replayed: Set<string> | undefined;
+  private wroteSinceBeat = false;
+  /** Spread so a hub's streams do not all check their session on the same heartbeat. */
+  private beats = Math.floor(Math.random() * SESSION_CHECK_HEARTBEATS);
   private expiry: ReturnType<typeof setTimeout> | undefined;
-  private resolveDone!: () => void;
-  /** Settles when the connection is over, whoever closed it; the stream callback awaits it. */
-  readonly done = new Promise<void>((r) => {
-    this.resolveDone = r;
-  });
 
   constructor(
     readonly user: AuthUser,
-    private readonly stream: SSEStreamingApi,
     private readonly opts: ConnectionOptions,
   ) {
-    // Proxies close idle streams; a comment line keeps them open and EventSource ignores it.
-    let beats = 0;
-    this.heartbeat = setInterval(() => {
-      if (this.queue.length === 0) this.push({ kind: "raw", text: ": heartbeat\n\n" });
-      if (++beats % SESSION_CHECK_HEARTBEATS === 0 && opts.sessionValid)
-        opts.sessionValid().then(
-          (valid) => {
-            if (!valid) this.close("revoked");
-          },
-          () => {},
-        );
-    }, opts.heartbeatMs);
-    this.heartbeat.unref?.();
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.flush(),
+        cancel: () => this.close("client-gone"),
+      },
+      { highWaterMark: BODY_HIGH_WATER_MARK },
+    );
     if (user.exp !== undefined) this.armExpiry(user.exp * 1000);
-    stream.onAbort(() => this.close("client-gone"));
     // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
-    this.push({ kind: "raw", text: `retry: ${opts.retryMs}\n: connected\n\n` });
+    this.write(rawFrame(`retry: ${opts.retryMs}\n: connected\n\n`));
   }
 
   /** False once the account's session moved on from the one this stream was opened with. */
@@ -109,6 +111,23 @@ export class SseConnection {
     return this.closedWith !== undefined;
   }
 
+  /**
+   * The hub's heartbeat tick. Proxies close idle streams; a comment line keeps them open (and
+   * a dead peer shows as a failed write) and EventSource ignores it.
+   */
+  beat(): void {
+    if (this.closed) return;
+    if (!this.wroteSinceBeat && this.backlog.length === 0) this.write(HEARTBEAT);
+    this.wroteSinceBeat = false;
+    if (++this.beats % SESSION_CHECK_HEARTBEATS === 0 && this.opts.sessionValid)
+      this.opts.sessionValid().then(
+        (valid) => {
+          if (!valid) this.close("revoked");
+        },
+        () => {},
+      );
+  }
+
   /** A live event from the bus. */
   deliver(ev: UserEvent): void {
     if (this.closed) return;
@@ -117,78 +136,83 @@ export class SseConnection {
       if (this.held.length > this.opts.maxQueue) this.close("slow-client");
       return;
     }
-    if (this.replayed.has(ev.id)) return;
-    this.push({ kind: "event", ev });
+    if (this.replayed?.has(ev.id)) return;
+    this.send(ev);
   }
 
   /** Sends the replayed events (oldest first), then whatever arrived live meanwhile, once each. */
   finishReplay(events: readonly UserEvent[]): void {
     const held = this.held ?? [];
     this.held = undefined;
+    if (this.closed) return;
+    if (events.length > 0) this.replayed = new Set();
     for (const ev of events) {
-      this.replayed.add(ev.id);
-      this.push({ kind: "event", ev });
+      this.replayed?.add(ev.id);
+      this.send(ev);
     }
-    for (const ev of held) if (!this.replayed.has(ev.id)) this.push({ kind: "event", ev });
+    for (const ev of held) if (!this.replayed?.has(ev.id)) this.send(ev);
   }
 
   /**
-   * Ends the connection. A slow client's stream is aborted (its pending write can never finish);
+   * Ends the connection. A slow or gone client's stream ends at once with what it holds;
    * otherwise a last `event: close` tells the client why, so it may choose not to reconnect.
    */
   close(reason: CloseReason): void {
     if (this.closed) return;
     this.closedWith = reason;
-    clearInterval(this.heartbeat);
     clearTimeout(this.expiry);
-    this.queue = [];
     this.held = undefined;
     this.opts.onClosed(this, reason);
     if (reason === "slow-client" || reason === "client-gone") {
-      this.stream.abort();
-      this.resolveDone();
+      this.backlog = [];
+      this.end();
       return;
     }
-    const last = this.stream
-      .writeSSE({ event: "close", data: JSON.stringify({ reason }) })
-      .then(() => true);
-    void Promise.race([last, Bun.sleep(FINAL_FRAME_TIMEOUT_MS).then(() => false)]).then(
-      (written) => {
-        // A client that did not take the last frame in time is stalled: a graceful close would wait on it.
-        if (written) void this.stream.close();
-        else this.stream.abort();
-        this.resolveDone();
-      },
-    );
+    this.backlog.push(rawFrame(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`));
+    this.ending = true;
+    this.flush();
+    if (this.ended) return;
+    // A client that does not take the last frame in time is stalled: end without it.
+    setTimeout(() => {
+      this.backlog = [];
+      this.end();
+    }, FINAL_FRAME_TIMEOUT_MS).unref?.();
   }
 
-  private push(frame: Frame): void {
+  private send(ev: UserEvent): void {
+    this.write(frameOf(ev));
+    if (!this.closed) this.opts.onDelivered();
+  }
+
+  private write(frame: Uint8Array): void {
     if (this.closed) return;
-    if (this.queue.length >= this.opts.maxQueue) {
+    this.wroteSinceBeat = true;
+    if (this.backlog.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
+      this.controller.enqueue(frame);
+      return;
+    }
+    if (this.backlog.length >= this.opts.maxQueue) {
       this.close("slow-client");
       return;
     }
-    this.queue.push(frame);
-    if (!this.pumping) void this.pump();
+    this.backlog.push(frame);
   }
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
+  /** The server took frames from the body: hand it what waits, and end it after a graceful close. */
+  private flush(): void {
+    if (this.ended) return;
+    while (this.backlog.length > 0 && (this.controller.desiredSize ?? 0) > 0)
+      this.controller.enqueue(this.backlog.shift() as Uint8Array);
+    if (this.ending && this.backlog.length === 0) this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
     try {
-      for (let frame = this.queue.shift(); frame && !this.closed; frame = this.queue.shift()) {
-        if (frame.kind === "raw") {
-          await this.stream.write(frame.text);
-        } else {
-          await this.stream.writeSSE({
-            event: frame.ev.event,
-            id: frame.ev.id,
-            data: frame.ev.data,
-          });
-          if (!this.closed) this.opts.onDelivered();
-        }
-      }
-    } finally {
-      this.pumping = false;
+      this.controller.close();
+    } catch {
+      // already cancelled by the client
     }
   }
 }

@@ -14,8 +14,18 @@ export class SseHub {
   private readonly admins = new Set<SseConnection>();
   /** The newest version dispatched per user (bounded: an evicted user only loses the filter). */
   private readonly newest = new LRUCache<string, number>({ max: 100_000 });
+  private readonly all = new Set<SseConnection>();
+  /** One heartbeat timer for every stream of the instance, started with the first one. */
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly opts: { maxPerUser: number; metrics: SseMetrics; logger: Logger }) {}
+  constructor(
+    private readonly opts: {
+      maxPerUser: number;
+      heartbeatMs: number;
+      metrics: SseMetrics;
+      logger: Logger;
+    },
+  ) {}
 
   /**
    * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
@@ -29,6 +39,11 @@ export class SseHub {
       this.byUser.set(conn.user.id, set);
     }
     set.add(conn);
+    this.all.add(conn);
+    this.heartbeat ??= setInterval(() => {
+      for (const c of this.all) c.beat();
+    }, this.opts.heartbeatMs);
+    this.heartbeat.unref?.();
     if (conn.user.role === "admin") this.admins.add(conn);
     this.opts.metrics.sseClients.inc();
     while (set.size > this.opts.maxPerUser) {
@@ -42,6 +57,7 @@ export class SseHub {
   remove(conn: SseConnection, reason: CloseReason): void {
     const set = this.byUser.get(conn.user.id);
     if (!set?.delete(conn)) return;
+    this.all.delete(conn);
     if (set.size === 0) this.byUser.delete(conn.user.id);
     this.admins.delete(conn);
     this.opts.metrics.sseClients.dec();
@@ -74,5 +90,7 @@ export class SseHub {
   closeAll(): void {
     for (const set of [...this.byUser.values()])
       for (const conn of [...set]) conn.close("shutdown");
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 }

@@ -23,6 +23,7 @@ export function ssePlugin(): Plugin {
   const hubFor = (ctx: PluginContext) =>
     (hub ??= new SseHub({
       maxPerUser: ctx.config.SSE_MAX_PER_USER,
+      heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
       metrics: sseMetrics(ctx.metrics),
       logger: ctx.logger,
     }));

@@ -15,7 +15,24 @@ export interface UserEvent {
   data: string;
   /** The account's session state after the change: streams of revoked sessions close on it. */
   session?: { tokenVersion: number; role: string };
+  /** The encoded SSE block, built once and written to every stream it goes to (frameOf). */
+  frame?: Uint8Array;
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * The event's SSE block as bytes, encoded on first use and shared by every recipient: a fan-out
+ * to thousands of streams costs one JSON-to-bytes encoding, not one per stream. `data` is JSON,
+ * which never holds a raw line break, so it is one `data:` line.
+ */
+export function frameOf(ev: UserEvent): Uint8Array {
+  ev.frame ??= encoder.encode(`event: ${ev.event}\nid: ${ev.id}\ndata: ${ev.data}\n\n`);
+  return ev.frame;
+}
+
+/** A frame that is not an event (a comment, the retry line, the last `event: close`). */
+export const rawFrame = (text: string): Uint8Array => encoder.encode(text);
 
 function sessionOf(user: unknown): UserEvent["session"] {
   if (!user || typeof user !== "object") return undefined;

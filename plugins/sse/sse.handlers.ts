@@ -1,6 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { streamSSE } from "hono/streaming";
-import type { AppEnv } from "../../src/core/app-env";
+import type { AppEnv, AuthUser } from "../../src/core/app-env";
 import { clientIp } from "../../src/core/client-ip";
 import { appError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
@@ -44,6 +43,24 @@ export function eventsHandler(
     }
   }
 
+  const onDelivered = () => delivered.inc();
+  /**
+   * Built outside the request handler's scope: a stream lives for hours, and closures made in
+   * the handler would keep the whole request (its context, headers, middleware frames) alive.
+   */
+  function openConnection(caller: AuthUser, release: () => void): SseConnection {
+    return new SseConnection(caller, {
+      maxQueue: ctx.config.SSE_MAX_QUEUE,
+      sessionValid: () => auth.isSessionCurrent(caller),
+      retryMs: RETRY_MS,
+      onDelivered,
+      onClosed: (cn, reason) => {
+        hub.remove(cn, reason);
+        release();
+      },
+    });
+  }
+
   return async function streamEvents(c) {
     const query = c.req.valid("query");
     const caller = await resolveSseCaller(c, auth, query.ticket);
@@ -59,26 +76,19 @@ export function eventsHandler(
       0,
     );
 
-    return streamSSE(c, async (stream) => {
-      try {
-        const conn = new SseConnection(caller, stream, {
-          maxQueue: ctx.config.SSE_MAX_QUEUE,
-          heartbeatMs: ctx.config.SSE_HEARTBEAT_MS,
-          sessionValid: () => auth.isSessionCurrent(caller),
-          retryMs: RETRY_MS,
-          onDelivered: () => delivered.inc(),
-          onClosed: (cn, reason) => hub.remove(cn, reason),
-        });
-        // Registered before the replay read so nothing published in between is lost; the
-        // connection holds live events until the replay is written and sends each id once.
-        hub.add(conn);
-        conn.finishReplay(
-          lastEventId ? await missedSince(lastEventId, caller.id, caller.role === "admin") : [],
-        );
-        await conn.done;
-      } finally {
-        release();
-      }
+    const conn = openConnection(caller, release);
+    // Registered before the replay read so nothing published in between is lost; the
+    // connection holds live events until the replay is written and sends each id once.
+    hub.add(conn);
+    if (lastEventId)
+      void missedSince(lastEventId, caller.id, caller.role === "admin").then((missed) =>
+        conn.finishReplay(missed),
+      );
+    else conn.finishReplay([]);
+    return c.body(conn.body, 200, {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache",
+      Connection: "keep-alive",
     });
   };
 }

@@ -3,6 +3,7 @@ import type { Plugin, PluginContext } from "../../src/core/plugin";
 import type { IndexSpec } from "../../src/core/ports/document-store";
 import { rawUsers } from "../users";
 import { createBalanceService } from "./balance/apply";
+import { settleDrains } from "./balance/outbox";
 import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "./collections";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";
@@ -22,6 +23,7 @@ import type { Faults } from "./shared/faults";
 import { topUpHandler } from "./top-up/handlers";
 import { topUpRoute } from "./top-up/routes";
 
+export { drainUser, settleDrains } from "./balance/outbox";
 export { recoverEntry, recoverPending } from "./balance/recover";
 export type { LedgerEntry } from "./balance/types";
 export { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "./collections";
@@ -97,8 +99,9 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
         timer.unref?.();
       }
     },
-    onClose() {
+    async onClose(ctx) {
       if (timer) clearInterval(timer);
+      await settleDrains(ctx);
     },
   };
 }

@@ -1,5 +1,4 @@
 import { expect, test } from "bun:test";
-import { SSEStreamingApi } from "hono/streaming";
 import { type CloseReason, SseConnection } from "../../plugins/sse/connection";
 import type { UserEvent } from "../../plugins/sse/sse-event";
 import { SseReader } from "./sse-client";
@@ -12,19 +11,19 @@ const ev = (id: string): UserEvent => ({
   data: JSON.stringify({ n: id }),
 });
 
-/** A connection on a bare stream, read like a browser would: the replay/live merge in isolation. */
+/** A connection read like a browser would: the replay/live merge in isolation. */
 function harness() {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const stream = new SSEStreamingApi(writable, readable);
   const closed: CloseReason[] = [];
-  const conn = new SseConnection({ id: "u1", role: "user", email: "u1@example.test" }, stream, {
-    maxQueue: 100,
-    heartbeatMs: 60_000,
-    retryMs: 1000,
-    onDelivered: () => {},
-    onClosed: (_c, reason) => closed.push(reason),
-  });
-  return { conn, reader: new SseReader(new Response(stream.responseReadable)), closed };
+  const conn = new SseConnection(
+    { id: "u1", role: "user", email: "u1@example.test" },
+    {
+      maxQueue: 100,
+      retryMs: 1000,
+      onDelivered: () => {},
+      onClosed: (_c, reason) => closed.push(reason),
+    },
+  );
+  return { conn, reader: new SseReader(new Response(conn.body)), closed };
 }
 
 test("events arriving live during the replay read are sent once, after the replay, in order", async () => {
@@ -50,4 +49,37 @@ test("too many live events held during a replay drop the connection instead of b
   for (let i = 0; i <= 100; i++) conn.deliver(ev(`${i}-0`));
   expect(closed).toEqual(["slow-client"]);
   expect(conn.closed).toBe(true);
+});
+
+test("a client that stops reading is dropped once maxQueue frames wait, and its body ends", async () => {
+  const closed: CloseReason[] = [];
+  const conn = new SseConnection(
+    { id: "u1", role: "user", email: "u1@example.test" },
+    {
+      maxQueue: 8,
+      retryMs: 1000,
+      onDelivered: () => {},
+      onClosed: (_c, reason) => closed.push(reason),
+    },
+  );
+  conn.finishReplay([]);
+  for (let i = 0; i < 40; i++) conn.deliver(ev(`${i}-0`));
+  expect(closed).toEqual(["slow-client"]);
+  const text = await new Response(conn.body).text();
+  expect((text.match(/event: userDataUpdated/g) ?? []).length).toBeLessThan(40);
+});
+
+test("one encoding per event, shared by every stream it goes to", async () => {
+  const e = ev("9-0");
+  const a = harness();
+  const b = harness();
+  a.conn.finishReplay([]);
+  b.conn.finishReplay([]);
+  a.conn.deliver(e);
+  b.conn.deliver(e);
+  expect((await a.reader.nextEvent(500)).id).toBe("9-0");
+  expect((await b.reader.nextEvent(500)).id).toBe("9-0");
+  expect(e.frame).toBeInstanceOf(Uint8Array);
+  a.conn.close("shutdown");
+  b.conn.close("shutdown");
 });

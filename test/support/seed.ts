@@ -41,6 +41,7 @@ export const SECRET_FIELDS = [
   "twoFA",
   "pendingOps",
   "fencedOps",
+  "ledgerOutbox",
   // listings (plugins/listings/collection.ts): declared sensitive
   "internalNotes",
 ];

@@ -5,6 +5,7 @@ import {
   type BalanceStep,
   type Faults,
   recoverWallet,
+  settleDrains,
   walletPlugin,
 } from "../../plugins/wallet";
 import { defaultPlugins } from "../../src/plugins";
@@ -14,22 +15,18 @@ import { assertMoneyInvariants, fund } from "./invariants";
 
 class Crash extends Error {}
 
-// Every durable step of an approval, in the order they happen: the claim, the admin debit's
-// four balance steps, the user credit's four, then the final transitions.
+// Every durable step of an approval's request path, in the order they happen: the claim, the
+// admin debit's one conditional update, the user credit's, then the final transitions.
 const STEPS: (BalanceStep | ApprovalStep)[] = [
   "claimed",
-  "intent",
   "applied",
-  "marked",
-  "pulled",
   "debited",
-  "intent",
   "applied",
-  "marked",
-  "pulled",
   "credited",
   "approved",
 ];
+/** The background drain's steps run beside the request; they are crashed in their own tests. */
+const DRAIN_STEPS = new Set<string>(["ledgered", "drained"]);
 
 let stack: TestStack;
 const faults: Faults = {};
@@ -49,7 +46,8 @@ afterAll(() => stack.close());
 /** Arms a crash at the n-th step (0-based) counted across the whole approval. */
 function crashAt(n: number) {
   let seen = 0;
-  faults.after = () => {
+  faults.after = (step) => {
+    if (DRAIN_STEPS.has(step)) return;
     if (seen++ === n) throw new Crash(`crash after step ${n}`);
   };
 }
@@ -102,15 +100,20 @@ describe("crash injection during a deposit approval", () => {
 });
 
 describe("crash in a bare balance op, recovered by a second instance on the same database", () => {
-  for (const step of ["intent", "applied", "marked"] as const) {
+  for (const step of ["intent", "applied", "ledgered", "drained"] as const) {
     test(`crash after ${step}`, async () => {
       const u = await registerUser(stack);
       faults.after = (s) => {
         if (s === step) throw new Crash(step);
       };
-      await expect(
-        stack.ctx.use("balance").apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` }),
-      ).rejects.toBeInstanceOf(Crash);
+      const first = stack.ctx
+        .use("balance")
+        .apply(u.user.id, 500, "crashy", { opId: `crashy:${u.user.id}` });
+      if (DRAIN_STEPS.has(step)) {
+        // The drain runs after the answer: the op is applied, its drain stops half-way.
+        expect((await first).applied).toBe(true);
+        await settleDrains(stack.ctx);
+      } else await expect(first).rejects.toBeInstanceOf(Crash);
       faults.after = undefined;
       const second = await createTestStack({
         redis: stack.redis,
@@ -132,6 +135,59 @@ describe("crash in a bare balance op, recovered by a second instance on the same
       } finally {
         await second.close();
       }
+    });
+  }
+
+  for (const step of ["applied", "ledgered", "drained"] as const) {
+    test(`a fresh op (no caller opId): crash after ${step}, recovery settles it once`, async () => {
+      const u = await registerUser(stack);
+      faults.after = (s) => {
+        if (s === step) throw new Crash(step);
+      };
+      const first = stack.ctx.use("balance").apply(u.user.id, 300, "fresh");
+      if (step === "applied") await expect(first).rejects.toBeInstanceOf(Crash);
+      else expect((await first).applied).toBe(true);
+      await settleDrains(stack.ctx);
+      faults.after = undefined;
+      await recoverWallet(stack.ctx, { graceMs: 0 });
+      await recoverWallet(stack.ctx, { graceMs: 0 });
+      const rows = await stack.stores.db
+        .collection("ledger")
+        .find({ userId: new ObjectId(u.user.id) });
+      expect(rows.map((e) => [e.status, e.amount, e.balanceAfter])).toEqual([
+        ["applied", 300, 300],
+      ]);
+      await assertMoneyInvariants(stack, [u.user.id]);
+    });
+  }
+});
+
+describe("crash in the background drain of an approval's legs", () => {
+  for (const step of ["ledgered", "drained"] as const) {
+    test(`every drain stops after ${step}: the approval stands, recovery ledgers each leg once`, async () => {
+      const u = await registerUser(stack);
+      const dep = await callJson(stack, "POST", "/api/v1/deposits/request", {
+        token: u.token,
+        body: { amount: 4321, senderName: "x" },
+      });
+      const id = dep.body.data.id as string;
+      faults.after = (s) => {
+        if (s === step) throw new Crash(step);
+      };
+      const r = await stack.call("PUT", `/api/v1/deposits/${id}/approve`, { token: admin.token });
+      expect(r.status).toBe(200);
+      await settleDrains(stack.ctx);
+      faults.after = undefined;
+      await recoverWallet(stack.ctx, { graceMs: 0 });
+      await recoverWallet(stack.ctx, { graceMs: 0 });
+      const rows = await stack.stores.db
+        .collection("ledger")
+        .find({ opId: { $regex: `^deposit:${id}:` } });
+      expect(rows.map((e) => [e.opId, e.status, e.amount]).sort()).toEqual([
+        [`deposit:${id}:credit`, "applied", 4321],
+        [`deposit:${id}:debit`, "applied", -4321],
+      ]);
+      await assertMoneyInvariants(stack, [u.user.id, admin.id]);
     });
   }
 });

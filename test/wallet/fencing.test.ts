@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { recoverEntry } from "../../plugins/wallet";
-import { applyEntry } from "../../plugins/wallet/balance/steps";
+import { landIntent } from "../../plugins/wallet/balance/steps";
 import type { LedgerEntry } from "../../plugins/wallet/balance/types";
 import { createTestStack, type TestStack } from "../support/stack";
 import { registerUser } from "../support/users";
@@ -31,7 +31,7 @@ describe("exactly once without clocks: recovery fences the op before applying it
     const u = await registerUser(stack);
     const entry = await stalledIntent(u.user.id, 700);
     expect(await recoverEntry(stack.ctx, entry)).toBe(true);
-    const late = await applyEntry(stack.ctx, entry); // the stalled originator wakes up
+    const late = await landIntent(stack.ctx, entry, "originator"); // the stalled originator wakes up
     expect(late.applied).toBe(false);
     expect(late.balanceAfter).toBe(700);
     await assertMoneyInvariants(stack, [u.user.id]);
@@ -42,7 +42,7 @@ describe("exactly once without clocks: recovery fences the op before applying it
       const u = await registerUser(stack);
       const entry = await stalledIntent(u.user.id, 300);
       const results = await Promise.allSettled([
-        applyEntry(stack.ctx, entry),
+        landIntent(stack.ctx, entry, "originator"),
         recoverEntry(stack.ctx, entry),
       ]);
       expect(results[1].status).toBe("fulfilled");
@@ -58,7 +58,7 @@ describe("exactly once without clocks: recovery fences the op before applying it
     const u = await registerUser(stack);
     const entry = await stalledIntent(u.user.id, 250);
     await recoverEntry(stack.ctx, entry);
-    const stale = await applyEntry(stack.ctx, entry, undefined, "recovery");
+    const stale = await landIntent(stack.ctx, entry, "recovery");
     expect(stale.applied).toBe(false);
     await assertMoneyInvariants(stack, [u.user.id]);
   });

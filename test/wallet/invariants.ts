@@ -2,23 +2,39 @@ import { expect } from "bun:test";
 import { ObjectId } from "bson";
 import { userKey } from "../../plugins/cache-sync/keys";
 import type { UserDoc } from "../../plugins/users";
+import { drainUser, settleDrains } from "../../plugins/wallet";
 import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
 import type { TestStack } from "../support/stack";
 
 /**
- * The money invariants, read straight from the stores (not through the API under test): the
- * applied ledger sums to the balance, no balance is negative, no op is left half-done, and a
- * cached entry (when present) equals MongoDB.
+ * The money invariants, read straight from the stores (not through the API under test). At any
+ * moment: the applied ledger plus the landed ops still in the user's outbox sum to the balance.
+ * Once the background drains are done: the applied ledger alone sums to it, no balance is
+ * negative, no op is left half-done, and a cached entry (when present) equals MongoDB.
  */
 export async function assertMoneyInvariants(
   stack: TestStack,
   userIds: readonly string[],
 ): Promise<void> {
   for (const id of userIds) {
-    const doc = await stack.stores.db
-      .collection<UserDoc>("users")
-      .findOne({ _id: new ObjectId(id) });
+    const users = stack.stores.db.collection<UserDoc>("users");
+    const before = await users.findOne({ _id: new ObjectId(id) });
+    expect(before).not.toBeNull();
+    const rows = await stack.stores.db.collection("ledger").find({ userId: new ObjectId(id) });
+    const inLedger = new Set(rows.filter((e) => e.status === "applied").map((e) => e.opId));
+    const boxed = ((before!.ledgerOutbox as { opId: string; amount: number }[] | undefined) ?? [])
+      .filter((e) => !inLedger.has(e.opId))
+      .reduce((s, e) => s + e.amount, 0);
+    const appliedBefore = rows
+      .filter((e) => e.status === "applied")
+      .reduce((s, e) => s + (e.amount as number), 0);
+    expect(appliedBefore + boxed).toBe(before!.wallet.balance);
+
+    await settleDrains(stack.ctx);
+    await drainUser(stack.ctx, new ObjectId(id));
+    const doc = await users.findOne({ _id: new ObjectId(id) });
     expect(doc).not.toBeNull();
+    expect(doc!.ledgerOutbox ?? []).toEqual([]);
     const balance = doc!.wallet.balance;
     expect(balance).toBeGreaterThanOrEqual(0);
     const entries = await stack.stores.db.collection("ledger").find({ userId: new ObjectId(id) });

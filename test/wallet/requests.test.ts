@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { settleDrains } from "../../plugins/wallet";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants, fund } from "./invariants";
@@ -54,6 +55,7 @@ describe("deposits", () => {
         opId: `deposit:${id}:credit`,
       }),
     ]);
+    await settleDrains(stack.ctx); // the admin's row is written by the background drain
     const adminLedger = await stack.stores.db
       .collection("ledger")
       .findOne({ opId: `deposit:${id}:debit` });
@@ -111,6 +113,7 @@ describe("deposits", () => {
     );
     expect(statuses.filter((s) => s === 200).length).toBe(1);
     expect(statuses.filter((s) => s === 409).length).toBe(9);
+    await settleDrains(stack.ctx);
     expect(
       await stack.stores.db
         .collection("ledger")

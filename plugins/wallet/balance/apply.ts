@@ -5,23 +5,24 @@ import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
 import { isValidDelta } from "../shared/amount";
 import { type Faults, fire } from "../shared/faults";
+import { drainUser } from "./outbox";
 import { recoverEntry } from "./recover";
-import { applyEntry, ledger } from "./steps";
-import type { BalanceOptions, LedgerEntry } from "./types";
+import { landIntent, landOp, ledger } from "./steps";
+import type { BalanceOptions } from "./types";
 
 const POLL_MS = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Exactly-once balance changes on a standalone MongoDB (no transactions):
- *  a. insert the ledger intent (unique opId: a retry stops here);
- *  b. one guarded `$inc` that also pushes opId into the user's pendingOps (the `$ne` guard
- *     makes it land once even if b is re-run);
- *  c. mark the entry applied with balanceAfter;
- *  d. pull opId from pendingOps.
- * A crash anywhere leaves a pending entry that recovery finishes (see recover.ts); recovery fences
- * the op in the user document before its own b, so a stalled originator can never apply it too
- * (steps.ts). A duplicate request never runs b: it waits for the original, or recovers it.
+ * Exactly-once balance changes on a standalone MongoDB (no transactions), docs/IDENTITY-AND-MONEY.md:
+ *  - an op without a caller opId is fresh (nobody can be retrying it): one conditional update of
+ *    the user document (guard, funds, `$inc`, pending ledger entry in `ledgerOutbox`);
+ *  - a caller-supplied opId may be a retry of an op drained long ago, whose guard is gone: its
+ *    `pending` intent row (unique opId) is inserted first, so a retry stops there;
+ *  - the ledger row and the guard cleanup are drained off the request path (outbox.ts).
+ * A crash anywhere leaves an outbox entry (drained by recovery) or a pending intent (recovered:
+ * fenced, then applied once). A duplicate request never lands: it waits for the original, or
+ * recovers it.
  */
 export function createBalanceService(
   ctx: PluginContext,
@@ -35,7 +36,12 @@ export function createBalanceService(
   ): Promise<BalanceResult | "gone"> {
     const deadline = Date.now() + opts.waitMs;
     for (;;) {
-      const entry = await ledger(ctx).findOne({ opId });
+      let entry = await ledger(ctx).findOne({ opId });
+      if (entry?.status === "pending") {
+        // Landed ops only wait for their drain: run it here rather than poll for it.
+        await drainUser(ctx, entry.userId);
+        entry = await ledger(ctx).findOne({ opId });
+      }
       if (!entry) return "gone"; // the first attempt changed nothing (insufficient funds): try afresh
       if (!entry.userId.equals(userId) || entry.amount !== amount) {
         throw appError("OP_ID_REUSED");
@@ -68,27 +74,22 @@ export function createBalanceService(
       if (!isValidDelta(amount)) throw appError("INVALID_AMOUNT", undefined, { amount });
       if (typeof reason !== "string" || reason.length === 0 || reason.length > 500)
         throw appError("VALIDATION_ERROR", "reason is required");
-      const opId = change.opId ?? `op:${crypto.randomUUID()}`;
+      if (change.opId === undefined) {
+        const op = { opId: `op:${crypto.randomUUID()}`, userId: _id, amount, reason };
+        return landOp(ctx, op, "originator", faults);
+      }
+      const op = { opId: change.opId, userId: _id, amount, reason };
       for (;;) {
-        const createdAt = new Date();
-        let entry: LedgerEntry;
         try {
-          entry = await ledger(ctx).insertOne({
-            opId,
-            userId: _id,
-            amount,
-            reason,
-            status: "pending",
-            createdAt,
-          });
+          await ledger(ctx).insertOne({ ...op, status: "pending", createdAt: new Date() });
         } catch (err) {
           if (!(err instanceof DuplicateKeyError)) throw err;
-          const r = await existing(opId, _id, amount);
+          const r = await existing(op.opId, _id, amount);
           if (r === "gone") continue;
           return r;
         }
-        await fire(faults, "intent", { opId });
-        return applyEntry(ctx, entry, faults);
+        await fire(faults, "intent", { opId: op.opId });
+        return landIntent(ctx, op, "originator", faults);
       }
     },
   };

@@ -1,13 +1,14 @@
 import type { PluginContext } from "../../../src/core/plugin";
 import { rawUsers } from "../../users";
-import { applyEntry, ledger } from "./steps";
+import { drainAll, drainUser } from "./outbox";
+import { landIntent, ledger } from "./steps";
 import type { LedgerEntry } from "./types";
 
 /** A recovery lock is held at most this long, so a holder that dies cannot block recovery for good. */
 export const RECOVERY_LOCK_TTL_MS = 30_000;
 
 /**
- * Finishes one pending entry under a per-op lock (so two instances recovering at once, or a
+ * Finishes one pending intent under a per-op lock (so two instances recovering at once, or a
  * recovery and a retried request, do not both run it). Whatever the state, the outcome is the
  * same as if the original run had completed: applied exactly once, or — when the funds or the
  * user are gone — removed with nothing changed. Returns false when another holder has the lock.
@@ -17,12 +18,21 @@ export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Prom
     `ledger-op:${entry.opId}`,
     RECOVERY_LOCK_TTL_MS,
     async () => {
+      // A landed op only needs its drain, which turns the intent into the applied row.
+      await drainUser(ctx, entry.userId);
       const fresh = await ledger(ctx).findOne({ opId: entry.opId });
       if (fresh?.status !== "pending") return;
       try {
-        await applyEntry(ctx, fresh, undefined, "recovery");
+        const r = await landIntent(ctx, fresh, "recovery");
+        await drainUser(ctx, entry.userId);
+        if (!r.applied)
+          // Fenced and found landed earlier: the drain wrote its row, or it had no outbox entry.
+          await ledger(ctx).updateOne(
+            { opId: entry.opId, status: "pending" },
+            { $set: { status: "applied", appliedAt: new Date(), recovered: true } },
+          );
       } catch (err) {
-        // 404 / 409 INSUFFICIENT_FUNDS: applyEntry already dropped the intent; nothing to finish.
+        // 404 / 409 INSUFFICIENT_FUNDS: landIntent already dropped the intent; nothing to finish.
         ctx.logger.warn({ err, opId: entry.opId }, "recovered balance op did not apply");
       }
     },
@@ -31,19 +41,20 @@ export async function recoverEntry(ctx: PluginContext, entry: LedgerEntry): Prom
 }
 
 /**
- * Start-up (and test) recovery: every pending entry older than `graceMs` is a run that stopped
- * between its steps. Returns how many were settled.
+ * Start-up (periodic, test) recovery: drains every outbox a stopped process left behind, then
+ * finishes every pending intent older than `graceMs` (a run that stopped before its update).
+ * Returns how many were settled.
  */
 export async function recoverPending(
   ctx: PluginContext,
   opts: { graceMs: number; batch?: number },
 ): Promise<number> {
+  let settled = await drainAll(ctx);
   const cutoff = new Date(Date.now() - opts.graceMs);
   const entries = await ledger(ctx).find(
     { status: "pending", createdAt: { $lte: cutoff } },
     { sort: { createdAt: 1 }, limit: opts.batch ?? 1000 },
   );
-  let settled = 0;
   for (const e of entries) if (await recoverEntry(ctx, e)) settled++;
   settled += await sweepAppliedGuards(ctx, cutoff);
   if (settled) ctx.logger.info({ settled }, "settled pending balance operations");
@@ -51,28 +62,35 @@ export async function recoverPending(
 }
 
 /**
- * A run that stopped between c (marked) and d (pull) leaves its opId in the user's pendingOps.
- * Harmless to money (it only guards an op that is already applied), but the array would grow, so
- * recovery pulls guards whose ledger entry has been applied since before the cutoff.
+ * A guard whose op is in the ledger and no longer in the outbox (a drain that found the op
+ * fenced after its snapshot, or the pre-outbox protocol's runs) is harmless to money but would
+ * grow the array, so recovery pulls the unfenced ones whose entry was applied before the cutoff.
  */
 async function sweepAppliedGuards(ctx: PluginContext, cutoff: Date): Promise<number> {
   const users = await rawUsers(ctx).find(
     { "pendingOps.0": { $exists: true } },
-    { projection: { pendingOps: 1, fencedOps: 1 }, limit: 1000 },
+    { projection: { pendingOps: 1, fencedOps: 1, ledgerOutbox: 1 }, limit: 1000 },
   );
   let pulled = 0;
   for (const u of users) {
-    // Fenced markers stay (see steps.ts): they are what keeps a recovered op from landing twice.
+    // Fenced markers stay: they are what keeps a recovered op from landing twice.
     const fenced = new Set((u.fencedOps as string[] | undefined) ?? []);
-    const opIds = ((u.pendingOps as string[] | undefined) ?? []).filter((op) => !fenced.has(op));
+    const boxed = new Set(
+      ((u.ledgerOutbox as { opId: string }[] | undefined) ?? []).map((e) => e.opId),
+    );
+    const opIds = ((u.pendingOps as string[] | undefined) ?? []).filter(
+      (op) => !fenced.has(op) && !boxed.has(op),
+    );
+    if (opIds.length === 0) continue;
     const done = await ledger(ctx).find(
       { opId: { $in: opIds }, status: "applied", appliedAt: { $lte: cutoff } },
       { projection: { opId: 1 } },
     );
     if (done.length === 0) continue;
+    const ids = done.map((e) => e.opId);
     await rawUsers(ctx).updateOne(
-      { _id: u._id },
-      { $pull: { pendingOps: { $in: done.map((e) => e.opId) } } },
+      { _id: u._id, fencedOps: { $nin: ids } },
+      { $pull: { pendingOps: { $in: ids } } },
     );
     pulled += done.length;
   }

@@ -1,11 +1,12 @@
 import type { ObjectId } from "bson";
-import { appError } from "../../../src/core/errors";
+import { AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { BalanceResult } from "../../../src/domain/cache-sync";
 import { rawUsers, sanitizedUsers } from "../../users";
 import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";
-import type { LedgerEntry } from "./types";
+import { scheduleDrain } from "./outbox";
+import type { LedgerEntry, Op } from "./types";
 
 export const ledger = (ctx: PluginContext) => ctx.repo.collection<LedgerEntry>(LEDGER_COLLECTION);
 
@@ -18,25 +19,6 @@ export const insufficientFunds = () => appError("INSUFFICIENT_FUNDS");
  */
 const INTEGER_BALANCE = { $type: ["int", "long", "double"], $mod: [1, 0] };
 
-/**
- * Before an approval claims its request: both accounts' balances must be integers, so a leg can
- * never land while the other is refused for the balance's shape (the request stays pending).
- */
-export async function assertBalancesMigrated(
-  ctx: PluginContext,
-  userIds: readonly ObjectId[],
-): Promise<void> {
-  const users = await rawUsers(ctx).find(
-    { _id: { $in: [...userIds] } },
-    { projection: { wallet: 1 } },
-  );
-  for (const u of users) {
-    const held: unknown = u.wallet?.balance;
-    if (typeof held !== "number" || !Number.isSafeInteger(held))
-      throw balanceNotMigrated(u._id.toHexString(), held);
-  }
-}
-
 export const balanceNotMigrated = (userId: string, shown: unknown) =>
   appError(
     "BALANCE_NOT_MIGRATED",
@@ -47,27 +29,35 @@ export const balanceNotMigrated = (userId: string, shown: unknown) =>
 const MAX_AMBIGUOUS_RETRIES = 5;
 
 /**
- * Steps b–d for an entry whose intent is recorded: the one atomic, guarded `$inc` (through the
- * hooked repository, so version, write-through and the SSE event follow), then mark, then pull.
- *
- * Who may run b, without transactions or clocks: the originator, unless recovery has *fenced*
- * the op (`fencedOps` in the same user document, checked by the same atomic update); recovery
- * fences first, then runs b guarded only by `pendingOps`. A fenced op's `pendingOps` marker is
- * never pulled, so once any b landed no later b — a stalled originator, a second recovery — can
- * land again. Unfenced ops (the normal case) are pulled as usual.
+ * Who may run an op: `originator` — a run nobody else can be repeating (a fresh opId, one whose
+ * ledger intent it inserted, or an approval leg under its own claim) — lands it unless recovery
+ * fenced it; `recovery` (under the op's lock) fences it first, so a stalled originator can never
+ * land it afterwards, and lands it only if it is in neither the user document nor the ledger.
  */
-export async function applyEntry(
+export type Mode = "originator" | "recovery";
+
+/**
+ * The one request-path write of a balance change: a single conditional update of the user
+ * document that checks the guard (`pendingOps` does not hold the opId), the fence and the funds,
+ * moves the balance and records the pending ledger entry in `ledgerOutbox`. The ledger row and
+ * the guard cleanup follow off the request path (outbox.ts). Hooked, so version, write-through
+ * and the SSE event follow as for any user write.
+ */
+export async function landOp(
   ctx: PluginContext,
-  entry: LedgerEntry,
+  op: Op,
+  mode: Mode,
   faults?: Faults,
-  mode: "originator" | "recovery" = "originator",
 ): Promise<BalanceResult> {
-  const { opId, amount, userId } = entry;
-  const users = sanitizedUsers(ctx, { reason: entry.reason, opId });
-  if (mode === "recovery")
-    await rawUsers(ctx).updateOne({ _id: userId }, { $addToSet: { fencedOps: opId } });
+  const { opId, amount, userId, reason } = op;
+  if (mode === "recovery") {
+    const done = await settledElsewhere(ctx, op);
+    if (done) return done;
+  }
+  const users = sanitizedUsers(ctx, { reason, opId });
   const fence = mode === "originator" ? { fencedOps: { $ne: opId } } : {};
   for (let attempt = 0; attempt <= MAX_AMBIGUOUS_RETRIES; attempt++) {
+    const entry = { opId, amount, reason, at: new Date() };
     const user = await users.findOneAndUpdate(
       {
         _id: userId,
@@ -75,73 +65,82 @@ export async function applyEntry(
         ...fence,
         "wallet.balance": amount < 0 ? { ...INTEGER_BALANCE, $gte: -amount } : INTEGER_BALANCE,
       },
-      { $inc: { "wallet.balance": amount }, $push: { pendingOps: opId } },
+      {
+        $inc: { "wallet.balance": amount },
+        $push: { pendingOps: opId, ledgerOutbox: entry },
+      },
       { returnDocument: "after" },
     );
     if (user) {
       await fire(faults, "applied", { opId });
-      await markApplied(ctx, entry, user.wallet.balance, false, faults);
+      scheduleDrain(ctx, userId, { entry, balanceAfter: user.wallet.balance }, faults);
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
-    // Why did the guarded update match nothing? A raw read tells the three cases apart.
+    // Why did the guarded update match nothing? A raw read tells the cases apart.
     const raw = await rawUsers(ctx).findOne(
       { _id: userId },
       { projection: { wallet: 1, pendingOps: 1, fencedOps: 1 } },
     );
-    if (!raw) {
-      await ledger(ctx).deleteOne({ opId, status: "pending" });
-      throw appError("USER_NOT_FOUND");
-    }
+    if (!raw) throw appError("USER_NOT_FOUND");
     if (Array.isArray(raw.pendingOps) && raw.pendingOps.includes(opId)) {
-      // Applied by an earlier run that stopped before marking it.
-      await markApplied(ctx, entry, raw.wallet.balance, true, faults);
-      const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
-      if (!current) throw appError("USER_NOT_FOUND");
-      return { user: current, applied: false, balanceAfter: raw.wallet.balance };
+      // Landed by an earlier run whose outbox entry is not drained yet.
+      return alreadyApplied(ctx, userId, raw.wallet.balance);
     }
     const held: unknown = raw.wallet?.balance;
-    if (typeof held !== "number" || !Number.isSafeInteger(held)) {
-      await ledger(ctx).deleteOne({ opId, status: "pending" });
+    if (typeof held !== "number" || !Number.isSafeInteger(held))
       throw balanceNotMigrated(userId.toHexString(), held);
-    }
-    if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId)) {
+    if (mode === "originator" && Array.isArray(raw.fencedOps) && raw.fencedOps.includes(opId))
       throw appError("BALANCE_DEFERRED");
-    }
-    if (amount < 0 && raw.wallet.balance < -amount) {
-      // Nothing changed: drop the intent so the ledger only ever holds what happened.
-      await ledger(ctx).deleteOne({ opId, status: "pending" });
-      throw insufficientFunds();
-    }
+    if (amount < 0 && raw.wallet.balance < -amount) throw insufficientFunds();
     // A concurrent credit made the debit affordable after our update missed: try again.
   }
   throw appError("BALANCE_CONTENDED");
 }
 
-/** Steps c and d. `recovered`: balanceAfter is the balance now, not right after the op. */
-export async function markApplied(
+/**
+ * Recovery's first step: fence the op in the user document (the originator's update checks the
+ * fence in the same atomic write), then look for it where a landed op can be. A drain pulls the
+ * guard of an unfenced op only after writing its ledger row, and never pulls a fenced one, so
+ * after the fence an op that landed is in `pendingOps` or in the ledger.
+ */
+async function settledElsewhere(ctx: PluginContext, op: Op): Promise<BalanceResult | null> {
+  await rawUsers(ctx).updateOne({ _id: op.userId }, { $addToSet: { fencedOps: op.opId } });
+  const row = await ledger(ctx).findOne({ opId: op.opId });
+  if (row?.status === "void") throw appError("OP_CANCELLED");
+  if (row?.status !== "applied") return null;
+  const raw = await rawUsers(ctx).findOne({ _id: op.userId }, { projection: { wallet: 1 } });
+  if (!raw) throw appError("USER_NOT_FOUND");
+  return alreadyApplied(ctx, op.userId, raw.wallet.balance);
+}
+
+async function alreadyApplied(
   ctx: PluginContext,
-  entry: LedgerEntry,
-  balanceAfter: number,
-  recovered: boolean,
+  userId: ObjectId,
+  balance: number,
+): Promise<BalanceResult> {
+  const current = await ctx.use("cacheSync").getUserWithSync(userId.toHexString());
+  if (!current) throw appError("USER_NOT_FOUND");
+  return { user: current, applied: false, balanceAfter: balance };
+}
+
+/** Refusals after which an op's intent is dropped: nothing changed, the ledger holds only what happened. */
+const NOTHING_CHANGED = new Set(["USER_NOT_FOUND", "INSUFFICIENT_FUNDS", "BALANCE_NOT_MIGRATED"]);
+
+/**
+ * landOp for an op whose `pending` intent row exists: a refusal drops the intent, so a retry of
+ * the opId after funding starts afresh.
+ */
+export async function landIntent(
+  ctx: PluginContext,
+  op: Op,
+  mode: Mode,
   faults?: Faults,
-) {
-  await ledger(ctx).updateOne(
-    { opId: entry.opId, status: "pending" },
-    {
-      $set: {
-        status: "applied",
-        balanceAfter,
-        appliedAt: new Date(),
-        ...(recovered ? { recovered: true } : {}),
-      },
-    },
-  );
-  await fire(faults, "marked", { opId: entry.opId });
-  // pendingOps is internal (sanitized away), so this raw write needs no version bump or cache
-  // write. A fenced op keeps its marker for good: it is what stops a late second b.
-  await rawUsers(ctx).updateOne(
-    { _id: entry.userId, fencedOps: { $ne: entry.opId } },
-    { $pull: { pendingOps: entry.opId } },
-  );
-  await fire(faults, "pulled", { opId: entry.opId });
+): Promise<BalanceResult> {
+  try {
+    return await landOp(ctx, op, mode, faults);
+  } catch (err) {
+    if (err instanceof AppError && NOTHING_CHANGED.has(err.code))
+      await ledger(ctx).deleteOne({ opId: op.opId, status: "pending" });
+    throw err;
+  }
 }

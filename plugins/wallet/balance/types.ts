@@ -1,16 +1,13 @@
 import type { ObjectId } from "bson";
 
 /**
- * `void`: an opId that must never apply, written where the op would otherwise start (the unique
- * opId makes it a gate). An approval whose account vanished voids its legs before it ends, so a
- * stalled approver cannot move money for it afterwards. Never part of a balance.
+ * `pending`: the intent of an op whose opId came from the caller (the unique opId makes the insert
+ * the gate against a retry), not yet drained. `applied`: written by the drain from the user's
+ * outbox. `void`: an opId that must never apply, written where the op would otherwise start (an
+ * approval whose account vanished voids its legs). Only `applied` is part of a balance.
  */
 export type LedgerStatus = "pending" | "applied" | "void";
 
-/**
- * A balance change. Inserted as "pending" (the intent) before the user document changes; the
- * unique opId makes the insert the exactly-once gate for retries.
- */
 export interface LedgerEntry {
   _id: ObjectId;
   [field: string]: unknown;
@@ -22,8 +19,24 @@ export interface LedgerEntry {
   createdAt: Date;
   balanceAfter?: number;
   appliedAt?: Date;
-  /** Set when recovery marked an op someone else applied: balanceAfter is the balance then, not right after the op. */
+  /** Set by the old protocol's recovery when balanceAfter is the balance then, not right after the op. */
   recovered?: boolean;
+}
+
+/** One balance change: who, how much, why, under which exactly-once id. */
+export interface Op {
+  opId: string;
+  userId: ObjectId;
+  amount: number;
+  reason: string;
+}
+
+/** A landed op not yet in the ledger collection, kept in the user document (`ledgerOutbox`). */
+export interface OutboxEntry {
+  opId: string;
+  amount: number;
+  reason: string;
+  at: Date;
 }
 
 export interface BalanceOptions {

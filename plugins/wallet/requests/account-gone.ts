@@ -7,8 +7,15 @@ import {
 } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
 import { rawUsers } from "../../users";
+import { drainUser } from "../balance/outbox";
 import { ledger } from "../balance/steps";
-import type { Claimed, Leg, MoneyRequest, RequestKind } from "./kinds";
+import {
+  type Claimed,
+  type Leg,
+  type MoneyRequest,
+  type RequestKind,
+  refundOpId as refundOpIdOf,
+} from "./kinds";
 
 /** Why a request ended without its money moving; stored on the request and answered to admins. */
 export const ACCOUNT_GONE = "ACCOUNT_GONE" satisfies ErrorCode;
@@ -25,11 +32,14 @@ export async function missingAccount(
 }
 
 /**
- * Makes `leg` unable to ever apply, or reports that it already did. Inserting a `void` ledger
- * entry under the leg's opId takes the exactly-once gate before any approver can: a stalled
- * approver's later attempt finds the opId taken and stops (OP_CANCELLED).
+ * Makes `leg` unable to ever apply, or reports that it already did. The fence in the user
+ * document stops a stalled approver's conditional update (the same atomic write checks it); the
+ * drain then puts a leg that landed before the fence into the ledger; a `void` row under the
+ * leg's opId records the cancellation and stops a caller-opId retry (OP_CANCELLED).
  */
 async function voidLeg(ctx: PluginContext, leg: Leg): Promise<"voided" | "applied"> {
+  await rawUsers(ctx).updateOne({ _id: leg.userId }, { $addToSet: { fencedOps: leg.opId } });
+  await drainUser(ctx, leg.userId);
   try {
     await ledger(ctx).insertOne({
       opId: leg.opId,
@@ -53,7 +63,7 @@ async function voidLeg(ctx: PluginContext, leg: Leg): Promise<"voided" | "applie
 /**
  * Ends an approval one of whose accounts is gone, moving no money for good: both legs are voided,
  * or if the debit already landed its credit is voided and the debit refunded through the ledger
- * (opId `<kind>:<id>:refund`, so exactly once however often this runs). If both legs landed the
+ * (opId `<kind>:<id>:refund`, per attempt, so exactly once however often this runs). If both legs landed the
  * money is whole and the approval simply completes. Idempotent: recovery may replay it.
  */
 export async function endForMissingAccount(
@@ -67,7 +77,7 @@ export async function endForMissingAccount(
   let refundOpId: string | undefined;
   if ((await voidLeg(ctx, legs.debit)) === "applied") {
     if ((await voidLeg(ctx, legs.credit)) === "applied") return finishApproved();
-    refundOpId = `${kind.name}:${id}:refund`;
+    refundOpId = refundOpIdOf(kind, req);
     try {
       await ctx
         .use("balance")

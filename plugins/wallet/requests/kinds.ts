@@ -16,6 +16,13 @@ export interface MoneyRequest {
   approvedBy?: ObjectId;
   approvedAmount?: number;
   approvingAt?: Date;
+  /**
+   * How many claims were undone after their debit landed (and was refunded): each attempt's legs
+   * have their own opIds, so a later approval never reuses a landed (then refunded) leg's opId.
+   */
+  attempt?: number;
+  /** Set while an attempt is being undone (debit refunded, back to pending): a replay finishes it. */
+  undoing?: string;
 }
 
 /** A request an admin has claimed: the approver and amount its legs replay from. */
@@ -41,22 +48,35 @@ export interface RequestKind {
   };
 }
 
+/** `<id>` for the first attempt (the opIds everyone knows), `<id>:<n>` after n undone ones. */
+export const attemptTag = (r: MoneyRequest) =>
+  r.attempt ? `${r._id.toHexString()}:${r.attempt}` : r._id.toHexString();
+
+/** The refund of an attempt's landed debit (account gone, or the credit's balance not migrated). */
+export const refundOpId = (kind: RequestKind, r: MoneyRequest) =>
+  `${kind.name}:${attemptTag(r)}:refund`;
+
+/** The claim leaves approvedAmount unset when the admin kept the requested amount. */
+export const asClaimed = (r: MoneyRequest): Claimed =>
+  ({ ...r, approvedAmount: r.approvedAmount ?? r.amount }) as Claimed;
+
 export const DEPOSIT: RequestKind = {
   name: "deposit",
   collection: DEPOSITS_COLLECTION,
   legs(r) {
     const id = r._id.toHexString();
+    const tag = attemptTag(r);
     return {
       debit: {
         userId: r.approvedBy,
         amount: -r.approvedAmount,
-        opId: `deposit:${id}:debit`,
+        opId: `deposit:${tag}:debit`,
         reason: `deposit approval #${id} (admin deduction)`,
       },
       credit: {
         userId: r.userId,
         amount: r.approvedAmount,
-        opId: `deposit:${id}:credit`,
+        opId: `deposit:${tag}:credit`,
         reason: `deposit approval #${id}`,
       },
     };
@@ -68,17 +88,18 @@ export const WITHDRAWAL: RequestKind = {
   collection: WITHDRAWALS_COLLECTION,
   legs(r) {
     const id = r._id.toHexString();
+    const tag = attemptTag(r);
     return {
       debit: {
         userId: r.userId,
         amount: -r.approvedAmount,
-        opId: `withdrawal:${id}:debit`,
+        opId: `withdrawal:${tag}:debit`,
         reason: `withdrawal approval #${id}`,
       },
       credit: {
         userId: r.approvedBy,
         amount: r.approvedAmount,
-        opId: `withdrawal:${id}:credit`,
+        opId: `withdrawal:${tag}:credit`,
         reason: `withdrawal approval #${id} (admin credit)`,
       },
     };

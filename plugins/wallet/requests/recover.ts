@@ -1,8 +1,9 @@
 import type { PluginContext } from "../../../src/core/plugin";
+import { settleDrains } from "../balance/outbox";
 import { RECOVERY_LOCK_TTL_MS, recoverPending } from "../balance/recover";
 import type { Faults } from "../shared/faults";
 import { requests, settleApproval } from "./approve";
-import { type Claimed, DEPOSIT, type RequestKind, WITHDRAWAL } from "./kinds";
+import { asClaimed, DEPOSIT, type RequestKind, WITHDRAWAL } from "./kinds";
 
 /**
  * Requests stuck in "approving" (the approver stopped between the claim and the final
@@ -24,7 +25,7 @@ export async function recoverApprovals(
       const id = req._id.toHexString();
       await ctx.locks.withLock(`approval:${id}`, RECOVERY_LOCK_TTL_MS, async () => {
         try {
-          await settleApproval(ctx, kind, req as Claimed, opts.faults);
+          await settleApproval(ctx, kind, asClaimed(req), opts.faults, "recovery");
           settled++;
         } catch (err) {
           ctx.logger.warn({ err, kind: kind.name, id }, "could not settle a stuck approval");
@@ -42,5 +43,6 @@ export async function recoverWallet(
 ): Promise<{ ops: number; approvals: number }> {
   const ops = await recoverPending(ctx, opts);
   const approvals = await recoverApprovals(ctx, opts);
+  await settleDrains(ctx); // the replayed legs' drains: recovery ends with the ledger written
   return { ops, approvals };
 }

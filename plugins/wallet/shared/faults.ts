@@ -4,7 +4,12 @@
  * would, leaving exactly the state recovery must finish. Read at call time so a test can arm it
  * on a running app.
  */
-export type BalanceStep = "intent" | "applied" | "marked" | "pulled";
+/**
+ * Balance steps: "intent" (a caller opId's pending row), "applied" (the one conditional update:
+ * balance, guard and outbox entry) on the request path; "ledgered" (rows written) and "drained"
+ * (outbox entries and guards pulled) in the background drain.
+ */
+export type BalanceStep = "intent" | "applied" | "ledgered" | "drained";
 export type ApprovalStep = "claimed" | "debited" | "credited" | "approved";
 
 export interface Faults {
@@ -14,9 +19,9 @@ export interface Faults {
     info: { opId?: string; requestId?: string },
   ) => void | Promise<void>;
   /**
-   * Removes the account check of approvals (both accounts looked up before money moves, a gone
-   * account ending the request): what the code did before, so a test can show its checks
-   * notice. Refused unless NODE_ENV=test.
+   * Removes the account check of approvals (a leg whose account is gone ending the request
+   * instead of failing it): what the code did before, so a test can show its checks notice.
+   * Refused unless NODE_ENV=test.
    */
   withoutAccountCheck?: boolean;
 }

@@ -1,5 +1,6 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors";
+import { shareDeadlines } from "./deadlines";
 import type { RedisAuth, RedisTopology } from "./topology";
 
 /** A single server (standalone or found through Sentinel) or a Redis Cluster. */
@@ -36,11 +37,14 @@ export function reconnectDelay(attempt: number): number {
 
 /**
  * Command connection: no offline queue and no retries, so a down Redis fails fast instead of
- * piling up requests; every command carries `commandTimeout`, so a hung one fails in time.
+ * piling up requests; every command has a deadline, so a hung one fails in time (one shared
+ * deadline timer per connection, deadlines.ts; a cluster keeps ioredis's `commandTimeout`).
  */
 export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
-  const client = connectTo(topologyOf(opts), {
-    commandTimeout: opts.timeoutMs,
+  const topology = topologyOf(opts);
+  const shared = topology.mode !== "cluster";
+  const client = connectTo(topology, {
+    ...(shared ? {} : { commandTimeout: opts.timeoutMs }),
     connectTimeout: connectTimeout(opts.timeoutMs),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -48,6 +52,7 @@ export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
     retryStrategy: reconnectDelay,
   });
   client.on("error", opts.onError ?? noop);
+  if (shared) shareDeadlines(client as Redis, opts.timeoutMs);
   return client;
 }
 
