@@ -1,6 +1,5 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors";
-import { shareDeadlines } from "./deadlines";
 import type { RedisAuth, RedisTopology } from "./topology";
 
 /** A single server (standalone or found through Sentinel) or a Redis Cluster. */
@@ -37,14 +36,11 @@ export function reconnectDelay(attempt: number): number {
 
 /**
  * Command connection: no offline queue and no retries, so a down Redis fails fast instead of
- * piling up requests; every command has a deadline, so a hung one fails in time (one shared
- * deadline timer per connection, deadlines.ts; a cluster keeps ioredis's `commandTimeout`).
+ * piling up requests; every command carries `commandTimeout`, so a hung one fails in time.
  */
 export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
-  const topology = topologyOf(opts);
-  const shared = topology.mode !== "cluster";
-  const client = connectTo(topology, {
-    ...(shared ? {} : { commandTimeout: opts.timeoutMs }),
+  const client = connectTo(topologyOf(opts), {
+    commandTimeout: opts.timeoutMs,
     connectTimeout: connectTimeout(opts.timeoutMs),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -52,7 +48,6 @@ export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
     retryStrategy: reconnectDelay,
   });
   client.on("error", opts.onError ?? noop);
-  if (shared) shareDeadlines(client as Redis, opts.timeoutMs);
   return client;
 }
 
