@@ -2,18 +2,18 @@ import { adminCachePlugin } from "../plugins/admin-cache";
 import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
 import { type CacheSyncOptions, cacheSyncPlugin } from "../plugins/cache-sync";
+import { ownerListsPlugin } from "../plugins/cache-sync/lists";
 import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";
 import { eventsPlugin } from "../plugins/events";
 import { httpGuardPlugin } from "../plugins/http-guard";
-import { listCachePlugin } from "../plugins/list-cache";
 import { listingsPlugin } from "../plugins/listings";
 import { metricsPlugin } from "../plugins/metrics";
 import { nearCachePlugin } from "../plugins/near-cache";
 import { observatoryPlugin } from "../plugins/observatory";
 import { opsPlugin } from "../plugins/ops";
-import { profilePlugin } from "../plugins/profile";
+import { PROFILE_LISTS, profilePlugin } from "../plugins/profile";
 import { readYourWritesPlugin } from "../plugins/read-your-writes";
 import { sanitizePlugin } from "../plugins/sanitize";
 import { ssePlugin } from "../plugins/sse";
@@ -53,7 +53,7 @@ export function syncLayerPlugins(options: CacheSyncOptions = {}): Plugin[] {
 export function defaultPlugins(options: CacheSyncOptions = {}): Plugin[] {
   return [
     ...syncLayerPlugins(options),
-    listCachePlugin(),
+    ownerListsPlugin({ lists: PROFILE_LISTS }),
     authPlugin(),
     listingsPlugin(),
     profilePlugin(),

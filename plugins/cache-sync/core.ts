@@ -135,8 +135,8 @@ export class CacheCore {
       for (const entry of batch) {
         const settler = this.settlers.get(entry.userId ? "users" : (entry.collection ?? ""));
         if (settler) await settler.settle(entry);
-        // A plain versioned key (list-cache: its own tombstone scheme).
-        else if (entry.key) await this.tombstone(entry.key, entry.version);
+        // A plain versioned key (an owner list): emptied like any entry.
+        else if (entry.key) await this.drop(entry.key, entry.version);
         await this.repairs.settle(entry);
         repaired++;
       }
@@ -166,7 +166,7 @@ export class CacheCore {
     }
   }
 
-  /** A plain versioned key (list-cache) whose tombstone Redis did not take. */
+  /** A plain versioned key (an owner list) whose invalidation Redis did not take. */
   oweKey(key: string, version: number, err: unknown): Promise<void> {
     return this.recordDebt(() => this.repairs.recordKey(key, version), err, { key });
   }

@@ -16,6 +16,12 @@ export interface Protections {
    * so a reader can get a read that began before a write acknowledged before it arrived.
    */
   singleFlightRule: boolean;
+  /**
+   * An owner list's fill reads its version (the owner's counter in MongoDB) before its query;
+   * off: after it, so a fill can carry the version of a write its query missed. Guards the lists
+   * where versions are the guard: fill leases off.
+   */
+  listVersionBeforeRead: boolean;
 }
 
 export type ProtectionName = keyof Protections;
@@ -25,6 +31,7 @@ export const PROTECTION_NAMES: readonly ProtectionName[] = [
   "tombstones",
   "fillLeases",
   "singleFlightRule",
+  "listVersionBeforeRead",
 ];
 
 export const allProtections = (): Protections => ({
@@ -32,4 +39,5 @@ export const allProtections = (): Protections => ({
   tombstones: true,
   fillLeases: true,
   singleFlightRule: true,
+  listVersionBeforeRead: true,
 });

@@ -4,7 +4,7 @@ import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
 /**
  * One debt. A users entry keeps the first stage's shape (`userId`, `emails`), so instances of
  * both versions settle each other's debts during a rolling deploy; another collection's entry is
- * `collection`, `entryId` and its index keys; a plain versioned key (list-cache) is `key`.
+ * `collection`, `entryId` and its index keys; a plain versioned key (an owner list) is `key`.
  */
 export interface RepairEntry extends Doc {
   userId?: string;
@@ -55,7 +55,7 @@ export class RepairLog {
     );
   }
 
-  /** A plain key (no user, no email index) to tombstone at `version` when Redis is back. */
+  /** A plain key (no user, no email index) to empty at `version` when Redis is back. */
   async recordKey(key: string, version: number): Promise<void> {
     await this.col.updateOne(
       { key },

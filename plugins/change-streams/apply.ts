@@ -2,10 +2,11 @@ import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { ChangeEvent } from "../../src/core/ports/document-store";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
+import type { OwnerLists } from "../cache-sync/lists";
 import { eventMetrics, eventsTopic, type UserDataUpdated } from "../events";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../users";
 
-export type Applied = "skipped" | "refreshed" | "bumped" | "tombstoned" | "unchanged";
+export type Applied = "skipped" | "refreshed" | "bumped" | "tombstoned" | "unchanged" | "changed";
 
 export interface ApplierOptions {
   /** Top-level fields that never reach the cache: a change to those alone leaves entries valid. */
@@ -15,6 +16,8 @@ export interface ApplierOptions {
    * the document's own version: a test uses it to show the stale entry that is then left behind.
    */
   ordering: boolean;
+  /** Owner lists whose members' changes bump and empty them (absent: no lists are declared). */
+  lists?: OwnerLists;
 }
 
 const topLevel = (path: string) => path.split(".")[0] as string;
@@ -38,7 +41,8 @@ export class ChangeApplier {
   ) {}
 
   async apply(e: ChangeEvent): Promise<Applied> {
-    if (e.collection !== USER_COLLECTION || !(e.id instanceof ObjectId)) return "skipped";
+    if (e.collection !== USER_COLLECTION) return this.member(e);
+    if (!(e.id instanceof ObjectId)) return "skipped";
     const id = e.id.toHexString();
     if (e.op === "delete") return this.deleted(id);
     const fields = [...(e.updatedFields ?? []), ...(e.removedFields ?? [])].map(topLevel);
@@ -92,6 +96,20 @@ export class ChangeApplier {
     await this.engine.writeThrough(user);
     this.publish(user, changed);
     return "bumped";
+  }
+
+  /**
+   * Another collection: its cached entry (a declared collection) emptied — the next read refills
+   * it from MongoDB under a lease — and the owner lists it is a member of changed. A brand-new id
+   * has no entry to empty.
+   */
+  private async member(e: ChangeEvent): Promise<Applied> {
+    const cached = this.ctx.has("cache") ? this.ctx.use("cache").collection(e.collection) : null;
+    const id = e.id instanceof ObjectId ? e.id.toHexString() : null;
+    const emptied = cached !== null && cached !== undefined && e.op !== "insert" && id !== null;
+    if (emptied) await cached.invalidate(id);
+    const listed = this.options.lists ? await this.options.lists.applyChange(e) : "skipped";
+    return emptied || listed === "changed" ? "changed" : "skipped";
   }
 
   private async deleted(id: string): Promise<Applied> {

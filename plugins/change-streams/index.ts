@@ -77,9 +77,11 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
       const engine = ctx.use("cacheEngine");
       const metrics = streamMetrics(ctx.metrics);
       const leaseMs = options.leaseMs ?? 5000;
+      const lists = ctx.has("ownerLists") ? ctx.use("ownerLists") : undefined;
       const applier = new ChangeApplier(ctx, engine, {
         hidden: new Set<string>([...DEFAULT_SENSITIVE_FIELDS, ...ctx.config.SENSITIVE_FIELDS]),
         ordering: !options.unsafeWithoutOrdering,
+        lists,
       });
       const reconciler = new Reconciler(
         ctx,
@@ -95,7 +97,16 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
         leaseMs,
       );
       consumer = new StreamConsumer(ctx, position, applier, reconciler, metrics, {
-        collections: [USER_COLLECTION],
+        collections: [
+          ...new Set([
+            USER_COLLECTION,
+            ...ctx
+              .use("cache")
+              .declarations()
+              .map((d) => d.name),
+            ...(lists?.collections ?? []),
+          ]),
+        ],
         // One wait is a socket read: it must end well inside the store's timeout.
         maxAwaitMs: Math.max(20, Math.min(1000, Math.floor(ctx.config.MONGO_TIMEOUT_MS / 2))),
         saveEveryMs: 200,

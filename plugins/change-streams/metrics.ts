@@ -29,7 +29,7 @@ export function streamMetrics(metrics: Metrics) {
     }),
     events: new Counter({
       name: "cachesync_change_stream_events_total",
-      help: "Change events applied, by operation and action (bumped, refreshed, tombstoned, unchanged, skipped)",
+      help: "Change events applied, by operation and action (bumped, refreshed, tombstoned, unchanged, skipped; changed: another collection's entry or an owner list emptied)",
       labelNames: ["op", "action"] as const,
       registers,
     }),

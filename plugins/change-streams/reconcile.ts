@@ -78,6 +78,8 @@ export class Reconciler {
         if (outcome !== "unchanged") fixed++;
       }
     }
+    // Owner lists cannot be compared key by key (no owner is in a lost event): they refill.
+    if (this.ctx.has("ownerLists")) await this.ctx.use("ownerLists").dropAll();
     const result = { checked: ids.length, fixed };
     // A first start on an empty or agreeing cache is routine; anything repaired, or a lost
     // position, is worth an operator's attention.

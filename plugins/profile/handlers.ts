@@ -1,39 +1,29 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import { ObjectId } from "bson";
 import type { AppEnv } from "../../src/core/app-env";
 import { appError, ok } from "../../src/core/errors";
-import { isObjectIdHex } from "../../src/core/object-id";
 import type { PluginContext } from "../../src/core/plugin";
-import { toApiDoc } from "../../src/domain/api-doc";
-import { FAVORITES_COLLECTION, LISTINGS_COLLECTION, toPublicUser } from "../../src/domain/user";
+import { toPublicUser } from "../../src/domain/user";
 import { currentUser } from "../auth";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
-const PROFILE_LIST_LIMIT = 50;
-
-// Listings/favorites are written by other services; accept an owner stored either as an
-// ObjectId or as its hex string rather than silently showing an empty profile.
-const ownedBy = (userId: string) => ({ userId: { $in: [new ObjectId(userId), userId] } });
-
-async function listingsOf(ctx: PluginContext, userId: string) {
-  const docs = await ctx.repo
-    .collection(LISTINGS_COLLECTION)
-    .find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
-  return docs.map((d) => toApiDoc(d));
-}
-
-async function favoritesOf(ctx: PluginContext, userId: string) {
-  const favs = await ctx.repo
-    .collection(FAVORITES_COLLECTION)
-    .find(ownedBy(userId), { sort: { createdAt: -1 }, limit: PROFILE_LIST_LIMIT });
-  const ids = favs
-    .map((f) => f.listingId)
-    .map((id) => (id instanceof ObjectId ? id.toHexString() : isObjectIdHex(id) ? id : null))
-    .filter((id): id is string => id !== null);
-  // Through the listings cache: one batch read, MongoDB only for the ones not cached. The
-  // favorites' order (most recently favorited first) is kept; deleted listings drop out.
-  const listings = await ctx.use("cache").listings.getMany(ids);
-  return listings.filter((l) => l !== null);
+/**
+ * Both lists' ids (the owner lists: one round trip), then every listing they name through the
+ * listings cache (one batch read, MongoDB only for those not cached). `arrange` keeps each list's
+ * order and drops a listing that is gone or, in the caller's own list, no longer theirs.
+ */
+async function listsOf(ctx: PluginContext, userId: string) {
+  const lists = ctx.use("ownerLists");
+  const own = lists.list("listings");
+  const favs = lists.list("favorites");
+  const [ownIds, favIds] = await Promise.all([own.ids(userId), favs.ids(userId)]);
+  const wanted = [...new Set([...ownIds, ...favIds])];
+  const found = wanted.length ? await ctx.use("cache").listings.getMany(wanted) : [];
+  const byId = new Map(wanted.map((id, i) => [id, found[i] ?? null]));
+  const docs = (ids: string[]) => ids.map((id) => byId.get(id) ?? null);
+  return {
+    listings: own.arrange(userId, docs(ownIds)),
+    favorites: favs.arrange(userId, docs(favIds)),
+  };
 }
 
 export function getMeHandler(
@@ -43,10 +33,9 @@ export function getMeHandler(
     const { id } = currentUser(c);
     // The session check has just read the account through the cache: no second read.
     const account = c.get("account");
-    const [user, listings, favorites] = await Promise.all([
+    const [user, { listings, favorites }] = await Promise.all([
       account ?? ctx.use("cacheSync").getUserWithSync(id),
-      listingsOf(ctx, id),
-      favoritesOf(ctx, id),
+      listsOf(ctx, id),
     ]);
     if (!user) throw appError("USER_NOT_FOUND");
     return c.json(ok({ user, listings, favorites }), 200);

@@ -5,12 +5,13 @@ import { getMeHandler, getUserHandler, patchMeHandler } from "./handlers";
 import { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
 export { toApiDoc } from "../../src/domain/api-doc";
+export { PROFILE_LISTS } from "./lists";
 
 /** GET/PATCH /users/me and the public GET /users/:id. */
 export function profilePlugin(): Plugin {
   return {
     name: "profile",
-    dependencies: ["cache-sync", "auth", "listings"],
+    dependencies: ["cache-sync", "owner-lists", "auth", "listings"],
     routes(ctx) {
       const auth = ctx.use("auth");
       const router = createRouter();

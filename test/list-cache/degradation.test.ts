@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { listKey } from "../../plugins/list-cache";
+import { listKey } from "../../plugins/cache-sync/lists";
 import { defaultPlugins } from "../../src/plugins";
 import { ownsRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -12,7 +12,7 @@ const probe = listProbe();
 let stack: TestStack;
 beforeAll(async () => {
   stack = await createTestStack({
-    plugins: [...defaultPlugins(), probe.plugin],
+    plugins: [...defaultPlugins(), ...probe.plugins],
     env: { REDIS_TIMEOUT_MS: 150, BREAKER_COOLDOWN_MS: 300 },
   });
 });
@@ -39,7 +39,7 @@ describe("list cache with Redis paused", () => {
       expect((await timedMe(a)).titles).toEqual(["before"]);
       probe.reset();
       expect((await timedMe(a)).titles).toEqual(["before"]);
-      expect(probe.count("listings", "find")).toBe(0); // cached before the outage
+      expect(probe.fills()).toBe(0); // both lists cached before the outage
       const key = listKey(stack.config.CACHE_PREFIX, "listings", a.user.id);
 
       stack.redis?.pause();
@@ -49,7 +49,7 @@ describe("list cache with Redis paused", () => {
         expect(read.ms).toBeLessThan(1000);
         expect(read.titles).toEqual(["before"]);
 
-        // The write succeeds; its tombstone cannot reach Redis, so it is owed durably.
+        // The write succeeds; its invalidation cannot reach Redis, so it is owed durably.
         await stack.ctx.repo.collection("listings").insertOne({
           userId: new ObjectId(a.user.id),
           title: "during",
@@ -67,7 +67,7 @@ describe("list cache with Redis paused", () => {
         stack.redis?.resume();
       }
 
-      // The pre-outage entry (["before"]) is still in Redis; the probe tombstones it before the
+      // The pre-outage entry (["before"]'s id) is still in Redis; the probe empties it before the
       // breaker closes, so it is never served again.
       const engine = stack.ctx.use("cacheEngine");
       await waitConverged(

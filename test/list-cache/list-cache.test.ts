@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { listKey, listScope, SKEW_MS } from "../../plugins/list-cache";
+import { listKey } from "../../plugins/cache-sync/lists";
+import { idsInUpdate, touchedFields } from "../../plugins/cache-sync/lists/owner-ids";
+import { ListVersions } from "../../plugins/cache-sync/lists/versions";
 import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, type TestStack } from "../support/stack";
 import { callJson, type RegisteredUser, registerUser } from "../support/users";
@@ -9,7 +11,7 @@ import { listProbe, ownerScopedFind } from "./helpers";
 const probe = listProbe();
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await createTestStack({ plugins: [...defaultPlugins(), probe.plugin] });
+  stack = await createTestStack({ plugins: [...defaultPlugins(), ...probe.plugins] });
 });
 afterAll(() => stack.close());
 
@@ -25,7 +27,6 @@ const me = async (u: RegisteredUser) => {
   };
 };
 const titles = (xs: { title: string }[]) => xs.map((x) => x.title);
-const finds = () => probe.count("listings", "find") + probe.count("favorites", "find");
 /** Seeds straight into MongoDB (no hooks, so no invalidation): for data present before any read. */
 const seedListing = (owner: string | ObjectId, title: string, at: number) =>
   stack.stores.db.collection("listings").insertOne({
@@ -36,63 +37,38 @@ const seedListing = (owner: string | ObjectId, title: string, at: number) =>
 const repoListings = () => stack.ctx.repo.collection("listings");
 const repoFavorites = () => stack.ctx.repo.collection("favorites");
 
-describe("listScope: only owner-scoped filters are cached", () => {
-  const oid = new ObjectId();
-  const hex = oid.toHexString();
-  test("accepts an ObjectId, a hex string, or $in naming one id", () => {
-    expect(listScope({ userId: oid }, undefined, "userId")?.owner).toBe(hex);
-    expect(listScope({ userId: hex.toUpperCase() }, undefined, "userId")?.owner).toBe(hex);
-    expect(
-      listScope({ userId: { $in: [oid, hex] } }, { sort: { createdAt: -1 }, limit: 50 }, "userId")
-        ?.owner,
-    ).toBe(hex);
-  });
-  test("refuses other shapes", () => {
-    const other = new ObjectId();
-    for (const f of [
-      {},
-      { userId: oid, status: "x" },
-      { userId: { $in: [oid, other] } },
-      { userId: { $in: [] } },
-      { userId: { $ne: oid } },
-      { userId: "nope" },
-      { owner: oid },
-      { userId: { $in: [oid], $nin: [] } },
-    ]) {
-      expect(listScope(f, undefined, "userId")).toBeNull();
-    }
-    expect(listScope({ userId: oid }, { hint: "x" }, "userId")).toBeNull();
-  });
-  test("the query string tells filter forms and options apart (different results, same key)", () => {
-    const qs = [
-      listScope({ userId: oid }, undefined, "userId")?.q,
-      listScope({ userId: hex }, undefined, "userId")?.q,
-      listScope({ userId: { $in: [oid, hex] } }, undefined, "userId")?.q,
-      listScope({ userId: oid }, { limit: 5 }, "userId")?.q,
-      listScope({ userId: oid }, { sort: { a: 1, b: 1 } }, "userId")?.q,
-      listScope({ userId: oid }, { sort: { b: 1, a: 1 } }, "userId")?.q,
-    ];
-    expect(new Set(qs).size).toBe(qs.length);
-    expect(
-      listScope({ userId: { $in: [hex, oid] } }, { limit: 5, sort: { a: 1 } }, "userId")?.q,
-    ).toBe(
-      listScope({ userId: { $in: [oid, hex, oid] } }, { sort: { a: 1 }, limit: 5 }, "userId")?.q,
+describe("which writes change a list", () => {
+  test("an update changes a list only through the fields it touches", () => {
+    expect(touchedFields({ $set: { title: "x", "meta.a": 1 }, $inc: { views: 1 } })).toEqual(
+      new Set(["title", "meta", "views"]),
     );
+    expect(touchedFields({ $rename: { owner: "userId" } })).toEqual(new Set(["owner", "userId"]));
+    expect(touchedFields({ title: "a replacement" })).toBeNull();
+  });
+  test("the owner an update gives a member", () => {
+    const oid = new ObjectId();
+    const hex = oid.toHexString();
+    expect(idsInUpdate({ $set: { userId: oid } }, "userId")).toEqual([hex]);
+    expect(idsInUpdate({ $setOnInsert: { userId: hex.toUpperCase() } }, "userId")).toEqual([hex]);
+    expect(idsInUpdate({ userId: oid, title: "replacement" }, "userId")).toEqual([hex]);
+    expect(idsInUpdate({ $set: { title: "x" } }, "userId")).toEqual([]);
   });
 });
 
 describe("GET /users/me from the list cache", () => {
-  test("after the first request, no MongoDB find on listings or favorites; the lists are right", async () => {
+  test("after the first request, nothing reaches MongoDB (lists and listings cached); the lists are right", async () => {
     const a = await registerUser(stack);
     await seedListing(a.user.id, "old", 1000);
     await seedListing(a.user.id, "new", 2000);
     probe.reset();
     const first = await me(a);
     expect(titles(first.listings)).toEqual(["new", "old"]);
-    expect(finds()).toBe(2);
+    expect(probe.fills()).toBe(2);
     probe.reset();
     for (let i = 0; i < 5; i++) expect(await me(a)).toEqual(first);
-    expect(finds()).toBe(0);
+    expect(probe.fills()).toBe(0);
+    expect(probe.count("favorites", "find")).toBe(0);
+    expect(probe.count("listings")).toBe(0); // the ids resolved through the listings cache
     expect(
       await stack.stores.cache.get(listKey(stack.config.CACHE_PREFIX, "listings", a.user.id)),
     ).not.toBeNull();
@@ -181,29 +157,54 @@ describe("GET /users/me from the list cache", () => {
     });
     probe.reset();
     expect(await me(b)).toEqual(bFirst);
-    expect(finds()).toBe(0);
+    expect(probe.fills()).toBe(0);
     expect(titles((await me(a)).listings)).toEqual(["a2", "a1"]);
-    expect(probe.count("listings", "find")).toBe(1); // a's listings only; a's favorites still cached
-    expect(probe.count("favorites", "find")).toBe(0);
+    expect(probe.fills("listings")).toBe(1); // a's listings only; a's favorites still cached
+    expect(probe.fills("favorites")).toBe(0);
   });
 
-  test(`caching resumes once a fill starts more than SKEW_MS (${SKEW_MS} ms) after the last write`, async () => {
+  test("a listing edit that changes no list field keeps the lists cached (they hold ids)", async () => {
+    const a = await registerUser(stack);
+    const l = await seedListing(a.user.id, "before", 1000);
+    await me(a);
+    probe.reset();
+    await repoListings().updateOne({ _id: l._id }, { $set: { title: "after", price: 3 } });
+    expect(titles((await me(a)).listings)).toEqual(["after"]);
+    expect(probe.fills()).toBe(0);
+    await repoListings().updateOne({ _id: l._id }, { $set: { createdAt: new Date(9000) } });
+    await me(a);
+    expect(probe.fills("listings")).toBe(1); // a sort key changed: the list is read again
+  });
+
+  test("a listing moved or deleted outside the service is dropped from the former owner's cached list", async () => {
+    const a = await registerUser(stack);
+    const moved = await seedListing(a.user.id, "moved", 1000);
+    const gone = await seedListing(a.user.id, "gone", 2000);
+    await seedListing(a.user.id, "stays", 3000);
+    expect(titles((await me(a)).listings)).toEqual(["stays", "gone", "moved"]);
+    const raw = stack.stores.db.collection("listings");
+    await raw.updateOne({ _id: moved._id }, { $set: { userId: new ObjectId() } });
+    await raw.deleteOne({ _id: gone._id });
+    // What the change stream does for each (it cannot name the list of a former owner).
+    const listings = stack.ctx.use("cache").listings;
+    await listings.invalidate(moved._id.toHexString());
+    await listings.invalidate(gone._id.toHexString());
+    probe.reset();
+    expect(titles((await me(a)).listings)).toEqual(["stays"]);
+    expect(probe.fills()).toBe(0); // still the cached ids, checked against the documents
+  });
+
+  test("the first read after a write fills the list again: no clock margin", async () => {
     const a = await registerUser(stack);
     await repoListings().insertOne({
       userId: new ObjectId(a.user.id),
       title: "x",
       createdAt: new Date(),
     });
-    await me(a);
-    probe.reset();
-    await me(a); // fill started inside the skew margin: refused, still a miss
-    expect(probe.count("listings", "find")).toBe(1);
-    expect(probe.count("favorites", "find")).toBe(0);
-    await Bun.sleep(SKEW_MS + 50);
     await me(a); // fills
     probe.reset();
     expect(titles((await me(a)).listings)).toEqual(["x"]);
-    expect(finds()).toBe(0);
+    expect(probe.fills()).toBe(0);
   });
 });
 
@@ -222,7 +223,7 @@ describe("race: a fill that read MongoDB before a write never lands after its in
     });
     gate.release();
     expect(titles((await slow).listings)).toEqual(["before"]); // it began before the write
-    expect(await stack.stores.cache.get(key)).toBeNull(); // refused by the tombstone
+    expect(await stack.stores.cache.get(key)).toBeNull(); // refused: the write emptied the key, lease and all
     expect(titles((await me(a)).listings)).toEqual(["after", "before"]);
   });
 
@@ -232,10 +233,17 @@ describe("race: a fill that read MongoDB before a write never lands after its in
     let gate = probe.hold(ownerScopedFind("listings"));
     let slow = me(a);
     await gate.reached;
-    await repoListings().updateOne({ _id: l._id }, { $set: { title: "v2" } });
+    const other = await repoListings().insertOne({
+      userId: new ObjectId(a.user.id),
+      title: "v2",
+      createdAt: new Date(500),
+    });
+    // A sort key changed: the order the held fill read is no longer the truth.
+    await repoListings().updateOne({ _id: other._id }, { $set: { createdAt: new Date(2000) } });
     gate.release();
     await slow;
-    expect(titles((await me(a)).listings)).toEqual(["v2"]);
+    expect(titles((await me(a)).listings)).toEqual(["v2", "v1"]);
+    await repoListings().deleteOne({ _id: other._id });
 
     gate = probe.hold(ownerScopedFind("listings"));
     slow = me(a);
@@ -247,59 +255,44 @@ describe("race: a fill that read MongoDB before a write never lands after its in
   });
 });
 
-describe("hit and miss return the same types", () => {
-  test("ObjectId, Date, string owner and nested values come back identical from the cache", async () => {
+describe("the list API", () => {
+  test("concurrent first bumps of one counter each get their own version", async () => {
+    const versions = new ListVersions(stack.ctx.db);
+    const owner = new ObjectId().toHexString();
+    const got = await Promise.all(Array.from({ length: 20 }, () => versions.bump("t", owner)));
+    expect(got.toSorted((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await versions.read("t", owner)).toBe(20);
+  });
+
+  test("an owner stored as an ObjectId or as its hex string is listed; a hit answers what the miss did", async () => {
     const owner = new ObjectId();
     const hex = owner.toHexString();
     const col = stack.stores.db.collection("listings");
-    await col.insertOne({
-      userId: owner,
-      title: "oid owner",
-      createdAt: new Date(1234),
-      tags: ["a", "b"],
-      price: 12,
-      meta: { seller: new ObjectId(), at: new Date(99) },
-    });
-    await col.insertOne({ userId: hex, title: "hex owner", createdAt: new Date(5678), price: 1.5 });
-    const query = () =>
-      repoListings().find(
-        { userId: { $in: [owner, hex] } },
-        { sort: { createdAt: -1 }, limit: 50 },
-      );
-    probe.reset();
-    const miss = await query();
-    const hit = await query();
-    expect(probe.count("listings", "find")).toBe(1);
-    expect(hit).toEqual(miss);
-    expect(hit.length).toBe(2);
-    for (const [i, doc] of hit.entries()) {
-      const m = miss[i] as Record<string, unknown>;
-      const h = doc as Record<string, unknown>;
-      expect(h._id).toBeInstanceOf(ObjectId);
-      expect(h.createdAt).toBeInstanceOf(Date);
-      expect(typeof h.userId).toBe(typeof m.userId);
-      expect(h.userId?.constructor).toBe(m.userId?.constructor as never);
-      expect(typeof h.price).toBe("number");
-    }
-    const meta = (hit[1] as unknown as { meta: { seller: unknown; at: unknown } }).meta;
-    expect(meta.seller).toBeInstanceOf(ObjectId);
-    expect(meta.at).toBeInstanceOf(Date);
-    // A caller mutating its result does not change what the next caller gets.
-    (hit[0] as Record<string, unknown>).title = "mutated";
-    expect((await query())[0]?.title).toBe("hex owner");
-    // A different filter form on the same owner is a miss, not the other form's result.
-    probe.reset();
-    expect(
-      (await repoListings().find({ userId: owner }, { sort: { createdAt: -1 }, limit: 50 })).map(
-        (d) => d.title,
-      ),
-    ).toEqual(["oid owner"]);
-    expect(probe.count("listings", "find")).toBe(1);
+    const a = await col.insertOne({ userId: owner, title: "oid owner", createdAt: new Date(1234) });
+    const b = await col.insertOne({ userId: hex, title: "hex owner", createdAt: new Date(5678) });
+    await col.insertOne({ userId: new ObjectId(), title: "someone else", createdAt: new Date(9) });
+    const list = stack.ctx.use("ownerLists").list("listings");
+    const miss = await list.read(hex);
+    const hit = await list.read(hex.toUpperCase());
+    expect(miss.source).toBe("db");
+    expect(hit.source).toBe("cache");
+    expect(hit.ids).toEqual(miss.ids);
+    expect(miss.ids).toEqual([b._id.toHexString(), a._id.toHexString()]);
+    expect(hit.version).toBe(miss.version);
+    // Each write bumps the owner's counter in MongoDB; the next fill carries it.
+    await repoListings().insertOne({ userId: owner, title: "third", createdAt: new Date(1) });
+    const after = await list.read(hex);
+    expect(after.source).toBe("db");
+    expect(after.version).toBe((miss.version ?? 0) + 1);
+    expect(after.ids).toHaveLength(3);
+    // After a lost change-stream position every list refills.
+    expect(await stack.ctx.use("ownerLists").dropAll()).toBeGreaterThanOrEqual(1);
+    expect((await list.read(hex)).source).toBe("db");
   });
 });
 
 describe("metrics", () => {
-  test("hits and misses are counted per collection", async () => {
+  test("hits and misses are counted per member collection", async () => {
     const a = await registerUser(stack);
     await me(a);
     await me(a);
