@@ -1,8 +1,7 @@
 import { adminCachePlugin } from "../plugins/admin-cache";
 import { adoptionPlugin } from "../plugins/adoption";
 import { authPlugin } from "../plugins/auth";
-import { type CacheSyncOptions, cacheSyncPlugin } from "../plugins/cache-sync";
-import { ownerListsPlugin } from "../plugins/cache-sync/lists";
+import { type CacheSyncOptions, cacheSyncPlugin, ownerListsPlugin } from "../plugins/cache-sync";
 import { changeStreamsPlugin } from "../plugins/change-streams";
 import { consistencyCheckPlugin } from "../plugins/consistency-check";
 import { docsPlugin } from "../plugins/docs";

@@ -22,6 +22,11 @@ export { CollectionCache, type WriteContext } from "./collection-cache";
 export { CollectionEngine } from "./collection-engine";
 export { CacheEngine } from "./engine";
 export { emailKey, entryKey, indexKey, userKey } from "./keys";
+export {
+  type OwnerListDeclaration,
+  type OwnerLists,
+  ownerListsPlugin,
+} from "./lists";
 export { type CacheMetrics, cacheMetrics } from "./metrics";
 export type { CachedCollections, Caches } from "./registry";
 export { STALE_HEADER } from "./stale-scope";

@@ -1,8 +1,8 @@
 import { ObjectId } from "bson";
 import type { PluginContext } from "../../src/core/plugin";
 import type { ChangeEvent } from "../../src/core/ports/document-store";
+import type { OwnerLists } from "../cache-sync";
 import { type CacheEngine, DELETED_VERSION } from "../cache-sync/engine";
-import type { OwnerLists } from "../cache-sync/lists";
 import { eventMetrics, eventsTopic, type UserDataUpdated } from "../events";
 import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../users";
 

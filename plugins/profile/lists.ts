@@ -1,5 +1,5 @@
 import { FAVORITES_COLLECTION, LISTINGS_COLLECTION } from "../../src/domain/user";
-import type { OwnerListDeclaration } from "../cache-sync/lists";
+import type { OwnerListDeclaration } from "../cache-sync";
 
 const PROFILE_LIST_LIMIT = 50;
 

@@ -257,7 +257,7 @@ describe("race: a fill that read MongoDB before a write never lands after its in
 
 describe("the list API", () => {
   test("concurrent first bumps of one counter each get their own version", async () => {
-    const versions = new ListVersions(stack.ctx.db);
+    const versions = new ListVersions(stack.ctx.stores.db);
     const owner = new ObjectId().toHexString();
     const got = await Promise.all(Array.from({ length: 20 }, () => versions.bump("t", owner)));
     expect(got.toSorted((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));

@@ -13,8 +13,8 @@ export type { OwnerListDeclaration } from "./declaration";
 /** SCAN, never KEYS; an emptied key refills under a lease like after a write. */
 async function dropAll(ctx: PluginContext): Promise<number> {
   let n = 0;
-  await ctx.cache.scan(listKey(ctx.config.CACHE_PREFIX, "*", "*"), async (keys) => {
-    n += await ctx.cache.del(keys);
+  await ctx.stores.cache.scan(listKey(ctx.config.CACHE_PREFIX, "*", "*"), async (keys) => {
+    n += await ctx.stores.cache.del(keys);
   });
   return n;
 }
@@ -61,7 +61,7 @@ export function ownerListsPlugin(options: { lists: readonly OwnerListDeclaration
     dependencies: ["cache-sync"],
     register(ctx) {
       core = ctx.use("cacheEngine").core;
-      const versions = new ListVersions(ctx.db);
+      const versions = new ListVersions(ctx.stores.db);
       const metrics = listMetrics(ctx.metrics);
       for (const d of declarations) {
         const list = new OwnerList(d, ctx, core, versions, metrics);
@@ -81,7 +81,7 @@ export function ownerListsPlugin(options: { lists: readonly OwnerListDeclaration
     },
     hooks: (ctx) =>
       [...byCollection].map(([collection, lists]) =>
-        memberWriteHooks(collection, lists, core, ctx.db),
+        memberWriteHooks(collection, lists, core, ctx.stores.db),
       ),
   };
 }

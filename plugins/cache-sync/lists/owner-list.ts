@@ -75,7 +75,7 @@ export class OwnerList {
     const labels = { collection: this.declaration.collection };
     if (this.core.breaker.allows()) {
       try {
-        const raw = await this.core.breaker.run(() => this.ctx.cache.get(this.key(hex)));
+        const raw = await this.core.breaker.run(() => this.ctx.stores.cache.get(this.key(hex)));
         const entry = raw === null ? null : parseEntry(raw);
         if (entry) {
           this.metrics.hits.inc(labels);
@@ -171,7 +171,7 @@ export class OwnerList {
     if (!this.core.breaker.allows()) return false;
     const ttlMs = this.ctx.config.CACHE_MARKER_TTL_MS;
     return this.core.breaker
-      .run(() => this.ctx.cache.acquireFillLease(key, token, ttlMs))
+      .run(() => this.ctx.stores.cache.acquireFillLease(key, token, ttlMs))
       .catch((err: unknown) => {
         this.core.redisError(err);
         return false;
