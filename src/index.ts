@@ -2,6 +2,7 @@
  * cachesync as a library: build the app (or only the service) from a config, plugins and stores.
  */
 
+export type { BalanceService, CacheSyncService, ConsistencyReport } from "../plugins/cache-sync";
 export {
   type CachedCollection,
   type CachedCollectionOptions,
@@ -34,6 +35,5 @@ export type { Plugin, PluginContext, Services } from "./core/plugin";
 export type { CacheStore } from "./core/ports/cache-store";
 export type { CollectionPort, DocumentStore } from "./core/ports/document-store";
 export type { EventBus } from "./core/ports/event-bus";
-export type { BalanceService, CacheSyncService, ConsistencyReport } from "./domain/cache-sync";
 export { type CacheSyncHandle, type CacheSyncOptions, createCacheSync } from "./library";
 export { defaultPlugins } from "./plugins";

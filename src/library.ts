@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { CacheSyncService } from "../plugins/cache-sync";
 import type { CachedCollection } from "../plugins/cache-sync/collection";
 import type { Caches } from "../plugins/cache-sync/registry";
 import { createStores } from "./adapters";
@@ -7,7 +8,6 @@ import type { AppEnv } from "./core/app-env";
 import { type Config, loadConfig } from "./core/config";
 import { createLogger } from "./core/logger";
 import type { Plugin } from "./core/plugin";
-import type { CacheSyncService } from "./domain/cache-sync";
 import { defaultPlugins } from "./plugins";
 
 export interface CacheSyncOptions {

@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../src/core/app-env";
 import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
-import type { CacheSyncService } from "../../src/domain/cache-sync";
+import type { CacheSyncService } from "../cache-sync";
 import type { AdminCacheRoutes } from "./admin-cache.routes";
 import { readCacheStats } from "./cache-stats";
 

@@ -1,8 +1,8 @@
 import { StoreUnavailableError } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { USER_COLLECTION } from "../users";
 import { usersCollection } from "../users/collection";
+import type { CacheSyncService } from "./cache-sync-service";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { CollectionEngine } from "./collection-engine";
 import { CacheCore } from "./core";
@@ -12,6 +12,13 @@ import { CacheRegistry, type Caches } from "./registry";
 import { CacheSyncServiceImpl } from "./service";
 import { staleHeaderMiddleware } from "./stale-scope";
 
+export type {
+  BalanceChange,
+  BalanceResult,
+  BalanceService,
+  CacheSyncService,
+  ConsistencyReport,
+} from "./cache-sync-service";
 export {
   type CachedCollection,
   type CachedCollectionOptions,
@@ -29,6 +36,7 @@ export {
 } from "./lists";
 export { type CacheMetrics, cacheMetrics } from "./metrics";
 export type { CachedCollections, Caches } from "./registry";
+export { CACHE_REPAIRS_COLLECTION } from "./repair-log";
 export { STALE_HEADER } from "./stale-scope";
 
 declare module "../../src/core/plugin" {

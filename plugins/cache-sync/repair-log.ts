@@ -1,5 +1,7 @@
 import type { CollectionPort, Doc, DocumentStore } from "../../src/core/ports/document-store";
-import { CACHE_REPAIRS_COLLECTION } from "../../src/domain/user";
+
+/** Cache keys Redis could not take during an outage, repaired when it returns. */
+export const CACHE_REPAIRS_COLLECTION = "cache_repairs";
 
 /**
  * One debt. A users entry keeps the first stage's shape (`userId`, `emails`), so instances of

@@ -1,13 +1,13 @@
 import { badRequest, setupError } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Update } from "../../src/core/ports/document-store";
+import type { SanitizedUser } from "../users";
 import type {
   BalanceChange,
   BalanceResult,
   CacheSyncService,
   ConsistencyReport,
-} from "../../src/domain/cache-sync";
-import type { SanitizedUser } from "../users";
+} from "./cache-sync-service";
 import type { CollectionCache } from "./collection-cache";
 
 /** Allowed update operators for updateUserWithSync: no pipelines, no replacement documents. */

@@ -16,13 +16,15 @@ declare module "../cache-sync/registry" {
   }
 }
 
+export const LISTINGS_COLLECTION = "listings";
+
 /**
  * Listings, cached by id (`<prefix>listing:<id>`): the second cached collection, and the whole
  * of what caching it takes. Listings written by other services without a version count as
  * version 0 until a write through the service bumps it.
  */
 export const listingsCollection = defineCachedCollection<Listing>({
-  name: "listings",
+  name: LISTINGS_COLLECTION,
   entity: "listing",
   // Staff moderation notes: kept in MongoDB, never cached, served or published.
   sensitive: ["internalNotes"],

@@ -4,7 +4,7 @@ import { listingsCollection } from "./collection";
 import { getListingHandler } from "./handlers";
 import { getListingRoute } from "./routes";
 
-export { type Listing, listingsCollection } from "./collection";
+export { LISTINGS_COLLECTION, type Listing, listingsCollection } from "./collection";
 export { ListingSchema } from "./schemas";
 
 /**

@@ -2,8 +2,8 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../src/core/app-env";
 import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
-import { toPublicUser } from "../../src/domain/user";
 import { currentUser } from "../auth";
+import { toPublicUser } from "../users";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
 /**

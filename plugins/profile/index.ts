@@ -1,6 +1,7 @@
 import { createRouter } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
-import { FAVORITES_COLLECTION, LISTINGS_COLLECTION } from "../../src/domain/user";
+import { LISTINGS_COLLECTION } from "../listings";
+import { FAVORITES_COLLECTION } from "./collections";
 import { getMeHandler, getUserHandler, patchMeHandler } from "./handlers";
 import { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 

@@ -67,10 +67,7 @@ export const PUBLIC_FILES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Known breaks, each with the reason it stays for now (`from -> to`, repository paths). */
-export const ALLOWED_EXCEPTIONS: Readonly<Record<string, string>> = {
-  "src/domain/user.ts -> plugins/users/user.ts":
-    "re-export kept until the sync layer imports the users module itself (#12, engine)",
-};
+export const ALLOWED_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
 /**
  * Plugins that may use the raw stores (`ctx.stores`): the sync layer and operator commands.

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import type { CacheSyncService } from "../../plugins/cache-sync";
 import { STALE_HEADER, userKey } from "../../plugins/cache-sync";
 import { createRouter } from "../../src/core/app";
 import { notFound } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { defaultPlugins } from "../../src/plugins";
 import { testOwning } from "../support/mongo-ownership";
 import { ownsRedis } from "../support/redis-server";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { CacheSyncService } from "../../plugins/cache-sync";
 import { userKey } from "../../plugins/cache-sync";
 import { eventsTopic, type UserDataUpdated } from "../../plugins/events";
 import type { BusMessage } from "../../src/core/ports/event-bus";
-import type { CacheSyncService } from "../../src/domain/cache-sync";
 import { SECRET_FIELDS, seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 

@@ -2,7 +2,7 @@ import type { ObjectId } from "bson";
 import { appError, DuplicateKeyError } from "../../../src/core/errors";
 import { parseObjectId } from "../../../src/core/object-id";
 import type { PluginContext } from "../../../src/core/plugin";
-import type { BalanceChange, BalanceResult, BalanceService } from "../../../src/domain/cache-sync";
+import type { BalanceChange, BalanceResult, BalanceService } from "../../cache-sync";
 import { isValidDelta } from "../shared/amount";
 import { type Faults, fire } from "../shared/faults";
 import { drainUser } from "./outbox";

@@ -1,7 +1,7 @@
 import type { ObjectId } from "bson";
 import { AppError, appError } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import type { BalanceResult } from "../../../src/domain/cache-sync";
+import type { BalanceResult } from "../../cache-sync";
 import { rawUsers, sanitizedUsers } from "../../users";
 import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";

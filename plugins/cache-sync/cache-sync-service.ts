@@ -1,5 +1,5 @@
-import type { Update } from "../core/ports/document-store";
-import type { SanitizedUser } from "./user";
+import type { Update } from "../../src/core/ports/document-store";
+import type { SanitizedUser } from "../users";
 
 export type ConsistencyReport =
   | { consistent: true }
@@ -64,7 +64,7 @@ export interface BalanceService {
   ): Promise<BalanceResult>;
 }
 
-declare module "../core/plugin" {
+declare module "../../src/core/plugin" {
   interface Services {
     balance: BalanceService;
   }
