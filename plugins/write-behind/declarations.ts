@@ -1,5 +1,5 @@
 import { PluginError } from "../../src/core/plugin";
-import { LISTINGS_COLLECTION } from "../../src/domain/user";
+import { LISTINGS_COLLECTION } from "../listings";
 import { USER_COLLECTION } from "../users";
 
 /**

@@ -1,6 +1,6 @@
 import { createRouter } from "../../src/core/app";
 import { type Plugin, PluginError } from "../../src/core/plugin";
-import { LISTINGS_COLLECTION } from "../../src/domain/user";
+import { LISTINGS_COLLECTION } from "../listings";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
 import { USER_COLLECTION } from "../users";
 import {

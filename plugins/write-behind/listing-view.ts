@@ -7,7 +7,7 @@ import { appError, ok } from "../../src/core/errors";
 import type { PluginContext } from "../../src/core/plugin";
 import type { Doc } from "../../src/core/ports/document-store";
 import { envelope, ObjectIdSchema } from "../../src/domain/schemas";
-import { LISTINGS_COLLECTION } from "../../src/domain/user";
+import { LISTINGS_COLLECTION } from "../listings";
 import type { WriteBehindQueue } from "./queue";
 
 export const VIEW_FIELD = "viewCount";
