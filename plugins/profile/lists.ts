@@ -1,5 +1,6 @@
-import { FAVORITES_COLLECTION, LISTINGS_COLLECTION } from "../../src/domain/user";
 import type { OwnerListDeclaration } from "../cache-sync";
+import { LISTINGS_COLLECTION } from "../listings";
+import { FAVORITES_COLLECTION } from "./collections";
 
 const PROFILE_LIST_LIMIT = 50;
 
