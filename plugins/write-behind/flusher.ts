@@ -20,7 +20,7 @@ export interface QueueStatus {
  *
  * Each round: take the flusher lease (SET NX PX, WRITE_BEHIND_CLAIM_IDLE_MS); finish the batch
  * this instance failed to flush last time, else take over a batch another instance read and never
- * acknowledged (it died: XAUTOCLAIM after the same idle time), else read new entries
+ * acknowledged (XAUTOCLAIM, any idle time: see nextBatch), else read new entries
  * (XREADGROUP); fold them per document, write every document of a collection in one `bulkWrite`,
  * move their cache entries to the new version, then XACK + XDEL. Repeats while full batches
  * come, then releases the lease.
@@ -155,11 +155,16 @@ export class Flusher {
     const { config } = this.ctx;
     const { cache } = this.ctx.stores;
     const size = config.WRITE_BEHIND_BATCH_SIZE;
+    // Any unacknowledged batch first, however recently it was read: the lease is the exclusion,
+    // and a batch is idempotent (statement.ts), so taking over a live holder's batch is safe.
+    // Waiting for it to go idle is not: new entries flushed meanwhile move each document's
+    // applied stream id past that batch, which the guard then skips as applied (a batch lost
+    // when the API was SIGKILLed mid-stream, test/write-behind/crash.test.ts).
     const orphaned = await cache.streamAutoClaim(
       this.keys.queue,
       CONSUMER_GROUP,
       this.consumer,
-      config.WRITE_BEHIND_CLAIM_IDLE_MS,
+      0,
       size,
     );
     if (orphaned.length) {

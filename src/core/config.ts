@@ -308,7 +308,7 @@ export const envSchema = z.object({
   WRITE_BEHIND_CLAIM_IDLE_MS: int(100, 600_000)
     .default(30_000)
     .describe(
-      "write-behind: a batch read but not flushed for this long (its API instance died) is taken over by another; also the flusher lease",
+      "write-behind: the flusher lease; once it lapses (its API instance died) the next flusher takes over the unflushed batch before anything new",
     ),
   WRITE_BEHIND_LAG_BOUND_SECONDS: int(1, 86_400)
     .default(60)
