@@ -128,6 +128,7 @@ export class CacheCore {
    * refills from MongoDB). Talks to the store directly: it runs inside the breaker's probe.
    */
   async repairPending(): Promise<number> {
+    if (!this.switches.repairDebts) return 0;
     let repaired = 0;
     for (;;) {
       const batch = await this.repairs.pending(500);

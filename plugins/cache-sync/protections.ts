@@ -22,6 +22,11 @@ export interface Protections {
    * where versions are the guard: fill leases off.
    */
   listVersionBeforeRead: boolean;
+  /**
+   * The breaker's probe settles the recorded debts before Redis is trusted again; off: it trusts
+   * Redis at once, so an entry older than a write Redis missed stays until its TTL.
+   */
+  repairDebts: boolean;
 }
 
 export type ProtectionName = keyof Protections;
@@ -32,6 +37,7 @@ export const PROTECTION_NAMES: readonly ProtectionName[] = [
   "fillLeases",
   "singleFlightRule",
   "listVersionBeforeRead",
+  "repairDebts",
 ];
 
 export const allProtections = (): Protections => ({
@@ -40,4 +46,5 @@ export const allProtections = (): Protections => ({
   fillLeases: true,
   singleFlightRule: true,
   listVersionBeforeRead: true,
+  repairDebts: true,
 });
