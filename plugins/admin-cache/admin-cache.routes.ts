@@ -56,12 +56,15 @@ const UserIdParams = z.object({
  * The SPEC §5 admin cache routes. Built per app because the admin guard comes from the auth
  * plugin's service; it runs before validation, so a non-admin gets 403 even for a malformed id.
  */
+/** What every admin cache route shares: its tag, bearer security and the admin guard. */
+export const adminCacheRoute = (requireAdmin: MiddlewareHandler<AppEnv>) => ({
+  tags: ["Admin cache"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAdmin],
+});
+
 export function adminCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
-  const common = {
-    tags: ["Admin cache"],
-    security: [{ bearerAuth: [] }],
-    middleware: [requireAdmin],
-  };
+  const common = adminCacheRoute(requireAdmin);
   return {
     stats: createRoute({
       ...common,

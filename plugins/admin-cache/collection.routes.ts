@@ -4,6 +4,7 @@ import { errorResponses, JSON_BODY_ERRORS, jsonBody, STORE_ERRORS } from "../../
 import type { AppEnv } from "../../src/core/app-env";
 import { envelope, ObjectIdSchema } from "../../src/domain/schemas";
 import { ADMIN_ERRORS } from "../auth";
+import { adminCacheRoute } from "./admin-cache.routes";
 
 const CollectionName = z
   .string()
@@ -53,11 +54,7 @@ const ENTRY_ERRORS = ["VALIDATION_ERROR", ...ADMIN_ERRORS, "COLLECTION_NOT_FOUND
  * beside SPEC §5's user routes, which they do not change.
  */
 export function collectionCacheRoutes(requireAdmin: MiddlewareHandler<AppEnv>) {
-  const common = {
-    tags: ["Admin cache"],
-    security: [{ bearerAuth: [] }],
-    middleware: [requireAdmin],
-  };
+  const common = adminCacheRoute(requireAdmin);
   return {
     stats: createRoute({
       ...common,
