@@ -8,7 +8,7 @@ import { ObjectId } from "bson";
 import type { OwnerList } from "../../plugins/cache-sync/lists";
 import type { ProtectionName } from "../../plugins/cache-sync/protections";
 import { defaultPlugins } from "../../src/plugins";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createPeerStack, createTestStack, type TestStack } from "../support/stack";
 import { listProbe, ownerScopedFind } from "./helpers";
 
 const probeA = listProbe();
@@ -17,13 +17,7 @@ let a: TestStack;
 let b: TestStack;
 beforeAll(async () => {
   a = await createTestStack({ plugins: [...defaultPlugins(), ...probeA.plugins] });
-  b = await createTestStack({
-    redis: a.redis,
-    mongo: a.mongo,
-    dbName: a.dbName,
-    env: { CACHE_PREFIX: a.config.CACHE_PREFIX },
-    plugins: [...defaultPlugins(), ...probeB.plugins],
-  });
+  b = await createPeerStack(a, { plugins: [...defaultPlugins(), ...probeB.plugins] });
 });
 afterAll(async () => {
   await b.close();

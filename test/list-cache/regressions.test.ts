@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { ObjectId } from "bson";
 import { defaultPlugins } from "../../src/plugins";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createPeerStack, createTestStack, type TestStack } from "../support/stack";
 import { callJson, type RegisteredUser, registerUser } from "../support/users";
 import { listProbe, ownerScopedFind } from "./helpers";
 
@@ -16,13 +16,7 @@ let a: TestStack;
 let b: TestStack;
 beforeAll(async () => {
   a = await createTestStack({ plugins: [...defaultPlugins(), ...probeA.plugins] });
-  b = await createTestStack({
-    redis: a.redis,
-    mongo: a.mongo,
-    dbName: a.dbName,
-    env: { CACHE_PREFIX: a.config.CACHE_PREFIX },
-    plugins: [...defaultPlugins(), ...probeB.plugins],
-  });
+  b = await createPeerStack(a, { plugins: [...defaultPlugins(), ...probeB.plugins] });
 });
 afterAll(async () => {
   await b.close();

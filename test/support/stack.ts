@@ -37,6 +37,23 @@ export interface TestStack extends CachesyncApp {
   ): Promise<Response>;
 }
 
+/**
+ * A second API instance of `of`'s deployment: the same Redis, MongoDB database and key prefix,
+ * with its own plugins and config overrides.
+ */
+export function createPeerStack(
+  of: TestStack,
+  opts: Omit<TestStackOptions, "redis" | "mongo" | "dbName"> = {},
+): Promise<TestStack> {
+  return createTestStack({
+    ...opts,
+    redis: of.redis,
+    mongo: of.mongo,
+    dbName: of.dbName,
+    env: { CACHE_PREFIX: of.config.CACHE_PREFIX, ...opts.env },
+  });
+}
+
 /** SCANs every key of this stack's prefix and fails if any value names a secret field. */
 export async function assertNoSecretsCached(stores: Stores, prefix: string): Promise<void> {
   const offenders: string[] = [];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { type JitteredDeployment, startJitteredDeployment } from "../support/jittered-deployment";
 import { seedUser } from "../support/seed";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createPeerStack, createTestStack, type TestStack } from "../support/stack";
 
 /**
  * Breakers are per instance, Redis is shared. Found by the consistency soak (bench, 31 stale reads
@@ -17,12 +17,7 @@ let b: TestStack;
 beforeAll(async () => {
   // A cooldown far longer than the test: A's probe cannot hide the window.
   a = await createTestStack({ env: { BREAKER_COOLDOWN_MS: 60_000 } });
-  b = await createTestStack({
-    redis: a.redis,
-    mongo: a.mongo,
-    dbName: a.dbName,
-    env: { CACHE_PREFIX: a.config.CACHE_PREFIX, BREAKER_COOLDOWN_MS: 60_000 },
-  });
+  b = await createPeerStack(a, { env: { BREAKER_COOLDOWN_MS: 60_000 } });
 });
 afterAll(async () => {
   await b.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { openEvents } from "../sse/sse-client";
 import { createUser } from "../support/fixtures";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createPeerStack, createTestStack, type TestStack } from "../support/stack";
 import { pluginsWithProbe, probePlugin } from "./helpers";
 
 /** Two instances on one Redis and one database; the browser listens on B over real HTTP. */
@@ -13,12 +13,7 @@ const probeA = probePlugin();
 
 beforeAll(async () => {
   a = await createTestStack({ plugins: pluginsWithProbe(probeA) });
-  b = await createTestStack({
-    redis: a.redis,
-    mongo: a.mongo,
-    dbName: a.dbName,
-    env: { CACHE_PREFIX: a.config.CACHE_PREFIX },
-  });
+  b = await createPeerStack(a);
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: b.app.fetch });
 });
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { defaultPlugins } from "../../src/plugins";
 import { holdCacheCall } from "../support/cache-gate";
-import { createTestStack, type TestStack } from "../support/stack";
+import { createPeerStack, createTestStack, type TestStack } from "../support/stack";
 import { storeProbe } from "../support/store-probe";
 import { cacheOf, SUBJECTS } from "./collections";
 
@@ -14,13 +14,7 @@ const probeB = storeProbe(["users", "listings"], "test-probe");
 
 beforeAll(async () => {
   a = await createTestStack({ plugins: [...defaultPlugins(), probeA.plugin] });
-  b = await createTestStack({
-    redis: a.redis,
-    mongo: a.mongo,
-    dbName: a.dbName,
-    env: { CACHE_PREFIX: a.config.CACHE_PREFIX },
-    plugins: [...defaultPlugins(), probeB.plugin],
-  });
+  b = await createPeerStack(a, { plugins: [...defaultPlugins(), probeB.plugin] });
 });
 afterAll(async () => {
   await b.close();
