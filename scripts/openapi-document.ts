@@ -1,9 +1,9 @@
 import type { OpenAPI3 } from "openapi-typescript";
+import { defaultPlugins } from "../app/plugins";
 import { createStores } from "../src/adapters";
 import { createApp } from "../src/core/app";
 import { makeConfig } from "../src/core/config";
 import { createLogger } from "../src/core/logger";
-import { defaultPlugins } from "../src/plugins";
 
 /**
  * The `/openapi.json` the server answers, read through the app itself (embedded stores, no

@@ -1,6 +1,6 @@
 import Redis from "ioredis";
 import { MongoClient } from "mongodb";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { MongoWireServer } from "../../test/support/mongo-wire";
 import { type RedisHarness, startRedis } from "../../test/support/redis-server";
 import { seedUser } from "../../test/support/seed";

@@ -92,7 +92,7 @@ export function appEnv(env: BenchEnv): Record<string, string> {
 }
 
 /**
- * The real server entry (src/server.ts) on the bench's redis-server and MongoDB test server;
+ * The real server entry (app/server.ts) on the bench's redis-server and MongoDB test server;
  * `root`: another checkout's (a baseline, lib/baseline.ts).
  */
 export function spawnApp(
@@ -101,7 +101,7 @@ export function spawnApp(
   root = ROOT,
 ): Promise<ChildServer> {
   return spawnServer(
-    "src/server.ts",
+    "app/server.ts",
     { ...appEnv(env), METRICS_ENABLED: "true", ...extra },
     "/health",
     root,

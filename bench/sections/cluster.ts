@@ -1,5 +1,5 @@
 import type { Cluster } from "ioredis";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { RedisEventBus } from "../../src/adapters/redis/redis-event-bus";
 import type { MongoWireServer } from "../../test/support/mongo-wire";
@@ -16,7 +16,7 @@ import { type HttpLoad, httpLoad } from "../lib/wrk";
  * Redis Cluster (3 masters + 3 replicas, local processes) beside the standalone redis-server,
  * same run, same MongoDB test server: the read path (getUserWithSync hits), write-through (with
  * WAIT 1 on the cluster, and without it, to price it), the HTTP figure (GET /users/me from a
- * real src/server.ts process), bytes per entry (MEMORY USAGE), keys per user, and events per
+ * real app/server.ts process), bytes per entry (MEMORY USAGE), keys per user, and events per
  * second through the one event topic (SPUBLISH on the cluster, PUBLISH standalone).
  */
 export const clusterSection: Section = async (ctx): Promise<SectionResult> => {
@@ -201,7 +201,7 @@ export const clusterSection: Section = async (ctx): Promise<SectionResult> => {
       "",
       `Errors over all runs: ${errors}. The WAIT row prices the failover protection: each write-through and tombstone waits for one replica's acknowledgement (docs/SCALING.md).`,
       "",
-      "HTTP, GET /api/v1/users/me (a real src/server.ts process, 64 connections):",
+      "HTTP, GET /api/v1/users/me (a real app/server.ts process, 64 connections):",
       "",
       table(["Redis", "req/s", "p50 ms", "p99 ms", "non-2xx + errors"], httpRows),
       "",

@@ -5,7 +5,7 @@ import { fmt, median, minMax } from "../lib/stats";
 import { type HttpLoad, httpLoad } from "../lib/wrk";
 
 /**
- * Figure 3: GET /api/v1/users/me served from the cache (the real server entry, src/server.ts,
+ * Figure 3: GET /api/v1/users/me served from the cache (the real server entry, app/server.ts,
  * in its own process) against a bare Hono route reading the same data — the user and the list
  * entries /users/me fills — with one MGET, JSON.parse and c.json (its own process too), 64 connections from wrk (or autocannon), same run. Then a breakdown server
  * adds one piece of the route at a time.
@@ -127,7 +127,7 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       median(runs.map((r) => r[k][f]));
     const text = [
       `Load: ${tool}${tool === "wrk" ? " -t2" : ""}, ${conns} connections, ${seconds} s per measurement, after a warm-up; each server is a separate \`bun\` process (Bun.serve) from the load generator. ` +
-        `/users/me: the real entry (src/server.ts, NODE_ENV=production, all default plugins) with a bearer token; the user is cached (cache misses during the runs: ${Number.isFinite(missesAfter - missesBefore) ? missesAfter - missesBefore : "n/a"}), has no listings or favorites (served by the list cache, no MongoDB call); the bare route MGETs the same ${1 + listKeys.length} keys. ` +
+        `/users/me: the real entry (app/server.ts, NODE_ENV=production, all default plugins) with a bearer token; the user is cached (cache misses during the runs: ${Number.isFinite(missesAfter - missesBefore) ? missesAfter - missesBefore : "n/a"}), has no listings or favorites (served by the list cache, no MongoDB call); the bare route MGETs the same ${1 + listKeys.length} keys. ` +
         `Response sizes: /users/me ${bytesMe} B, bare ${bytesBare} B. Non-2xx or socket errors over all runs: ${bad}.`,
       "",
       table(

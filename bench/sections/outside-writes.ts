@@ -1,5 +1,5 @@
 import { ObjectId } from "bson";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import { rawMongo, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { fmt, percentiles } from "../lib/stats";

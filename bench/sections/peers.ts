@@ -5,7 +5,7 @@ import { redisDriver } from "bentocache/drivers/redis";
 import { ObjectId } from "bson";
 import { createCache } from "cache-manager";
 import { Keyv } from "keyv";
-import { type SanitizedUser, USER_COLLECTION } from "../../plugins/users";
+import { type SanitizedUser, USER_COLLECTION } from "../../plugins/features/users";
 import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
 import { packageVersion } from "../lib/machine";
 import { type Section, type SectionResult, table } from "../lib/report";

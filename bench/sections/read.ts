@@ -1,5 +1,5 @@
 import { ObjectId } from "bson";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import { floorRedis, rawMongo, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";

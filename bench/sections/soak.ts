@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
-import type { ProtectionName } from "../../plugins/cache-sync/protections";
-import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../plugins/users";
+import type { ProtectionName } from "../../plugins/cache/cache-sync/protections";
+import { type SanitizedUser, USER_COLLECTION, type UserDoc } from "../../plugins/features/users";
 import { startJitteredDeployment } from "../../test/support/jittered-deployment";
 import { startRedis } from "../../test/support/redis-server";
 import { seedListing } from "../../test/support/seed";
@@ -231,7 +231,7 @@ export const soakSection: Section = async (ctx): Promise<SectionResult> => {
         ? `\nStale samples: \`${JSON.stringify(listingsRes.samples).slice(0, 800)}\``
         : "",
       "",
-      `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, writers pinned two to each instance, no Redis kill; the nemesis as above (with no evictions on the tombstones line) — with protections switched off through the test-only switches (plugins/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
+      `Mutation lines: the load of \`bun run test:consistency\` for ${mutationMs / 1000} s each — the hot user alone, a read every 2 ms on each instance, writers pinned two to each instance, no Redis kill; the nemesis as above (with no evictions on the tombstones line) — with protections switched off through the test-only switches (plugins/cache/cache-sync/protections.ts). Tombstones are the guard only where no lease is, hence their line with leases off too (docs/CONSISTENCY.md).`,
       "",
       table(
         ["protection off", "reads", "stale reads", "stale share", "max versions behind"],

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { eventsTopic } from "../../plugins/events/user-data-updated";
+import { eventsTopic } from "../../plugins/cache/events/user-data-updated";
 import { BASELINE_REF, baselineCheckout, ROOT } from "../lib/baseline";
 import { type BenchEnv, seedBenchUser, startEnv } from "../lib/env";
 import { rssOf } from "../lib/machine";
@@ -101,7 +101,7 @@ class Side {
 }
 
 /**
- * Figure 5: one API instance (src/server.ts in its own process) holding 1k, 5k, then 10k SSE
+ * Figure 5: one API instance (app/server.ts in its own process) holding 1k, 5k, then 10k SSE
  * streams (raw TCP readers in another process), 100 streams per user; the SSE code before issue
  * 15 (a baseline checkout's server) and this checkout's, both up at once, rounds alternating. Each round publishes one userDataUpdated per user on the Redis bus, so every
  * stream gets exactly one event; delivery = receive time − publish time. RSS per 1k streams.
@@ -231,8 +231,8 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
     const n10 = at10k(now);
     const b10 = at10k(before);
     const body = [
-      `One API process (src/server.ts, SSE_MAX_PER_USER=${PER_USER}, SSE_MAX_PER_IP=20000: every stream comes from one address), streams opened by raw-TCP readers in one separate \`bun\` process (open-file limit raised to the hard limit, ${await hardLimit()}), ${PER_USER} streams per user (real accounts), bearer auth. ` +
-        `Each round publishes one userDataUpdated per user on the Redis bus from the bench process (XADD + PUBLISH, as the events plugin does), all at once, so each stream receives exactly one event; delivery time = client receive − publish call. ${ctx.quick ? 1 : 3} round(s) per level, median shown. The SSE code before issue 15 (the baseline checkout's src/server.ts, BENCH_BASELINE_REF overrides it) and this checkout's run at the same time on the same redis-server and MongoDB, each with its own reader process; each level opens the same streams on both, and the rounds alternate between them. API process RSS before any stream: before ${fmt.mb(before.rssBase)} MB, now ${fmt.mb(now.rssBase)} MB.`,
+      `One API process (app/server.ts, SSE_MAX_PER_USER=${PER_USER}, SSE_MAX_PER_IP=20000: every stream comes from one address), streams opened by raw-TCP readers in one separate \`bun\` process (open-file limit raised to the hard limit, ${await hardLimit()}), ${PER_USER} streams per user (real accounts), bearer auth. ` +
+        `Each round publishes one userDataUpdated per user on the Redis bus from the bench process (XADD + PUBLISH, as the events plugin does), all at once, so each stream receives exactly one event; delivery time = client receive − publish call. ${ctx.quick ? 1 : 3} round(s) per level, median shown. The SSE code before issue 15 (the baseline checkout's app/server.ts, BENCH_BASELINE_REF overrides it) and this checkout's run at the same time on the same redis-server and MongoDB, each with its own reader process; each level opens the same streams on both, and the rounds alternate between them. API process RSS before any stream: before ${fmt.mb(before.rssBase)} MB, now ${fmt.mb(now.rssBase)} MB.`,
       "",
       table(
         [

@@ -1,16 +1,16 @@
 /**
- * Profiling server: the real app (same plugins, stores and app-wide middleware as src/server.ts)
+ * Profiling server: the real app (same plugins, stores and app-wide middleware as app/server.ts)
  * plus bench-only routes that each add one piece of GET /users/me, so the HTTP section can say
- * what costs what. Env: as src/server.ts, plus BENCH_USER_ID and BENCH_KEY.
+ * what costs what. Env: as app/server.ts, plus BENCH_USER_ID and BENCH_KEY.
  */
 import Redis from "ioredis";
-import { currentUser } from "../../plugins/auth";
+import { defaultPlugins } from "../../app/plugins";
+import { currentUser } from "../../plugins/features/auth";
 import { createStores } from "../../src/adapters";
 import { createApp } from "../../src/core/app";
 import { loadConfig } from "../../src/core/config";
 import { ok } from "../../src/core/errors";
 import { createLogger } from "../../src/core/logger";
-import { defaultPlugins } from "../../src/plugins";
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);

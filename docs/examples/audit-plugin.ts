@@ -1,6 +1,6 @@
 import { createRouter, type Plugin } from "cachesync";
 
-/** Counts user writes by operation and serves the counts. Registered by a line in src/plugins.ts. */
+/** Counts user writes by operation and serves the counts. Registered by a line in app/plugins.ts. */
 export function auditPlugin(): Plugin {
   const writes: Record<string, number> = {};
   return {

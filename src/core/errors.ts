@@ -9,7 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
  *
  * Adding an error: one line here, then `throw appError("MY_CODE")` where it happens and add
  * "MY_CODE" to the `errors` of each route that can answer it (a guard's codes come with the guard,
- * see plugins/auth/guards.ts). A new status (e.g. 413) needs nothing else.
+ * see plugins/features/auth/guards.ts). A new status (e.g. 413) needs nothing else.
  */
 export const ERRORS = {
   VALIDATION_ERROR: { status: 400, message: "Invalid request" },

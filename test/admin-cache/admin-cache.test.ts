@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { emailKey } from "../../plugins/cache-sync/keys";
+import { emailKey } from "../../plugins/cache/cache-sync/keys";
 import {
   createUser,
   rawKeys,

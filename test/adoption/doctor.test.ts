@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pino from "pino";
-import { runDoctor } from "../../plugins/adoption/doctor/scan";
-import { warnIfNotAdopted } from "../../plugins/adoption/startup-probe";
+import { runDoctor } from "../../plugins/operations/adoption/doctor/scan";
+import { warnIfNotAdopted } from "../../plugins/operations/adoption/startup-probe";
 import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { createTestStack } from "../support/stack";
@@ -96,7 +96,7 @@ describe("GET /api/v1/admin/doctor", () => {
 
 describe("the doctor as an operator runs it", () => {
   const doctor = (db: string) =>
-    Bun.spawn(["bun", "run", "src/cli/doctor.ts"], {
+    Bun.spawn(["bun", "run", "app/cli/doctor.ts"], {
       env: { ...process.env, MONGO_URL: url, MONGO_DB: db, LOG_LEVEL: "silent" },
       stdout: "pipe",
       stderr: "pipe",
@@ -125,7 +125,7 @@ describe("the doctor as an operator runs it", () => {
   test("without MONGO_URL it says there is nothing to check, exit 1", async () => {
     const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: "silent" };
     delete env.MONGO_URL;
-    const p = Bun.spawn(["bun", "run", "src/cli/doctor.ts"], { env, stderr: "pipe" });
+    const p = Bun.spawn(["bun", "run", "app/cli/doctor.ts"], { env, stderr: "pipe" });
     expect(await p.exited).toBe(1);
     expect(await new Response(p.stderr).text()).toContain("MONGO_URL is not set");
   }, 30_000);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runMigration } from "../../plugins/adoption/migrate/run";
+import { runMigration } from "../../plugins/operations/adoption/migrate/run";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack } from "../support/stack";
@@ -24,7 +24,7 @@ const rand = () => Math.random().toString(36).slice(2, 8);
 
 /** `bun run migrate` as an operator runs it, against this test's servers. */
 function migrateProcess(dbName: string, prefix: string, ...args: string[]) {
-  return Bun.spawn(["bun", "run", "src/cli/migrate.ts", ...args], {
+  return Bun.spawn(["bun", "run", "app/cli/migrate.ts", ...args], {
     env: {
       ...process.env,
       MONGO_URL: url,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runDoctor } from "../../plugins/adoption/doctor/scan";
-import { runMigration } from "../../plugins/adoption/migrate/run";
+import { runDoctor } from "../../plugins/operations/adoption/doctor/scan";
+import { runMigration } from "../../plugins/operations/adoption/migrate/run";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";

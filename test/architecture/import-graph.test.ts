@@ -6,7 +6,7 @@ import { ALLOWED_EXCEPTIONS, RAW_STORE_USERS } from "./import-rules";
 
 const REPO = join(import.meta.dir, "../..");
 const FIXTURE = join(import.meta.dir, "fixture");
-const LAYERED = ["src", "plugins"];
+const LAYERED = ["app", "src", "plugins"];
 
 describe("import graph (rules in test/architecture/import-rules.ts)", () => {
   test("core imports no plugin or adapter, adapters no plugin, plugins only each other's public files", () => {
@@ -26,14 +26,14 @@ describe("import graph (rules in test/architecture/import-rules.ts)", () => {
       (v) => `${v.from} -> ${v.to}: ${v.reason}`,
     );
     expect(found.sort()).toEqual([
-      'plugins/beta/reach.ts -> plugins/alpha/internal.ts: plugin "beta" reaches into "alpha" (only its index.ts or a declared public file)',
-      "src/adapters/store.ts -> plugins/alpha/index.ts: adapter may not import plugin",
-      "src/core/app.ts -> plugins/alpha/internal.ts: core may not import plugin",
+      'plugins/features/beta/reach.ts -> plugins/features/alpha/internal.ts: plugin "beta" reaches into "alpha" (only its index.ts or a declared public file)',
+      "src/adapters/store.ts -> plugins/features/alpha/index.ts: adapter may not import plugin",
+      "src/core/app.ts -> plugins/features/alpha/internal.ts: core may not import plugin",
     ]);
   });
 
   test("only the sync layer and operator commands use the raw stores (ctx.stores)", () => {
     expect(rawStoreUses(REPO, RAW_STORE_USERS)).toEqual([]);
-    expect(rawStoreUses(FIXTURE, RAW_STORE_USERS)).toEqual(["plugins/beta/peek.ts"]);
+    expect(rawStoreUses(FIXTURE, RAW_STORE_USERS)).toEqual(["plugins/features/beta/peek.ts"]);
   });
 });

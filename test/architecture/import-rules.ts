@@ -1,9 +1,9 @@
 /**
- * Who may import whom, by role. When folders move (the composition root leaving `src/`, plugins
- * grouped into cache layers / features / operations), update this table, not the checker.
+ * Who may import whom, by role. When folders move, update this table, not the checker.
  *
  * A path's role is the first row whose `under` prefix it starts with (so list deeper folders
- * first). Paths in no row (tests, bench, scripts, the composition root) are unconstrained.
+ * first). Paths in no row (tests, bench, scripts) are unconstrained; the composition root
+ * (`app/`) may import anything and nothing may import it.
  */
 export interface RoleRule {
   role: string;
@@ -27,14 +27,18 @@ export const ROLES: readonly RoleRule[] = [
     mayNotImport: ["core", "adapter", "domain", "plugin", "root"],
   },
   { role: "plugin", under: "plugins/", mayNotImport: ["root"] },
-  { role: "root", under: "src/", mayNotImport: [] },
+  { role: "root", under: "app/", mayNotImport: [] },
 ];
 
 /**
- * Folders that hold one plugin per child folder (`plugins/<name>/`). After grouping, list the
- * group folders instead (`plugins/cache/`, `plugins/features/`, …).
+ * Folders that hold one plugin per child folder: the cache layers, the product's features and the
+ * operator's surfaces (`plugins/<group>/<name>/`). A plugin is named by its folder alone.
  */
-export const PLUGIN_FOLDERS: readonly string[] = ["plugins/"];
+export const PLUGIN_FOLDERS: readonly string[] = [
+  "plugins/cache/",
+  "plugins/features/",
+  "plugins/operations/",
+];
 
 /**
  * Files of a plugin other plugins may import besides its `index.ts`: its declared public
@@ -77,7 +81,6 @@ export const RAW_STORE_USERS: readonly string[] = [
   // The cache layers and the sync engine under them.
   "cache-sync",
   "write-through",
-  "list-cache",
   "write-behind",
   "near-cache",
   "change-streams",

@@ -17,7 +17,7 @@ export async function startApi(env: Record<string, string>): Promise<ApiProcess>
   const port = await freePort();
   const base = { ...(process.env as Record<string, string>) };
   delete base.MONGO_URL;
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], {
     env: {
       ...base,
       NODE_ENV: "test",

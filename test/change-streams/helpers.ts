@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
 import { type Collection, type Document, MongoClient } from "mongodb";
-import { userKey } from "../../plugins/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
 import type { Plugin } from "../../src/core/plugin";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";

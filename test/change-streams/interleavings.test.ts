@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { changeStreamsPlugin } from "../../plugins/change-streams";
-import { defaultPlugins } from "../../src/plugins";
+import { defaultPlugins } from "../../app/plugins";
+import { changeStreamsPlugin } from "../../plugins/cache/change-streams";
 import { seedUser } from "../support/seed";
 import type { TestStack } from "../support/stack";
 import { runStaleCheck, serviceInstance } from "../support/stale-checker";

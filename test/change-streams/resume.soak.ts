@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import Redis from "ioredis";
 import type { Collection, Document } from "mongodb";
-import { userKey } from "../../plugins/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
 import { type ApiProcess, series, startApi } from "./api-process";
 import { type StreamServers, startStreamServers, until } from "./helpers";
 

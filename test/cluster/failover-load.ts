@@ -1,6 +1,6 @@
 import { ObjectId } from "bson";
-import { userKey } from "../../plugins/cache-sync";
-import type { SanitizedUser } from "../../plugins/users";
+import { userKey } from "../../plugins/cache/cache-sync";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { MongoWireServer, RedisHarness } from "../support/index";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";

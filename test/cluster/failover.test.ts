@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import calculateSlot from "cluster-key-slot";
 import type { Cluster } from "ioredis";
-import { userKey } from "../../plugins/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
 import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { topologyFromSettings } from "../../src/adapters/redis/topology";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { recoverWallet } from "../../plugins/wallet";
+import { recoverWallet } from "../../plugins/features/wallet";
 import { SseReader } from "../sse/sse-client";
 import { freePort } from "../support/free-port";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
@@ -12,7 +12,7 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from "../support/users";
 import { assertMoneyInvariants, fund } from "../wallet/invariants";
 
 /**
- * Three API processes (src/server.ts, as deployed) on one Redis Cluster and one database:
+ * Three API processes (app/server.ts, as deployed) on one Redis Cluster and one database:
  * read-after-write across instances, SSE fan-out from any instance to streams on every instance,
  * and an instance SIGKILLed in the middle of approvals (money invariants after recovery).
  * An in-process stack on the same database and cluster seeds money and checks the invariants.
@@ -31,7 +31,7 @@ interface Instance {
 
 async function startInstance(env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdout: "ignore",

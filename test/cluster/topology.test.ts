@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Cluster } from "ioredis";
-import { userKey } from "../../plugins/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
 import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { topologyFromSettings } from "../../src/adapters/redis/topology";
 import { ConfigError, loadConfig } from "../../src/core/config";

@@ -3,7 +3,7 @@ import {
   consistencyLockKey,
   consistencyMetrics,
   runConsistencyCheck,
-} from "../../plugins/consistency-check";
+} from "../../plugins/operations/consistency-check";
 import { createUser, rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
 import { seedListing } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";

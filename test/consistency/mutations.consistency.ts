@@ -1,12 +1,12 @@
 /**
  * `bun run test:consistency`: the stale-read checker validated by mutation. With every protection
- * on it reports 0 stale reads; with any one switched off (plugins/cache-sync/protections.ts) it
+ * on it reports 0 stale reads; with any one switched off (plugins/cache/cache-sync/protections.ts) it
  * reports stale reads — so its zero says something about each of them. It runs for each cached
  * collection: users, and listings (the second declared collection, through the same engine).
  * Not part of `bun test` (about a minute; a mutation run stops at 30 s); `.ci/run` calls it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ProtectionName } from "../../plugins/cache-sync/protections";
+import type { ProtectionName } from "../../plugins/cache/cache-sync/protections";
 import { type JitteredDeployment, startJitteredDeployment } from "../support/jittered-deployment";
 import { seedListing, seedUser } from "../support/seed";
 import {
@@ -138,7 +138,7 @@ describe.each(subjects)(
     /**
      * With fill leases on, a tombstone and a DEL leave the same thing for a fill: a key it may not
      * enter. Tombstones are the protection when leases are not there (a fill that could not take
-     * one, list-cache keys), so they are checked there: leases off, invalidations but no evictions
+     * one, owner-list keys), so they are checked there: leases off, invalidations but no evictions
      * (an eviction is a DEL no tombstone can stand in for).
      */
     test(

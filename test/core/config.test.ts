@@ -32,7 +32,7 @@ describe("configuration", () => {
       ["CACHE_TTL_SECONDS", "90000"],
       ["MONGO_URL", "mongo:/bad"],
     ] as const) {
-      const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+      const proc = Bun.spawn(["bun", "run", "app/server.ts"], {
         env: { ...process.env, [k]: v, PORT: "0" },
         stderr: "pipe",
         stdout: "pipe",

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rawExchange, type ServerProcess, startServerProcess } from "../support/server-process";
 
 /**
- * SPEC §8 at the edge, through the real entry (`bun run src/server.ts`), as a client on a socket
+ * SPEC §8 at the edge, through the real entry (`bun run app/server.ts`), as a client on a socket
  * sees it: bodies over the cap refused before they are read, idle and stalled connections
  * closed while SSE streams live on their heartbeats, and a SIGTERM that drains before closing.
  * Each guarantee is also probed with the protection off, to show the probe would catch it.
@@ -145,7 +145,7 @@ describe("graceful shutdown", () => {
 });
 
 test("production start-up refuses placeholder secrets and embedded stores, naming each variable", async () => {
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",

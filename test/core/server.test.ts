@@ -30,7 +30,7 @@ test("bun start with no env: /health within 10 s on the embedded stores, SIGTERM
   };
   for (const k of ["MONGO_URL", "REDIS_URL", "NODE_ENV", "JWT_SECRET", "LOG_LEVEL"]) delete env[k];
   const started = Date.now();
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
   const lines: string[] = [];
   void (async () => {
     const decoder = new TextDecoder();
@@ -70,7 +70,7 @@ test("MongoDB unreachable at start-up: exit 1 with a clear fatal line, no hang",
   };
   delete env.REDIS_URL;
   const started = Date.now();
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], { env, stdout: "pipe", stderr: "pipe" });
   expect(await proc.exited).toBe(1);
   expect(Date.now() - started).toBeLessThan(10_000);
   const out = await new Response(proc.stdout).text();

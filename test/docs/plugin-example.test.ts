@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { defaultPlugins } from "../../app/plugins";
 import { auditPlugin } from "../../docs/examples/audit-plugin";
-import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, type TestStack } from "../support";
 
 let stack: TestStack;

@@ -6,7 +6,7 @@
  * Redis killed and restarted in the run.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import { createUser, rawRedis, userKeyOf } from "../support/fixtures";
 import { HistoryRecorder } from "../support/history";
 import { checkHistory, describeHistory } from "../support/history-checker";

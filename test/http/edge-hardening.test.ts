@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { authPlugin } from "../../plugins/auth";
-import type { PasswordCost } from "../../plugins/auth/passwords";
-import { defaultPlugins } from "../../src/plugins";
+import { defaultPlugins } from "../../app/plugins";
+import { authPlugin } from "../../plugins/features/auth";
+import type { PasswordCost } from "../../plugins/features/auth/passwords";
 import { createTestStack, type TestStack } from "../support/stack";
 import { registerUser } from "../support/users";
 

@@ -4,7 +4,7 @@ import {
   type DocumentStore,
   defineCachedCollection,
   makeConfig,
-} from "../../src/index";
+} from "../../app/index";
 
 test("CacheSyncService is usable as a library on the embedded stores", async () => {
   const { service, close } = await createCacheSync({

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { defaultPlugins } from "../../src/plugins";
+import { defaultPlugins } from "../../app/plugins";
 import { seedListing } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 import { storeProbe } from "../support/store-probe";

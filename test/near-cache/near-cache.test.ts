@@ -5,8 +5,8 @@
  * near cache instead.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readScope } from "../../plugins/cache-sync/read-floor";
-import type { SanitizedUser } from "../../plugins/users";
+import { readScope } from "../../plugins/cache/cache-sync/read-floor";
+import type { SanitizedUser } from "../../plugins/features/users";
 import { type JitteredDeployment, startJitteredDeployment } from "../support/jittered-deployment";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Cluster, Redis } from "ioredis";
-import { sampled } from "../../plugins/observatory/sampling";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
+import { sampled } from "../../plugins/operations/observatory/sampling";
 import { createUser, rawRedis, type TestUser, userKeyOf } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
 import { callJson } from "../support/users";

@@ -1,9 +1,9 @@
 import pino from "pino";
+import { defaultPlugins } from "../../app/plugins";
 import { createStores } from "../../src/adapters";
 import { type CachesyncApp, createApp } from "../../src/core/app";
 import { makeConfig } from "../../src/core/config";
 import type { Plugin } from "../../src/core/plugin";
-import { defaultPlugins } from "../../src/plugins";
 
 export interface LoggedApp extends CachesyncApp {
   /** Every log line so far, parsed. */

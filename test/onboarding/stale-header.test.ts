@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect } from "bun:test";
-import { STALE_HEADER } from "../../plugins/cache-sync";
+import { defaultPlugins } from "../../app/plugins";
+import { STALE_HEADER } from "../../plugins/cache/cache-sync";
 import { createRouter } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
-import { defaultPlugins } from "../../src/plugins";
 import { createTestStack, seedUser, type TestStack, testOwning } from "../support";
 
 /** A bare read through the service, so the header is seen as a client sees it. */

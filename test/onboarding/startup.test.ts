@@ -7,7 +7,7 @@ async function start(env: Record<string, string>, bunFlags: string[] = []) {
   const clean = { ...(process.env as Record<string, string>) };
   for (const k of ["MONGO_URL", "REDIS_URL", "NODE_ENV", "JWT_SECRET", "LOG_LEVEL", "HOST"])
     delete clean[k];
-  const proc = Bun.spawn(["bun", ...bunFlags, "src/server.ts"], {
+  const proc = Bun.spawn(["bun", ...bunFlags, "app/server.ts"], {
     cwd: ROOT,
     env: { ...clean, ...env },
     stdout: "pipe",
@@ -69,7 +69,7 @@ test.each([
 ])(
   "bun run demo refuses with %s set (its admin password is public)",
   async (k, v) => {
-    const proc = Bun.spawn(["bun", "run", "src/demo.ts"], {
+    const proc = Bun.spawn(["bun", "run", "app/demo.ts"], {
       cwd: ROOT,
       env: { ...process.env, [k]: v, PORT: "0" },
       stdout: "pipe",

@@ -23,7 +23,7 @@ let baseUrl: string;
 
 beforeAll(async () => {
   stack = await createTestStack({ env: { ...ADMIN_ENV, ADMIN_INITIAL_BALANCE: 100_000 } });
-  // idleTimeout 0 as in src/server.ts: SSE streams outlive Bun's 10 s default.
+  // idleTimeout 0 as in app/server.ts: SSE streams outlive Bun's 10 s default.
   server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: stack.app.fetch, idleTimeout: 0 });
   baseUrl = server.url.origin;
 });

@@ -13,7 +13,7 @@ describe("GET /ready", () => {
   test("200 with both stores up", async () => {
     const res = await stack.call("GET", "/ready");
     expect(res.status).toBe(200);
-    // toMatchObject: plugins may report more (the change stream, plugins/change-streams).
+    // toMatchObject: plugins may report more (the change stream, plugins/cache/change-streams).
     expect(await res.json()).toMatchObject({ success: true, data: { mongo: "up", redis: "up" } });
   });
 

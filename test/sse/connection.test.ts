@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { type CloseReason, SseConnection } from "../../plugins/sse/connection";
-import type { UserEvent } from "../../plugins/sse/sse-event";
+import { type CloseReason, SseConnection } from "../../plugins/features/sse/connection";
+import type { UserEvent } from "../../plugins/features/sse/sse-event";
 import { SseReader } from "./sse-client";
 
 const ev = (id: string): UserEvent => ({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { eventsTopic } from "../../plugins/events";
-import { sseMetrics } from "../../plugins/sse";
+import { eventsTopic } from "../../plugins/cache/events";
+import { sseMetrics } from "../../plugins/features/sse";
 import { createUser, type TestUser } from "../support/fixtures";
 import { createTestStack, type TestStack } from "../support/stack";
 import { openEvents, type SseReader } from "./sse-client";

@@ -1,6 +1,6 @@
 import Redis, { Cluster } from "ioredis";
-import { userKey } from "../../plugins/cache-sync/keys";
-import type { SanitizedUser } from "../../plugins/users";
+import { userKey } from "../../plugins/cache/cache-sync/keys";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { AuthUser } from "../../src/core/app-env";
 import { seedUser } from "./seed";
 import type { TestStack } from "./stack";

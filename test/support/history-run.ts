@@ -1,9 +1,9 @@
 import { ObjectId } from "bson";
 import type { Server } from "bun";
-import { ledgerSums } from "../../plugins/adoption/ledger-sum";
-import { eventsTopic } from "../../plugins/events";
-import { USER_COLLECTION, type UserDoc } from "../../plugins/users";
-import { recoverWallet } from "../../plugins/wallet";
+import { eventsTopic } from "../../plugins/cache/events";
+import { USER_COLLECTION, type UserDoc } from "../../plugins/features/users";
+import { recoverWallet } from "../../plugins/features/wallet";
+import { ledgerSums } from "../../plugins/operations/adoption/ledger-sum";
 import { type EventStream, openEventStream } from "./event-stream";
 import type { FaultProxy } from "./fault-proxy";
 import { HistoryRecorder, type Op } from "./history";

@@ -1,6 +1,6 @@
 import Redis from "ioredis";
-import type { CacheEngine, CollectionCache } from "../../plugins/cache-sync";
-import type { ProtectionName } from "../../plugins/cache-sync/protections";
+import type { CacheEngine, CollectionCache } from "../../plugins/cache/cache-sync";
+import type { ProtectionName } from "../../plugins/cache/cache-sync/protections";
 import { type FaultProxy, type Jitter, startFaultProxy } from "./fault-proxy";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
 import { type RedisHarness, startRedis } from "./redis-server";

@@ -1,5 +1,5 @@
 import { ObjectId } from "bson";
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { PluginContext } from "../../src/core/plugin";
 
 let n = 0;
@@ -42,7 +42,7 @@ export const SECRET_FIELDS = [
   "pendingOps",
   "fencedOps",
   "ledgerOutbox",
-  // listings (plugins/listings/collection.ts): declared sensitive
+  // listings (plugins/features/listings/collection.ts): declared sensitive
   "internalNotes",
 ];
 

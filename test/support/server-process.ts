@@ -17,7 +17,7 @@ export interface ServerProcess {
 }
 
 /**
- * `bun run src/server.ts` as a child process, as an operator starts it: its own environment
+ * `bun run app/server.ts` as a child process, as an operator starts it: its own environment
  * (`env` over a scrubbed copy of ours), on 127.0.0.1 and a free port. Resolves once `/health`
  * answers; rejects with the child's output if it exits first or does not answer in time.
  */
@@ -26,7 +26,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && !SCRUB.includes(k)) base[k] = v;
-  const proc = Bun.spawn(["bun", "run", "src/server.ts"], {
+  const proc = Bun.spawn(["bun", "run", "app/server.ts"], {
     cwd: ROOT,
     env: { ...base, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdin: "ignore",

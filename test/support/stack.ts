@@ -1,10 +1,10 @@
+import { defaultPlugins } from "../../app/plugins";
 import { createStores } from "../../src/adapters";
 import { type CachesyncApp, createApp, type Stores } from "../../src/core/app";
 import { type Config, makeConfig } from "../../src/core/config";
 import { StoreUnavailableError } from "../../src/core/errors";
 import { createLogger } from "../../src/core/logger";
 import type { Plugin } from "../../src/core/plugin";
-import { defaultPlugins } from "../../src/plugins";
 import { dropDatabase } from "./mongo-ownership";
 import { type MongoWireServer, startMongoWire } from "./mongo-wire";
 import { type RedisHarness, startRedis } from "./redis-server";

@@ -1,4 +1,4 @@
-import type { CacheSyncService } from "../../plugins/cache-sync";
+import type { CacheSyncService } from "../../plugins/cache/cache-sync";
 
 /**
  * A stale-read checker that can fail (docs/CONSISTENCY.md): a read is stale when the version it

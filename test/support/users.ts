@@ -1,4 +1,4 @@
-import type { SanitizedUser } from "../../plugins/users";
+import type { SanitizedUser } from "../../plugins/features/users";
 import type { TestStack } from "./stack";
 
 export const ADMIN_EMAIL = "admin@cachesync.test";

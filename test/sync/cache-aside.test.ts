@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CacheSyncService } from "../../plugins/cache-sync";
-import { emailKey, userKey } from "../../plugins/cache-sync";
+import type { CacheSyncService } from "../../plugins/cache/cache-sync";
+import { emailKey, userKey } from "../../plugins/cache/cache-sync";
 import { SECRET_FIELDS, seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 import { pluginsWithProbe, probePlugin } from "./helpers";

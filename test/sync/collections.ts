@@ -1,5 +1,5 @@
 import { ObjectId } from "bson";
-import type { CollectionCache } from "../../plugins/cache-sync";
+import type { CollectionCache } from "../../plugins/cache/cache-sync";
 import type { PluginContext } from "../../src/core/plugin";
 import { seedListing, seedUser } from "../support/seed";
 

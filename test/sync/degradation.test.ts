@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import type { CacheSyncService } from "../../plugins/cache-sync";
-import { STALE_HEADER, userKey } from "../../plugins/cache-sync";
+import { defaultPlugins } from "../../app/plugins";
+import type { CacheSyncService } from "../../plugins/cache/cache-sync";
+import { STALE_HEADER, userKey } from "../../plugins/cache/cache-sync";
 import { createRouter } from "../../src/core/app";
 import { notFound } from "../../src/core/errors";
 import type { Plugin } from "../../src/core/plugin";
-import { defaultPlugins } from "../../src/plugins";
 import { testOwning } from "../support/mongo-ownership";
 import { ownsRedis } from "../support/redis-server";
 import { seedUser } from "../support/seed";

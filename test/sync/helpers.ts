@@ -1,5 +1,5 @@
+import { defaultPlugins } from "../../app/plugins";
 import type { Plugin } from "../../src/core/plugin";
-import { defaultPlugins } from "../../src/plugins";
 import { storeProbe } from "../support/store-probe";
 
 /** The store probe on `users`, with the op-only signatures the sync suites read best with. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CacheSyncService } from "../../plugins/cache-sync";
-import { userKey } from "../../plugins/cache-sync";
+import type { CacheSyncService } from "../../plugins/cache/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 

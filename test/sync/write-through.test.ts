@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { CacheSyncService } from "../../plugins/cache-sync";
-import { userKey } from "../../plugins/cache-sync";
-import { eventsTopic, type UserDataUpdated } from "../../plugins/events";
+import type { CacheSyncService } from "../../plugins/cache/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync";
+import { eventsTopic, type UserDataUpdated } from "../../plugins/cache/events";
 import type { BusMessage } from "../../src/core/ports/event-bus";
 import { SECRET_FIELDS, seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";

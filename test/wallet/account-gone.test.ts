@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
+import { defaultPlugins } from "../../app/plugins";
 import {
   type ApprovalStep,
   type BalanceStep,
@@ -7,8 +8,7 @@ import {
   recoverWallet,
   settleDrains,
   walletPlugin,
-} from "../../plugins/wallet";
-import { defaultPlugins } from "../../src/plugins";
+} from "../../plugins/features/wallet";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants, fund } from "./invariants";

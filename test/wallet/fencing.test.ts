@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { recoverEntry } from "../../plugins/wallet";
-import { landIntent } from "../../plugins/wallet/balance/steps";
-import type { LedgerEntry } from "../../plugins/wallet/balance/types";
+import { recoverEntry } from "../../plugins/features/wallet";
+import { landIntent } from "../../plugins/features/wallet/balance/steps";
+import type { LedgerEntry } from "../../plugins/features/wallet/balance/types";
 import { createTestStack, type TestStack } from "../support/stack";
 import { registerUser } from "../support/users";
 import { assertMoneyInvariants } from "./invariants";

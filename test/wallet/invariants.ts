@@ -1,9 +1,9 @@
 import { expect } from "bun:test";
 import { ObjectId } from "bson";
-import { CACHE_REPAIRS_COLLECTION } from "../../plugins/cache-sync";
-import { userKey } from "../../plugins/cache-sync/keys";
-import type { UserDoc } from "../../plugins/users";
-import { drainUser, settleDrains } from "../../plugins/wallet";
+import { CACHE_REPAIRS_COLLECTION } from "../../plugins/cache/cache-sync";
+import { userKey } from "../../plugins/cache/cache-sync/keys";
+import type { UserDoc } from "../../plugins/features/users";
+import { drainUser, settleDrains } from "../../plugins/features/wallet";
 import type { TestStack } from "../support/stack";
 
 /**

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { settleDrains } from "../../plugins/wallet";
+import { settleDrains } from "../../plugins/features/wallet";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants, fund } from "./invariants";

@@ -64,7 +64,7 @@ describe("write-behind refused at start-up for money and secrets", () => {
     [[{ collection: "users", counters: ["wallet"] }], "users.wallet"],
     [[{ collection: "users", latest: ["passwordHash"] }], "users.passwordHash"],
     [[{ collection: "users", latest: ["version"] }], "users.version"],
-    // Declared sensitive by the listings collection itself (plugins/listings).
+    // Declared sensitive by the listings collection itself (plugins/features/listings).
     [[{ collection: "listings", counters: ["internalNotes"] }], "listings.internalNotes"],
   ] as const) {
     test(`${named}: CS_ERR_WRITE_BEHIND_REFUSED`, async () => {

@@ -1,9 +1,9 @@
 import { ObjectId } from "bson";
-import { type WriteBehindOptions, writeBehindPlugin } from "../../plugins/write-behind";
+import { defaultPlugins } from "../../app/plugins";
+import { type WriteBehindOptions, writeBehindPlugin } from "../../plugins/cache/write-behind";
 import type { Stores } from "../../src/core/app";
 import type { Plugin } from "../../src/core/plugin";
 import type { Doc, DocumentStore } from "../../src/core/ports/document-store";
-import { defaultPlugins } from "../../src/plugins";
 import type { TestStack } from "../support/stack";
 
 /** The product's plugins with write-behind built from `options`. */

@@ -157,7 +157,7 @@ export interface DocumentStore {
   /**
    * Many single-document updates of one collection in one round trip (`bulkWrite`, unordered):
    * one MongoDB write command however many statements. Raw store only: no hook sees it, so the
-   * caller does what hooks would (versions, cache) itself (plugins/write-behind does).
+   * caller does what hooks would (versions, cache) itself (plugins/cache/write-behind does).
    */
   bulkUpdate(collection: string, ops: readonly BulkUpdateOne[]): Promise<BulkUpdateResult>;
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */

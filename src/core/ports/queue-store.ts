@@ -7,7 +7,7 @@ export interface StreamEntry {
 }
 
 /**
- * Write-behind (plugins/write-behind): a durable queue in one Redis Stream read by a consumer
+ * Write-behind (plugins/cache/write-behind): a durable queue in one Redis Stream read by a consumer
  * group, and a small overlay hash per changed document. Every call touches one key, so all of it
  * works unchanged on Redis Cluster.
  */

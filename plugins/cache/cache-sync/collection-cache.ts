@@ -1,0 +1,164 @@
+import { ObjectId } from "bson";
+import { StoreUnavailableError } from "../../../src/core/errors";
+import type { WriteContext } from "../../../src/core/hooks";
+import type { Update } from "../../../src/core/ports/document-store";
+import { AdminOps, type BulkSyncResult, type Validation } from "./admin-ops";
+import type { CachedCollection, CachedDoc } from "./collection";
+import { type CollectionEngine, isHexId } from "./collection-engine";
+import { CachedReads } from "./reads";
+
+export type { WriteContext } from "../../../src/core/hooks";
+
+export interface CollectionStats {
+  collection: string;
+  /** Entry keys counted by SCAN (markers included); null while Redis is unreachable. */
+  keys: number | null;
+  redisConnected: boolean;
+  hits: number;
+  misses: number;
+  hitRatio: number;
+  timestamp: string;
+}
+
+// Exactly `<entity>:<24 hex>`: an index key (`<entity>:<field>:…`) cannot match.
+const ID_GLOB = "[0-9a-f]".repeat(24);
+
+/**
+ * One cached collection, by intent: what callers (route handlers, services, library users) read
+ * and write through. Every declared collection gets this same API from the engine.
+ *
+ * @example
+ * ```ts
+ * const cache = ctx.use("cache");
+ * const user = await cache.users.get(id);                    // Redis first, MongoDB on a miss
+ * const same = await cache.users.getBy("email", "a@b.c");    // through the email index
+ * const favs = await cache.listings.getMany(listingIds);     // one batch read
+ * await cache.users.update(id, { $set: { bio } }, { reason: "profile update" });
+ * ```
+ */
+/**
+ * How reads are shown to callers, when a plugin asks (write-behind merges queued changes): given
+ * the ids (when known) and the read in flight, so it can fetch what it needs in the same round
+ * trip. Never applied to what is cached.
+ */
+export interface ReadPresenter<T> {
+  present(ids: readonly (string | null)[], read: Promise<(T | null)[]>): Promise<(T | null)[]>;
+}
+
+export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedReads<T> {
+  // The reads (get, getBy, getMany) are inherited: without a presenter a read passes no extra layer.
+  private readonly admin: AdminOps<T>;
+  private presenter: ReadPresenter<T> | null = null;
+
+  constructor(engine: CollectionEngine<T>) {
+    super(engine);
+    this.admin = new AdminOps(engine);
+  }
+
+  /** Sets the one presenter of this collection's reads (see ReadPresenter). */
+  presentReadsWith(presenter: ReadPresenter<T>): void {
+    this.presenter = presenter;
+  }
+
+  override get(id: string): Promise<T | null> {
+    const read = super.get(id);
+    if (!this.presenter) return read;
+    return this.presenter.present([id], read.then(one)).then(first);
+  }
+
+  override getBy(field: string, value: string): Promise<T | null> {
+    const read = super.getBy(field, value);
+    if (!this.presenter) return read;
+    return this.presenter.present([null], read.then(one)).then(first);
+  }
+
+  override getMany(ids: readonly string[]): Promise<(T | null)[]> {
+    const read = super.getMany(ids);
+    return this.presenter ? this.presenter.present(ids, read) : read;
+  }
+
+  get declaration(): CachedCollection<T> {
+    return this.engine.decl;
+  }
+
+  get name(): string {
+    return this.engine.decl.name;
+  }
+
+  /**
+   * Applies a MongoDB update document by id through the repository, so the version bump,
+   * write-through and event happen as for any write. null when the document does not exist.
+   */
+  async update(id: string, update: Update, write: WriteContext = {}): Promise<T | null> {
+    if (!isHexId(id)) return null;
+    const col = this.engine.core.ctx.repo.collection(
+      this.name,
+      write.reason || write.opId ? { write } : {},
+    );
+    const after = await col.findOneAndUpdate({ _id: new ObjectId(id) }, update, {
+      returnDocument: "after",
+    });
+    return after as unknown as T | null;
+  }
+
+  /** Compares the entry with MongoDB and repairs a difference. */
+  validate(id: string): Promise<Validation<T>> {
+    return this.admin.validate(id);
+  }
+
+  /** Rebuilds the entry from MongoDB (under a lease); null when the document does not exist. */
+  sync(id: string): Promise<T | null> {
+    return this.admin.sync(id);
+  }
+
+  /** Empties the entry and its index keys; `also` adds index values the caller knows of. */
+  invalidate(id: string, also: readonly Record<string, unknown>[] = []): Promise<void> {
+    return this.admin.invalidate(id, also);
+  }
+
+  /** Rebuilds many entries with bounded concurrency. */
+  bulkSync(ids: readonly unknown[]): Promise<BulkSyncResult> {
+    return this.admin.bulkSync(ids);
+  }
+
+  /** Key count (SCAN, never KEYS) and this instance's hits and misses for the collection. */
+  async stats(): Promise<CollectionStats> {
+    const { core, decl } = this.engine;
+    let keys: number | null = null;
+    try {
+      keys = await core.cache.scanCount(`${this.engine.key(ID_GLOB)}`);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+    }
+    const { metrics } = core;
+    const [hits, misses] = await Promise.all([
+      counted(metrics.cacheHits, decl.name),
+      counted(metrics.cacheMisses, decl.name),
+    ]);
+    const reads = hits + misses;
+    return {
+      collection: decl.name,
+      keys,
+      redisConnected: keys !== null && core.cache.isConnected(),
+      hits,
+      misses,
+      hitRatio: reads === 0 ? 0 : hits / reads,
+      timestamp: new Date().toISOString(),
+    };
+  }
+}
+
+const one = <T>(d: T | null): (T | null)[] => [d];
+const first = <T>(docs: (T | null)[]): T | null => docs[0] ?? null;
+
+type LabelledCounter = {
+  get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;
+};
+
+/** A counter's value for one collection (0 before its first read). */
+export async function counted(counter: LabelledCounter, collection?: string): Promise<number> {
+  const { values } = await counter.get();
+  return values
+    .filter((v) => collection === undefined || v.labels.collection === collection)
+    .reduce((sum, v) => sum + v.value, 0);
+}

@@ -1,0 +1,347 @@
+import { ObjectId } from "bson";
+import { isObjectIdHex } from "../../../src/core/object-id";
+import type { PluginContext } from "../../../src/core/plugin";
+import type { Doc } from "../../../src/core/ports/document-store";
+import { toApiDoc } from "../../../src/domain/api-doc";
+import type { CachedCollection, CachedDoc } from "./collection";
+import { type CacheCore, DELETED_VERSION } from "./core";
+import { entryKey, indexKey } from "./keys";
+import type { NearLayer } from "./near-layer";
+import type { RepairEntry } from "./repair-log";
+import { SingleFlight } from "./single-flight";
+
+const WRITE = { write: true } as const;
+
+/**
+ * What a write-through presents as its lease: it matches no fill's lease, so set-if-newer lands
+ * it only over a live entry under the version rules — never into an absent key nor over a fill's
+ * lease, where the write cannot tell that it carries the latest version.
+ */
+const WRITE_THROUGH_LEASE = "write-through";
+
+/**
+ * A fill's right to store: `token` when it holds a lease taken before its MongoDB read; `held`
+ * false when it could not take one (the key was not empty): with leases on, it then stores
+ * nothing. With leases switched off (a mutation test) fills go by versions alone.
+ */
+export interface FillLease {
+  held: boolean;
+  token?: string;
+}
+
+/** The API's one id rule (src/core/object-id): canonical lower-case hex. */
+export const isHexId = isObjectIdHex;
+
+/**
+ * One declared collection's entry mechanics on top of the shared core: its keys, versioned
+ * fills under leases, write-through, invalidation, rebuilds and its debts. The same code serves
+ * users and every other declaration; nothing here knows about HTTP.
+ */
+export class CollectionEngine<T extends CachedDoc = CachedDoc> {
+  readonly flights: SingleFlight<T | null>;
+  /** An in-process layer in front of Redis, when the near cache is on for this collection. */
+  near?: NearLayer<T>;
+  readonly sanitize: (doc: Record<string, unknown>) => T;
+  private readonly hidden: ReadonlySet<string>;
+  private readonly labels: { collection: string };
+
+  constructor(
+    readonly decl: CachedCollection<T>,
+    readonly core: CacheCore,
+    extraSensitive: readonly string[] = [],
+  ) {
+    this.flights = new SingleFlight<T | null>(() => core.protections.singleFlightRule);
+    this.hidden = new Set([...decl.sensitive, ...extraSensitive]);
+    this.labels = { collection: decl.name };
+    const versionField = decl.versionField;
+    const hidden = this.hidden;
+    // The API shape (`id` hex, ISO dates, no sensitive field); another version field is copied
+    // to `version`, where the stored-entry scripts read it. Idempotent: an entry passes unchanged.
+    this.sanitize =
+      versionField === "version"
+        ? (doc) => toApiDoc(doc, hidden) as T
+        : (doc) => withVersion(toApiDoc(doc, hidden), versionField) as T;
+    core.settleWith(decl.name, { settle: (entry) => this.settle(entry) });
+  }
+
+  protected get ctx(): PluginContext {
+    return this.core.ctx;
+  }
+
+  get breaker() {
+    return this.core.breaker;
+  }
+
+  key(id: string): string {
+    return entryKey(this.core.prefix, this.decl.entity, id);
+  }
+
+  /** The index key of a unique lookup, the value normalized as the declaration says. */
+  indexKey(field: string, value: string): string {
+    const u = this.decl.unique.find((x) => x.field === field);
+    return indexKey(this.core.prefix, this.decl.entity, field, u ? u.normalize(value) : value);
+  }
+
+  /** Every index key a document's unique values occupy. */
+  indexKeysOf(doc: Record<string, unknown>): string[] {
+    const out: string[] = [];
+    for (const u of this.decl.unique) {
+      const v = doc[u.field];
+      if (typeof v === "string" && v.length > 0) out.push(this.indexKey(u.field, v));
+    }
+    return out;
+  }
+
+  private ttl(): number {
+    return this.core.ttl(this.decl.ttl ?? this.ctx.config.CACHE_TTL_SECONDS);
+  }
+
+  /** Cached entry or null (miss, marker, or Redis failing: the caller falls back to MongoDB). */
+  getCached(id: string): Promise<T | null> {
+    if (!this.core.breaker.allows()) return Promise.resolve(null);
+    // breaker.run inlined: one promise hop instead of three on every hit.
+    return this.core.cache.get(this.key(id)).then(this.readDone, this.readFailed);
+  }
+
+  /** Several entries in one batch read (one pipeline; per node on Cluster). */
+  getCachedMany(ids: readonly string[]): Promise<(T | null)[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    if (!this.core.breaker.allows()) return Promise.resolve(ids.map(() => null));
+    return this.core.cache.mget(ids.map((id) => this.key(id))).then(
+      (raws) => {
+        this.core.breaker.success();
+        return raws.map((raw) => (raw === null ? null : (JSON.parse(raw) as T)));
+      },
+      (err) => ids.map(() => this.readFailed(err)),
+    );
+  }
+
+  private readonly readDone = (raw: string | null): T | null => {
+    this.core.breaker.success();
+    return raw === null ? null : (JSON.parse(raw) as T);
+  };
+
+  private readonly readFailed = (err: unknown): null => {
+    this.core.breaker.failure();
+    this.core.redisError(err);
+    return null;
+  };
+
+  async getCachedIdBy(field: string, value: string): Promise<string | null> {
+    try {
+      return await this.core.breaker.run(() => this.core.cache.get(this.indexKey(field, value)));
+    } catch (err) {
+      this.core.redisError(err);
+      return null;
+    }
+  }
+
+  /**
+   * Before a miss reads MongoDB: a lease in the empty key (SET NX), so the fill lands only if
+   * nothing happened to the key since — a write-through, an invalidation or an eviction all take
+   * the lease away, and with it any chance for a read that predates them to land (versions alone
+   * cannot tell: DESIGN.md). Best effort like the fill itself.
+   */
+  async lease(id: string): Promise<FillLease> {
+    if (!this.core.protections.fillLeases) return { held: true };
+    const token = this.core.leaseToken();
+    if (!this.core.breaker.allows()) return { held: false };
+    const key = this.key(id);
+    const held = await this.core.breaker
+      .run(() => this.core.cache.acquireFillLease(key, token, this.ctx.config.CACHE_MARKER_TTL_MS))
+      .catch((err) => {
+        this.core.redisError(err);
+        return false;
+      });
+    return { held, token };
+  }
+
+  /**
+   * Cache-aside fill: best effort, only under the lease taken before the MongoDB read.
+   * "refused" means the key changed since the lease was taken: a write or invalidation won.
+   */
+  async fill(doc: T, lease: FillLease): Promise<"stored" | "refused" | "skipped"> {
+    if (!lease.held || !this.core.breaker.allows()) return "skipped";
+    const { metrics } = this.core;
+    try {
+      const ttl = this.ttl();
+      const stored = await this.core.breaker.run(() =>
+        this.core.storeVersioned(
+          this.key(doc.id),
+          JSON.stringify(doc),
+          versionOf(doc),
+          ttl,
+          lease.token,
+        ),
+      );
+      metrics.cacheFills.inc({ ...this.labels, outcome: stored ? "stored" : "refused" });
+      if (!stored) return "refused";
+      await this.setIndexes(doc, ttl);
+      return "stored";
+    } catch (err) {
+      metrics.cacheFills.inc({ ...this.labels, outcome: "error" });
+      this.core.redisError(err);
+      return "skipped";
+    }
+  }
+
+  private async setIndexes(doc: T, ttl: number, opts?: { write: true }): Promise<void> {
+    for (const key of this.indexKeysOf(doc))
+      await this.core.breaker.run(() => this.core.cache.set(key, doc.id, ttl), opts);
+  }
+
+  /**
+   * After MongoDB acknowledged a write: the new version goes to Redis now (or, where there is no
+   * older entry to move forward, the key is emptied and refilled from MongoDB). If Redis cannot
+   * take it, the key is recorded durably and the breaker opens, so the older entry still in Redis
+   * is not served again before it is repaired.
+   */
+  async writeThrough(doc: T): Promise<void> {
+    const { metrics } = this.core;
+    const end = metrics.writeThroughSeconds.startTimer();
+    try {
+      const ttl = this.ttl();
+      const key = this.key(doc.id);
+      const json = JSON.stringify(doc);
+      const stored = await this.core.breaker.run(
+        () => this.core.storeVersioned(key, json, versionOf(doc), ttl, WRITE_THROUGH_LEASE),
+        WRITE,
+      );
+      const outcome = stored ? "stored" : await this.afterRefusedWrite(key, doc);
+      metrics.writeThroughs.inc({ ...this.labels, outcome });
+      void this.setIndexes(doc, ttl, WRITE).catch(() => undefined);
+    } catch (err) {
+      metrics.writeThroughs.inc({ ...this.labels, outcome: "deferred" });
+      await this.owe(doc.id, versionOf(doc), this.indexKeysOf(doc), err);
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * Empties the entry (see CacheCore.drop) and the index keys of `known` documents (the values
+   * the entry may be indexed under: the cached one, MongoDB's).
+   */
+  async invalidateEntry(
+    id: string,
+    version: number,
+    known: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    this.core.metrics.invalidations.inc(this.labels);
+    const index = [...new Set(known.flatMap((d) => this.indexKeysOf(d)))];
+    try {
+      await this.core.breaker.run(() => this.core.drop(this.key(id), version), WRITE);
+      if (index.length) await this.core.breaker.run(() => this.core.cache.del(index), WRITE);
+    } catch (err) {
+      await this.owe(id, version, index, err);
+    }
+  }
+
+  /**
+   * validate/sync: the entry rebuilt from MongoDB the way a miss fills it — emptied, leased, then
+   * read — so a write acknowledged meanwhile is never overwritten by the document read here.
+   * Rejects when Redis cannot take the reset.
+   */
+  async refresh(id: string): Promise<T | null> {
+    const lease = await this.prepareRefresh(id);
+    const doc = await this.raw(id);
+    if (!doc) return null;
+    const fresh = this.sanitize(doc);
+    await this.fill(fresh, lease);
+    return fresh;
+  }
+
+  /** The first half of `refresh`, for callers that read many documents at once (bulk sync). */
+  async prepareRefresh(id: string): Promise<FillLease> {
+    await this.core.breaker.run(() => this.core.cache.del([this.key(id)]));
+    return this.lease(id);
+  }
+
+  /**
+   * A write-through found no older live entry to move forward. A live entry at this version or
+   * newer stays. Otherwise (absent, a fill's lease, a tombstone) this version may not be the
+   * latest — a newer one may have been written through and evicted — so the key is emptied
+   * (taking any fill's lease with it) and filled as a miss would: leased, then MongoDB's current
+   * document.
+   */
+  private async afterRefusedWrite(key: string, doc: T): Promise<"newer" | "refilled"> {
+    const current = await this.core.breaker.run(() => this.core.cache.get(key), WRITE);
+    const version = versionOf(doc);
+    if (current !== null && versionOf(JSON.parse(current) as T) >= version) return "newer";
+    await this.core.breaker.run(() => this.core.drop(key, version), WRITE);
+    await this.refill(doc.id);
+    return "refilled";
+  }
+
+  /** Best effort: a failure leaves the key empty, which the next read fills. */
+  private async refill(id: string): Promise<void> {
+    try {
+      const lease = await this.lease(id);
+      if (!lease.held) return;
+      const doc = await this.raw(id);
+      if (doc) await this.fill(this.sanitize(doc), lease);
+    } catch {
+      // MongoDB down right after it took the write: the empty key is correct.
+    }
+  }
+
+  /**
+   * A miss's MongoDB read, through the repository (its `read` hooks see it): the document as the
+   * store has it (sensitive fields already removed), sanitized by the caller.
+   */
+  loadFromStore(filter: Record<string, unknown>): Promise<Doc | null> {
+    return this.ctx.repo.collection(this.decl.name).findOne(filter);
+  }
+
+  /** Many misses' MongoDB read, through the repository like `loadFromStore`: one query. */
+  loadManyFromStore(ids: readonly string[]): Promise<Doc[]> {
+    const oids = ids.filter(isHexId).map((id) => new ObjectId(id));
+    if (oids.length === 0) return Promise.resolve([]);
+    return this.ctx.repo.collection(this.decl.name).find({ _id: { $in: oids } });
+  }
+
+  /** Raw MongoDB document (secrets included): never returned to a caller as is. */
+  raw(id: string): Promise<Doc | null> {
+    if (!isHexId(id)) return Promise.resolve(null);
+    return this.core.observeMongo(
+      this.ctx.stores.db.collection(this.decl.name).findOne({ _id: new ObjectId(id) }),
+    );
+  }
+
+  /** Raw MongoDB documents of many ids, in one query. */
+  rawMany(ids: readonly string[]): Promise<Doc[]> {
+    const oids = ids.filter(isHexId).map((id) => new ObjectId(id));
+    if (oids.length === 0) return Promise.resolve([]);
+    return this.core.observeMongo(
+      this.ctx.stores.db.collection(this.decl.name).find({ _id: { $in: oids } }),
+    );
+  }
+
+  /** Records a debt for this entry; users keep the first stage's debt shape (repair-log.ts). */
+  protected owe(
+    id: string,
+    version: number,
+    index: readonly string[],
+    err: unknown,
+  ): Promise<void> {
+    const record = () => this.core.repairs.recordEntry(this.decl.name, id, version, index);
+    return this.core.recordDebt(record, err, { collection: this.decl.name, id });
+  }
+
+  /** Settles one recorded debt (called by the core's repair pass, Redis reachable again). */
+  protected async settle(entry: RepairEntry): Promise<void> {
+    if (entry.entryId) await this.core.drop(this.key(entry.entryId), entry.version);
+    if (entry.index?.length) await this.core.cache.del(entry.index);
+  }
+}
+
+function withVersion(doc: Record<string, unknown>, field: string): Record<string, unknown> {
+  if (field in doc) doc.version = doc[field];
+  return doc;
+}
+
+/** A document written without a version (by another service) counts as version 0. */
+export const versionOf = (doc: { version?: unknown }): number =>
+  typeof doc.version === "number" ? doc.version : 0;
+
+export { DELETED_VERSION };

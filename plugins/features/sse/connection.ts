@@ -1,0 +1,218 @@
+import type { AuthUser } from "../../../src/core/app-env";
+import { frameOf, rawFrame, type UserEvent } from "./sse-event";
+
+export type CloseReason =
+  | "client-gone"
+  | "slow-client"
+  | "evicted"
+  | "shutdown"
+  /** The credential that opened the stream expired. */
+  | "expired"
+  /** Its session was revoked (logout) or the account lost the role it was opened with. */
+  | "revoked";
+
+/** With the default 15 s heartbeat, a session check a minute per stream (one cache read). */
+const SESSION_CHECK_HEARTBEATS = 4;
+
+/** setTimeout's longest delay (~24.8 days); a longer session is re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Frames the response body may hold beyond what the server has taken from it; further frames wait
+ * in the connection's own bounded backlog. Small: what counts against SSE_MAX_QUEUE is the backlog.
+ */
+const BODY_HIGH_WATER_MARK = 4;
+
+const HEARTBEAT = rawFrame(": heartbeat\n\n");
+
+export interface ConnectionOptions {
+  /** Frames waiting for a slow socket beyond this drop the connection (SSE_MAX_QUEUE). */
+  maxQueue: number;
+  /**
+   * Re-checks the stream's session every SESSION_CHECK_HEARTBEATS heartbeats: an account deleted
+   * (no event announces it) or a logout whose event was lost still ends the stream. false closes
+   * it; a failed check (stores down) keeps it, since only a known refusal may deny.
+   */
+  sessionValid?: () => Promise<boolean>;
+  /** Reconnect delay suggested to EventSource. */
+  retryMs: number;
+  onDelivered(): void;
+  onClosed(conn: SseConnection, reason: CloseReason): void;
+}
+
+/** How long a graceful close waits for its last frame before giving up on the socket. */
+const FINAL_FRAME_TIMEOUT_MS = 250;
+
+/**
+ * One client stream: the response body itself (`body`), fed with already encoded frames. A frame
+ * is handed to the body while the server keeps taking them, otherwise it waits in a bounded
+ * backlog, because a client that does not read would otherwise make us hold every event
+ * published while it stalls. Overflow closes the stream; EventSource reconnects with
+ * Last-Event-ID and replays what it missed, which costs less than buffering. Heartbeats come
+ * from the hub's one timer (`beat`), so an idle stream holds no timer of its own.
+ */
+export class SseConnection {
+  readonly body: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private backlog: Uint8Array[] = [];
+  private closedWith: CloseReason | undefined;
+  /** Set by a graceful close: the body ends once the backlog is written. */
+  private ending = false;
+  private ended = false;
+  /** Live events that arrive while the replay is being read; flushed after it. */
+  private held: UserEvent[] | undefined = [];
+  /** Ids already sent by the replay: the same event may also arrive live, sent once. */
+  private replayed: Set<string> | undefined;
+  private wroteSinceBeat = false;
+  /** Spread so a hub's streams do not all check their session on the same heartbeat. */
+  private beats = Math.floor(Math.random() * SESSION_CHECK_HEARTBEATS);
+  private expiry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly user: AuthUser,
+    private readonly opts: ConnectionOptions,
+  ) {
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.flush(),
+        cancel: () => this.close("client-gone"),
+      },
+      { highWaterMark: BODY_HIGH_WATER_MARK },
+    );
+    if (user.exp !== undefined) this.armExpiry(user.exp * 1000);
+    // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
+    this.write(rawFrame(`retry: ${opts.retryMs}\n: connected\n\n`));
+  }
+
+  /** False once the account's session moved on from the one this stream was opened with. */
+  matchesSession(s: { tokenVersion: number; role: string }): boolean {
+    if (this.user.role === "admin" && s.role !== "admin") return false;
+    return s.tokenVersion <= (this.user.tv ?? 0);
+  }
+
+  /** A stream is a use of its credential: it ends when the credential does. */
+  private armExpiry(atMs: number): void {
+    const left = Math.max(0, atMs - Date.now());
+    // Never closes synchronously: the constructor's caller registers the connection first.
+    this.expiry = setTimeout(
+      () => {
+        if (Date.now() >= atMs) this.close("expired");
+        else this.armExpiry(atMs);
+      },
+      Math.min(left, MAX_TIMER_MS),
+    );
+    this.expiry.unref?.();
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /**
+   * The hub's heartbeat tick. Proxies close idle streams; a comment line keeps them open (and
+   * a dead peer shows as a failed write) and EventSource ignores it.
+   */
+  beat(): void {
+    if (this.closed) return;
+    if (!this.wroteSinceBeat && this.backlog.length === 0) this.write(HEARTBEAT);
+    this.wroteSinceBeat = false;
+    if (++this.beats % SESSION_CHECK_HEARTBEATS === 0 && this.opts.sessionValid)
+      this.opts.sessionValid().then(
+        (valid) => {
+          if (!valid) this.close("revoked");
+        },
+        () => {},
+      );
+  }
+
+  /** A live event from the bus. */
+  deliver(ev: UserEvent): void {
+    if (this.closed) return;
+    if (this.held) {
+      this.held.push(ev);
+      if (this.held.length > this.opts.maxQueue) this.close("slow-client");
+      return;
+    }
+    if (this.replayed?.has(ev.id)) return;
+    this.send(ev);
+  }
+
+  /** Sends the replayed events (oldest first), then whatever arrived live meanwhile, once each. */
+  finishReplay(events: readonly UserEvent[]): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.closed) return;
+    if (events.length > 0) this.replayed = new Set();
+    for (const ev of events) {
+      this.replayed?.add(ev.id);
+      this.send(ev);
+    }
+    for (const ev of held) if (!this.replayed?.has(ev.id)) this.send(ev);
+  }
+
+  /**
+   * Ends the connection. A slow or gone client's stream ends at once with what it holds;
+   * otherwise a last `event: close` tells the client why, so it may choose not to reconnect.
+   */
+  close(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closedWith = reason;
+    clearTimeout(this.expiry);
+    this.held = undefined;
+    this.opts.onClosed(this, reason);
+    if (reason === "slow-client" || reason === "client-gone") {
+      this.backlog = [];
+      this.end();
+      return;
+    }
+    this.backlog.push(rawFrame(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`));
+    this.ending = true;
+    this.flush();
+    if (this.ended) return;
+    // A client that does not take the last frame in time is stalled: end without it.
+    setTimeout(() => {
+      this.backlog = [];
+      this.end();
+    }, FINAL_FRAME_TIMEOUT_MS).unref?.();
+  }
+
+  private send(ev: UserEvent): void {
+    this.write(frameOf(ev));
+    if (!this.closed) this.opts.onDelivered();
+  }
+
+  private write(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.wroteSinceBeat = true;
+    if (this.backlog.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
+      this.controller.enqueue(frame);
+      return;
+    }
+    if (this.backlog.length >= this.opts.maxQueue) {
+      this.close("slow-client");
+      return;
+    }
+    this.backlog.push(frame);
+  }
+
+  /** The server took frames from the body: hand it what waits, and end it after a graceful close. */
+  private flush(): void {
+    if (this.ended) return;
+    while (this.backlog.length > 0 && (this.controller.desiredSize ?? 0) > 0)
+      this.controller.enqueue(this.backlog.shift() as Uint8Array);
+    if (this.ending && this.backlog.length === 0) this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      this.controller.close();
+    } catch {
+      // already cancelled by the client
+    }
+  }
+}

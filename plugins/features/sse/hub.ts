@@ -1,0 +1,96 @@
+import { LRUCache } from "lru-cache";
+import type { Logger } from "../../../src/core/logger";
+import type { BusMessage } from "../../../src/core/ports/event-bus";
+import type { CloseReason, SseConnection } from "./connection";
+import type { SseMetrics } from "./metrics";
+import { toUserEvent } from "./sse-event";
+
+/**
+ * This instance's SSE clients, indexed for fan-out. The instance holds one bus subscription and
+ * routes each event in process: to the owner's connections and to admins', never to anyone else.
+ */
+export class SseHub {
+  private readonly byUser = new Map<string, Set<SseConnection>>();
+  private readonly admins = new Set<SseConnection>();
+  /** The newest version dispatched per user (bounded: an evicted user only loses the filter). */
+  private readonly newest = new LRUCache<string, number>({ max: 100_000 });
+  private readonly all = new Set<SseConnection>();
+  /** One heartbeat timer for every stream of the instance, started with the first one. */
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly opts: {
+      maxPerUser: number;
+      heartbeatMs: number;
+      metrics: SseMetrics;
+      logger: Logger;
+    },
+  ) {}
+
+  /**
+   * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
+   * new one refused: the newest tab is the one the user looks at, and a refused EventSource
+   * (non-200) never retries, while the evicted one is told why in a last `event: close`.
+   */
+  add(conn: SseConnection): void {
+    let set = this.byUser.get(conn.user.id);
+    if (!set) {
+      set = new Set();
+      this.byUser.set(conn.user.id, set);
+    }
+    set.add(conn);
+    this.all.add(conn);
+    this.heartbeat ??= setInterval(() => {
+      for (const c of this.all) c.beat();
+    }, this.opts.heartbeatMs);
+    this.heartbeat.unref?.();
+    if (conn.user.role === "admin") this.admins.add(conn);
+    this.opts.metrics.sseClients.inc();
+    while (set.size > this.opts.maxPerUser) {
+      const oldest = set.values().next().value;
+      if (!oldest) break;
+      oldest.close("evicted");
+    }
+  }
+
+  /** Called by the connection itself when it closes, whatever the reason. */
+  remove(conn: SseConnection, reason: CloseReason): void {
+    const set = this.byUser.get(conn.user.id);
+    if (!set?.delete(conn)) return;
+    this.all.delete(conn);
+    if (set.size === 0) this.byUser.delete(conn.user.id);
+    this.admins.delete(conn);
+    this.opts.metrics.sseClients.dec();
+    if (reason === "slow-client")
+      this.opts.logger.warn({ userId: conn.user.id }, "SSE client too slow, stream dropped");
+  }
+
+  dispatch(msg: BusMessage): void {
+    const ev = toUserEvent(msg);
+    if (!ev) return;
+    // Writes publish before they answer, and Redis delivers in publish order: an event arriving
+    // after a newer one for the same user was published after that newer write may have been
+    // acknowledged. Its change is in the newer `user` already; showing it would undo that.
+    if (ev.version !== undefined) {
+      const newest = this.newest.get(ev.userId);
+      if (newest !== undefined && ev.version < newest) return;
+      if (newest === undefined || ev.version > newest) this.newest.set(ev.userId, ev.version);
+    }
+    const owner = this.byUser.get(ev.userId);
+    if (owner)
+      for (const conn of [...owner]) {
+        // Logout (a new token version) or a role change ends the streams the old tokens opened;
+        // the event itself is not delivered to them.
+        if (ev.session && !conn.matchesSession(ev.session)) conn.close("revoked");
+        else conn.deliver(ev);
+      }
+    for (const conn of this.admins) if (conn.user.id !== ev.userId) conn.deliver(ev);
+  }
+
+  closeAll(): void {
+    for (const set of [...this.byUser.values()])
+      for (const conn of [...set]) conn.close("shutdown");
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}

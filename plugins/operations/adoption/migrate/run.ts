@@ -1,0 +1,285 @@
+import type { ObjectId } from "bson";
+import pMap from "p-map";
+import { DuplicateKeyError } from "../../../../src/core/errors";
+import type { PluginContext } from "../../../../src/core/plugin";
+import type { IndexSpec } from "../../../../src/core/ports/document-store";
+import { sanitizedUsers, USER_COLLECTION, USER_INDEXES } from "../../../features/users";
+import { LEDGER_COLLECTION, WALLET_INDEXES } from "../../../features/wallet";
+import { readBalance } from "../balance-value";
+import { inBatches } from "../batches";
+import { ledgerSettled, ledgerSums } from "../ledger-sum";
+import { openingEntry } from "./opening-entry";
+import { planUserFix, type Refusal } from "./user-fix";
+
+export type StepName =
+  | "indexes"
+  | "version"
+  | "wallet"
+  | "balance"
+  | "email"
+  | "username"
+  | "opening";
+
+export interface MigrateOptions {
+  /** Report what would change; write nothing. */
+  dryRun?: boolean;
+  /** Minor units per major unit (100 for cents): converts float/string/Decimal128 balances. */
+  currencyScale?: number;
+  batchSize?: number;
+  /** Pause between batches, to leave room for the API's traffic. */
+  pauseMs?: number;
+  /** Ignore a checkpoint left by a killed run and start from the first user. */
+  restart?: boolean;
+  progress?: (line: string) => void;
+}
+
+export interface MigrationReport {
+  dryRun: boolean;
+  /** Documents (or indexes) changed, per step. A second run reports zeros. */
+  changed: Record<StepName, number>;
+  refused: Refusal[];
+  users: number;
+  resumedAfter: string | null;
+}
+
+const CHECKPOINT_COLLECTION = "cachesync_migrations";
+const CHECKPOINT_ID = "adopt";
+/** A user whose guarded write keeps missing (a hot account) is read again this many times. */
+const MAX_ATTEMPTS = 8;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Brings a database written by another application to the invariants cachesync relies on.
+ * Idempotent (every change is guarded by what it was computed from, the opening entry is unique
+ * by opId), resumable (a checkpoint per batch), and safe beside a serving API: user writes go
+ * through the hooked repository, so versions are bumped and the cache is written through, and the
+ * opening balance is read from a consistent snapshot of balance and ledger (see `openBatch`).
+ */
+export async function runMigration(
+  ctx: PluginContext,
+  opts: MigrateOptions = {},
+): Promise<MigrationReport> {
+  const batchSize = opts.batchSize ?? 500;
+  const say = opts.progress ?? (() => {});
+  const dryRun = opts.dryRun ?? false;
+  const report: MigrationReport = {
+    dryRun,
+    changed: { indexes: 0, version: 0, wallet: 0, balance: 0, email: 0, username: 0, opening: 0 },
+    refused: [],
+    users: 0,
+    resumedAfter: null,
+  };
+
+  // The opening entries' exactly-once rests on the unique opId index: it comes first.
+  const ledgerReady = await ensureIndexes(ctx, WALLET_INDEXES, report, dryRun);
+  const duplicates = await caseInsensitiveDuplicates(ctx, batchSize);
+
+  const checkpoints = ctx.stores.db.collection(CHECKPOINT_COLLECTION);
+  const saved = opts.restart || dryRun ? null : await checkpoints.findOne({ _id: CHECKPOINT_ID });
+  const after = (saved?.lastId as ObjectId | undefined) ?? undefined;
+  if (after) {
+    report.resumedAfter = after.toHexString();
+    say(`resuming after user ${report.resumedAfter} (checkpoint of an interrupted run)`);
+  }
+  const total = await ctx.stores.db.collection(USER_COLLECTION).countDocuments({});
+  let seen = 0;
+  for await (const batch of inBatches(ctx.stores.db.collection(USER_COLLECTION), batchSize, {
+    after,
+  })) {
+    // A few users at a time: each write is one guarded round trip (plus the cache's).
+    await pMap(batch, (doc) => fixUser(ctx, doc, { ...opts, dryRun, ...duplicates }, report), {
+      concurrency: 8,
+    });
+    if (ledgerReady)
+      await openBatch(
+        ctx,
+        batch.map((d) => d._id),
+        dryRun,
+        report,
+      );
+    seen += batch.length;
+    report.users += batch.length;
+    const lastId = (batch[batch.length - 1] as { _id: ObjectId })._id;
+    if (!dryRun)
+      await checkpoints.updateOne(
+        { _id: CHECKPOINT_ID },
+        { $set: { lastId, updatedAt: new Date() } },
+        { upsert: true },
+      );
+    say(`users ${seen}/${total}${after ? " (after checkpoint)" : ""}: ${summary(report)}`);
+    if (opts.pauseMs) await sleep(opts.pauseMs);
+  }
+
+  // Unique user indexes last: they can only be built once emails are normalised.
+  await ensureIndexes(ctx, USER_INDEXES, report, dryRun);
+  if (!dryRun) await checkpoints.deleteOne({ _id: CHECKPOINT_ID });
+  return report;
+}
+
+function summary(r: MigrationReport): string {
+  const changed = Object.entries(r.changed)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+  return `${changed || "nothing changed"}; ${r.refused.length} refused`;
+}
+
+async function ensureIndexes(
+  ctx: PluginContext,
+  specs: readonly IndexSpec[],
+  report: MigrationReport,
+  dryRun: boolean,
+): Promise<boolean> {
+  let ok = true;
+  for (const spec of specs) {
+    const present = await ctx.stores.db.listIndexes(spec.collection);
+    const key = JSON.stringify(spec.key);
+    if (present.some((i) => JSON.stringify(i.key) === key && (!spec.unique || i.unique))) continue;
+    if (dryRun) {
+      report.changed.indexes++;
+      continue;
+    }
+    try {
+      await ctx.stores.db.ensureIndexes([spec]);
+      report.changed.indexes++;
+    } catch (err) {
+      if (spec.unique) ok = false;
+      report.refused.push({
+        check: "index.missing",
+        id: spec.name ?? key,
+        detail: `${spec.collection}: ${(err as Error).message}`,
+      });
+    }
+  }
+  return ok;
+}
+
+/**
+ * Lower-cased emails and usernames held by more than one user: those are reported, never
+ * merged (one pass, two fields).
+ */
+async function caseInsensitiveDuplicates(ctx: PluginContext, batchSize: number) {
+  const fields = ["email", "username"] as const;
+  const seen = { email: new Set<string>(), username: new Set<string>() };
+  const dup = { email: new Set<string>(), username: new Set<string>() };
+  for await (const batch of inBatches(ctx.stores.db.collection(USER_COLLECTION), batchSize * 4, {
+    projection: { email: 1, username: 1 },
+  })) {
+    for (const u of batch)
+      for (const f of fields) {
+        const v = u[f];
+        if (typeof v !== "string") continue;
+        const lower = v.toLowerCase();
+        if (seen[f].has(lower)) dup[f].add(lower);
+        seen[f].add(lower);
+      }
+  }
+  return { duplicateEmails: dup.email, duplicateUsernames: dup.username };
+}
+
+async function fixUser(
+  ctx: PluginContext,
+  read: Record<string, unknown> & { _id: ObjectId },
+  opts: MigrateOptions & {
+    dryRun: boolean;
+    duplicateEmails: ReadonlySet<string>;
+    duplicateUsernames: ReadonlySet<string>;
+  },
+  report: MigrationReport,
+): Promise<void> {
+  const { _id } = read;
+  let doc: Record<string, unknown> | null = read;
+  for (let attempt = 0; doc && attempt < MAX_ATTEMPTS; attempt++) {
+    const { fix, refusals } = planUserFix(doc, opts);
+    if (!fix || opts.dryRun) {
+      report.refused.push(...refusals);
+      for (const step of fix?.steps ?? []) report.changed[step]++;
+      return;
+    }
+    // Through the hooked repository: the version is bumped and the cache written through.
+    const updated = await sanitizedUsers(ctx).findOneAndUpdate(
+      { _id, ...fix.guard },
+      { $set: fix.set },
+    );
+    if (updated) {
+      report.refused.push(...refusals);
+      for (const step of fix.steps) report.changed[step]++;
+      return;
+    }
+    doc = await ctx.stores.db.collection(USER_COLLECTION).findOne({ _id });
+  }
+  if (doc)
+    report.refused.push({
+      check: "user.ledger.in-flight",
+      id: _id.toHexString(),
+      detail: "kept changing under the migration; run it again",
+    });
+}
+
+/**
+ * Opening-balance entries for a batch, from a consistent snapshot: the users (read 1), their
+ * ledgers, the users again (read 2). A balance change moves `version` (its `$inc` is a hooked
+ * write) and keeps its opId in `pendingOps` until its entry is applied, so when read 1 and read 2
+ * agree on the version and every pending op is applied in the ledger read between them, balance
+ * and ledger describe the same moment. Users caught mid-change are read again, a few times.
+ */
+async function openBatch(
+  ctx: PluginContext,
+  ids: ObjectId[],
+  dryRun: boolean,
+  report: MigrationReport,
+): Promise<void> {
+  const raw = ctx.stores.db.collection(USER_COLLECTION);
+  const projection = { version: 1, wallet: 1, pendingOps: 1, createdAt: 1 } as const;
+  let todo = ids;
+  for (let round = 0; round < MAX_ATTEMPTS && todo.length > 0; round++) {
+    if (round > 0) await sleep(20 * round);
+    const first = await raw.find({ _id: { $in: todo } }, { projection });
+    const sums = await ledgerSums(ctx.stores.db, todo);
+    const second = new Map(
+      (await raw.find({ _id: { $in: todo } }, { projection })).map((d) => [d._id.toHexString(), d]),
+    );
+    const again: ObjectId[] = [];
+    for (const u of first) {
+      const id = u._id.toHexString();
+      const balance = readBalance((u.wallet as { balance?: unknown } | undefined)?.balance);
+      if (balance.kind !== "minor") continue; // refused (or left) by fixUser already
+      const later = second.get(id);
+      if (!later) continue;
+      if (later.version !== u.version || !ledgerSettled(u, sums)) {
+        again.push(u._id);
+        continue;
+      }
+      const diff = balance.minor - (sums.applied.get(id) ?? 0);
+      if (diff === 0) continue;
+      if (sums.opened.has(id)) {
+        report.refused.push({
+          check: "user.ledger.mismatch",
+          id,
+          detail: `ledger is off by ${diff} although it has its opening entry`,
+        });
+        continue;
+      }
+      if (dryRun) {
+        report.changed.opening++;
+        continue;
+      }
+      try {
+        await ctx.stores.db
+          .collection(LEDGER_COLLECTION)
+          .insertOne(openingEntry(u._id, diff, u.createdAt));
+        report.changed.opening++;
+      } catch (err) {
+        // Another run (or a killed one) wrote it first: the unique opId keeps it single.
+        if (!(err instanceof DuplicateKeyError)) throw err;
+      }
+    }
+    todo = again;
+  }
+  for (const id of todo)
+    report.refused.push({
+      check: "user.ledger.in-flight",
+      id: id.toHexString(),
+      detail: "balance kept changing; run the migration again",
+    });
+}

@@ -1,0 +1,92 @@
+import { trace } from "@opentelemetry/api";
+import type { HookSpec } from "../../../src/core/hooks";
+import type { PluginContext } from "../../../src/core/plugin";
+import type { CacheStore } from "../../../src/core/ports/cache-store";
+import { belowFloor } from "../../cache/cache-sync/read-floor";
+import { inSpan, SpanKind } from "./tracer";
+
+const HIT = "cachesync.cache.hit";
+
+/**
+ * Engine spans: each cached collection's reads by intent (`cache.<name>.get/getBy/getMany`),
+ * marked `cachesync.cache.hit` from what Redis answered. Wrapped on the instances, so nothing
+ * changes when tracing is off.
+ */
+export function instrumentEngine(ctx: PluginContext): void {
+  for (const cache of ctx.use("cache").all()) {
+    const collection = cache.name;
+    const attrs = { "cachesync.collection": collection };
+    const get = cache.get.bind(cache);
+    const getBy = cache.getBy.bind(cache);
+    const getMany = cache.getMany.bind(cache);
+    cache.get = (id) => inSpan(`cache.${collection}.get`, SpanKind.INTERNAL, attrs, () => get(id));
+    cache.getBy = (field, value) =>
+      inSpan(
+        `cache.${collection}.getBy`,
+        SpanKind.INTERNAL,
+        { ...attrs, "cachesync.field": field },
+        () => getBy(field, value),
+      );
+    cache.getMany = (ids) =>
+      inSpan(
+        `cache.${collection}.getMany`,
+        SpanKind.INTERNAL,
+        { ...attrs, "cachesync.ids": ids.length },
+        () => getMany(ids),
+      );
+    // What Redis answered, on the read's span: a hit unless nothing (or an entry older than the
+    // request's version token) came back.
+    const engine = cache.engine;
+    const getCached = engine.getCached.bind(engine);
+    engine.getCached = (id) => {
+      const span = trace.getActiveSpan();
+      return getCached(id).then((entry) => {
+        span?.setAttribute(HIT, entry !== null && !belowFloor(entry));
+        return entry;
+      });
+    };
+  }
+}
+
+const REDIS_OPS = [
+  "get",
+  "mget",
+  "setIfNewer",
+  "acquireFillLease",
+  "invalidateVersioned",
+  "set",
+  "del",
+] as const;
+
+/** A CLIENT span per Redis command the engine issues through the cache port. */
+export function instrumentRedis(cache: CacheStore): void {
+  for (const op of REDIS_OPS) {
+    const original = (cache[op] as (...a: unknown[]) => Promise<unknown>).bind(cache);
+    (cache as unknown as Record<string, unknown>)[op] = (...args: unknown[]) =>
+      inSpan(
+        `redis ${op}`,
+        SpanKind.CLIENT,
+        { "db.system.name": "redis", "db.operation.name": op },
+        () => original(...args),
+      );
+  }
+}
+
+/** A CLIENT span around every MongoDB call of the hooked repository (reads and writes). */
+export function mongoSpans(): HookSpec[] {
+  const around = (phase: "read" | "write"): HookSpec => ({
+    phase,
+    run: (call, next) =>
+      inSpan(
+        `mongodb ${call.op} ${call.collection}`,
+        SpanKind.CLIENT,
+        {
+          "db.system.name": "mongodb",
+          "db.operation.name": call.op,
+          "db.collection.name": call.collection,
+        },
+        () => next(),
+      ),
+  });
+  return [around("read"), around("write")];
+}
