@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import Redis from "ioredis";
 import type { Collection, Document } from "mongodb";
-import { userKey } from "../../plugins/cache/cache-sync";
+import { entryKey, userKey } from "../../plugins/cache/cache-sync";
 import { type ApiProcess, series, startApi } from "./api-process";
 import { type StreamServers, startStreamServers, until } from "./helpers";
 
@@ -28,6 +28,7 @@ afterAll(async () => {
 interface Deployment {
   env: Record<string, string>;
   users: Collection<Document>;
+  listings: Collection<Document>;
   prefix: string;
   dbName: string;
 }
@@ -40,6 +41,7 @@ function deployment(): Deployment {
     dbName,
     prefix,
     users: servers.client.db(dbName).collection("users"),
+    listings: servers.client.db(dbName).collection("listings"),
     env: {
       MONGO_URL: servers.url,
       MONGO_DB: dbName,
@@ -80,18 +82,41 @@ async function seedCached(d: Deployment, p: ApiProcess, n: number): Promise<Obje
   return ids;
 }
 
-/** Every cached entry of the deployment equals MongoDB's document (or is absent). */
-async function cacheEqualsDb(d: Deployment, ids: ObjectId[]): Promise<boolean> {
+/** Listings inserted as another service would (version 1), then read once through the API. */
+async function seedCachedListings(d: Deployment, p: ApiProcess, n: number): Promise<ObjectId[]> {
+  const ids = Array.from({ length: n }, () => new ObjectId());
+  await d.listings.insertMany(
+    ids.map((_id) => ({ _id, userId: new ObjectId(), title: "initial", price: 1, version: 1 })),
+  );
   for (const id of ids) {
-    const raw = await redis.get(userKey(d.prefix, id.toHexString()));
+    const res = await fetch(`${p.url}/api/v1/listings/${id.toHexString()}`);
+    expect(res.status).toBe(200);
+  }
+  return ids;
+}
+
+/** Every cached entry of the deployment equals MongoDB's document (or is absent). */
+async function cacheEqualsDb(
+  d: Deployment,
+  ids: ObjectId[],
+  kind: { entity: string; coll: Collection<Document>; field: string } = {
+    entity: "user",
+    coll: d.users,
+    field: "displayName",
+  },
+): Promise<boolean> {
+  for (const id of ids) {
+    const raw = await redis.get(entryKey(d.prefix, kind.entity, id.toHexString()));
     if (!raw || raw.startsWith('{"__')) continue;
     const entry = JSON.parse(raw);
-    const doc = await d.users.findOne({ _id: id });
-    if (!doc || entry.displayName !== doc.displayName || entry.version !== doc.version)
+    const doc = await kind.coll.findOne({ _id: id });
+    if (!doc || entry[kind.field] !== doc[kind.field] || entry.version !== doc.version)
       return false;
   }
   return true;
 }
+
+const listingsOf = (d: Deployment) => ({ entity: "listing", coll: d.listings, field: "title" });
 
 async function burst(d: Deployment, ids: ObjectId[], from: number, to: number) {
   for (let n = from; n < to; n++) {
@@ -126,14 +151,37 @@ describe("a durable stream position", () => {
     const d = deployment();
     const first = await api(d);
     const ids = await seedCached(d, first, 8);
+    const listings = await seedCachedListings(d, first, 4);
     await first.kill();
     await burst(d, ids, 0, 40);
+    // Outside a $set without a version bump, a replace keeping it, and a delete.
+    await d.listings.updateOne({ _id: listings[0] }, { $set: { title: "set while down" } });
+    await d.listings.replaceOne(
+      { _id: listings[1] },
+      { userId: new ObjectId(), title: "replaced while down", price: 2, version: 1 },
+    );
+    await d.listings.deleteOne({ _id: listings[2] });
     servers.mongo.engine.db(d.dbName).changes.trim(0);
     expect(await cacheEqualsDb(d, ids)).toBe(false);
+    expect(await cacheEqualsDb(d, listings, listingsOf(d))).toBe(false);
     const second = await api(d);
     await until(() => cacheEqualsDb(d, ids), 15_000);
+    await until(() => cacheEqualsDb(d, listings, listingsOf(d)), 15_000);
     const text = await second.metrics();
     expect(text).toMatch(/cachesync_change_stream_reconciles_total\{reason="[^"]+"\} 1/);
+    // Checked every cached listing; repaired the three changed while no instance consumed.
+    const entries = (outcome: string) =>
+      series(
+        text,
+        `cachesync_change_stream_reconciled_entries_total{collection="listings",outcome="${outcome}"}`,
+      );
+    expect(entries("checked")).toBe(4);
+    expect(entries("repaired")).toBe(3);
+    const res = await fetch(`${second.url}/api/v1/listings/${listings[0]?.toHexString()}`);
+    expect(((await res.json()) as { data: { title: string } }).data.title).toBe("set while down");
+    expect(
+      (await fetch(`${second.url}/api/v1/listings/${listings[2]?.toHexString()}`)).status,
+    ).toBe(404);
     await second.kill();
   }, 60_000);
 

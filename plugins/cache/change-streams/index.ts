@@ -88,7 +88,7 @@ export function changeStreamsPlugin(options: ChangeStreamsOptions = {}): Plugin 
         engine,
         applier,
         options.reconcileIntervalMs ?? 60_000,
-        (reason) => metrics.reconciles.inc({ reason }),
+        metrics,
       );
       const position = new StreamPosition(
         ctx.stores.db,

@@ -35,8 +35,14 @@ export function streamMetrics(metrics: Metrics) {
     }),
     reconciles: new Counter({
       name: "cachesync_change_stream_reconciles_total",
-      help: "Full reconciles of the cached users with MongoDB after a lost stream position, by reason",
+      help: "Full reconciles of the cache with MongoDB after a lost (or never stored) stream position, by reason",
       labelNames: ["reason"] as const,
+      registers,
+    }),
+    reconciled: new Counter({
+      name: "cachesync_change_stream_reconciled_entries_total",
+      help: "Cached entries compared with MongoDB by full reconciles (checked), and those repaired, by collection",
+      labelNames: ["collection", "outcome"] as const,
       registers,
     }),
     failures: new Counter({
