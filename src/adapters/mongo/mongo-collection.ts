@@ -15,7 +15,8 @@ import { withDeadline } from "./deadline";
 /** One MongoDB collection behind the port; every call is bounded by the store's timeout. */
 export class MongoCollection<T extends Doc> implements CollectionPort<T> {
   constructor(
-    private readonly coll: Collection<Document>,
+    /** The driver's collection, with the store's current write concern. */
+    private readonly coll: () => Collection<Document>,
     private readonly timeoutMs: number,
     /** Resolves once the client is connected (see MongoDocumentStore.ready). */
     private readonly ready: () => Promise<void>,
@@ -30,13 +31,13 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
 
   findOne(filter: Filter, options: FindOptions = {}): Promise<T | null> {
     return this.run(
-      async () => (await this.coll.findOne(filter, findOptions(options))) as T | null,
+      async () => (await this.coll().findOne(filter, findOptions(options))) as T | null,
     );
   }
 
   find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     return this.run(
-      async () => (await this.coll.find(filter, findOptions(options)).toArray()) as T[],
+      async () => (await this.coll().find(filter, findOptions(options)).toArray()) as T[],
     );
   }
 
@@ -45,19 +46,19 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
     const { _id, ...rest } = doc as Document;
     const stored: Document = { _id: _id ?? new ObjectId(), ...rest };
     return this.run(async () => {
-      await this.coll.insertOne(stored);
+      await this.coll().insertOne(stored);
       return stored as T;
     });
   }
 
   updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
     return this.run(async () =>
-      toResult(await this.coll.updateOne(filter, update, { upsert: options.upsert ?? false })),
+      toResult(await this.coll().updateOne(filter, update, { upsert: options.upsert ?? false })),
     );
   }
 
   updateMany(filter: Filter, update: Update): Promise<UpdateResult> {
-    return this.run(async () => toResult(await this.coll.updateMany(filter, update)));
+    return this.run(async () => toResult(await this.coll().updateMany(filter, update)));
   }
 
   findOneAndUpdate(
@@ -66,7 +67,7 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
     options: FindOneAndUpdateOptions = {},
   ): Promise<T | null> {
     return this.run(async () => {
-      const doc = await this.coll.findOneAndUpdate(filter, update, {
+      const doc = await this.coll().findOneAndUpdate(filter, update, {
         returnDocument: options.returnDocument ?? "after",
         upsert: options.upsert ?? false,
         ...(options.sort ? { sort: options.sort } : {}),
@@ -78,24 +79,26 @@ export class MongoCollection<T extends Doc> implements CollectionPort<T> {
 
   deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
     return this.run(async () => ({
-      deletedCount: (await this.coll.deleteOne(filter)).deletedCount,
+      deletedCount: (await this.coll().deleteOne(filter)).deletedCount,
     }));
   }
 
   deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
     return this.run(async () => ({
-      deletedCount: (await this.coll.deleteMany(filter)).deletedCount,
+      deletedCount: (await this.coll().deleteMany(filter)).deletedCount,
     }));
   }
 
   countDocuments(filter: Filter = {}): Promise<number> {
-    return this.run(() => this.coll.countDocuments(filter));
+    return this.run(() => this.coll().countDocuments(filter));
   }
 
   sample(size: number, filter: Filter = {}): Promise<T[]> {
     return this.run(
       async () =>
-        (await this.coll.aggregate([{ $match: filter }, { $sample: { size } }]).toArray()) as T[],
+        (await this.coll()
+          .aggregate([{ $match: filter }, { $sample: { size } }])
+          .toArray()) as T[],
     );
   }
 }

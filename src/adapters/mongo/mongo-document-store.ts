@@ -1,4 +1,4 @@
-import { type Db, type Document, MongoClient } from "mongodb";
+import { type Db, type Document, MongoClient, type ServerDescription } from "mongodb";
 import { StoreUnavailableError } from "../../core/errors";
 import type {
   BulkUpdateOne,
@@ -23,18 +23,43 @@ export interface MongoConnectOptions {
   timeoutMs: number;
 }
 
-/** The production document store: MongoDB through the official driver. */
+/**
+ * The production document store: MongoDB through the official driver.
+ *
+ * Writes use `w: "majority"` on a replica set or a sharded cluster: an acknowledged write then
+ * survives a failover, so the cache never holds a version MongoDB could roll back. The choice
+ * follows what the driver learns of each server (every hello, at the first connect, a later one
+ * after an outage, and each reconnect), never a single look at start-up that an outage could
+ * miss; a URL's own `w=` wins.
+ */
 export class MongoDocumentStore implements DocumentStore {
   readonly kind = "mongo";
-  private db: Db;
+  private readonly plain: Db;
+  private readonly majority: Db;
+  private writeMajority = false;
   private connected = false;
 
   private constructor(
     private readonly client: MongoClient,
     dbName: string,
     private readonly timeoutMs: number,
+    urlSetsW: boolean,
   ) {
-    this.db = client.db(dbName);
+    this.plain = client.db(dbName);
+    this.majority = client.db(dbName, { writeConcern: { w: "majority" } });
+    if (!urlSetsW) client.on("serverDescriptionChanged", (e) => this.learn(e.newDescription));
+  }
+
+  /** The database handle with the write concern the deployment calls for, as now known. */
+  private get db(): Db {
+    return this.writeMajority ? this.majority : this.plain;
+  }
+
+  private learn(server: ServerDescription): void {
+    // A server not reached yet (Unknown) tells nothing: the last known answer stands.
+    if (server.type === "Standalone") this.writeMajority = false;
+    else if (server.setName || server.type === "Mongos" || server.type === "LoadBalancer")
+      this.writeMajority = true;
   }
 
   /**
@@ -51,14 +76,13 @@ export class MongoDocumentStore implements DocumentStore {
       socketTimeoutMS: opts.timeoutMs,
       waitQueueTimeoutMS: opts.timeoutMs,
     });
-    const store = new MongoDocumentStore(client, opts.dbName, opts.timeoutMs);
-    await withDeadline(opts.timeoutMs, async () => {
-      await store.ready();
-      // On a replica set an acknowledged write then survives a failover, so the cache never holds
-      // a version MongoDB could roll back. Decided once, at the first connect; a URL's own w wins.
-      if (!/[?&]w=/.test(opts.url) && (await store.supportsChangeStreams()))
-        store.db = client.db(opts.dbName, { writeConcern: { w: "majority" } });
-    }).catch(() => {});
+    const store = new MongoDocumentStore(
+      client,
+      opts.dbName,
+      opts.timeoutMs,
+      /[?&]w=/i.test(opts.url),
+    );
+    await withDeadline(opts.timeoutMs, store.ready).catch(() => {});
     return store;
   }
 
@@ -75,7 +99,11 @@ export class MongoDocumentStore implements DocumentStore {
   };
 
   collection<T extends Doc = Doc>(name: string): CollectionPort<T> {
-    return new MongoCollection<T>(this.db.collection(name), this.timeoutMs, this.ready);
+    // Resolved per call: the write concern may be learnt after the collection was handed out.
+    const plain = this.plain.collection(name);
+    const majority = this.majority.collection(name);
+    const current = () => (this.writeMajority ? majority : plain);
+    return new MongoCollection<T>(current, this.timeoutMs, this.ready);
   }
 
   async ensureIndexes(specs: readonly IndexSpec[]): Promise<void> {
@@ -145,7 +173,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   watch(collections: readonly string[], options: WatchOptions = {}): ChangeStreamHandle {
-    return new MongoChangeStream(this.db, this.ready, collections, options);
+    return new MongoChangeStream(this.plain, this.ready, collections, options);
   }
 
   async close(): Promise<void> {

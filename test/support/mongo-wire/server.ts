@@ -29,7 +29,14 @@ export interface MongoWireStats {
   requests: number;
   /** TCP connections accepted. */
   connections: number;
+  /**
+   * Write commands by the write concern they carried: `"<db>.<collection> <command> w:<w>"`
+   * (`w:default` without one), so a test can see what a client asked for.
+   */
+  writeConcerns: Record<string, number>;
 }
+
+const WRITES = new Set(["insert", "update", "delete", "findAndModify"]);
 
 interface Connection {
   id: number;
@@ -50,7 +57,12 @@ const HOST = "127.0.0.1";
 export class MongoWireServer {
   /** The data, for direct assertions; survives stop/restart. */
   readonly engine: Engine;
-  readonly stats: MongoWireStats = { commands: {}, requests: 0, connections: 0 };
+  readonly stats: MongoWireStats = {
+    commands: {},
+    requests: 0,
+    connections: 0,
+    writeConcerns: {},
+  };
   readonly replSet: string | undefined;
   private readonly cursors = new CursorRegistry();
   /** `configureFailPoint: "failCommand"`, as on a mongod started with test commands. */
@@ -148,6 +160,7 @@ export class MongoWireServer {
 
   resetStats(): void {
     this.stats.commands = {};
+    this.stats.writeConcerns = {};
     this.stats.requests = 0;
     this.stats.connections = 0;
   }
@@ -228,6 +241,11 @@ export class MongoWireServer {
     const name = Object.keys(req.body)[0] ?? "";
     const counter = canonicalName(name);
     this.stats.commands[counter] = (this.stats.commands[counter] ?? 0) + 1;
+    if (WRITES.has(counter)) {
+      const w = (req.body.writeConcern as Document | undefined)?.w ?? "default";
+      const key = `${req.db}.${String(req.body[name])} ${counter} w:${String(w)}`;
+      this.stats.writeConcerns[key] = (this.stats.writeConcerns[key] ?? 0) + 1;
+    }
     const handler =
       name === "configureFailPoint"
         ? (body: Document) => this.failPoints.configure(body)
