@@ -112,7 +112,7 @@ describe("reconcile of every declared collection", () => {
     const ids = await staleListings(d);
     await servers.client
       .db(d.dbName)
-      .collection<{ _id: string }>(POSITION_COLLECTION)
+      .collection<{ _id: string; token?: unknown }>(POSITION_COLLECTION)
       .insertOne({ _id: "cache", token: { _data: "not-a-token" } });
     const app = await start(d, true);
     try {
