@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
 import { sign } from "hono/jwt";
+import { entryKey } from "../../plugins/cache/cache-sync";
 import type { SanitizedUser } from "../../plugins/features/users";
 import { rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
+import { seedListing } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
 
@@ -189,5 +191,35 @@ describe("one id parser: canonical lower-case ObjectIds or 400", () => {
       body: { userIds: [upper] },
     });
     expect(bulk.status).toBe(400);
+  });
+
+  test("the same on the per-collection cache routes and GET /listings/{id}; the entry is left alone", async () => {
+    const admin = await loginAdmin(stack);
+    const listing = await seedListing(stack.ctx);
+    expect((await callJson(stack, "GET", `/api/v1/listings/${listing.id}`)).status).toBe(200);
+    const key = entryKey(stack.config.CACHE_PREFIX, "listing", listing.id);
+    const before = await stack.stores.cache.get(key);
+    expect(before).not.toBeNull();
+    const upper = listing.id.toUpperCase();
+    const mixed = `${listing.id.slice(0, 12)}${listing.id.slice(12).toUpperCase()}`;
+    for (const id of [upper, mixed])
+      for (const [method, path] of [
+        ["POST", `/api/v1/cache/listings/validate/${id}`],
+        ["POST", `/api/v1/cache/listings/sync/${id}`],
+        ["POST", `/api/v1/cache/listings/invalidate/${id}`],
+        ["POST", `/api/v1/cache/users/invalidate/${id}`],
+        ["GET", `/api/v1/listings/${id}`],
+      ] as const) {
+        const r = await callJson(stack, method, path, { token: admin });
+        expect([method, path, r.status]).toEqual([method, path, 400]);
+        expect(r.body.error?.code).toBe("VALIDATION_ERROR");
+      }
+    const bulk = await callJson(stack, "POST", "/api/v1/cache/listings/bulk-sync", {
+      token: admin,
+      body: { ids: [upper] },
+    });
+    expect(bulk.status).toBe(400);
+    // Not emptied, rebuilt nor re-read under another spelling of the id.
+    expect(await stack.stores.cache.get(key)).toBe(before);
   });
 });
