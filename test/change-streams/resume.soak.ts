@@ -167,16 +167,18 @@ describe("a durable stream position", () => {
     const second = await api(d);
     await until(() => cacheEqualsDb(d, ids), 15_000);
     await until(() => cacheEqualsDb(d, listings, listingsOf(d)), 15_000);
-    const text = await second.metrics();
-    expect(text).toMatch(/cachesync_change_stream_reconciles_total\{reason="[^"]+"\} 1/);
     // Checked every cached listing; repaired the three changed while no instance consumed.
-    const entries = (outcome: string) =>
+    const entries = async (outcome: string) =>
       series(
-        text,
+        await second.metrics(),
         `cachesync_change_stream_reconciled_entries_total{collection="listings",outcome="${outcome}"}`,
       );
-    expect(entries("checked")).toBe(4);
-    expect(entries("repaired")).toBe(3);
+    await until(async () => (await entries("checked")) > 0, 15_000);
+    expect(await entries("checked")).toBe(4);
+    expect(await entries("repaired")).toBe(3);
+    expect(await second.metrics()).toMatch(
+      /cachesync_change_stream_reconciles_total\{reason="[^"]+"\} 1/,
+    );
     const res = await fetch(`${second.url}/api/v1/listings/${listings[0]?.toHexString()}`);
     expect(((await res.json()) as { data: { title: string } }).data.title).toBe("set while down");
     expect(

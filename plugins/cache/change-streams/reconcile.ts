@@ -64,9 +64,10 @@ export class Reconciler {
     this.metrics.reconciles.inc({ reason });
     const result: ReconcileResult = {
       startedAt: new Date(this.lastRun).toISOString(),
-      collections: { [USER_COLLECTION]: await this.users(stopped) },
+      collections: {},
       ownerLists: 0,
     };
+    this.done(result, USER_COLLECTION, await this.users(stopped));
     const cache = this.ctx.use("cache");
     for (const decl of cache.declarations()) {
       const collection = cache.collection(decl.name);
@@ -81,14 +82,10 @@ export class Reconciler {
         },
         { concurrency: CONCURRENCY },
       );
-      result.collections[decl.name] = { checked: ids.length, fixed };
+      this.done(result, decl.name, { checked: ids.length, fixed });
     }
     // Owner lists cannot be compared key by key (no owner is in a lost event): they refill.
     if (this.ctx.has("ownerLists")) result.ownerLists = await this.ctx.use("ownerLists").dropAll();
-    for (const [collection, c] of Object.entries(result.collections)) {
-      this.metrics.reconciled.inc({ collection, outcome: "checked" }, c.checked);
-      this.metrics.reconciled.inc({ collection, outcome: "repaired" }, c.fixed);
-    }
     const fixed = Object.values(result.collections).reduce((n, c) => n + c.fixed, 0);
     // A first start on an empty or agreeing cache is routine; anything repaired, or a lost
     // position, is worth an operator's attention.
@@ -98,6 +95,13 @@ export class Reconciler {
       "reconciled every cached entry of every declared collection with MongoDB",
     );
     return result;
+  }
+
+  /** One collection reconciled: recorded, and counted at once (not when the whole run ends). */
+  private done(result: ReconcileResult, collection: string, c: { checked: number; fixed: number }) {
+    result.collections[collection] = c;
+    this.metrics.reconciled.inc({ collection, outcome: "checked" }, c.checked);
+    this.metrics.reconciled.inc({ collection, outcome: "repaired" }, c.fixed);
   }
 
   /** The ids of `<prefix><entity>:<id>` entries in Redis (SCAN, never KEYS). */
