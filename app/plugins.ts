@@ -1,8 +1,4 @@
-import {
-  type CacheSyncOptions,
-  cacheSyncPlugin,
-  ownerListsPlugin,
-} from "../plugins/cache/cache-sync";
+import { type CacheSyncOptions, cacheSyncPlugin } from "../plugins/cache/cache-sync";
 import { changeStreamsPlugin } from "../plugins/cache/change-streams";
 import { eventsPlugin } from "../plugins/cache/events";
 import { nearCachePlugin } from "../plugins/cache/near-cache";
@@ -14,7 +10,7 @@ import { writeThroughPlugin } from "../plugins/cache/write-through";
 import { authPlugin } from "../plugins/features/auth";
 import { docsPlugin } from "../plugins/features/docs";
 import { listingsPlugin } from "../plugins/features/listings";
-import { PROFILE_LISTS, profilePlugin } from "../plugins/features/profile";
+import { profilePlugin } from "../plugins/features/profile";
 import { ssePlugin } from "../plugins/features/sse";
 import { walletPlugin } from "../plugins/features/wallet";
 import { webPlugin } from "../plugins/features/web";
@@ -56,7 +52,6 @@ export function syncLayerPlugins(options: CacheSyncOptions = {}): Plugin[] {
 export function defaultPlugins(options: CacheSyncOptions = {}): Plugin[] {
   return [
     ...syncLayerPlugins(options),
-    ownerListsPlugin({ lists: PROFILE_LISTS }),
     authPlugin(),
     listingsPlugin(),
     profilePlugin(),

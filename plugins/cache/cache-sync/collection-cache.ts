@@ -5,6 +5,8 @@ import type { Update } from "../../../src/core/ports/document-store";
 import { AdminOps, type BulkSyncResult, type Validation } from "./admin-ops";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { type CollectionEngine, isHexId } from "./collection-engine";
+import type { OwnerList } from "./lists/owner-list";
+import { type OwnerListReaders, ownerListReaders, readLists } from "./lists/readers";
 import { CachedReads } from "./reads";
 
 export type { WriteContext } from "../../../src/core/hooks";
@@ -33,6 +35,7 @@ const ID_GLOB = "[0-9a-f]".repeat(24);
  * const user = await cache.users.get(id);                    // Redis first, MongoDB on a miss
  * const same = await cache.users.getBy("email", "a@b.c");    // through the email index
  * const favs = await cache.listings.getMany(listingIds);     // one batch read
+ * const mine = await cache.listings.lists.byOwner(userId);   // a declared owner list
  * await cache.users.update(id, { $set: { bio } }, { reason: "profile update" });
  * ```
  */
@@ -49,10 +52,30 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
   // The reads (get, getBy, getMany) are inherited: without a presenter a read passes no extra layer.
   private readonly admin: AdminOps<T>;
   private presenter: ReadPresenter<T> | null = null;
+  /** The declared owner lists, by read name (`lists.byOwner(ownerId)`). */
+  readonly lists: OwnerListReaders<T>;
 
-  constructor(engine: CollectionEngine<T>) {
+  constructor(
+    engine: CollectionEngine<T>,
+    private readonly ownerLists: Readonly<Record<string, OwnerList>> = {},
+  ) {
     super(engine);
     this.admin = new AdminOps(engine);
+    this.lists = ownerListReaders(ownerLists, (ids) => this.getMany(ids));
+  }
+
+  /**
+   * Several declared lists of one owner, by read name: every list's ids in one round trip, then
+   * all the documents they name in one batch read.
+   */
+  async listsOf<K extends string>(owner: string, names: readonly K[]): Promise<Record<K, T[]>> {
+    const lists = names.map((n) => {
+      const l = this.ownerLists[n];
+      if (!l) throw new Error(`${this.name}: no owner list "${n}" is declared`);
+      return l;
+    });
+    const docs = await readLists(owner, lists, (ids) => this.getMany(ids));
+    return Object.fromEntries(names.map((n, i) => [n, docs[i] ?? []])) as Record<K, T[]>;
   }
 
   /** Sets the one presenter of this collection's reads (see ReadPresenter). */
@@ -64,6 +87,21 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     const read = super.get(id);
     if (!this.presenter) return read;
     return this.presenter.present([id], read.then(one)).then(first);
+  }
+
+  /**
+   * `get` without the presenter: the entry as cached (or loaded), for checks of fields no
+   * presenter changes — the session check's role and token version — so they pay no overlay
+   * read. Never shown to a client as is (it may carry write-behind bookkeeping): `present` it.
+   */
+  getStored(id: string): Promise<T | null> {
+    return super.get(id);
+  }
+
+  /** What `get` would answer, from a `getStored` read of `id` (the overlay in the same tick). */
+  present(id: string, stored: Promise<T | null>): Promise<T | null> {
+    if (!this.presenter) return stored;
+    return this.presenter.present([id], stored.then(one)).then(first);
   }
 
   override getBy(field: string, value: string): Promise<T | null> {

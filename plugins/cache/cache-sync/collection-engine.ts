@@ -44,6 +44,8 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   readonly sanitize: (doc: Record<string, unknown>) => T;
   private readonly hidden: ReadonlySet<string>;
   private readonly labels: { collection: string };
+  /** `<prefix><entity>:`, built once: the hit path only appends the id. */
+  private readonly entryPrefix: string;
 
   constructor(
     readonly decl: CachedCollection<T>,
@@ -53,6 +55,7 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
     this.flights = new SingleFlight<T | null>(() => core.protections.singleFlightRule);
     this.hidden = new Set([...decl.sensitive, ...extraSensitive]);
     this.labels = { collection: decl.name };
+    this.entryPrefix = entryKey(core.prefix, decl.entity, "");
     const versionField = decl.versionField;
     const hidden = this.hidden;
     // The API shape (`id` hex, ISO dates, no sensitive field); another version field is copied
@@ -73,7 +76,7 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   }
 
   key(id: string): string {
-    return entryKey(this.core.prefix, this.decl.entity, id);
+    return this.entryPrefix + id;
   }
 
   /** The index key of a unique lookup, the value normalized as the declaration says. */

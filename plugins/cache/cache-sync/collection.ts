@@ -1,5 +1,10 @@
 import { PluginError } from "../../../src/core/plugin";
 import type { ApiDoc } from "../../../src/domain/api-doc";
+import {
+  listDeclaration,
+  type OwnerListDeclaration,
+  type OwnerListOptions,
+} from "./lists/declaration";
 
 /** A unique lookup (`getBy(field, value)`): an index key maps the normalized value to the id. */
 export interface UniqueLookup {
@@ -28,8 +33,11 @@ export interface CachedCollectionOptions {
   versionField?: string;
   /** The event published after each write through the service; default `<entity>Updated`. */
   event?: string;
-  /** Owner-scoped lists of this collection (the list kind of plugins/cache/cache-sync/lists). */
-  lists?: Readonly<Record<string, unknown>>;
+  /**
+   * Owner-scoped lists yielding this collection's documents, by read name:
+   * `cache.<name>.lists.<list>(owner)` (plugins/cache/cache-sync/lists).
+   */
+  lists?: Readonly<Record<string, OwnerListOptions>>;
   /** An in-process near cache for this collection (plugins/cache/near-cache); carried, not built here. */
   nearCache?: boolean | Readonly<Record<string, unknown>>;
 }
@@ -44,7 +52,8 @@ export interface CachedCollection<T extends CachedDoc = CachedDoc> {
   readonly ttl?: number;
   readonly versionField: string;
   readonly event: string;
-  readonly lists?: Readonly<Record<string, unknown>>;
+  /** The owner lists, checked, by read name (empty when none is declared). */
+  readonly lists: Readonly<Record<string, OwnerListDeclaration>>;
   readonly nearCache?: boolean | Readonly<Record<string, unknown>>;
   /** Never set: carries `T` so `cache.<name>` is typed from the declaration. */
   readonly __doc?: T;
@@ -62,7 +71,8 @@ const invalid = (what: string) =>
  * Declares a cached collection: from this alone the sync engine gives it cache-aside reads with
  * single flight and fill leases, versioned write-through, tombstones, the durable repair log,
  * validate / sync / invalidate / bulk-sync, `<entity>Updated` events, the consistency check and
- * metrics labelled by collection. Options are checked once, here (a coded
+ * metrics labelled by collection, and its owner lists (their member write hooks, version counters
+ * and MongoDB indexes). Options are checked once, here (a coded
  * `CS_ERR_COLLECTION_INVALID` names the bad one).
  *
  * @example
@@ -74,8 +84,10 @@ const invalid = (what: string) =>
  *   entity: "listing",          // keys: <prefix>listing:<id>
  *   sensitive: ["internalNotes"],
  *   ttl: 600,
+ *   lists: { byOwner: { owner: "userId", sort: { createdAt: -1 }, limit: 50 } },
  * });
- * // then: createCacheSync({ collections: [listings] }) and cache.listings.get(id)
+ * // then: createCacheSync({ collections: [listings] }), cache.listings.get(id) and
+ * // cache.listings.lists.byOwner(userId)
  * ```
  */
 export function defineCachedCollection<T extends CachedDoc = CachedDoc>(
@@ -103,6 +115,15 @@ export function defineCachedCollection<T extends CachedDoc = CachedDoc>(
   const sensitive = [...(options.sensitive ?? [])];
   for (const f of [...unique.map((u) => u.field), versionField])
     if (sensitive.includes(f)) throw invalid(`${name}: ${f} cannot be both cached and sensitive`);
+  const lists: Record<string, OwnerListDeclaration> = {};
+  for (const [list, o] of Object.entries(options.lists ?? {})) {
+    if (!FIELD.test(list)) throw invalid(`${name}: list name ${list} is not a plain name`);
+    try {
+      lists[list] = listDeclaration(name, list, o);
+    } catch (err) {
+      throw invalid(`${name}: ${(err as Error).message}`);
+    }
+  }
   return Object.freeze({
     name,
     entity,
@@ -112,7 +133,7 @@ export function defineCachedCollection<T extends CachedDoc = CachedDoc>(
     ...(ttl !== undefined ? { ttl } : {}),
     versionField,
     event: options.event ?? `${entity}Updated`,
-    ...(options.lists ? { lists: options.lists } : {}),
+    lists: Object.freeze(lists),
     ...(options.nearCache !== undefined ? { nearCache: options.nearCache } : {}),
   });
 }

@@ -7,6 +7,7 @@ import type { CachedCollection, CachedDoc } from "./collection";
 import { CollectionEngine } from "./collection-engine";
 import { CacheCore } from "./core";
 import { CacheEngine } from "./engine";
+import { OwnerListSet } from "./lists";
 import { startMongoHeartbeat } from "./mongo-heartbeat";
 import { CacheRegistry, type Caches } from "./registry";
 import { CacheSyncServiceImpl } from "./service";
@@ -29,10 +30,11 @@ export { CollectionCache, type WriteContext } from "./collection-cache";
 export { CollectionEngine } from "./collection-engine";
 export { CacheEngine } from "./engine";
 export { emailKey, entryKey, indexKey, userKey } from "./keys";
-export {
-  type OwnerListDeclaration,
-  type OwnerLists,
-  ownerListsPlugin,
+export type {
+  OwnerListDeclaration,
+  OwnerListOptions,
+  OwnerListReader,
+  OwnerLists,
 } from "./lists";
 export { type CacheMetrics, cacheMetrics } from "./metrics";
 export type { CachedCollections, Caches } from "./registry";
@@ -57,12 +59,15 @@ export interface CacheSyncOptions {
 /**
  * The sync engine: one core (breaker, repair log, protections) and one CollectionEngine per
  * declared collection, provided as `cache` (reads by intent, admin operations), `cacheEngine`
- * (the users engine) and the SPEC §2 CacheSyncService facade. Its only hooks watch MongoDB's
+ * (the users engine), `ownerLists` (the lists the declarations name, read through
+ * `cache.<name>.lists`) and the SPEC §2 CacheSyncService facade. Its hooks watch MongoDB's
  * health on every declared collection's reads and writes (`read` / `write` phases), so cache
- * hits can be marked stale while it is down.
+ * hits can be marked stale while it is down, and change the owner lists on every write to one
+ * of their member collections.
  */
 export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
   let core: CacheCore | undefined;
+  let lists: OwnerListSet | undefined;
   let stopHeartbeat: (() => void) | undefined;
   const declared = [usersCollection, ...(options.collections ?? [])].filter(
     (d, i, all) => all.findIndex((x) => x.name === d.name) === i,
@@ -73,10 +78,14 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
       const c = new CacheCore(ctx);
       core = c;
       const extra = ctx.config.SENSITIVE_FIELDS;
-      const registry = new CacheRegistry(<T extends CachedDoc>(decl: CachedCollection<T>) =>
-        decl.name === USER_COLLECTION
-          ? (new CacheEngine(decl as never, c, extra) as unknown as CollectionEngine<T>)
-          : new CollectionEngine<T>(decl, c, extra),
+      const owned = new OwnerListSet(ctx, c);
+      lists = owned;
+      const registry = new CacheRegistry(
+        <T extends CachedDoc>(decl: CachedCollection<T>) =>
+          decl.name === USER_COLLECTION
+            ? (new CacheEngine(decl as never, c, extra) as unknown as CollectionEngine<T>)
+            : new CollectionEngine<T>(decl, c, extra),
+        (decl) => Object.fromEntries(Object.entries(decl.lists).map(([n, d]) => [n, owned.add(d)])),
       );
       for (const decl of declared) registry.declare(decl);
       const caches = registry as Caches;
@@ -87,6 +96,7 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
       ctx.provide("cache", caches);
       ctx.provide("cacheEngine", caches.users.engine as CacheEngine);
       ctx.provide("cacheSync", new CacheSyncServiceImpl(ctx, caches.users));
+      ctx.provide("ownerLists", owned);
     },
     hooks: (ctx) => {
       const names = ctx
@@ -98,10 +108,14 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
       return [
         { phase: "read", collection: names, run: watch },
         { phase: "write", collection: names, run: watch },
+        // The declared owner lists: every write to a member collection changes their entries.
+        ...(lists as OwnerListSet).hooks(),
       ];
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {
+      const indexes = lists?.indexes() ?? [];
+      if (indexes.length) await ctx.ensureIndexes(indexes);
       if (core) stopHeartbeat = startMongoHeartbeat(core, ctx.stores.db);
       // Debts left by a previous process are settled before this one trusts Redis.
       try {

@@ -2,6 +2,7 @@ import { PluginError } from "../../../src/core/plugin";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { CollectionCache } from "./collection-cache";
 import type { CollectionEngine } from "./collection-engine";
+import type { OwnerList } from "./lists/owner-list";
 
 /**
  * `cache.<collection>` for every declared collection, typed by declaration merging from the
@@ -25,6 +26,8 @@ export class CacheRegistry {
 
   constructor(
     private readonly build: <T extends CachedDoc>(decl: CachedCollection<T>) => CollectionEngine<T>,
+    /** The collection's declared owner lists, built by the engine's list kind. */
+    private readonly buildLists: (decl: CachedCollection) => Record<string, OwnerList> = () => ({}),
   ) {}
 
   /**
@@ -40,7 +43,7 @@ export class CacheRegistry {
       );
     if (RESERVED.has(name))
       throw new PluginError("CS_ERR_COLLECTION_INVALID", `"${name}" is a reserved name`);
-    const cache = new CollectionCache<T>(this.build(decl));
+    const cache = new CollectionCache<T>(this.build(decl), this.buildLists(decl));
     this.byName.set(name, cache as unknown as CollectionCache);
     Object.defineProperty(this, name, { value: cache, enumerable: true });
     return cache;

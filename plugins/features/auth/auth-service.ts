@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, AuthUser } from "../../../src/core/app-env";
+import type { SanitizedUser } from "../users";
+import type { RequireUserWith } from "./middleware";
 
 /** Provided by plugins/features/auth as `ctx.use("auth")`; other plugins guard their routes with it. */
 export interface AuthService {
@@ -23,6 +25,14 @@ export interface AuthService {
   revokeSessions(userId: string): Promise<void>;
   /** Sets `c.var.user` from `Authorization: Bearer`; 401 envelope when missing or invalid. */
   requireUser: MiddlewareHandler<AppEnv>;
+  /**
+   * requireUser for one route, with `start(caller, account)` begun beside the session check
+   * (same round trip; `account` is that check's read, as stored); the handler reads its answer
+   * with `result(c)` once the session holds.
+   */
+  requireUserWith<T>(
+    start: (caller: AuthUser, account: Promise<SanitizedUser | null>) => Promise<T>,
+  ): RequireUserWith<T>;
   /** requireUser, then 403 envelope unless role is admin. */
   requireAdmin: MiddlewareHandler<AppEnv>;
 }

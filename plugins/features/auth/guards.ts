@@ -1,3 +1,5 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../../src/core/app-env";
 import type { AuthService } from "./auth-service";
 
 /**
@@ -9,6 +11,11 @@ import type { AuthService } from "./auth-service";
 export const userOnly = (auth: AuthService) => ({
   security: [{ bearerAuth: [] }],
   middleware: [auth.requireUser],
+});
+/** userOnly with the route's own requireUser (`auth.requireUserWith`): the same errors. */
+export const userOnlyWith = (guard: { middleware: MiddlewareHandler<AppEnv> }) => ({
+  security: [{ bearerAuth: [] }],
+  middleware: [guard.middleware],
 });
 export const adminOnly = (auth: AuthService) => ({
   security: [{ bearerAuth: [] }],

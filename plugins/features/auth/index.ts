@@ -19,8 +19,8 @@ declare module "../../../src/core/plugin" {
 
 // The public surface other plugins guard their routes with.
 export type { AuthService } from "./auth-service";
-export { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly } from "./guards";
-export { currentUser } from "./middleware";
+export { ADMIN_ERRORS, adminOnly, USER_ERRORS, userOnly, userOnlyWith } from "./guards";
+export { currentUser, type RequireUserWith } from "./middleware";
 
 export interface AuthPluginOptions {
   /** argon2id cost; defaults to a light cost under NODE_ENV=test, the library default otherwise. */

@@ -1,6 +1,11 @@
 import type { PluginContext } from "../../../src/core/plugin";
 import type { AuthService } from "./auth-service";
-import { requireAdminMiddleware, requireUserMiddleware, type Session } from "./middleware";
+import {
+  requireAdminMiddleware,
+  requireUserMiddleware,
+  requireUserWithMiddleware,
+  type Session,
+} from "./middleware";
 import type { Sessions } from "./sessions";
 import { createTokens } from "./tokens";
 
@@ -49,5 +54,7 @@ export function createAuthService(
     },
     requireUser: requireUserMiddleware(verifySession),
     requireAdmin: requireAdminMiddleware(verifySession),
+    requireUserWith: (start) =>
+      requireUserWithMiddleware(tokens.verifyAccess, sessions.current, start),
   };
 }

@@ -16,7 +16,7 @@ import type { SanitizedUser } from "../users";
 export interface Sessions {
   /**
    * The account when the session holds (account present, token version current, role not
-   * exceeded), else null.
+   * exceeded), else null. As stored: shown to a client only through `cache.users.present`.
    */
   current(user: AuthUser): Promise<SanitizedUser | null>;
   /** Revokes every token of the account (logout); returns the new version. */
@@ -30,9 +30,11 @@ export const tokenVersionOf = (doc: { tokenVersion?: number }): number =>
   typeof doc.tokenVersion === "number" ? doc.tokenVersion : 0;
 
 export function createSessions(ctx: PluginContext): Sessions {
+  const users = () => ctx.use("cache").users;
   return {
     async current(user) {
-      const account = await ctx.use("cacheSync").getUserWithSync(user.id);
+      // As stored: role and token version are never write-behind fields (no overlay read).
+      const account = await users().getStored(user.id);
       if (!account) return null;
       // A token may not carry more than the account holds now (a demoted admin's token stops
       // working), and a cached "admin" never lifts a user token: the role comes from the token.

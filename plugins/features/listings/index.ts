@@ -4,7 +4,12 @@ import { listingsCollection } from "./collection";
 import { getListingHandler } from "./handlers";
 import { getListingRoute } from "./routes";
 
-export { LISTINGS_COLLECTION, type Listing, listingsCollection } from "./collection";
+export {
+  FAVORITES_COLLECTION,
+  LISTINGS_COLLECTION,
+  type Listing,
+  listingsCollection,
+} from "./collection";
 export { ListingSchema } from "./schemas";
 
 /**

@@ -1,44 +1,42 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../../src/core/app-env";
+import type { AppEnv, AuthUser } from "../../../src/core/app-env";
 import { appError, ok } from "../../../src/core/errors";
 import type { PluginContext } from "../../../src/core/plugin";
-import { currentUser } from "../auth";
-import { toPublicUser } from "../users";
+import { currentUser, type RequireUserWith } from "../auth";
+import type { Listing } from "../listings";
+import { type SanitizedUser, toPublicUser } from "../users";
 import type { getMeRoute, getUserRoute, patchMeRoute } from "./routes";
 
+/** What GET /users/me shows beside the caller: `cache.listings`' owner lists of the caller. */
+export const ME_LISTS = ["byOwner", "favoritedBy"] as const;
+export type Me = Record<(typeof ME_LISTS)[number], Listing[]> & { user: SanitizedUser | null };
+
 /**
- * Both lists' ids (the owner lists: one round trip), then every listing they name through the
- * listings cache (one batch read, MongoDB only for those not cached). `arrange` keeps each list's
- * order and drops a listing that is gone or, in the caller's own list, no longer theirs.
+ * What GET /users/me reads, started by its requireUser beside the session check: the account
+ * that check reads, presented (write-behind's overlay), and the caller's lists (ids, then the
+ * listings they name through the listings cache). Redis: the account, its overlay and both lists
+ * in one round trip, the listings in a second.
  */
-async function listsOf(ctx: PluginContext, userId: string) {
-  const lists = ctx.use("ownerLists");
-  const own = lists.list("listings");
-  const favs = lists.list("favorites");
-  const [ownIds, favIds] = await Promise.all([own.ids(userId), favs.ids(userId)]);
-  const wanted = [...new Set([...ownIds, ...favIds])];
-  const found = wanted.length ? await ctx.use("cache").listings.getMany(wanted) : [];
-  const byId = new Map(wanted.map((id, i) => [id, found[i] ?? null]));
-  const docs = (ids: string[]) => ids.map((id) => byId.get(id) ?? null);
-  return {
-    listings: own.arrange(userId, docs(ownIds)),
-    favorites: favs.arrange(userId, docs(favIds)),
+export function readMe(
+  ctx: PluginContext,
+): (caller: AuthUser, account: Promise<SanitizedUser | null>) => Promise<Me> {
+  const { users, listings } = ctx.use("cache");
+  return async (caller, account) => {
+    const [user, lists] = await Promise.all([
+      users.present(caller.id, account),
+      listings.listsOf(caller.id, ME_LISTS),
+    ]);
+    return { user, ...lists };
   };
 }
 
 export function getMeHandler(
-  ctx: PluginContext,
+  guard: RequireUserWith<Me>,
 ): RouteHandler<ReturnType<typeof getMeRoute>, AppEnv> {
   return async function getMe(c) {
-    const { id } = currentUser(c);
-    // The session check has just read the account through the cache: no second read.
-    const account = c.get("account");
-    const [user, { listings, favorites }] = await Promise.all([
-      account ?? ctx.use("cacheSync").getUserWithSync(id),
-      listsOf(ctx, id),
-    ]);
+    const { user, byOwner, favoritedBy } = await guard.result(c);
     if (!user) throw appError("USER_NOT_FOUND");
-    return c.json(ok({ user, listings, favorites }), 200);
+    return c.json(ok({ user, listings: byOwner, favorites: favoritedBy }), 200);
   };
 }
 

@@ -7,13 +7,13 @@ import {
   jsonResponse,
   STORE_ERRORS,
 } from "../../../src/core/api-route";
-import type { AuthService } from "../auth";
-import { USER_ERRORS, userOnly } from "../auth";
+import type { AuthService, RequireUserWith } from "../auth";
+import { USER_ERRORS, userOnly, userOnlyWith } from "../auth";
 import { MeResult, PatchMeBody, PublicUserResult, UserIdParam, UserResult } from "./schemas";
 
-export const getMeRoute = (auth: AuthService) =>
+export const getMeRoute = (guard: RequireUserWith<unknown>) =>
   createRoute({
-    ...userOnly(auth),
+    ...userOnlyWith(guard),
     method: "get",
     path: "/users/me",
     tags: ["Profile"],

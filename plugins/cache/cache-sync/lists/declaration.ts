@@ -21,6 +21,51 @@ export interface OwnerListDeclaration {
   readonly ttlSeconds?: number;
 }
 
+/**
+ * An owner list as a cached collection declares it (`lists: { byOwner: { owner: "userId", … } }`):
+ * its members are the declaring collection's documents, or with `members` another collection's
+ * documents whose `pick` field names one of the declaring collection's ids (favorites → listings).
+ * Either way the list yields documents of the declaring collection, read through its cache.
+ */
+export interface OwnerListOptions {
+  /** The member field naming the owner. */
+  readonly owner: string;
+  readonly sort: Sort;
+  readonly limit: number;
+  /** The member collection when it is not the declaring one; needs `pick`. */
+  readonly members?: string;
+  /** The member field holding the declaring collection's id (required with `members`). */
+  readonly pick?: string;
+  /** Entry TTL in seconds; default 300. */
+  readonly ttlSeconds?: number;
+  /** The name in its Redis key and version counter; default the list's own (read) name. */
+  readonly storedAs?: string;
+}
+
+/** The engine's form of one list a collection declared under `name`. */
+export function listDeclaration(
+  collection: string,
+  name: string,
+  o: OwnerListOptions,
+): OwnerListDeclaration {
+  const d: OwnerListDeclaration = {
+    name: o.storedAs ?? name,
+    collection: o.members ?? collection,
+    owner: o.owner,
+    sort: o.sort,
+    limit: o.limit,
+    ...(o.pick !== undefined ? { pick: o.pick } : {}),
+    ...(o.ttlSeconds !== undefined ? { ttlSeconds: o.ttlSeconds } : {}),
+  };
+  checkDeclaration(d);
+  // Members of another collection are resolved by the id they name, never by their own.
+  if (d.collection !== collection && (d.pick === undefined || d.pick === "_id"))
+    throw new Error(`owner list "${name}": members of ${d.collection} need \`pick\``);
+  if (d.collection === collection && d.pick !== undefined && d.pick !== "_id")
+    throw new Error(`owner list "${name}": \`pick\` only with \`members\``);
+  return d;
+}
+
 export const DEFAULT_LIST_TTL_SECONDS = 300;
 
 /** The member fields whose change can change the list's ids or their order. */
