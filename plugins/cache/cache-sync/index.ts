@@ -114,8 +114,6 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
     },
     middleware: () => [staleHeaderMiddleware()],
     async onReady(ctx) {
-      const indexes = lists?.indexes() ?? [];
-      if (indexes.length) await ctx.ensureIndexes(indexes);
       if (core) stopHeartbeat = startMongoHeartbeat(core, ctx.stores.db);
       // Debts left by a previous process are settled before this one trusts Redis.
       try {
@@ -129,6 +127,9 @@ export function cacheSyncPlugin(options: CacheSyncOptions = {}): Plugin {
         ctx.logger.warn({ err }, `${cause}; reads bypass Redis until they are`);
         core?.breaker.trip(cause);
       }
+      // After the repair pass, which names the store that failed at start-up.
+      const indexes = lists?.indexes() ?? [];
+      if (indexes.length) await ctx.ensureIndexes(indexes);
     },
     async onClose() {
       stopHeartbeat?.();

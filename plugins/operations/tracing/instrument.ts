@@ -19,7 +19,11 @@ export function instrumentEngine(ctx: PluginContext): void {
     const get = cache.get.bind(cache);
     const getBy = cache.getBy.bind(cache);
     const getMany = cache.getMany.bind(cache);
+    const getStored = cache.getStored.bind(cache);
     cache.get = (id) => inSpan(`cache.${collection}.get`, SpanKind.INTERNAL, attrs, () => get(id));
+    // The session check's read (no presenter): the same engine read, the same span.
+    cache.getStored = (id) =>
+      inSpan(`cache.${collection}.get`, SpanKind.INTERNAL, attrs, () => getStored(id));
     cache.getBy = (field, value) =>
       inSpan(
         `cache.${collection}.getBy`,
