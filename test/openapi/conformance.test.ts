@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { type RedisHarness, startRedis } from "../support/redis-server";
+import { ownsMongo, testOwning } from "../support/mongo-ownership";
+import { ownsRedis, type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, type ApiBody, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants } from "../wallet/invariants";
@@ -348,65 +349,85 @@ describe("/openapi.json describes the server", () => {
     await assertMoneyInvariants(stack, [userId]);
   }, 60_000);
 
-  test("a store down: every operation answers as documented (503 where it needs the store)", async () => {
-    const adminToken = await loginAdmin(stack);
-    const { token, user } = await registerUser(stack);
+  /** Calls every operation with the caller's tokens (its answers are checked by `call`). */
+  async function callEveryOperation(adminToken: string, token: string, userId: string) {
     const example = (id: string) =>
       ops.get(id)?.op.requestBody?.content["application/json"]?.example;
-    const callEveryOperation = async () => {
-      for (const op of ops.values()) {
-        if (op.id === "getMetrics") continue; // store-free, and slow to render
-        const caller = op.op.responses["403"] ? adminToken : token;
-        const params = Object.fromEntries(
-          (op.op.parameters ?? [])
-            .filter((p) => p.in === "path")
-            .map((p) => [
-              p.name,
-              p.name === "collection"
-                ? "users"
-                : op.id.endsWith("UserCache") || op.id.endsWith("CollectionCache")
-                  ? user.id
-                  : new ObjectId().toHexString(),
-            ]),
-        );
-        const body =
-          op.id === "register"
-            ? {
-                ...(example(op.id) as object),
-                email: `n${calls}@example.com`,
-                username: `n${calls}`,
-              }
-            : example(op.id);
-        await call(op.id, { params, token: caller, body });
+    for (const op of ops.values()) {
+      if (op.id === "getMetrics") continue; // store-free, and slow to render
+      const caller = op.op.responses["403"] ? adminToken : token;
+      const params = Object.fromEntries(
+        (op.op.parameters ?? [])
+          .filter((p) => p.in === "path")
+          .map((p) => [
+            p.name,
+            p.name === "collection"
+              ? "users"
+              : op.id.endsWith("UserCache") || op.id.endsWith("CollectionCache")
+                ? userId
+                : new ObjectId().toHexString(),
+          ]),
+      );
+      const body =
+        op.id === "register"
+          ? {
+              ...(example(op.id) as object),
+              email: `n${calls}@example.com`,
+              username: `n${calls}`,
+            }
+          : example(op.id);
+      await call(op.id, { params, token: caller, body });
+    }
+  }
+
+  /** The driver and the Redis client reconnect on their own; wait until both have. */
+  async function ready() {
+    for (let i = 0; i < 100 && (await stack.app.request("/ready")).status !== 200; i++)
+      await Bun.sleep(100);
+  }
+
+  testOwning({ mongo: true })(
+    "MongoDB down: every operation answers as documented (503 where it needs the store)",
+    async () => {
+      const adminToken = await loginAdmin(stack);
+      const { token, user } = await registerUser(stack);
+      await stack.mongo?.stop();
+      try {
+        await callEveryOperation(adminToken, token, user.id);
+      } finally {
+        await stack.mongo?.restart();
       }
-    };
-    await stack.mongo?.stop();
-    try {
-      await callEveryOperation();
-    } finally {
-      await stack.mongo?.restart();
-    }
-    // The driver reconnects on its own; wait until it has.
-    const ready = async () => {
-      for (let i = 0; i < 100 && (await stack.app.request("/ready")).status !== 200; i++)
-        await Bun.sleep(100);
-    };
-    await ready();
-    stack.redis?.pause();
-    try {
-      await callEveryOperation();
-    } finally {
-      stack.redis?.resume();
-    }
-    await ready();
-    await assertMoneyInvariants(stack, [user.id]);
-  }, 90_000);
+      await ready();
+      await assertMoneyInvariants(stack, [user.id]);
+    },
+    60_000,
+  );
+
+  testOwning({ redis: true })(
+    "Redis down: every operation answers as documented (503 where it needs the store)",
+    async () => {
+      const adminToken = await loginAdmin(stack);
+      const { token, user } = await registerUser(stack);
+      redis.pause();
+      try {
+        await callEveryOperation(adminToken, token, user.id);
+      } finally {
+        redis.resume();
+      }
+      await ready();
+      await assertMoneyInvariants(stack, [user.id]);
+    },
+    60_000,
+  );
 
   test("every documented status was provoked, and every answer matched the document", () => {
     const documented = [...ops.values()].flatMap((op) =>
       Object.keys(op.op.responses).map((s) => `${op.id} ${s}`),
     );
-    const missing = documented.filter((k) => !seen.has(k) && !UNPROVOKED[k]);
+    // On a server the suite does not own, the test stopping it was skipped (and said so): the 503s
+    // only that test provokes cannot be required.
+    const excused = (k: string) => (!ownsMongo || !ownsRedis) && k.endsWith(" 503");
+    const missing = documented.filter((k) => !seen.has(k) && !UNPROVOKED[k] && !excused(k));
     console.log(
       `[openapi] ${ops.size} operations, ${documented.length} documented responses, ${
         documented.filter((k) => seen.has(k)).length

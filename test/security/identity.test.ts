@@ -4,6 +4,7 @@ import { sign } from "hono/jwt";
 import { entryKey } from "../../plugins/cache/cache-sync";
 import type { SanitizedUser } from "../../plugins/features/users";
 import { rawRedis, tamperBalance, userKeyOf } from "../support/fixtures";
+import { testOwning } from "../support/mongo-ownership";
 import { seedListing } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
@@ -133,19 +134,22 @@ describe("tokens", () => {
     );
   });
 
-  test("authenticated reads keep working from the cache while MongoDB is down", async () => {
-    const u = await registerUser(stack);
-    expect((await me(u.token)).status).toBe(200);
-    await stack.mongo?.stop();
-    try {
-      // The session check (token version, account present) is answered by the cached user.
-      const t = await stack.call("GET", "/api/v1/auth/sse-ticket", { token: u.token });
-      expect(t.status).toBe(200);
-      expect((await stack.call("GET", `/api/v1/users/${u.user.id}`)).status).toBe(200);
-    } finally {
-      await stack.mongo?.restart();
-    }
-  });
+  testOwning({ mongo: true })(
+    "authenticated reads keep working from the cache while MongoDB is down",
+    async () => {
+      const u = await registerUser(stack);
+      expect((await me(u.token)).status).toBe(200);
+      await stack.mongo?.stop();
+      try {
+        // The session check (token version, account present) is answered by the cached user.
+        const t = await stack.call("GET", "/api/v1/auth/sse-ticket", { token: u.token });
+        expect(t.status).toBe(200);
+        expect((await stack.call("GET", `/api/v1/users/${u.user.id}`)).status).toBe(200);
+      } finally {
+        await stack.mongo?.restart();
+      }
+    },
+  );
 });
 
 describe("usernames", () => {
