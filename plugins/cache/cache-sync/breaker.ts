@@ -12,7 +12,10 @@ export interface BreakerOptions {
    * entry is trusted again until it is. A rejection keeps the circuit open.
    */
   probe: () => Promise<void>;
-  /** `cause` is set when a trip named why (the store that failed is not always Redis). */
+  /**
+   * `cause` is set, on every transition until the circuit closes again, when the trip named why
+   * or the probe failed on MongoDB (the store that failed is not always Redis).
+   */
   onStateChange?: (state: BreakerState, cause?: string) => void;
 }
 
@@ -28,6 +31,7 @@ export class CircuitBreaker {
   private probing: Promise<void> | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private dirty = false;
+  private cause: string | undefined;
 
   constructor(private readonly opts: BreakerOptions) {}
 
@@ -90,6 +94,7 @@ export class CircuitBreaker {
     if (this.state === "open") return;
     this.state = "open";
     this.openedAt = Date.now();
+    this.cause = cause;
     this.opts.onStateChange?.("open", cause);
     this.schedule(this.opts.cooldownMs);
   }
@@ -118,7 +123,7 @@ export class CircuitBreaker {
   private startProbe(): void {
     if (this.probing) return;
     this.state = "half-open";
-    this.opts.onStateChange?.("half-open");
+    this.opts.onStateChange?.("half-open", this.cause);
     this.dirty = false;
     const attempt = async (): Promise<void> => {
       await this.opts.probe();
@@ -132,12 +137,18 @@ export class CircuitBreaker {
         () => {
           this.state = "closed";
           this.failures = 0;
-          this.opts.onStateChange?.("closed");
+          this.opts.onStateChange?.("closed", this.cause);
+          this.cause = undefined;
         },
-        () => {
+        (err: unknown) => {
           this.state = "open";
           this.openedAt = Date.now();
-          this.opts.onStateChange?.("open");
+          // The probe also settles repairs, which live in MongoDB: name it when it is what failed.
+          this.cause =
+            err instanceof StoreUnavailableError && err.store === "mongo"
+              ? "MongoDB unavailable, cache repairs not settled"
+              : undefined;
+          this.opts.onStateChange?.("open", this.cause);
           this.schedule(this.opts.cooldownMs);
         },
       )

@@ -52,7 +52,11 @@ export class CacheCore {
         this.metrics.breakerState.set(BREAKER_GAUGE[state]);
         ctx.logger[state === "closed" ? "info" : "warn"](
           { breaker: state, cause },
-          cause ? `cache circuit ${state}: ${cause}` : `redis circuit ${state}`,
+          !cause
+            ? `redis circuit ${state}`
+            : state === "closed"
+              ? `cache circuit closed (it had opened: ${cause})`
+              : `cache circuit ${state}: ${cause}`,
         );
       },
     });
