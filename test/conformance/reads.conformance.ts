@@ -29,6 +29,30 @@ export function readsConformance(factory: BackendFactory): void {
   const values = (docs: Any[], field: string) => docs.map((d) => d[field]);
 
   describe("queries", () => {
+    // "The { item : null } query matches documents that either contain the item field whose
+    // value is null or that do not contain the item field"; through an array of documents, an
+    // element without the field (or with null) is such a document.
+    test("null through an array of documents: an element missing the field matches", async () => {
+      const coll = await seeded([
+        { k: "some b missing", a: [{ b: 3 }, {}] },
+        { k: "all b set", a: [{ b: 1 }, { b: 3 }] },
+        { k: "some b null", a: [{ b: null }, { b: 3 }] },
+        { k: "a scalar", a: 4 },
+        { k: "no a" },
+        { k: "deep missing", a: [{ b: [{ c: 1 }, {}] }] },
+      ]);
+      const ks = async (filter: Record<string, unknown>) =>
+        (values(await coll.find(filter), "k") as string[]).sort();
+      const matching = ["a scalar", "no a", "some b missing", "some b null"];
+      expect(await ks({ "a.b": null })).toEqual(matching);
+      expect(await ks({ "a.b": { $eq: null } })).toEqual(matching);
+      expect(await ks({ "a.b": { $in: [null, 1] } })).toEqual(["all b set", ...matching].sort());
+      expect(await ks({ "a.b": { $ne: null } })).toEqual(["all b set", "deep missing"]);
+      expect(await ks({ "a.b": { $nin: [null] } })).toEqual(["all b set", "deep missing"]);
+      expect(await ks({ "a.b.c": null, k: "deep missing" })).toEqual(["deep missing"]);
+      expect(await coll.countDocuments({ "a.b": null })).toBe(4);
+    });
+
     test("comparison, $in/$nin, $exists, $ne and nested fields", async () => {
       const coll = await seeded([
         { k: 1, n: 5, w: { b: 10 } },
@@ -134,6 +158,27 @@ export function readsConformance(factory: BackendFactory): void {
       const coll = await seeded([{ n: 1 }, { n: 2 }]);
       expect(await coll.find({}, { skip: 5 })).toEqual([]);
       expect((await coll.find({}, { limit: 0 })).length).toBe(2);
+    });
+
+    // "With arrays, a less-than comparison or an ascending sort compares the smallest elements of
+    // the arrays, and a greater-than comparison or a descending sort compares the largest."
+    test("on an array field: ascending by the smallest element, descending by the largest", async () => {
+      const coll = await seeded([
+        { k: "1-5", v: [1, 5] },
+        { k: "3", v: 3 },
+        { k: "0-4", v: [0, 4] },
+        { k: "in docs", v: [{ x: 1 }] },
+      ]);
+      const order = async (dir: 1 | -1) =>
+        values(await coll.find({ k: { $ne: "in docs" } }, { sort: { v: dir } }), "k");
+      expect(await order(1)).toEqual(["0-4", "1-5", "3"]);
+      expect(await order(-1)).toEqual(["1-5", "0-4", "3"]);
+      const nested = await seeded([
+        { k: "a", s: [{ x: 2 }, { x: 9 }] },
+        { k: "b", s: [{ x: 5 }] },
+      ]);
+      expect(values(await nested.find({}, { sort: { "s.x": -1 } }), "k")).toEqual(["a", "b"]);
+      expect(values(await nested.find({}, { sort: { "s.x": 1 }, limit: 1 }), "k")).toEqual(["a"]);
     });
   });
 

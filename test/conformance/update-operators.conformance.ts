@@ -108,6 +108,12 @@ export function updateOperatorsConformance(factory: BackendFactory): void {
       const d = await withDoc({ n: 1 });
       await expectServerError(d.update({ $inc: { n: "1" } }), E.TypeMismatch);
     });
+
+    test("past the 32-bit range: the sum, not a wrap-around (stored as a long; the type is checked through the driver)", async () => {
+      const d = await withDoc({ n: 2147483647 });
+      await d.update({ $inc: { n: 1 } });
+      expect(await d.stored()).toEqual({ n: 2147483648 });
+    });
   });
 
   describe("$mul", () => {
@@ -159,6 +165,15 @@ export function updateOperatorsConformance(factory: BackendFactory): void {
       const d = await withDoc({ a: 1 });
       await expectServerError(d.update({ $rename: { a: "a" } }), E.BadValue);
     });
+
+    // "$rename does not work on embedded documents in arrays" (the $rename reference).
+    test("from or into an array element → BadValue (2), document unchanged", async () => {
+      const d = await withDoc({ a: [1, 2], b: 1, c: [{ x: 1 }] });
+      await expectServerError(d.update({ $rename: { "a.0": "z" } }), E.BadValue);
+      await expectServerError(d.update({ $rename: { b: "a.0" } }), E.BadValue);
+      await expectServerError(d.update({ $rename: { "c.x": "y" } }), E.BadValue);
+      expect(await d.stored()).toEqual({ a: [1, 2], b: 1, c: [{ x: 1 }] });
+    });
   });
 
   describe("$currentDate", () => {
@@ -170,6 +185,20 @@ export function updateOperatorsConformance(factory: BackendFactory): void {
       expect(doc.at).toBeInstanceOf(Date);
       expect(doc.meta.seen).toBeInstanceOf(Date);
       expect(doc.at.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    });
+
+    test("{ $type: 'timestamp' } sets a Timestamp of the current second", async () => {
+      const d = await withDoc({});
+      const before = Math.floor(Date.now() / 1000);
+      await d.update({ $currentDate: { ts: { $type: "timestamp" } } });
+      const { ts } = (await d.stored()) as { ts: { _bsontype?: string; high: number } };
+      expect(ts._bsontype).toBe("Timestamp");
+      expect(ts.high).toBeGreaterThanOrEqual(before - 1);
+    });
+
+    test("a $type other than date or timestamp → BadValue (2)", async () => {
+      const d = await withDoc({});
+      await expectServerError(d.update({ $currentDate: { t: { $type: "string" } } }), E.BadValue);
     });
   });
 
@@ -342,6 +371,13 @@ export function updateOperatorsConformance(factory: BackendFactory): void {
   });
 
   describe("operator documents", () => {
+    test("$[] on a missing field → BadValue (2: the path must exist for array updates)", async () => {
+      const d = await withDoc({ a: 1 });
+      await expectServerError(d.update({ $set: { "m.$[]": 1 } }), E.BadValue);
+      await expectServerError(d.update({ $set: { "a.$[]": 1 } }), E.BadValue);
+      expect(await d.stored()).toEqual({ a: 1 });
+    });
+
     test("two operators on the same path → ConflictingUpdateOperators (40)", async () => {
       const d = await withDoc({ a: 1 });
       await expectServerError(
@@ -372,6 +408,18 @@ export function updateOperatorsConformance(factory: BackendFactory): void {
   });
 
   describe("upserts", () => {
+    // "the update creates a base document from the equality clauses in the <query> parameter".
+    test("a regular expression in the filter is a match, not an equality: not copied", async () => {
+      const coll = b.store.collection<Any>(freshName("ups"));
+      const res = await coll.updateOne(
+        { name: /^ad/, tier: "gold" },
+        { $set: { n: 1 } },
+        { upsert: true },
+      );
+      const { _id: _ignored, ...doc } = (await coll.findOne({ _id: res.upsertedId })) as Any;
+      expect(doc).toEqual({ tier: "gold", n: 1 });
+    });
+
     test("insert from the filter's equalities, then $set and $setOnInsert", async () => {
       const coll = b.store.collection<Any>(freshName("ups"));
       const res = await coll.updateOne(

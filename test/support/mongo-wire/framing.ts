@@ -1,4 +1,4 @@
-import { type Document, deserialize, serialize } from "bson";
+import { type Document, deserialize, Long, serialize } from "bson";
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
@@ -121,9 +121,42 @@ function header(length: number, responseTo: number, opCode: number): Buffer {
   return h;
 }
 
+/**
+ * The engine keeps numbers as JS numbers, typed by value: an integer that fits 32 bits is an int,
+ * one past that range (what `$inc` makes of an int at 2^31 - 1) is a long, as mongod stores it;
+ * the bson library alone would send it as a double. Copies only the parts it changes.
+ */
+function widenIntegers(value: unknown): unknown {
+  if (typeof value === "number")
+    return Number.isSafeInteger(value) && (value > 0x7fffffff || value < -0x80000000)
+      ? Long.fromNumber(value)
+      : value;
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = widenIntegers(value[i]);
+      if (v === value[i]) continue;
+      out ??= value.slice();
+      out[i] = v;
+    }
+    return out ?? value;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const w = widenIntegers(v);
+    if (w === v) continue;
+    out ??= { ...value };
+    out[k] = w;
+  }
+  return out ?? value;
+}
+
 /** The reply to a request, in the framing the request used. */
 export function encodeReply(request: WireRequest, reply: Document): Buffer {
-  const doc = Buffer.from(serialize(reply));
+  const doc = Buffer.from(serialize(widenIntegers(reply) as Document));
   if (request.opCode === OP_QUERY) {
     const prefix = Buffer.alloc(20); // responseFlags, cursorID (8), startingFrom, numberReturned
     prefix.writeInt32LE(1, 16);

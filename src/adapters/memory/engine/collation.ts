@@ -6,7 +6,17 @@
  * numericOrdering — is refused with NotImplemented rather than compared byte-wise.
  *
  * Equality works by folding: documents and filter are compared with every string mapped to a
- * key that is equal exactly when the collation says the strings are equal.
+ * key that is equal exactly when the collation says the strings are equal. That holds only where
+ * the fold is ICU's equality, so the engine honours collation for:
+ * - locales whose CLDR collation is the root collation (`HONOURED_LOCALES`, any region): a
+ *   tailored locale (sv: "å" is its own letter; da: "aa" = "å"; es: "ñ"; tr: dotless i …) is
+ *   refused;
+ * - strings of `foldable` characters — printable ASCII and the Latin letters whose canonical
+ *   decomposition is an ASCII letter with accents. Other characters ("ß" = "ss", "æ", "ø", "ł",
+ *   ligatures, superscripts, other scripts) have ICU equalities the fold does not reproduce, so a
+ *   collated filter meeting one, in the filter or in a filtered field of a document, is refused.
+ * test/adapters/collation-fold.test.ts checks the fold against Intl.Collator (ICU) on exactly
+ * that repertoire, pairwise and against every two-letter sequence.
  */
 import type { Document } from "bson";
 import type { CollationSpec } from "mingo/types";
@@ -54,16 +64,41 @@ export function parseCollation(spec: unknown): Collation | undefined {
       throw notSupported(`collation option ${option}: ${JSON.stringify(value)}`);
   }
   const tag = locale.replace(/_/g, "-");
-  if (!Intl.Collator.supportedLocalesOf([tag]).length)
+  const language = tag.split(/[-@]/)[0] as string;
+  // A variant (`de@collation=phonebook`, which Intl cannot parse) is a tailoring too.
+  const variant = tag.includes("@");
+  if (!variant && !Intl.Collator.supportedLocalesOf([tag]).length)
     throw badValue(`Field 'locale' is invalid in: ${JSON.stringify(spec)}`);
+  if (variant || !HONOURED_LOCALES.includes(language))
+    throw notSupported(
+      `collation locale '${locale}' (its tailoring; the locales honoured are ${HONOURED_LOCALES.join(", ")})`,
+    );
   const lower = (s: string) => s.toLocaleLowerCase(tag);
-  const fold =
+  const folds =
     strength === 3
       ? (s: string) => s.normalize("NFC")
       : strength === 2
         ? (s: string) => lower(s.normalize("NFC"))
         : (s: string) => lower(s.normalize("NFD").replace(/\p{M}/gu, ""));
+  const fold = (s: string) => {
+    if (!foldable(s))
+      throw notSupported(
+        `collation on ${JSON.stringify(s)} (characters other than printable ASCII and accented Latin letters)`,
+      );
+    return folds(s);
+  };
   return { fold, sortSpec: { locale: tag, strength } };
+}
+
+/** Languages whose CLDR collation adds no tailoring to the root collation. */
+export const HONOURED_LOCALES = ["en", "fr", "de", "it", "pt", "nl", "id", "ms"];
+
+/**
+ * Printable ASCII, and Latin letters whose canonical decomposition is an ASCII letter followed by
+ * combining marks (é = e + ´): the repertoire on which the fold is ICU's equality.
+ */
+export function foldable(s: string): boolean {
+  return /^(?:[\x20-\x7e]|[A-Za-z]\p{M}+)*$/u.test(s.normalize("NFD"));
 }
 
 /** A copy of `value` with every string folded (keys are field names: left as they are). */

@@ -1,10 +1,16 @@
 import type { Document } from "bson";
 import { Aggregator, find as mingoFind, Query } from "mingo";
 import type { AnyObject, Criteria, Options } from "mingo/types";
+import { sortMeetsArrays, sortWithArrays } from "./array-sort";
 import { isPlainObject } from "./clone";
 import { foldStrings, notSupported, parseCollation, refuseUncollatable } from "./collation";
 import { badValue, EngineError } from "./errors";
+import { rewriteNullPaths } from "./null-paths";
 import { checkFilter, checkProjection, checkSort } from "./query-checks";
+import { fixesDisabledForTest } from "./update-fixes";
+
+/** mingo's null tests, unless the engine's fixes are off (test-only, update-fixes.ts). */
+const nullPaths = (filter: Document) => (fixesDisabledForTest ? filter : rewriteNullPaths(filter));
 
 /** Script operators ($where, $function) stay off: filters may come from clients. */
 export const queryOptions: Partial<Options> = { scriptEnabled: false };
@@ -45,7 +51,7 @@ function evaluateConstants(variables: Document): Document {
 }
 
 export function compileFilter(filter: Document): Query<AnyObject> {
-  return guard(() => new Query(filter as Criteria<AnyObject>, queryOptions));
+  return guard(() => new Query(nullPaths(filter) as Criteria<AnyObject>, queryOptions));
 }
 
 /** Matching documents in sort order, then skip/limit/projection. Returns the engine's own objects (or projected copies). */
@@ -58,19 +64,48 @@ export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSp
     const hasProjection = spec.projection && Object.keys(spec.projection).length > 0;
     const options = withVariables(spec.variables);
     let source = Array.from(docs);
-    let criteria = filter;
+    let criteria = nullPaths(filter);
     if (collation) {
       refuseUncollatable(filter);
       const { fold } = collation;
-      const query = new Query(foldStrings(filter, fold) as Criteria<AnyObject>, options);
-      source = source.filter((doc) => query.test(foldStrings(doc, fold) as AnyObject));
+      const query = new Query(foldStrings(criteria, fold) as Criteria<AnyObject>, options);
+      // Only the filtered fields are folded (and so checked for strings the fold cannot take).
+      const fields = filteredFields(filter);
+      source = source.filter((doc) => {
+        const picked: Document = {};
+        for (const f of fields) if (f in doc) picked[f] = doc[f];
+        return query.test(foldStrings(picked, fold) as AnyObject);
+      });
       criteria = {};
+    }
+    const findOptions = collation ? { ...options, collation: collation.sortSpec } : options;
+    const arraySort = !fixesDisabledForTest && spec.sort && Object.keys(spec.sort).length > 0;
+    if (arraySort && spec.sort && sortMeetsArrays(source, spec.sort)) {
+      const matched = mingoFind(
+        source as AnyObject[],
+        criteria as Criteria<AnyObject>,
+        undefined,
+        findOptions,
+      ).all() as Document[];
+      let sorted = sortWithArrays(matched, spec.sort, collation?.sortSpec);
+      if (spec.skip) sorted = sorted.slice(spec.skip);
+      if (spec.limit) sorted = sorted.slice(0, Math.abs(spec.limit));
+      if (!hasProjection) return sorted;
+      // Projected after sorting (the sort may use fields the projection drops), in order.
+      return (
+        mingoFind(
+          sorted as AnyObject[],
+          criteria as Criteria<AnyObject>,
+          spec.projection,
+          findOptions,
+        ).all() as Document[]
+      ).map(idFirst);
     }
     let cursor = mingoFind(
       source as AnyObject[],
       criteria as Criteria<AnyObject>,
       hasProjection ? spec.projection : undefined,
-      collation ? { ...options, collation: collation.sortSpec } : options,
+      findOptions,
     );
     if (spec.sort && Object.keys(spec.sort).length)
       cursor = cursor.sort(spec.sort as Record<string, 1 | -1>);
@@ -79,6 +114,17 @@ export function runFind(docs: Iterable<Document>, filter: Document, spec: FindSp
     const out = cursor.all() as Document[];
     return hasProjection ? out.map(idFirst) : out;
   });
+}
+
+/** The top-level fields a filter reads (through `$and`/`$or`/`$nor`). */
+function filteredFields(filter: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(filter)) for (const part of filter) filteredFields(part, out);
+  else if (isPlainObject(filter))
+    for (const [key, value] of Object.entries(filter)) {
+      if (key.startsWith("$")) filteredFields(value, out);
+      else out.add(key.split(".")[0] as string);
+    }
+  return out;
 }
 
 export interface AggregateSpec {
@@ -104,7 +150,11 @@ export function runAggregate(
     if ("$sort" in stage) checkSort(stage.$sort);
   }
   let current = docs;
-  let rest = pipeline;
+  let rest = pipeline.map((stage) =>
+    isPlainObject(stage) && isPlainObject(stage.$match)
+      ? { ...stage, $match: nullPaths(stage.$match) }
+      : stage,
+  );
   if (collation) {
     // Leading $match stages filter under the collation; what follows must not compare strings.
     while (rest[0] && "$match" in rest[0]) {

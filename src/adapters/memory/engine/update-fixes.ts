@@ -9,10 +9,14 @@
  * - `refuseOperandTypes`: mingo silently skips `$inc`/`$mul` on a non-number, `$push`/`$addToSet`/
  *   `$pull`/`$pullAll`/`$pop` on a non-array and any write below a scalar, where MongoDB fails
  *   the write (TypeMismatch 14, BadValue 2, PathNotViable 28).
+ * - `refuseArrayPaths`: mingo's `$rename` moves an array element (`a.0`) and `$[]`/`$[id]` on a
+ *   missing or non-array field is a silent no-op; MongoDB refuses both (BadValue 2).
+ * - `currentDate`: mingo's `$currentDate` with `{ $type: "timestamp" }` stores a number; MongoDB
+ *   stores a Timestamp.
  *
  * Only plain paths are handled here; positional paths (`$`, `$[]`, `$[id]`) stay with mingo.
  */
-import type { Document } from "bson";
+import { type Document, Timestamp } from "bson";
 import { Aggregator } from "mingo";
 import type { AnyObject } from "mingo/types";
 import { compare } from "mingo/util";
@@ -24,7 +28,7 @@ import { bsonTypeName, describeValue, isNumeric } from "./type-names";
 
 /**
  * Test-only: `CACHESYNC_ENGINE_UNPATCHED=1` under NODE_ENV=test leaves every update to mingo
- * alone, so a test can show that the conformance suite catches mingo's divergences. Nothing
+ * alone (and the query fixes of null-paths.ts and array-sort.ts, and the upsert seed's regex rule), so a test can show that the conformance suite catches mingo's divergences. Nothing
  * else reads this variable, and outside tests it has no effect.
  */
 export const fixesDisabledForTest =
@@ -202,4 +206,93 @@ function addToSet(current: unknown[], arg: unknown): unknown[] {
     out.push(deepClone(value));
   }
   return out;
+}
+
+/**
+ * `$rename` cannot take from or put into an array element, and `$[]`/`$[id]` need the array they
+ * name to exist: MongoDB refuses both before it writes anything.
+ */
+export function refuseArrayPaths(doc: Document, modifier: Document): void {
+  const where = `doc with _id: ${describeValue(doc._id)}`;
+  const rename = modifier.$rename;
+  if (isPlainObject(rename)) {
+    for (const [from, to] of Object.entries(rename)) {
+      for (const [role, path] of [
+        ["source", from],
+        ["destination", String(to)],
+      ] as const) {
+        if (!isPlainPath(path))
+          throw badValue(`The ${role} field for $rename may not be dynamic: ${path}`);
+        const array = arrayPrefix(doc, path);
+        if (array)
+          throw badValue(
+            `The ${role} field cannot be an array element, '${path}' in ${where} has an array field called '${array}'`,
+          );
+      }
+    }
+  }
+  for (const args of Object.values(modifier)) {
+    if (!isPlainObject(args)) continue;
+    for (const path of Object.keys(args)) {
+      const parts = path.split(".");
+      const at = parts.findIndex((p) => /^\$\[[^\]]*\]$/.test(p));
+      if (at <= 0 || !isPlainPath(parts.slice(0, at).join("."))) continue;
+      const prefix = parts.slice(0, at).join(".");
+      const slot = locate(doc, prefix);
+      if (!slot.exists)
+        throw badValue(
+          `The path '${prefix}' must exist in the document in order to apply array updates.`,
+        );
+      if (!Array.isArray(slot.value))
+        throw badValue(
+          `Cannot apply array updates to non-array element ${slot.key}: ${describeValue(slot.value)}`,
+        );
+    }
+  }
+}
+
+/** The first segment of `path` (as a dotted prefix) whose value in `doc` is an array. */
+function arrayPrefix(doc: Document, path: string): string | undefined {
+  const parts = path.split(".");
+  let cur: unknown = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[parts[i] as string];
+    if (Array.isArray(cur)) return parts.slice(0, i + 1).join(".");
+  }
+  return undefined;
+}
+
+/**
+ * Applies `$currentDate` on plain paths (a Date, or a Timestamp for `{ $type: "timestamp" }`)
+ * and returns the modifier left for mingo.
+ */
+export function applyCurrentDate(doc: Document, modifier: Document): Document {
+  const args = modifier.$currentDate;
+  if (!isPlainObject(args)) return modifier;
+  const { $currentDate: _done, ...rest } = modifier;
+  const left: Document = {};
+  const now = new Date();
+  for (const [path, spec] of Object.entries(args)) {
+    if (!isPlainPath(path)) {
+      left[path] = spec;
+      continue;
+    }
+    let value: Date | Timestamp = now;
+    if (isPlainObject(spec)) {
+      const type = spec.$type;
+      if (Object.keys(spec).length !== 1 || (type !== "date" && type !== "timestamp"))
+        throw badValue(
+          "The '$type' string field is required to be 'date' or 'timestamp': {$currentDate: {field : {$type: 'date'}}}",
+        );
+      // A timestamp's increment orders writes within a second; one write needs only 1.
+      if (type === "timestamp")
+        value = new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 });
+    } else if (typeof spec !== "boolean")
+      throw badValue(
+        `${path} is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).`,
+      );
+    assignPath(doc, path, value);
+  }
+  return Object.keys(left).length ? { ...rest, $currentDate: left } : rest;
 }

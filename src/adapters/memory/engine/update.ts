@@ -5,7 +5,13 @@ import { deepClone, isPlainObject } from "./clone";
 import { badValue, EngineError, failedToParse } from "./errors";
 import { canonicalKey } from "./keys";
 import { queryOptions, withVariables } from "./query";
-import { applyArrayOperators, fixesDisabledForTest, refuseOperandTypes } from "./update-fixes";
+import {
+  applyArrayOperators,
+  applyCurrentDate,
+  fixesDisabledForTest,
+  refuseArrayPaths,
+  refuseOperandTypes,
+} from "./update-fixes";
 
 export interface ApplyOptions {
   /** The filter that selected the document: positional `$` updates resolve against it. */
@@ -62,10 +68,15 @@ export function applyUpdate(
   checkArrayFilters(update, opts.arrayFilters);
   if (Object.keys(modifier).length === 0) return { doc, modified: false };
   refuseConflicts(modifier);
-  if (!fixesDisabledForTest) refuseOperandTypes(doc, modifier);
+  if (!fixesDisabledForTest) {
+    refuseOperandTypes(doc, modifier);
+    refuseArrayPaths(doc, modifier);
+  }
 
   const before = canonicalKey(doc);
-  const rest = fixesDisabledForTest ? modifier : applyArrayOperators(doc, modifier);
+  const rest = fixesDisabledForTest
+    ? modifier
+    : applyCurrentDate(doc, applyArrayOperators(doc, modifier));
   const holder: AnyObject[] = [doc];
   if (Object.keys(rest).length) {
     try {
@@ -247,8 +258,16 @@ function collectEqualities(filter: Document, seed: Document): void {
       if ("$eq" in value) setPath(seed, key, deepClone(value.$eq));
       continue;
     }
+    // A regular expression is a match, not an equality: mongod seeds nothing from it.
+    if (isRegex(value) && !fixesDisabledForTest) continue;
     setPath(seed, key, deepClone(value));
   }
+}
+
+function isRegex(value: unknown): boolean {
+  return (
+    value instanceof RegExp || (value as { _bsontype?: unknown } | null)?._bsontype === "BSONRegExp"
+  );
 }
 
 function setPath(doc: Document, path: string, value: unknown): void {
