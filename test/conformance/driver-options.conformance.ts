@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Collection, Db, Document } from "mongodb";
+import { type Collection, type Db, type Document, Long } from "mongodb";
 import { type Backend, type BackendFactory, freshName } from "./backends";
 import { featureOrRefusal } from "./refusals";
 import { E, expectServerError } from "./server-error";
@@ -273,6 +273,18 @@ export function driverOptionsConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("number types", () => {
+    // "$inc … if the result would overflow a 32-bit integer, the field becomes a 64-bit long."
+    test("$inc of an int past 2^31 - 1 stores a long", async () => {
+      const coll = await seeded([{ _id: 1, n: 2147483647 }]);
+      await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } });
+      const raw = await coll.findOne({ _id: 1 }, { promoteLongs: false, promoteValues: false });
+      expect((raw?.n as { _bsontype?: string } | undefined)?._bsontype).toBe("Long");
+      expect(String(raw?.n)).toBe("2147483648");
+      expect(await coll.countDocuments({ n: { $type: "long" } })).toBe(1);
+    });
+  });
+
   describe("hint", () => {
     test("a hint to an existing index (by name or key) is followed; to a missing one → BadValue (2)", async () => {
       const coll = await seeded([
@@ -392,6 +404,41 @@ export function driverOptionsConformance(factory: BackendFactory): void {
       ).toBe(2);
     });
 
+    // ICU: in Swedish "å" is a letter of its own; in German "ß" equals "ss" at strength 1.
+    test("tailored locales and strings the fold cannot compare (refusal list: collationLocales)", async () => {
+      const coll = await seeded([
+        { _id: 1, w: "a" },
+        { _id: 2, w: "å" },
+        { _id: 3, w: "strasse" },
+        { _id: 4, w: "straße" },
+      ]);
+      await featureOrRefusal(b, "collationLocales", async () => {
+        const found = await coll
+          .find({ w: "a" }, { collation: { locale: "sv", strength: 1 } })
+          .toArray();
+        expect(found.map((d) => d._id)).toEqual([1]);
+      });
+      await featureOrRefusal(b, "collationLocales", async () => {
+        const found = await coll
+          .find({ w: "strasse" }, { collation: { locale: "de", strength: 1 }, sort: { _id: 1 } })
+          .toArray();
+        expect(found.map((d) => d._id)).toEqual([3, 4]);
+      });
+    });
+
+    test("string ranges under a collation (refusal list: collatedOperations)", async () => {
+      const coll = await seeded([
+        { _id: 1, w: "apple" },
+        { _id: 2, w: "Banana" },
+      ]);
+      await featureOrRefusal(b, "collatedOperations", async () => {
+        const found = await coll
+          .find({ w: { $gt: "b" } }, { collation: { locale: "en", strength: 2 } })
+          .toArray();
+        expect(found.map((d) => d._id)).toEqual([2]);
+      });
+    });
+
     test("numericOrdering and other options (refusal list: collationOptions)", async () => {
       const coll = await seeded([
         { _id: 1, v: "10" },
@@ -462,6 +509,99 @@ export function driverOptionsConformance(factory: BackendFactory): void {
         );
       });
       await featureOrRefusal(b, "specialIndexes", () => coll.createIndex({ s: "text" }));
+    });
+
+    test("capped collections", async () => {
+      const name = freshName("capped");
+      await featureOrRefusal(b, "specialCollections", async () => {
+        await db.createCollection(name, { capped: true, size: 4096, max: 2 });
+        const coll = db.collection<Row>(name);
+        await coll.insertMany([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
+        expect((await coll.find().toArray()).map((d) => d._id)).toEqual([2, 3]);
+      });
+    });
+
+    test("hidden, wildcard and collated indexes, 2dsphere", async () => {
+      const coll = await seeded([{ _id: 1, a: "x", loc: { type: "Point", coordinates: [0, 0] } }]);
+      await featureOrRefusal(b, "hiddenIndexes", () =>
+        coll.createIndex({ a: 1 }, { hidden: true }),
+      );
+      await featureOrRefusal(b, "wildcardIndexes", () => coll.createIndex({ "$**": 1 }));
+      await featureOrRefusal(b, "indexCollations", () =>
+        coll.createIndex({ a: -1 }, { collation: { locale: "en", strength: 2 } }),
+      );
+      await featureOrRefusal(b, "specialIndexes", () => coll.createIndex({ loc: "2dsphere" }));
+    });
+
+    test("$text and geospatial queries", async () => {
+      const coll = await seeded([
+        { _id: 1, s: "hello world", loc: { type: "Point", coordinates: [0, 0] } },
+      ]);
+      // Where text indexes exist this creates one; where they are refused, the query is next.
+      await coll.createIndex({ s: "text" }).catch(() => undefined);
+      await featureOrRefusal(b, "textAndGeoQueries", async () => {
+        const found = await coll
+          .find({ $text: { $search: "hello" } }, { sort: { score: { $meta: "textScore" } } })
+          .toArray();
+        expect(found.map((d) => d._id)).toEqual([1]);
+      });
+      await featureOrRefusal(b, "textAndGeoQueries", async () => {
+        const circle = { $centerSphere: [[0, 0], 0.01] };
+        expect(await coll.countDocuments({ loc: { $geoWithin: circle } })).toBe(1);
+      });
+    });
+
+    test("tailable cursors", async () => {
+      const name = freshName("tail");
+      await db.createCollection(name, { capped: true, size: 4096 }).catch(() => undefined);
+      await featureOrRefusal(b, "tailableCursors", async () => {
+        const cursor = db.collection(name).find({}, { tailable: true, awaitData: false });
+        await cursor.tryNext();
+        await cursor.close();
+      });
+    });
+
+    test("server stages mingo lacks", async () => {
+      const coll = await seeded([{ _id: 1 }]);
+      await featureOrRefusal(b, "serverStages", async () => {
+        const [stats] = await coll.aggregate([{ $collStats: { count: {} } }]).toArray();
+        expect(stats?.count).toBe(1);
+      });
+    });
+
+    test("transactions", async () => {
+      const coll = await seeded([]);
+      const session = db.client.startSession();
+      try {
+        // Raw commands: the driver rewrites a standalone's refusal into its own message.
+        const txn = { txnNumber: Long.fromNumber(1), autocommit: false };
+        await featureOrRefusal(b, "transactions", async () => {
+          await db.command(
+            {
+              insert: coll.collectionName,
+              documents: [{ _id: 1 }],
+              startTransaction: true,
+              ...txn,
+            },
+            { session },
+          );
+          await db.admin().command({ commitTransaction: 1, ...txn }, { session });
+          expect(await coll.countDocuments()).toBe(1);
+        });
+      } finally {
+        await session.endSession();
+      }
+    });
+
+    test("server-side JavaScript", async () => {
+      const coll = await seeded([
+        { _id: 1, n: 1 },
+        { _id: 2, n: 2 },
+      ]);
+      await featureOrRefusal(b, "scripts", async () => {
+        const found = await coll.find({ $where: "this.n === 2" }).toArray();
+        expect(found.map((d) => d._id)).toEqual([2]);
+      });
     });
 
     test("find with min/max/returnKey/showRecordId", async () => {

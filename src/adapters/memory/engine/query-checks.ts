@@ -48,13 +48,22 @@ export function checkFilter(filter: unknown): void {
       }
       continue;
     }
+    if (key === "$text") throw notImplementedQuery("$text");
     if (key.startsWith("$")) continue;
     if (isPlainObject(value)) checkOperators(value);
   }
 }
 
+/** Queries that need a text or geospatial index, which the engine does not build. */
+const INDEX_QUERIES = new Set(["$near", "$nearSphere", "$geoWithin", "$geoIntersects"]);
+
+function notImplementedQuery(op: string): EngineError {
+  return new EngineError(238, "NotImplemented", `${op} is not supported by the embedded engine`);
+}
+
 function checkOperators(condition: Document): void {
   for (const [op, arg] of Object.entries(condition)) {
+    if (INDEX_QUERIES.has(op)) throw notImplementedQuery(op);
     switch (op) {
       case "$type":
         for (const t of Array.isArray(arg) ? arg : [arg]) {

@@ -58,6 +58,9 @@ const createIndexes: CommandHandler = (body, ctx) => {
       "hidden",
       "wildcardProjection",
     ]);
+    // A wildcard key (`$**`, `a.$**`) would otherwise index a field named "$**".
+    if (Object.keys(key).some((field) => field === "$**" || field.endsWith(".$**")))
+      throw notImplemented("a wildcard index");
     for (const kind of Object.values(key)) {
       if (kind !== 1 && kind !== -1 && kind !== "hashed")
         throw notImplemented(`an index of type ${JSON.stringify(kind)}`);
