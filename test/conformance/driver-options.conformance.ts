@@ -273,6 +273,20 @@ export function driverOptionsConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("aggregation", () => {
+    test("$sort on an array field: ascending by the smallest element, descending by the largest", async () => {
+      const coll = await seeded([
+        { _id: 1, v: [1, 5] },
+        { _id: 2, v: 3 },
+        { _id: 3, v: [0, 4] },
+      ]);
+      const ids = async (dir: 1 | -1) =>
+        (await coll.aggregate([{ $sort: { v: dir } }]).toArray()).map((d) => d._id);
+      expect(await ids(1)).toEqual([3, 1, 2]);
+      expect(await ids(-1)).toEqual([1, 3, 2]);
+    });
+  });
+
   describe("number types", () => {
     // "$inc … if the result would overflow a 32-bit integer, the field becomes a 64-bit long."
     test("$inc of an int past 2^31 - 1 stores a long", async () => {

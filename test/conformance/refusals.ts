@@ -1,3 +1,4 @@
+import { HONOURED_LOCALES } from "../../src/adapters/memory/engine/collation";
 import type { Backend } from "./backends";
 import { E, expectServerError, type ServerErrorSpec } from "./server-error";
 
@@ -46,7 +47,7 @@ export const REFUSED = {
   },
   collationLocales: {
     error: E.NotImplemented,
-    what: "Collation locales with a tailoring (all but en, fr, de, it, pt, nl, id, ms), and in a collated filter strings beyond printable ASCII and accented Latin letters (`ß`, `æ`, `ø`, ligatures, other scripts)",
+    what: `Collation locales with a tailoring (all but ${HONOURED_LOCALES.join(", ")}), and in a collated filter strings beyond printable ASCII and accented Latin letters (\`ß\`, \`æ\`, \`ø\`, ligatures, other scripts)`,
   },
   collatedOperations: {
     error: E.NotImplemented,

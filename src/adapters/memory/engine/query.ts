@@ -175,6 +175,15 @@ export function runAggregate(
       segment = [];
     };
     for (const stage of rest) {
+      // A $sort meeting arrays orders as mongod does (array-sort.ts), not as mingo.
+      const sort = (stage as { $sort?: Document }).$sort;
+      if (sort && !fixesDisabledForTest) {
+        flush();
+        if (sortMeetsArrays(current, sort))
+          current = sortWithArrays(current, sort, options.collation);
+        else segment.push(stage);
+        continue;
+      }
       const sample = (stage as { $sample?: { size?: unknown } }).$sample;
       if (sample === undefined) {
         segment.push(stage);
