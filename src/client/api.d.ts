@@ -1205,6 +1205,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description Send the body as application/json (`UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
@@ -1374,6 +1392,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "EMAIL_TAKEN" | "USERNAME_TAKEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };
@@ -1582,6 +1618,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "COLLECTION_NOT_FOUND";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };
@@ -2153,6 +2207,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "FORBIDDEN";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };
@@ -2758,6 +2830,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`); Balance update taken over by recovery; it completes exactly once (`BALANCE_DEFERRED`) */
             503: {
                 headers: {
@@ -2897,6 +2987,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
             503: {
                 headers: {
@@ -2991,6 +3099,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "TOO_MANY_PENDING_REQUESTS";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };
@@ -3521,6 +3647,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description Send the body as application/json (`UNSUPPORTED_MEDIA_TYPE`) */
             415: {
                 headers: {
@@ -3651,6 +3795,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "OP_ID_REUSED" | "OP_IN_PROGRESS";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };
@@ -3969,6 +4131,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`); Balance update could not be applied, retry (`BALANCE_CONTENDED`); Balance update taken over by recovery; it completes exactly once (`BALANCE_DEFERRED`) */
             503: {
                 headers: {
@@ -4108,6 +4288,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
             /** @description A store (MongoDB or Redis) is unavailable (`STORE_UNAVAILABLE`) */
             503: {
                 headers: {
@@ -4220,6 +4418,24 @@ export interface operations {
                         error: {
                             /** @enum {string} */
                             code: "INSUFFICIENT_FUNDS" | "BALANCE_NOT_MIGRATED" | "TOO_MANY_PENDING_REQUESTS";
+                            details?: unknown;
+                            message: string;
+                        };
+                        /** @enum {boolean} */
+                        success: false;
+                    };
+                };
+            };
+            /** @description Request body too large (`PAYLOAD_TOO_LARGE`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            /** @enum {string} */
+                            code: "PAYLOAD_TOO_LARGE";
                             details?: unknown;
                             message: string;
                         };

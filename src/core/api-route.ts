@@ -68,17 +68,23 @@ export const jsonBody = <T extends z.ZodType>(schema: T, example: z.input<T>, re
   content: { "application/json": { schema, example } },
 });
 
-/** What any route with a JSON body can answer before its handler runs. */
+/**
+ * What any route with a JSON body can answer before its handler runs. PAYLOAD_TOO_LARGE (413) is
+ * the body cap at the edge (plugins/operations/http-guard): it applies to every body, whatever its
+ * content type, so the optional-body list carries it too.
+ */
 export const JSON_BODY_ERRORS = [
   "VALIDATION_ERROR",
   "INVALID_JSON",
   "UNSUPPORTED_MEDIA_TYPE",
+  "PAYLOAD_TOO_LARGE",
 ] as const satisfies readonly ErrorCode[];
 
 /** An optional JSON body: without a JSON content type it is simply absent, so no 415. */
 export const OPTIONAL_JSON_BODY_ERRORS = [
   "VALIDATION_ERROR",
   "INVALID_JSON",
+  "PAYLOAD_TOO_LARGE",
 ] as const satisfies readonly ErrorCode[];
 
 /** What any route that reads or writes MongoDB (or must reach Redis) can answer. */

@@ -318,6 +318,7 @@ describe("/openapi.json describes the server", () => {
 
     // ---- What every operation answers before its handler runs, derived from the document.
     const userToken = (await registerUser(stack)).token;
+    const oversized = `"${"x".repeat(stack.ctx.config.MAX_BODY_BYTES - 1)}"`;
     for (const op of ops.values()) {
       const params = Object.fromEntries(
         (op.op.parameters ?? [])
@@ -338,6 +339,8 @@ describe("/openapi.json describes the server", () => {
       }
       if (op.op.requestBody) {
         expect((await api(op.id, { params, token: caller, raw: "{" })).status).toBe(400);
+        // The edge's body cap, before authentication or the route: one byte over MAX_BODY_BYTES.
+        expect((await api(op.id, { params, token: caller, raw: oversized })).status).toBe(413);
         if (op.op.requestBody.required)
           expect(
             (await api(op.id, { params, token: caller, raw: "x", contentType: "text/plain" }))
