@@ -23,6 +23,7 @@ export const OPENAPI_INFO = {
     { name: "Withdrawals", description: "Withdrawal requests; approval debits the wallet (admin)" },
     { name: "Wallet", description: "The ledger of applied balance changes" },
     { name: "Events", description: "Live `userDataUpdated` events (Server-Sent Events)" },
+    { name: "Listings", description: "Listings read through their cache; view counts" },
     { name: "Admin cache", description: "Inspect and repair users' cache entries (admin)" },
     {
       name: "Adoption",
