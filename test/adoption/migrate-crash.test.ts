@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { runMigration } from "../../plugins/operations/adoption/migrate/run";
+import { ObjectId } from "bson";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack } from "../support/stack";
-import { ADMIN_ENV, callJson, loginAdmin } from "../support/users";
+import { ADMIN_ENV, type ApiBody } from "../support/users";
 import { expectAdopted } from "./expect-adopted";
 import { LEGACY_PASSWORD, writeLegacyDatabase } from "./legacy-fixture";
 
@@ -32,6 +32,8 @@ function migrateProcess(dbName: string, prefix: string, ...args: string[]) {
       REDIS_URL: redis.url,
       CACHE_PREFIX: prefix,
       MONGO_TIMEOUT_MS: "5000",
+      // A loaded machine: a Redis command timing out would only make this test slower to read.
+      REDIS_TIMEOUT_MS: "2000",
       LOG_LEVEL: "warn",
       NODE_ENV: "test",
       JWT_SECRET: "test-secret-test-secret-0123456789",
@@ -93,49 +95,155 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
     }
   }, 90_000);
 
-  test("while users are paid and edit their profiles through the API: no balance lost or doubled", async () => {
+  test("`bun run migrate` as its own process while users are paid, debited and edit profiles over HTTP: ledger = balance once both finish", async () => {
     const dbName = `cs_test_live_${rand()}`;
     const fixture = await writeLegacyDatabase(url, dbName, 40);
     const stack = await createTestStack({
       redis,
       mongo,
       dbName,
-      env: { ...ADMIN_ENV, ADMIN_INITIAL_BALANCE: 1_000_000, MONGO_TIMEOUT_MS: 5000 },
+      env: {
+        ...ADMIN_ENV,
+        ADMIN_INITIAL_BALANCE: 1_000_000,
+        MONGO_TIMEOUT_MS: 5000,
+        REDIS_TIMEOUT_MS: 2000,
+      },
     });
+    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: stack.app.fetch });
+    const http = async (
+      method: string,
+      path: string,
+      o: { token?: string; body?: unknown } = {},
+    ) => {
+      const res = await fetch(new URL(path, server.url), {
+        method,
+        headers: {
+          "content-type": "application/json",
+          ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        },
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      });
+      return { status: res.status, body: (await res.json()) as ApiBody };
+    };
     try {
-      const admin = await loginAdmin(stack);
-      // Users from the head of the scan order (migrated early) and the tail (migrated late).
-      const picked = [...fixture.clean.slice(0, 6), ...fixture.clean.slice(40, 46)];
-      const credited = new Map<string, number>();
+      const admin = (
+        await http("POST", "/api/v1/auth/login", {
+          body: { email: ADMIN_ENV.ADMIN_EMAIL, password: ADMIN_ENV.ADMIN_PASSWORD },
+        })
+      ).body.data.token as string;
+      // Users met early and late by the scan (which follows _id): plain integer balances, float
+      // balances the run converts (money on them is refused until then), and users with an
+      // old ledger of their own.
+      const picked = [
+        ...fixture.clean.slice(0, 4),
+        ...fixture.clean.slice(40, 44),
+        ...fixture.clean.slice(36, 40),
+        ...fixture.clean.slice(92, 96),
+      ];
+      const moved = new Map<string, { net: number; entries: number }>();
+      const book = (id: string, amount: number) => {
+        const m = moved.get(id) ?? { net: 0, entries: 0 };
+        moved.set(id, { net: m.net + amount, entries: m.entries + 1 });
+      };
+      // The operator's command, in its own process with its own connections and locks.
+      const migration = migrateProcess(
+        dbName,
+        stack.config.CACHE_PREFIX,
+        "--currency-scale",
+        "100",
+        "--batch-size",
+        "10",
+        "--pause-ms",
+        "10",
+        "--json",
+      );
+      const output = new Response(migration.stdout).text();
+      let migrating = true;
+      const exited = migration.exited.finally(() => {
+        migrating = false;
+      });
+      let rounds = 0;
       const traffic = picked.map(async (u) => {
-        const login = await callJson(stack, "POST", "/api/v1/auth/login", {
+        const login = await http("POST", "/api/v1/auth/login", {
           body: { email: u.email, password: LEGACY_PASSWORD },
         });
+        expect(login.status).toBe(200);
         const token = login.body.data.token as string;
-        for (let i = 0; i < 4; i++) {
-          await callJson(stack, "PATCH", "/api/v1/users/me", { token, body: { bio: `b${i}` } });
-          const dep = await callJson(stack, "POST", "/api/v1/deposits/request", {
+        // Until the migration has exited, and a few rounds at least.
+        for (let i = 0; (migrating || i < 3) && i < 60; i++, rounds++) {
+          const patched = await http("PATCH", "/api/v1/users/me", {
+            token,
+            body: { bio: `b${i}` },
+          });
+          expect(patched.status).toBe(200);
+          const dep = await http("POST", "/api/v1/deposits/request", {
             token,
             body: { amount: 100 + i, senderName: "Live" },
           });
-          const ok = await callJson(stack, "PUT", `/api/v1/deposits/${dep.body.data.id}/approve`, {
+          expect(dep.status).toBe(201);
+          // Two admins' clicks at once: at most one credits.
+          const approvals = await Promise.all(
+            [0, 1].map(() =>
+              http("PUT", `/api/v1/deposits/${dep.body.data.id}/approve`, {
+                token: admin,
+                body: {},
+              }),
+            ),
+          );
+          const ok = approvals.filter((a) => a.status === 200).length;
+          expect(ok).toBeLessThanOrEqual(1);
+          for (const a of approvals) if (a.status !== 200) expect(a.status).toBe(409);
+          if (ok === 1) book(u.id, 100 + i);
+          const wd = await http("POST", "/api/v1/withdrawals/request", {
+            token,
+            body: { amount: 30 + i, destination: "IBAN" },
+          });
+          if (wd.status !== 201) {
+            expect(wd.body.error?.code).toBe("BALANCE_NOT_MIGRATED");
+            continue;
+          }
+          const paid = await http("PUT", `/api/v1/withdrawals/${wd.body.data.id}/approve`, {
             token: admin,
             body: {},
           });
-          if (ok.status === 200) credited.set(u.id, (credited.get(u.id) ?? 0) + 100 + i);
-          else expect(ok.status).toBe(409); // a balance not yet converted: refused, nothing moved
+          if (paid.status === 200) book(u.id, -(30 + i));
+          else expect(paid.body.error?.code).toBe("BALANCE_NOT_MIGRATED");
         }
       });
-      const migration = runMigration(stack.ctx, { currencyScale: 100, batchSize: 20, pauseMs: 5 });
-      await Promise.all([...traffic, migration]);
-      // A user the migration met mid-change is left for the next run, which settles it.
-      await runMigration(stack.ctx, { currencyScale: 100 });
+      await Promise.all([...traffic, exited]);
+      expect(await exited).toBe(0);
+      const text = await output;
+      const report = JSON.parse(text.slice(text.indexOf("\n{") + 1)) as {
+        refused: { check: string; id: string }[];
+      };
+      const inFlight = report.refused.filter((r) => r.check === "user.ledger.in-flight");
+      console.log(
+        `[migrate beside traffic] ${rounds} rounds of PATCH + deposit + double approval + withdrawal over HTTP on ${picked.length} users; ${[...moved.values()].reduce((n, m) => n + m.entries, 0)} balance changes applied; ${inFlight.length} users left in flight`,
+      );
+      expect(inFlight).toEqual([]);
+
+      // Right after both finish, with no second run: every adoptable user at the fixture's
+      // balance plus exactly what moved, ledger = balance, nothing negative, cache = MongoDB.
       await expectAdopted(stack, {
         ...fixture,
-        clean: fixture.clean.map((u) => ({ ...u, balance: u.balance + (credited.get(u.id) ?? 0) })),
+        clean: fixture.clean.map((u) => ({
+          ...u,
+          balance: u.balance + (moved.get(u.id)?.net ?? 0),
+        })),
       });
-      expect(credited.size).toBeGreaterThan(0);
+      // No double credit: one ledger entry per applied change, beside the opening and old ones.
+      for (const u of picked) {
+        const entries = await stack.stores.db
+          .collection("ledger")
+          .find({ userId: new ObjectId(u.id), opId: { $not: /^(opening|legacy):/ } });
+        expect({ id: u.id, entries: entries.length }).toEqual({
+          id: u.id,
+          entries: moved.get(u.id)?.entries ?? 0,
+        });
+      }
+      expect(moved.size).toBeGreaterThan(0);
     } finally {
+      await server.stop(true);
       await stack.close();
     }
   }, 90_000);

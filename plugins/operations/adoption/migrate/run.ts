@@ -44,9 +44,17 @@ export interface MigrationReport {
 
 const CHECKPOINT_COLLECTION = "cachesync_migrations";
 const CHECKPOINT_ID = "adopt";
-/** A user whose guarded write keeps missing (a hot account) is read again this many times. */
+/**
+ * A user whose guarded write or snapshot keeps missing (an account moving while it is read) is
+ * read again this many times within its batch, then put aside so one hot account does not hold
+ * up the scan; the users put aside are settled after the scan with `FINAL_ATTEMPTS` reads.
+ */
 const MAX_ATTEMPTS = 8;
+const FINAL_ATTEMPTS = 60;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Before the n-th retry: growing, capped, and jittered so a retry does not keep falling into
+ * the same phase of a client's request loop. */
+const backoff = (n: number) => sleep(Math.min(10 * n, 150) * (0.5 + Math.random()));
 
 /**
  * Brings a database written by another application to the invariants cachesync relies on.
@@ -77,6 +85,12 @@ export async function runMigration(
   const checkpoints = ctx.stores.db.collection(CHECKPOINT_COLLECTION);
   const saved = opts.restart || dryRun ? null : await checkpoints.findOne({ _id: CHECKPOINT_ID });
   const after = (saved?.lastId as ObjectId | undefined) ?? undefined;
+  // Users put aside by this run (or by the interrupted run it resumes), settled after the scan:
+  // those whose fix kept missing, and those whose opening snapshot did.
+  const aside = (field: string) =>
+    new Map(((saved?.[field] as ObjectId[] | undefined) ?? []).map((id) => [id.toHexString(), id]));
+  const unfixed = aside("unfixed");
+  const unopened = aside("unopened");
   if (after) {
     report.resumedAfter = after.toHexString();
     say(`resuming after user ${report.resumedAfter} (checkpoint of an interrupted run)`);
@@ -87,27 +101,50 @@ export async function runMigration(
     after,
   })) {
     // A few users at a time: each write is one guarded round trip (plus the cache's).
-    await pMap(batch, (doc) => fixUser(ctx, doc, { ...opts, dryRun, ...duplicates }, report), {
-      concurrency: 8,
-    });
-    if (ledgerReady)
-      await openBatch(
-        ctx,
-        batch.map((d) => d._id),
-        dryRun,
-        report,
-      );
+    const fixed = await pMap(
+      batch,
+      (doc) => fixUser(ctx, doc, { ...opts, dryRun, ...duplicates }, report, MAX_ATTEMPTS),
+      { concurrency: 8 },
+    );
+    for (const [i, d] of batch.entries()) if (!fixed[i]) unfixed.set(d._id.toHexString(), d._id);
+    if (ledgerReady) {
+      const ids = batch.map((d) => d._id);
+      for (const id of await openBatch(ctx, ids, dryRun, report, MAX_ATTEMPTS))
+        unopened.set(id.toHexString(), id);
+    }
     seen += batch.length;
     report.users += batch.length;
     const lastId = (batch[batch.length - 1] as { _id: ObjectId })._id;
     if (!dryRun)
       await checkpoints.updateOne(
         { _id: CHECKPOINT_ID },
-        { $set: { lastId, updatedAt: new Date() } },
+        {
+          $set: {
+            lastId,
+            unfixed: [...unfixed.values()],
+            unopened: [...unopened.values()],
+            updatedAt: new Date(),
+          },
+        },
         { upsert: true },
       );
     say(`users ${seen}/${total}${after ? " (after checkpoint)" : ""}: ${summary(report)}`);
     if (opts.pauseMs) await sleep(opts.pauseMs);
+  }
+
+  if (unfixed.size + unopened.size > 0) {
+    say(
+      `settling ${new Set([...unfixed.keys(), ...unopened.keys()]).size} users that were changing while read`,
+    );
+    const fixOpts = { ...opts, dryRun, ...duplicates };
+    await settleAside(
+      ctx,
+      [...unfixed.values()],
+      [...unopened.values()],
+      fixOpts,
+      ledgerReady,
+      report,
+    );
   }
 
   // Unique user indexes last: they can only be built once emails are normalised.
@@ -177,24 +214,28 @@ async function caseInsensitiveDuplicates(ctx: PluginContext, batchSize: number) 
   return { duplicateEmails: dup.email, duplicateUsernames: dup.username };
 }
 
+type FixOptions = MigrateOptions & {
+  dryRun: boolean;
+  duplicateEmails: ReadonlySet<string>;
+  duplicateUsernames: ReadonlySet<string>;
+};
+
+/** False when the user kept changing through `attempts` guarded writes (nothing applied). */
 async function fixUser(
   ctx: PluginContext,
   read: Record<string, unknown> & { _id: ObjectId },
-  opts: MigrateOptions & {
-    dryRun: boolean;
-    duplicateEmails: ReadonlySet<string>;
-    duplicateUsernames: ReadonlySet<string>;
-  },
+  opts: FixOptions,
   report: MigrationReport,
-): Promise<void> {
+  attempts: number,
+): Promise<boolean> {
   const { _id } = read;
   let doc: Record<string, unknown> | null = read;
-  for (let attempt = 0; doc && attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; doc && attempt < attempts; attempt++) {
     const { fix, refusals } = planUserFix(doc, opts);
     if (!fix || opts.dryRun) {
       report.refused.push(...refusals);
       for (const step of fix?.steps ?? []) report.changed[step]++;
-      return;
+      return true;
     }
     // Through the hooked repository: the version is bumped and the cache written through.
     const updated = await sanitizedUsers(ctx).findOneAndUpdate(
@@ -204,16 +245,43 @@ async function fixUser(
     if (updated) {
       report.refused.push(...refusals);
       for (const step of fix.steps) report.changed[step]++;
-      return;
+      return true;
     }
+    if (attempt > 0) await backoff(attempt);
     doc = await ctx.stores.db.collection(USER_COLLECTION).findOne({ _id });
   }
-  if (doc)
-    report.refused.push({
-      check: "user.ledger.in-flight",
-      id: _id.toHexString(),
-      detail: "kept changing under the migration; run it again",
-    });
+  return !doc;
+}
+
+/**
+ * The users put aside during the scan, with a longer budget: first the fixes that kept missing,
+ * then the opening snapshots (of those, and of the users the fix held back). A user still moving
+ * after that is reported (`user.ledger.in-flight`: run the migration again), never guessed.
+ */
+async function settleAside(
+  ctx: PluginContext,
+  unfixed: ObjectId[],
+  unopened: ObjectId[],
+  opts: FixOptions,
+  ledgerReady: boolean,
+  report: MigrationReport,
+): Promise<void> {
+  const raw = ctx.stores.db.collection(USER_COLLECTION);
+  const toOpen = new Map(unopened.map((id) => [id.toHexString(), id]));
+  const inFlight = (id: string, detail: string) =>
+    report.refused.push({ check: "user.ledger.in-flight", id, detail });
+  for (const _id of unfixed) {
+    const doc = await raw.findOne({ _id });
+    if (!doc) continue;
+    if (await fixUser(ctx, doc, opts, report, FINAL_ATTEMPTS)) toOpen.set(_id.toHexString(), _id);
+    else {
+      toOpen.delete(_id.toHexString());
+      inFlight(_id.toHexString(), "kept changing under the migration; run it again");
+    }
+  }
+  if (!ledgerReady) return;
+  for (const id of await openBatch(ctx, [...toOpen.values()], opts.dryRun, report, FINAL_ATTEMPTS))
+    inFlight(id.toHexString(), "balance kept changing; run the migration again");
 }
 
 /**
@@ -221,23 +289,28 @@ async function fixUser(
  * ledgers, the users again (read 2). A balance change moves `version` (its `$inc` is a hooked
  * write) and keeps its opId in `pendingOps` until its entry is applied, so when read 1 and read 2
  * agree on the version and every pending op is applied in the ledger read between them, balance
- * and ledger describe the same moment. Users caught mid-change are read again, a few times.
+ * and ledger describe the same moment. Users caught mid-change are read again, `rounds` times;
+ * those still moving are returned, nothing written for them.
  */
 async function openBatch(
   ctx: PluginContext,
   ids: ObjectId[],
   dryRun: boolean,
   report: MigrationReport,
-): Promise<void> {
+  rounds: number,
+): Promise<ObjectId[]> {
   const raw = ctx.stores.db.collection(USER_COLLECTION);
   const projection = { version: 1, wallet: 1, pendingOps: 1, createdAt: 1 } as const;
   let todo = ids;
-  for (let round = 0; round < MAX_ATTEMPTS && todo.length > 0; round++) {
-    if (round > 0) await sleep(20 * round);
+  for (let round = 0; round < rounds && todo.length > 0; round++) {
+    if (round > 0) await backoff(round);
     const first = await raw.find({ _id: { $in: todo } }, { projection });
     const sums = await ledgerSums(ctx.stores.db, todo);
     const second = new Map(
-      (await raw.find({ _id: { $in: todo } }, { projection })).map((d) => [d._id.toHexString(), d]),
+      (await raw.find({ _id: { $in: todo } }, { projection: { version: 1 } })).map((d) => [
+        d._id.toHexString(),
+        d,
+      ]),
     );
     const again: ObjectId[] = [];
     for (const u of first) {
@@ -276,10 +349,5 @@ async function openBatch(
     }
     todo = again;
   }
-  for (const id of todo)
-    report.refused.push({
-      check: "user.ledger.in-flight",
-      id: id.toHexString(),
-      detail: "balance kept changing; run the migration again",
-    });
+  return todo;
 }
