@@ -6,12 +6,13 @@ import { openForCli } from "./open-database";
 
 /**
  * `bun run migrate [--dry-run] [--currency-scale N] [--batch-size N] [--pause-ms N] [--restart]
- * [--json]`: brings MONGO_URL/MONGO_DB to the invariants (see the README, "Adopting cachesync on
- * an existing database"). Writes go through the sync layer's own hooks — versions bumped, Redis
- * written through, `userDataUpdated` published — so it is safe while the API serves.
+ * [--json] [--no-cache]`: brings MONGO_URL/MONGO_DB to the invariants (see the README, "Adopting
+ * cachesync on an existing database"). Writes go through the sync layer's own hooks — versions
+ * bumped, the deployment's Redis written through, `userDataUpdated` published — so it is safe
+ * while the API serves; hence it refuses to run without a Redis unless told there is none.
  */
 const usage =
-  "usage: bun run migrate [--dry-run] [--currency-scale 100] [--batch-size 500] [--pause-ms 0] [--restart] [--json]";
+  "usage: bun run migrate [--dry-run] [--currency-scale 100] [--batch-size 500] [--pause-ms 0] [--restart] [--json] [--no-cache]";
 let args: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
@@ -22,6 +23,7 @@ function parse() {
       "pause-ms": { type: "string" },
       restart: { type: "boolean" },
       json: { type: "boolean" },
+      "no-cache": { type: "boolean" },
     },
   }).values;
 }
@@ -46,7 +48,10 @@ const currencyScale = number("currency-scale", args["currency-scale"], (n) =>
 const batchSize = number("batch-size", args["batch-size"], (n) => n >= 1 && n <= 10_000);
 const pauseMs = number("pause-ms", args["pause-ms"], (n) => n >= 0 && n <= 60_000);
 
-const { config, stores, logger } = await openForCli("migrate");
+const { config, stores, logger } = await openForCli("migrate", {
+  writesCache: true,
+  noCache: args["no-cache"] ?? false,
+});
 const instance = await createApp({
   config,
   stores,

@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * What in the database does not fit cachesync's invariants (read-only)
-         * @description The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. Each call scans the database again.
+         * @description The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. A call without a cursor scans the database; the pages after it come from that scan (a cursor whose scan has expired, after 10 minutes, or was made by another instance scans again).
          */
         get: operations["runDoctor"];
         put?: never;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import pino from "pino";
+import { ObjectId } from "bson";
 import { runDoctor } from "../../plugins/operations/adoption/doctor/scan";
-import { warnIfNotAdopted } from "../../plugins/operations/adoption/startup-probe";
 import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
+import { appWithLogs } from "../onboarding/log-capture";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
 import { createTestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin, registerUser } from "../support/users";
@@ -61,6 +61,32 @@ describe("GET /api/v1/admin/doctor", () => {
         { token: admin },
       );
       expect(second.body.data.items[0]).not.toEqual(first.body.data.items[0]);
+      // The pages after the first come from its scan: a user added meanwhile is in the next scan
+      // (a call without a cursor), not in the pages of this one.
+      await stack.stores.db
+        .collection("users")
+        .insertOne({ _id: new ObjectId(), email: "late@old.example", username: "late" });
+      const third = await callJson(
+        stack,
+        "GET",
+        `/api/v1/admin/doctor?limit=50&cursor=${second.body.data.nextCursor}`,
+        { token: admin },
+      );
+      expect(third.body.data.checks).toEqual(first.body.data.checks);
+      const rescan = await callJson(stack, "GET", "/api/v1/admin/doctor?limit=1", { token: admin });
+      const missing = (r: typeof first) =>
+        (r.body.data.checks as { id: string; count: number }[]).find(
+          (c) => c.id === "user.version.missing",
+        )?.count;
+      expect(missing(rescan)).toBe((missing(first) ?? 0) + 1);
+      // A cursor whose scan is unknown here (expired, another instance) scans again.
+      const elsewhere = await callJson(
+        stack,
+        "GET",
+        "/api/v1/admin/doctor?limit=1&cursor=0123456789abcdef.1",
+        { token: admin },
+      );
+      expect(elsewhere.body.data.checks).toEqual(rescan.body.data.checks);
       const bad = await callJson(stack, "GET", "/api/v1/admin/doctor?cursor=x", { token: admin });
       expect(bad.status).toBe(400);
       const user = await registerUser(stack);
@@ -73,23 +99,30 @@ describe("GET /api/v1/admin/doctor", () => {
     }
   }, 30_000);
 
-  test("start-up warns once, naming the doctor, when documents break the invariants", async () => {
-    const lines: string[] = [];
-    const logger = pino({ level: "warn" }, { write: (l: string) => lines.push(l) });
-    const stack = await createTestStack({ mongo, dbName, env: { MONGO_TIMEOUT_MS: 5000 } });
-    try {
-      await warnIfNotAdopted({ ...stack.ctx, logger } as typeof stack.ctx);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain("bun run doctor");
-      const clean = await createTestStack({ mongo, env: { MONGO_TIMEOUT_MS: 5000 } });
+  test("an app booted on the legacy database warns once, naming the doctor; on a clean one, never", async () => {
+    // The server's own plugin list and start-up path (onReady), logs captured.
+    const boot = async (name: string) => {
+      const app = await appWithLogs({ MONGO_URL: url, MONGO_DB: name, MONGO_TIMEOUT_MS: 5000 });
       try {
-        await warnIfNotAdopted({ ...clean.ctx, logger } as typeof clean.ctx);
-        expect(lines).toHaveLength(1);
+        await app.ready();
+        // Requests after start-up do not repeat it.
+        for (const path of ["/ready", "/health", "/api/v1/users/me"]) await app.app.request(path);
+        return app.logs.filter((l) => l.msg.includes("bun run doctor"));
       } finally {
-        await clean.close();
+        await app.close();
       }
+    };
+    const warned = await boot(dbName);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.level).toBe(40); // pino's warn
+    expect(warned[0]?.msg).toContain("run `bun run doctor`");
+
+    const fresh = await createTestStack({ mongo, env: { MONGO_TIMEOUT_MS: 5000 } });
+    try {
+      await registerUser(fresh);
+      expect(await boot(fresh.dbName)).toEqual([]);
     } finally {
-      await stack.close();
+      await fresh.close();
     }
   }, 30_000);
 });

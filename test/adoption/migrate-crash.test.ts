@@ -6,6 +6,7 @@ import { createTestStack } from "../support/stack";
 import { ADMIN_ENV, type ApiBody } from "../support/users";
 import { expectAdopted } from "./expect-adopted";
 import { LEGACY_PASSWORD, writeLegacyDatabase } from "./legacy-fixture";
+import { migrateProcess as migrate } from "./migrate-process";
 
 let mongo: MongoWireServer | undefined;
 let redis: RedisHarness;
@@ -22,26 +23,9 @@ afterAll(async () => {
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 
-/** `bun run migrate` as an operator runs it, against this test's servers. */
-function migrateProcess(dbName: string, prefix: string, ...args: string[]) {
-  return Bun.spawn(["bun", "run", "app/cli/migrate.ts", ...args], {
-    env: {
-      ...process.env,
-      MONGO_URL: url,
-      MONGO_DB: dbName,
-      REDIS_URL: redis.url,
-      CACHE_PREFIX: prefix,
-      MONGO_TIMEOUT_MS: "5000",
-      // A loaded machine: a Redis command timing out would only make this test slower to read.
-      REDIS_TIMEOUT_MS: "2000",
-      LOG_LEVEL: "warn",
-      NODE_ENV: "test",
-      JWT_SECRET: "test-secret-test-secret-0123456789",
-    },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-}
+/** `bun run migrate` against this test's servers. */
+const migrateProcess = (dbName: string, prefix: string, ...args: string[]) =>
+  migrate({ mongoUrl: url, dbName, prefix, redisUrl: redis.url }, ...args);
 
 describe("bun run migrate, interrupted and beside live traffic", () => {
   test("SIGKILLed mid-run and restarted: it resumes, finishes, applies nothing twice", async () => {

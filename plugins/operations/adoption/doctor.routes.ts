@@ -44,14 +44,14 @@ export const doctorRoute = (auth: AuthService) =>
     tags: ["Adoption"],
     summary: "What in the database does not fit cachesync's invariants (read-only)",
     description:
-      "The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. Each call scans the database again.",
+      "The report of `bun run doctor`: every check with its count and sample ids, and the affected documents page by page. A call without a cursor scans the database; the pages after it come from that scan (a cursor whose scan has expired, after 10 minutes, or was made by another instance scans again).",
     ...adminOnly(auth),
     request: {
       query: z.object({
         limit: z.coerce.number().int().min(1).max(1000).default(100),
         cursor: z
           .string()
-          .regex(/^\d{1,9}$/, "nextCursor of the previous page")
+          .regex(/^[0-9a-f]{16}\.\d{1,9}$/, "nextCursor of the previous page")
           .optional(),
       }),
     },
