@@ -202,7 +202,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
       };
       const inFlight = report.refused.filter((r) => r.check === "user.ledger.in-flight");
       console.log(
-        `[migrate beside traffic] ${rounds} rounds of PATCH + deposit + double approval + withdrawal over HTTP on ${picked.length} users; ${[...moved.values()].reduce((n, m) => n + m.entries, 0)} balance changes applied; ${inFlight.length} users left in flight`,
+        `[migrate beside traffic] ${rounds} rounds of PATCH + deposit + double approval + withdrawal over HTTP on ${picked.length} users; ${[...moved.values()].reduce((n, m) => n + m.entries, 0)} balance changes applied; ${/settling (\d+) users/.exec(text)?.[1] ?? 0} users put aside and settled after the scan, ${inFlight.length} left in flight`,
       );
       expect(inFlight).toEqual([]);
 

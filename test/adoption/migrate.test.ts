@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ObjectId } from "bson";
+import { drainUser } from "../../plugins/features/wallet";
 import { runDoctor } from "../../plugins/operations/adoption/doctor/scan";
 import { runMigration } from "../../plugins/operations/adoption/migrate/run";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
@@ -113,5 +115,45 @@ describe("bun run migrate on a database the original app wrote", () => {
       stack,
       picks.map((u) => (u as { id: string }).id),
     );
+  }, 30_000);
+
+  test("the opening snapshot: a credit landing and drained between its reads is not counted twice; without the version check it is", async () => {
+    const opening = async (unprotectedSnapshot: boolean) => {
+      const fresh = await createTestStack({ redis, mongo, env: { MONGO_TIMEOUT_MS: 5000 } });
+      try {
+        const _id = new ObjectId();
+        const id = _id.toHexString();
+        await fresh.stores.db.collection("users").insertOne({
+          _id,
+          email: `snap${id}@old.example`,
+          username: `snap${id}`,
+          passwordHash: "x",
+          wallet: { balance: 5000, currency: "USD" },
+        });
+        let once = true;
+        await runMigration(fresh.ctx, {
+          unprotectedSnapshot,
+          // Between the balance read and the ledger read: a credit lands and is ledgered.
+          betweenSnapshotReads: async () => {
+            if (!once) return;
+            once = false;
+            await fresh.ctx.use("balance").apply(id, 700, "between the reads", { opId: `t:${id}` });
+            await drainUser(fresh.ctx, _id);
+          },
+        });
+        const rows = await fresh.stores.db.collection("ledger").find({ userId: _id });
+        const user = await fresh.stores.db.collection("users").findOne({ _id });
+        return {
+          balance: (user?.wallet as { balance?: number } | undefined)?.balance,
+          ledger: rows.reduce((sum, e) => sum + Number(e.amount), 0),
+          opening: rows.find((e) => e.opId === `opening:${id}`)?.amount,
+        };
+      } finally {
+        await fresh.close();
+      }
+    };
+    expect(await opening(false)).toEqual({ balance: 5700, ledger: 5700, opening: 5000 });
+    // The protection off: the credit is in the ledger read but not in the balance read.
+    expect(await opening(true)).toEqual({ balance: 5700, ledger: 5000, opening: 4300 });
   }, 30_000);
 });

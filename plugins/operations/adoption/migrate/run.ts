@@ -7,7 +7,7 @@ import { sanitizedUsers, USER_COLLECTION, USER_INDEXES } from "../../../features
 import { LEDGER_COLLECTION, WALLET_INDEXES } from "../../../features/wallet";
 import { readBalance } from "../balance-value";
 import { inBatches } from "../batches";
-import { ledgerSettled, ledgerSums } from "../ledger-sum";
+import { type LedgerSums, ledgerSums } from "../ledger-sum";
 import { openingEntry } from "./opening-entry";
 import { planUserFix, type Refusal } from "./user-fix";
 
@@ -31,6 +31,10 @@ export interface MigrateOptions {
   /** Ignore a checkpoint left by a killed run and start from the first user. */
   restart?: boolean;
   progress?: (line: string) => void;
+  /** Test only: runs between the first user read and the ledger read of an opening snapshot. */
+  betweenSnapshotReads?: () => Promise<void>;
+  /** Test only (refused unless NODE_ENV=test): skip the snapshot's version comparison. */
+  unprotectedSnapshot?: boolean;
 }
 
 export interface MigrationReport {
@@ -67,6 +71,8 @@ export async function runMigration(
   ctx: PluginContext,
   opts: MigrateOptions = {},
 ): Promise<MigrationReport> {
+  if (opts.unprotectedSnapshot && ctx.config.NODE_ENV !== "test")
+    throw new Error("unprotectedSnapshot is a test-only switch (NODE_ENV=test)");
   const batchSize = opts.batchSize ?? 500;
   const say = opts.progress ?? (() => {});
   const dryRun = opts.dryRun ?? false;
@@ -109,7 +115,7 @@ export async function runMigration(
     for (const [i, d] of batch.entries()) if (!fixed[i]) unfixed.set(d._id.toHexString(), d._id);
     if (ledgerReady) {
       const ids = batch.map((d) => d._id);
-      for (const id of await openBatch(ctx, ids, dryRun, report, MAX_ATTEMPTS))
+      for (const id of await openBatch(ctx, ids, report, MAX_ATTEMPTS, { ...opts, dryRun }))
         unopened.set(id.toHexString(), id);
     }
     seen += batch.length;
@@ -280,31 +286,36 @@ async function settleAside(
     }
   }
   if (!ledgerReady) return;
-  for (const id of await openBatch(ctx, [...toOpen.values()], opts.dryRun, report, FINAL_ATTEMPTS))
+  for (const id of await openBatch(ctx, [...toOpen.values()], report, FINAL_ATTEMPTS, opts))
     inFlight(id.toHexString(), "balance kept changing; run the migration again");
 }
 
 /**
  * Opening-balance entries for a batch, from a consistent snapshot: the users (read 1), their
- * ledgers, the users again (read 2). A balance change moves `version` (its `$inc` is a hooked
- * write) and keeps its opId in `pendingOps` until its entry is applied, so when read 1 and read 2
- * agree on the version and every pending op is applied in the ledger read between them, balance
- * and ledger describe the same moment. Users caught mid-change are read again, `rounds` times;
- * those still moving are returned, nothing written for them.
+ * ledgers, the users again (read 2). Every balance change lands in one hooked update that moves
+ * the balance, bumps `version` and pushes the op into `ledgerOutbox`; the drain then writes the
+ * applied ledger row before it pulls the op from the outbox (a raw write: no version bump). So
+ * when both reads agree on the version, no op landed in between, every applied row read belongs
+ * to an op already in read 1's balance, and that balance is those rows plus read 1's outbox ops
+ * not yet applied. Pending intent rows do not count either way: an op is in the balance only once
+ * it is in the outbox. Users caught mid-change are read again, `rounds` times; those still moving
+ * are returned, nothing written for them.
  */
 async function openBatch(
   ctx: PluginContext,
   ids: ObjectId[],
-  dryRun: boolean,
   report: MigrationReport,
   rounds: number,
+  opts: MigrateOptions & { dryRun: boolean },
 ): Promise<ObjectId[]> {
+  const { dryRun } = opts;
   const raw = ctx.stores.db.collection(USER_COLLECTION);
-  const projection = { version: 1, wallet: 1, pendingOps: 1, createdAt: 1 } as const;
+  const projection = { version: 1, wallet: 1, ledgerOutbox: 1, createdAt: 1 } as const;
   let todo = ids;
   for (let round = 0; round < rounds && todo.length > 0; round++) {
     if (round > 0) await backoff(round);
     const first = await raw.find({ _id: { $in: todo } }, { projection });
+    await opts.betweenSnapshotReads?.();
     const sums = await ledgerSums(ctx.stores.db, todo);
     const second = new Map(
       (await raw.find({ _id: { $in: todo } }, { projection: { version: 1 } })).map((d) => [
@@ -319,11 +330,11 @@ async function openBatch(
       if (balance.kind !== "minor") continue; // refused (or left) by fixUser already
       const later = second.get(id);
       if (!later) continue;
-      if (later.version !== u.version || !ledgerSettled(u, sums)) {
+      if (later.version !== u.version && !opts.unprotectedSnapshot) {
         again.push(u._id);
         continue;
       }
-      const diff = balance.minor - (sums.applied.get(id) ?? 0);
+      const diff = balance.minor - (sums.applied.get(id) ?? 0) - notYetLedgered(u, sums);
       if (diff === 0) continue;
       if (sums.opened.has(id)) {
         report.refused.push({
@@ -350,4 +361,13 @@ async function openBatch(
     todo = again;
   }
   return todo;
+}
+
+/** The ops a user document's `ledgerOutbox` holds whose ledger row was not applied yet. */
+function notYetLedgered(user: Record<string, unknown>, sums: LedgerSums): number {
+  const box = Array.isArray(user.ledgerOutbox) ? user.ledgerOutbox : [];
+  let sum = 0;
+  for (const e of box as { opId?: unknown; amount?: unknown }[])
+    if (!sums.appliedOps.has(String(e.opId))) sum += Number(e.amount);
+  return sum;
 }
