@@ -162,7 +162,7 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       body: text,
       targets: [
         {
-          left: "one Redis round trip as the floor's, but four commands against its one MGET — the user, write-behind's overlay (an explicit pipeline on standalone: its own socket write per request) and the two lists, each with ioredis's per-command timer — and the app-wide middleware (request id, secure headers, body limit, stale and read-your-writes scopes, lastSeen), which alone halves the floor (breakdown below)",
+          left: "per-request CPU, not round trips (64 connections on 2 shared cores: CPU-bound; /users/me now needs one round trip as the floor does, two with listings): four Redis commands against the floor's one MGET — the user, write-behind's overlay (an explicit pipeline on standalone, its own socket write) and the two lists, each with ioredis's per-command timer — then the session check and the app-wide middleware (request id, secure headers, body limit, stale and read-your-writes scopes, lastSeen; breakdown below)",
           name: "HTTP cached profile ≥ 0.7× bare route",
           value: fmt.ratio(ratio),
           target: "≥ 0.70×",

@@ -44,16 +44,22 @@ const parseEntry = (raw: string): ListEntry | null => {
 export class OwnerList {
   private readonly ttl: number;
   private readonly field: string;
+  // Children bound once: a hit pays no label lookup.
+  private readonly hit: { inc(): void };
+  private readonly miss: { inc(): void };
 
   constructor(
     readonly declaration: OwnerListDeclaration,
     private readonly ctx: PluginContext,
     private readonly core: CacheCore,
     private readonly versions: ListVersions,
-    private readonly metrics: ListMetrics,
+    metrics: ListMetrics,
   ) {
     this.ttl = declaration.ttlSeconds ?? DEFAULT_LIST_TTL_SECONDS;
     this.field = declaration.pick ?? "_id";
+    const labels = { collection: declaration.collection };
+    this.hit = metrics.hits.labels(labels);
+    this.miss = metrics.misses.labels(labels);
   }
 
   get name(): string {
@@ -72,13 +78,12 @@ export class OwnerList {
   async read(owner: string): Promise<ListRead> {
     const hex = idHex(owner);
     if (hex === null) return { ids: await this.query(owner), version: null, source: "db" };
-    const labels = { collection: this.declaration.collection };
     if (this.core.breaker.allows()) {
       try {
         const raw = await this.core.breaker.run(() => this.ctx.stores.cache.get(this.key(hex)));
         const entry = raw === null ? null : parseEntry(raw);
         if (entry) {
-          this.metrics.hits.inc(labels);
+          this.hit.inc();
           if (this.core.mongoDegraded()) markStale();
           return { ids: entry.ids, version: entry.version, source: "cache" };
         }
@@ -86,7 +91,7 @@ export class OwnerList {
         this.core.redisError(err);
       }
     }
-    this.metrics.misses.inc(labels);
+    this.miss.inc();
     return this.load(hex);
   }
 
