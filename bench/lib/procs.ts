@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { freePort } from "../../test/support/free-port";
@@ -25,10 +26,22 @@ export async function spawnServer(
   env: Record<string, string>,
   readyPath = "/health",
   root = ROOT,
+  preload: readonly string[] = [],
 ): Promise<ChildServer> {
   const port = await freePort();
   const proc = Bun.spawn(
-    ["bash", "-c", 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun run "$0"', join(root, script)],
+    [
+      "bash",
+      "-c",
+      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun "$@"',
+      "bun",
+      "run",
+      ...(process.env.HS_PROF && root === ROOT
+        ? ["--cpu-prof-md", "--cpu-prof-dir=/tmp/hs-prof"]
+        : []),
+      ...preload.flatMap((p) => ["--preload", p]),
+      join(root, script),
+    ],
     {
       cwd: root,
       env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" },
@@ -92,18 +105,22 @@ export function appEnv(env: BenchEnv): Record<string, string> {
 }
 
 /**
- * The real server entry (app/server.ts) on the bench's redis-server and MongoDB test server;
- * `root`: another checkout's (a baseline, lib/baseline.ts).
+ * The real server entry (app/server.ts; src/server.ts in checkouts from before the tree by
+ * purpose) on the bench's redis-server and MongoDB test server; `root`: another checkout's (a
+ * baseline, lib/baseline.ts). `preload`: bench-only modules loaded first (servers/gc-signal.ts).
  */
 export function spawnApp(
   env: BenchEnv,
   extra: Record<string, string> = {},
   root = ROOT,
+  preload: readonly string[] = [],
 ): Promise<ChildServer> {
+  const entry = existsSync(join(root, "app/server.ts")) ? "app/server.ts" : "src/server.ts";
   return spawnServer(
-    "app/server.ts",
+    entry,
     { ...appEnv(env), METRICS_ENABLED: "true", ...extra },
     "/health",
     root,
+    preload,
   );
 }

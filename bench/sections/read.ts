@@ -1,4 +1,5 @@
 import { ObjectId } from "bson";
+import { writeBehindKeys } from "../../plugins/cache/write-behind/keys";
 import type { SanitizedUser } from "../../plugins/features/users";
 import { floorRedis, rawMongo, seedBenchUser, startEnv } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
@@ -51,6 +52,17 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const hit = (w: number) => svc.getUserWithSync(w === 0 ? user.id : hitUsers[w]!.id);
     const floor = (c: typeof floorOn) => async (w: number) =>
       JSON.parse((await c.get(w === 0 ? key : hitKeys[w]!)) as string);
+    // What a user read must do since write-behind (SPEC: queued lastSeenAt changes are seen at
+    // once): the entry and the user's overlay hash, two commands in one auto-pipelined write.
+    const wb = writeBehindKeys(stack.config.CACHE_PREFIX);
+    const overlayKeys = [user, ...hitUsers.slice(1)].map((u) => wb.overlay("users", u.id));
+    const floorOverlay = async (w: number) => {
+      const [entry, overlay] = await Promise.all([
+        floorOn.get(w === 0 ? key : hitKeys[w]!),
+        floorOn.hgetall(overlayKeys[w]!),
+      ]);
+      return [JSON.parse(entry as string), overlay];
+    };
 
     type Run = Record<string, LoadResult>;
     const runs: Run[] = [];
@@ -64,10 +76,18 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
         ],
         ["ours1", () => closedLoop(hit, { concurrency: 1, durationMs: d, warmupMs: warm })],
         [
+          "floorOv1",
+          () => closedLoop(floorOverlay, { concurrency: 1, durationMs: d, warmupMs: warm }),
+        ],
+        [
           "floor64",
           () => closedLoop(floor(floorOn), { concurrency: 64, durationMs: d, warmupMs: warm }),
         ],
         ["ours64", () => closedLoop(hit, { concurrency: 64, durationMs: d, warmupMs: warm })],
+        [
+          "floorOv64",
+          () => closedLoop(floorOverlay, { concurrency: 64, durationMs: d, warmupMs: warm }),
+        ],
         [
           "floorOff64",
           () => closedLoop(floor(floorOff), { concurrency: 64, durationMs: d, warmupMs: warm }),
@@ -124,7 +144,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
         (w) => engine.getCached(w === 0 ? user.id : hitUsers[w]!.id),
       ],
       [
-        "cache.users.get(id) (+ id check, hit counter, stale mark)",
+        "cache.users.get(id) (+ id check, hit counter, stale mark, write-behind's overlay: HGETALL + merge)",
         (w) => users.get(w === 0 ? user.id : hitUsers[w]!.id),
       ],
       ["getUserWithSync (the SPEC §2 name for cache.users.get)", hit],
@@ -151,6 +171,12 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const ratioRuns = (a: string, b: string) => runs.map((r) => r[a]!.opsPerSec / r[b]!.opsPerSec);
     const r1 = ratioRuns("ours1", "floor1");
     const r64 = ratioRuns("ours64", "floor64");
+    const r1Ov = ratioRuns("ours1", "floorOv1");
+    const r64Ov = ratioRuns("ours64", "floorOv64");
+    const range = (xs: number[]) =>
+      `${fmt.ratio(median(xs))} (${minMax(xs)
+        .map((v) => v.toFixed(2))
+        .join("–")})`;
     const rMiss = ratioRuns("miss64", "missFloor64");
     const row = (label: string, name: string, ratio?: number[]) => [
       label,
@@ -173,11 +199,18 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
           ["**1 in flight (sequential)**", "", "", "", ""],
           row("floor: redis.get + JSON.parse", "floor1"),
           row("getUserWithSync, hit", "ours1", r1),
+          row("floor of the same two reads: get + hgetall of the overlay, JSON.parse", "floorOv1"),
+          ["getUserWithSync, hit / that floor", "", "", "", range(r1Ov)],
           row("getUserWithSync, miss (MongoDB + fill)", "miss1"),
           ["**64 in flight**", "", "", "", ""],
           row("floor: redis.get + JSON.parse (auto-pipelining on)", "floor64"),
           row("floor, auto-pipelining off", "floorOff64"),
           row("getUserWithSync, hit", "ours64", r64),
+          row(
+            "floor of the same two reads: get + hgetall of the overlay (auto-pipelined), JSON.parse",
+            "floorOv64",
+          ),
+          ["getUserWithSync, hit / that floor", "", "", "", range(r64Ov)],
           row(
             "floor miss: driver findOne + SET of the JSON (64 users; a DEL before each)",
             "missFloor64",
@@ -205,16 +238,17 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       targets: [
         {
           name: "hit ≥ 0.9× raw floor at 64 in flight",
-          value: fmt.ratio(median(r64)),
+          value: `${range(r64)}; ${range(r64Ov)} of the get + hgetall floor`,
           target: "≥ 0.90×",
           met: median(r64) >= 0.9,
-          left: "the engine's read over the adapter (breakdown in section 1: hook phases, breaker, sanitize, metrics) and ioredis's per-command timeout timer, which the floor client does not set (a shared deadline timer was tried and measured, then kept out: its coarser deadlines broke a 150 ms-timeout test)",
+          left: "a user read is two Redis commands since write-behind (the entry and its lastSeenAt overlay, SPEC: queued changes seen at once) against the floor's one; against a floor doing the same two reads the gap is the engine and the overlay merge (breakdown in section 1). Reaching 0.9× of one GET needs the overlay read inside the entry's command (one script returning both), a change to the engine's read and the write-behind presenter",
         },
         {
           name: "hit p50 sequential within 10 % of the floor's",
-          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs: ${fmt.ratio(p50seq / med("floor1", "p50Us"))})`,
+          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs: ${fmt.ratio(p50seq / med("floor1", "p50Us"))}; get + hgetall floor ${fmt.us(med("floorOv1", "p50Us"))} µs)`,
           target: "≤ 1.10×",
           met: p50seq <= 1.1 * med("floor1", "p50Us"),
+          left: "the overlay's HGETALL beside the entry's GET (one round trip, two commands' client and server work), as at 64 in flight",
         },
         {
           name: "miss ≥ 0.7× findOne + SET floor at 64 in flight",

@@ -43,7 +43,15 @@ export function eventsHandler(
     }
   }
 
-  const onDelivered = () => delivered.inc();
+  // One counter update per fan-out, not per stream: an event to 10k streams is one inc(10000).
+  let uncounted = 0;
+  const count = () => {
+    delivered.inc(uncounted);
+    uncounted = 0;
+  };
+  const onDelivered = () => {
+    if (uncounted++ === 0) queueMicrotask(count);
+  };
   /**
    * Built outside the request handler's scope: a stream lives for hours, and closures made in
    * the handler would keep the whole request (its context, headers, middleware frames) alive.

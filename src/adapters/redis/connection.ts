@@ -1,5 +1,6 @@
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors";
+import { enforceDeadlines } from "./deadlines";
 import type { RedisAuth, RedisTopology } from "./topology";
 
 /** A single server (standalone or found through Sentinel) or a Redis Cluster. */
@@ -36,11 +37,14 @@ export function reconnectDelay(attempt: number): number {
 
 /**
  * Command connection: no offline queue and no retries, so a down Redis fails fast instead of
- * piling up requests; every command carries `commandTimeout`, so a hung one fails in time.
+ * piling up requests; every command has a deadline, so a hung one fails in time (one timer per
+ * connection, deadlines.ts; a cluster keeps ioredis's per-command `commandTimeout`).
  */
 export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
-  const client = connectTo(topologyOf(opts), {
-    commandTimeout: opts.timeoutMs,
+  const topology = topologyOf(opts);
+  const perConnection = topology.mode !== "cluster";
+  const client = connectTo(topology, {
+    ...(perConnection ? {} : { commandTimeout: opts.timeoutMs }),
     connectTimeout: connectTimeout(opts.timeoutMs),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -48,6 +52,7 @@ export function createCommandClient(opts: RedisAdapterOptions): RedisClient {
     retryStrategy: reconnectDelay,
   });
   client.on("error", opts.onError ?? noop);
+  if (client instanceof Redis) enforceDeadlines(client, opts.timeoutMs);
   return client;
 }
 
@@ -163,7 +168,7 @@ export function unavailable(cause: unknown): StoreUnavailableError {
   return cause instanceof StoreUnavailableError ? cause : new StoreUnavailableError("redis", cause);
 }
 
-/** For calls that `commandTimeout` does not bound (waiting on the subscriber, on QUIT). */
+/** For calls that command deadlines do not bound (waiting on the subscriber, on QUIT). */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -95,9 +95,10 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * Standalone and Sentinel: one GET per key in one pipeline (one round trip). Cluster: one GET
-   * per key too, which auto-pipelining batches per node: MGET cannot span slots, and grouping by
-   * slot would rarely put two user keys together (16384 slots).
+   * Standalone and Sentinel: one MGET. Cluster: one GET per key, which auto-pipelining batches
+   * per node: MGET cannot span slots, and grouping by slot would rarely put two user keys
+   * together (16384 slots). Not an explicit pipeline: that is a socket write of its own, where
+   * auto-pipelined commands of the same tick share one (profiled on the hit path).
    */
   mget(keys: readonly string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
@@ -106,8 +107,7 @@ export class RedisCacheStore implements CacheStore {
       this.fenced(keys, async () => {
         if (client instanceof Cluster)
           return (await Promise.all(keys.map((k) => client.get(k)))).map(live);
-        const replies = await client.pipeline(keys.map((k) => ["get", k])).exec();
-        return unwrap<string | null>(replies).map(live);
+        return (await client.mget(keys as string[])).map(live);
       }),
     );
   }
@@ -139,13 +139,24 @@ export class RedisCacheStore implements CacheStore {
    * acknowledgements → StoreUnavailableError, and the caller records the repair.
    */
   private async replicated<T>(command: (string | number)[]): Promise<T> {
-    if (this.waitReplicas === 0) {
-      const [reply] = unwrap<T>(await this.client.pipeline([command]).exec());
-      return reply as T;
-    }
+    // No WAIT: the command alone, auto-pipelined (an explicit pipeline is a socket write of its own).
+    if (this.waitReplicas === 0) return this.send<T>(command);
     const [reply, acks] = unwrap<unknown>(await this.client.pipeline(this.waited(command)).exec());
     this.requireAcks(acks);
     return reply as T;
+  }
+
+  /** A command by name (a built-in or one of the scripts defined on the client). */
+  private send<T>(command: (string | number)[]): Promise<T> {
+    const [name, ...args] = command;
+    const methods = this.client as unknown as Record<
+      string,
+      (...a: (string | number)[]) => Promise<T>
+    >;
+    return (methods[name as string] as (...a: (string | number)[]) => Promise<T>).apply(
+      this.client,
+      args,
+    );
   }
 
   private waited(...commands: (string | number)[][]): (string | number)[][] {
@@ -214,7 +225,8 @@ export class RedisCacheStore implements CacheStore {
   }
 
   /**
-   * Per-key DELs: one pipeline on a single server, auto-pipelined per node on Cluster (as `mget`).
+   * One DEL on a single server (per-key DELs in one pipeline when WAITed), per-key DELs
+   * auto-pipelined per node on Cluster (as `mget`).
    * Replicated (`WAIT`) like a versioned write: emptying a key is how writes and invalidations
    * retire an entry, and a DEL lost in a failover would bring the older entry back.
    */
@@ -232,7 +244,7 @@ export class RedisCacheStore implements CacheStore {
         const replies = unwrap<number>(await client.pipeline(this.waited(...dels)).exec());
         this.requireAcks(replies.pop());
         counts = replies;
-      } else counts = unwrap<number>(await client.pipeline(dels).exec());
+      } else return client.del(...keys);
       return counts.reduce((sum, n) => sum + n, 0);
     });
   }
@@ -315,18 +327,15 @@ export class RedisCacheStore implements CacheStore {
     return this.run(async () => pairs(await this.scripted.hashAccumulate(key, ...args)));
   }
 
-  /** One HGETALL per key: a pipeline on one server, auto-pipelined per node on Cluster. */
+  /** One HGETALL per key (see below). */
   hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     const client = this.client;
+    // One HGETALL per key, auto-pipelined with the reads of the same tick (a user read's GET and
+    // its overlay's HGETALL leave in one socket write; an explicit pipeline would be a second).
     return this.run(async () => {
-      const hashes =
-        client instanceof Cluster
-          ? await Promise.all(keys.map((k) => client.hgetall(k)))
-          : unwrap<Record<string, string>>(
-              await client.pipeline(keys.map((k) => ["hgetall", k])).exec(),
-            );
-      return hashes.map((h) => (Object.keys(h).length === 0 ? null : h));
+      const hashes = await Promise.all(keys.map((k) => client.hgetall(k)));
+      return hashes.map((h) => (isEmpty(h) ? null : h));
     });
   }
 
@@ -464,6 +473,11 @@ export class RedisCacheStore implements CacheStore {
 
 const fencedOff = () =>
   new StoreUnavailableError("redis", new Error("Redis failed over: reads wait for the repair"));
+
+function isEmpty(h: Record<string, string>): boolean {
+  for (const _ in h) return false;
+  return true;
+}
 
 /** HGETALL-shaped flat reply → object. */
 function pairs(flat: string[]): Record<string, string> {
