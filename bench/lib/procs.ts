@@ -36,9 +36,6 @@ export async function spawnServer(
       'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec bun "$@"',
       "bun",
       "run",
-      ...(process.env.HS_PROF && root === ROOT
-        ? ["--cpu-prof-md", "--cpu-prof-dir=/tmp/hs-prof"]
-        : []),
       ...preload.flatMap((p) => ["--preload", p]),
       join(root, script),
     ],
