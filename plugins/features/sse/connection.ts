@@ -1,4 +1,5 @@
 import type { AuthUser } from "../../../src/core/app-env";
+import type { Expiring, Expiry } from "./expiries";
 import { frameOf, rawFrame, type UserEvent } from "./sse-event";
 
 export type CloseReason =
@@ -14,9 +15,6 @@ export type CloseReason =
 /** With the default 15 s heartbeat, a session check a minute per stream (one cache read). */
 const SESSION_CHECK_HEARTBEATS = 4;
 
-/** setTimeout's longest delay (~24.8 days); a longer session is re-armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Frames the response body may hold beyond what the server has taken from it; further frames wait
  * in the connection's own bounded backlog. Small: what counts against SSE_MAX_QUEUE is the backlog.
@@ -25,6 +23,10 @@ const BODY_HIGH_WATER_MARK = 4;
 
 const HEARTBEAT = rawFrame(": heartbeat\n\n");
 
+/**
+ * What every stream of a handler shares (one object for all of them: a stream holds no closures
+ * of its own beyond its slot's release).
+ */
 export interface ConnectionOptions {
   /** Frames waiting for a slow socket beyond this drop the connection (SSE_MAX_QUEUE). */
   maxQueue: number;
@@ -33,7 +35,7 @@ export interface ConnectionOptions {
    * (no event announces it) or a logout whose event was lost still ends the stream. false closes
    * it; a failed check (stores down) keeps it, since only a known refusal may deny.
    */
-  sessionValid?: () => Promise<boolean>;
+  sessionValid?: (user: AuthUser) => Promise<boolean>;
   /** Reconnect delay suggested to EventSource. */
   retryMs: number;
   onDelivered(): void;
@@ -48,10 +50,11 @@ const FINAL_FRAME_TIMEOUT_MS = 250;
  * is handed to the body while the server keeps taking them, otherwise it waits in a bounded
  * backlog, because a client that does not read would otherwise make us hold every event
  * published while it stalls. Overflow closes the stream; EventSource reconnects with
- * Last-Event-ID and replays what it missed, which costs less than buffering. Heartbeats come
- * from the hub's one timer (`beat`), so an idle stream holds no timer of its own.
+ * Last-Event-ID and replays what it missed, which costs less than buffering. Heartbeats and
+ * credential expiry come from the hub's timers (`beat`, `expire`), so an idle stream holds no
+ * timer of its own; the connection is its body's underlying source (start, pull, cancel).
  */
-export class SseConnection {
+export class SseConnection implements Expiring {
   readonly body: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private backlog: Uint8Array[] = [];
@@ -66,45 +69,42 @@ export class SseConnection {
   private wroteSinceBeat = false;
   /** Spread so a hub's streams do not all check their session on the same heartbeat. */
   private beats = Math.floor(Math.random() * SESSION_CHECK_HEARTBEATS);
-  private expiry: ReturnType<typeof setTimeout> | undefined;
+  /** Set by the hub when the credential has an expiry (SseHub.add). */
+  expiry: Expiry | undefined;
 
   constructor(
     readonly user: AuthUser,
     private readonly opts: ConnectionOptions,
+    /** Gives back what opening the stream took (its address slot); called once, on close. */
+    private readonly release: () => void = () => {},
   ) {
-    this.body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: () => this.flush(),
-        cancel: () => this.close("client-gone"),
-      },
-      { highWaterMark: BODY_HIGH_WATER_MARK },
-    );
-    if (user.exp !== undefined) this.armExpiry(user.exp * 1000);
+    this.body = new ReadableStream<Uint8Array>(this, { highWaterMark: BODY_HIGH_WATER_MARK });
     // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
     this.write(rawFrame(`retry: ${opts.retryMs}\n: connected\n\n`));
+  }
+
+  /** The body's underlying source: called by ReadableStream, not by us. */
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.controller = controller;
+  }
+
+  pull(): void {
+    this.flush();
+  }
+
+  cancel(): void {
+    this.close("client-gone");
+  }
+
+  /** The credential that opened the stream expired (the hub's expiry timer). */
+  expire(): void {
+    this.close("expired");
   }
 
   /** False once the account's session moved on from the one this stream was opened with. */
   matchesSession(s: { tokenVersion: number; role: string }): boolean {
     if (this.user.role === "admin" && s.role !== "admin") return false;
     return s.tokenVersion <= (this.user.tv ?? 0);
-  }
-
-  /** A stream is a use of its credential: it ends when the credential does. */
-  private armExpiry(atMs: number): void {
-    const left = Math.max(0, atMs - Date.now());
-    // Never closes synchronously: the constructor's caller registers the connection first.
-    this.expiry = setTimeout(
-      () => {
-        if (Date.now() >= atMs) this.close("expired");
-        else this.armExpiry(atMs);
-      },
-      Math.min(left, MAX_TIMER_MS),
-    );
-    this.expiry.unref?.();
   }
 
   get closed(): boolean {
@@ -120,7 +120,7 @@ export class SseConnection {
     if (!this.wroteSinceBeat && this.backlog.length === 0) this.write(HEARTBEAT);
     this.wroteSinceBeat = false;
     if (++this.beats % SESSION_CHECK_HEARTBEATS === 0 && this.opts.sessionValid)
-      this.opts.sessionValid().then(
+      this.opts.sessionValid(this.user).then(
         (valid) => {
           if (!valid) this.close("revoked");
         },
@@ -160,9 +160,10 @@ export class SseConnection {
   close(reason: CloseReason): void {
     if (this.closed) return;
     this.closedWith = reason;
-    clearTimeout(this.expiry);
+    this.expiry?.cancel();
     this.held = undefined;
     this.opts.onClosed(this, reason);
+    this.release();
     if (reason === "slow-client" || reason === "client-gone") {
       this.backlog = [];
       this.end();

@@ -2,6 +2,7 @@ import { LRUCache } from "lru-cache";
 import type { Logger } from "../../../src/core/logger";
 import type { BusMessage } from "../../../src/core/ports/event-bus";
 import type { CloseReason, SseConnection } from "./connection";
+import { Expiries } from "./expiries";
 import type { SseMetrics } from "./metrics";
 import { toUserEvent } from "./sse-event";
 
@@ -17,6 +18,8 @@ export class SseHub {
   private readonly all = new Set<SseConnection>();
   /** One heartbeat timer for every stream of the instance, started with the first one. */
   private heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** Every stream's credential expiry, on one timer: a stream is a use of its credential. */
+  private readonly expiries = new Expiries();
 
   constructor(
     private readonly opts: {
@@ -45,6 +48,8 @@ export class SseHub {
     }, this.opts.heartbeatMs);
     this.heartbeat.unref?.();
     if (conn.user.role === "admin") this.admins.add(conn);
+    // Never closes synchronously, even when already expired: the caller still returns the body.
+    if (conn.user.exp !== undefined) conn.expiry = this.expiries.at(conn.user.exp * 1000, conn);
     this.opts.metrics.sseClients.inc();
     while (set.size > this.opts.maxPerUser) {
       const oldest = set.values().next().value;
@@ -92,5 +97,6 @@ export class SseHub {
       for (const conn of [...set]) conn.close("shutdown");
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.expiries.stop();
   }
 }

@@ -6,7 +6,7 @@ import type { PluginContext } from "../../../src/core/plugin";
 import { eventsTopic } from "../../cache/events";
 import type { AuthService } from "../auth";
 import type { AddressSlots } from "./address-slots";
-import { SseConnection } from "./connection";
+import { type ConnectionOptions, SseConnection } from "./connection";
 import type { SseHub } from "./hub";
 import { sseMetrics } from "./metrics";
 import type { eventsRoute } from "./sse.routes";
@@ -55,19 +55,17 @@ export function eventsHandler(
   /**
    * Built outside the request handler's scope: a stream lives for hours, and closures made in
    * the handler would keep the whole request (its context, headers, middleware frames) alive.
+   * One options object for every stream (ConnectionOptions).
    */
-  function openConnection(caller: AuthUser, release: () => void): SseConnection {
-    return new SseConnection(caller, {
-      maxQueue: ctx.config.SSE_MAX_QUEUE,
-      sessionValid: () => auth.isSessionCurrent(caller),
-      retryMs: RETRY_MS,
-      onDelivered,
-      onClosed: (cn, reason) => {
-        hub.remove(cn, reason);
-        release();
-      },
-    });
-  }
+  const options: ConnectionOptions = {
+    maxQueue: ctx.config.SSE_MAX_QUEUE,
+    sessionValid: (user) => auth.isSessionCurrent(user),
+    retryMs: RETRY_MS,
+    onDelivered,
+    onClosed: (cn, reason) => hub.remove(cn, reason),
+  };
+  const openConnection = (caller: AuthUser, release: () => void) =>
+    new SseConnection(caller, options, release);
 
   return async function streamEvents(c) {
     const query = c.req.valid("query");
