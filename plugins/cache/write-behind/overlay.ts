@@ -59,9 +59,10 @@ export function withOverlay<T extends Record<string, unknown>>(
   overlay: Record<string, string> | null,
   spec: Declared,
 ): T {
+  // Nothing queued (the common read): no copy, and none at all without bookkeeping to drop.
+  if (!overlay) return withoutBookkeeping(doc);
   const out: Record<string, unknown> = { ...doc };
   delete out[BOOKKEEPING_FIELD];
-  if (!overlay) return out as T;
   for (const [f, n] of Object.entries(pendingCounts(doc, overlay, spec)))
     out[f] = numberOr0(out[f]) + n;
   for (const f of spec.latest) {
