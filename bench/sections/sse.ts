@@ -251,7 +251,7 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
         bare,
       ],
       [`before (${ref.slice(0, 7)}: hono streamSSE, a timer per stream)`, before],
-      ["now (pre-encoded frames, one heartbeat timer)", now],
+      ["now (pre-encoded frames, one heartbeat and one expiry timer for all streams)", now],
     ] as const) {
       rows.push([`**${name}**`, "", "", "", "", "", "", "", ""]);
       for (const r of side.rows)
