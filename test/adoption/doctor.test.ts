@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { runDoctor } from "../../plugins/operations/adoption/doctor/scan";
+import { createUserSanitizer } from "../../plugins/cache/sanitize";
+import { type DoctorReport, runDoctor } from "../../plugins/operations/adoption/doctor/scan";
 import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-store";
 import { appWithLogs } from "../onboarding/log-capture";
 import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
@@ -17,7 +18,7 @@ const dbName = `cs_test_adopt_${Math.random().toString(36).slice(2, 8)}`;
 beforeAll(async () => {
   if (!process.env.MONGO_URL) mongo = await startMongoWire();
   url = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
-  fixture = await writeLegacyDatabase(url, dbName);
+  fixture = await writeLegacyDatabase(url, dbName, undefined, { nestedSecrets: true });
   db = await MongoDocumentStore.connect({ url, dbName, timeoutMs: 5000 });
 });
 afterAll(async () => {
@@ -34,6 +35,49 @@ describe("bun run doctor on a database the original app wrote", () => {
     expect(counts["user.ledger.in-flight"]).toBe(0);
     expect(report.scanned.users).toBe(fixture.users);
     expect(report.ok).toBe(false);
+  });
+});
+
+describe("sensitive-looking fields, at any depth", () => {
+  const tally = (report: DoctorReport, check: string) => {
+    const out: Record<string, number> = {};
+    for (const f of report.findings)
+      if (f.check === check) out[f.detail ?? ""] = (out[f.detail ?? ""] ?? 0) + 1;
+    return out;
+  };
+
+  test("reported by dotted path wherever the sanitizer would let them through", async () => {
+    const report = await runDoctor(db);
+    // `twoFA.secret` and `refreshTokens.token` are not there: every user has them, under
+    // top-level fields the sanitizer hides whole.
+    expect(tally(report, "user.field.sensitive-name")).toEqual({
+      resetPasswordToken: 6,
+      apiSecret: 6,
+      "auth.refreshTokens": 4,
+      "security.totp.secret": 4,
+      "devices.pushToken": 4,
+    });
+    expect(tally(report, "user.field.code-name")).toEqual({
+      referralCode: 4,
+      "security.recoveryCodes": 4,
+    });
+  });
+
+  test("one list: SENSITIVE_FIELDS means to the doctor what it means to the sanitizer", async () => {
+    // A top-level name hides its whole subtree; a dotted name hides nothing (the sanitizer hides
+    // top-level fields only), so what it names is still shown, hence still reported.
+    const report = await runDoctor(db, { sensitive: ["auth", "security.totp", "apiSecret"] });
+    expect(tally(report, "user.field.sensitive-name")).toEqual({
+      resetPasswordToken: 6,
+      "security.totp.secret": 4,
+      "devices.pushToken": 4,
+    });
+    const nested = await db.collection("users").findOne({ "auth.provider": "google" });
+    const shown = createUserSanitizer(["auth", "security.totp", "apiSecret"])(
+      nested as Record<string, unknown>,
+    ) as unknown as Record<string, unknown>;
+    expect(shown.auth).toBeUndefined();
+    expect((shown.security as { totp?: { secret?: string } }).totp?.secret).toStartWith("nested-");
   });
 });
 

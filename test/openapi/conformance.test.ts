@@ -4,8 +4,9 @@ import { defineCachedCollection } from "../../plugins/cache/cache-sync";
 import { ownsMongo, testOwning } from "../support/mongo-ownership";
 import { ownsRedis, type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack, type TestStack } from "../support/stack";
-import { ADMIN_ENV, type ApiBody, loginAdmin, registerUser } from "../support/users";
+import { ADMIN_ENV, loginAdmin, registerUser } from "../support/users";
 import { assertMoneyInvariants } from "../wallet/invariants";
+import { type CallOptions, type Contract, json, openContract, userPass } from "./contract";
 import {
   type OpenApiDoc,
   type Operation,
@@ -36,59 +37,11 @@ const UNPROVOKED: Record<string, string> = {
 };
 
 let stack: TestStack;
+let contract: Contract;
 let doc: OpenApiDoc;
 let ops: Map<string, Operation>;
 let checker: ResponseChecker;
-const seen = new Set<string>();
-const drift: string[] = [];
-let calls = 0;
-
-interface CallOptions {
-  params?: Record<string, string>;
-  query?: Record<string, string>;
-  body?: unknown;
-  /** Sent as is, with `contentType` (default application/json). */
-  raw?: string;
-  contentType?: string;
-  token?: string;
-  headers?: Record<string, string>;
-}
-
-/** Calls an operation by operationId at the document's path; checks the answer against it. */
-async function call(id: string, o: CallOptions = {}): Promise<{ status: number; body: unknown }> {
-  const op = ops.get(id);
-  if (!op) throw new Error(`no operation ${id} in the document`);
-  let path = op.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
-    const v = o.params?.[name];
-    if (v === undefined) throw new Error(`${id}: path parameter ${name} missing`);
-    return encodeURIComponent(v);
-  });
-  if (o.query) path += `?${new URLSearchParams(o.query)}`;
-  const headers: Record<string, string> = { ...o.headers };
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  let body: string | undefined;
-  if (o.raw !== undefined || o.body !== undefined) {
-    headers["content-type"] = o.contentType ?? "application/json";
-    body = o.raw ?? JSON.stringify(o.body);
-  }
-  const res = await stack.app.request(path, { method: op.method, headers, body });
-  const type = res.headers.get("content-type");
-  let parsed: unknown;
-  if (type?.includes("text/event-stream")) {
-    // An endless stream: its first frame is enough to know what it is.
-    const reader = res.body?.getReader();
-    const first = await reader?.read();
-    await reader?.cancel();
-    parsed = new TextDecoder().decode(first?.value ?? new Uint8Array());
-  } else if (type?.includes("json")) parsed = await res.json();
-  else parsed = await res.text();
-  calls++;
-  seen.add(`${id} ${res.status}`);
-  drift.push(...checker.check(op, res.status, type, parsed));
-  return { status: res.status, body: parsed };
-}
-
-const json = (body: unknown) => body as ApiBody;
+const call = (id: string, o?: CallOptions) => contract.call(id, o);
 
 let redis: RedisHarness;
 
@@ -104,9 +57,8 @@ beforeAll(async () => {
       MONGO_TIMEOUT_MS: 400,
     },
   });
-  doc = (await (await stack.app.request("/openapi.json")).json()) as OpenApiDoc;
-  ops = operations(doc);
-  checker = responseChecker(doc);
+  contract = await openContract(stack);
+  ({ doc, ops, checker } = contract);
 });
 afterAll(async () => {
   await stack?.close();
@@ -130,8 +82,9 @@ describe("/openapi.json describes the server", () => {
   });
 
   test("every operation, happy path and documented errors, answers as documented", async () => {
-    const api = (id: string, o?: CallOptions) => call(id, o);
+    const api = call;
     const adminToken = await loginAdmin(stack);
+    const { example } = contract;
 
     // ---- Operations
     expect((await api("getHealth")).status).toBe(200);
@@ -139,15 +92,13 @@ describe("/openapi.json describes the server", () => {
     expect((await api("getMetrics")).status).toBe(200);
 
     // ---- Auth: the happy path with the documented examples, then each refusal.
-    const regOp = ops.get("register")?.op.requestBody?.content["application/json"]?.example;
-    const loginExample = ops.get("login")?.op.requestBody?.content["application/json"]?.example;
-    const reg = await api("register", { body: regOp });
+    const reg = await api("register", { body: example("register") });
     expect(reg.status).toBe(201);
     const token = json(reg.body).data.token as string;
     const userId = json(reg.body).data.user.id as string;
-    expect((await api("register", { body: regOp })).status).toBe(409);
+    expect((await api("register", { body: example("register") })).status).toBe(409);
     expect((await api("register", { body: { email: "x" } })).status).toBe(400);
-    expect((await api("login", { body: loginExample })).status).toBe(200);
+    expect((await api("login", { body: example("login") })).status).toBe(200);
     expect(
       (await api("login", { body: { email: "ada@example.com", password: "nope" } })).status,
     ).toBe(401);
@@ -156,14 +107,9 @@ describe("/openapi.json describes the server", () => {
     expect(
       (await api("login", { body: { email: "limited@example.com", password: "x" } })).status,
     ).toBe(429);
-    expect((await api("getSseTicket", { token })).status).toBe(200);
 
-    // ---- Profile
-    expect((await api("getMe", { token })).status).toBe(200);
-    const patch = ops.get("updateMe")?.op.requestBody?.content["application/json"]?.example;
-    expect((await api("updateMe", { token, body: patch })).status).toBe(200);
-    expect((await api("updateMe", { token, body: { wallet: { balance: 1 } } })).status).toBe(400);
-    expect((await api("getUser", { params: { id: userId } })).status).toBe(200);
+    // ---- One user's data, every operation on it (shared with test/adoption/).
+    await userPass(contract, adminToken, { id: userId, token, balance: 0 });
     expect((await api("getUser", { params: { id: "nope" } })).status).toBe(400);
     const unknownId = new ObjectId().toHexString();
     expect((await api("getUser", { params: { id: unknownId } })).status).toBe(404);
@@ -195,23 +141,7 @@ describe("/openapi.json describes the server", () => {
     for (const id of ["getMe", "updateMe"])
       await api(id, { token: gone.token, body: id === "updateMe" ? { bio: "x" } : undefined });
 
-    // ---- Money: deposit → approve → withdrawal → approve; then each refusal.
-    const example = (id: string) =>
-      ops.get(id)?.op.requestBody?.content["application/json"]?.example;
-    const dep = await api("requestDeposit", { token, body: example("requestDeposit") });
-    expect(dep.status).toBe(201);
-    const depId = json(dep.body).data.id as string;
-    const approve = { params: { id: depId }, token: adminToken, body: example("approveDeposit") };
-    expect((await api("approveDeposit", approve)).status).toBe(200);
-    expect((await api("approveDeposit", approve)).status).toBe(409);
-    expect(
-      (await api("rejectDeposit", { ...approve, body: example("rejectDeposit") })).status,
-    ).toBe(409);
-    const dep2 = await api("requestDeposit", { token, body: { amount: 100, senderName: "Ada" } });
-    const reject = { params: { id: json(dep2.body).data.id }, token: adminToken };
-    expect((await api("rejectDeposit", { ...reject, body: example("rejectDeposit") })).status).toBe(
-      200,
-    );
+    // ---- Money beyond one user: the admin's float, and requests that do not exist.
     // Approving more than the admin's float holds: nothing moves, 409.
     const dep3 = await api("requestDeposit", {
       token,
@@ -221,64 +151,38 @@ describe("/openapi.json describes the server", () => {
       (await api("approveDeposit", { params: { id: json(dep3.body).data.id }, token: adminToken }))
         .status,
     ).toBe(409);
-
     // The admin's float: topped up once per idempotency key; the key reused for another amount is 409.
     const topUp = example("adminTopUp") as { amount: number; idempotencyKey: string };
     expect((await api("adminTopUp", { token: adminToken, body: topUp })).status).toBe(200);
     expect(
       (await api("adminTopUp", { token: adminToken, body: { ...topUp, amount: 1 } })).status,
     ).toBe(409);
-
-    const wd = await api("requestWithdrawal", { token, body: example("requestWithdrawal") });
-    expect(wd.status).toBe(201);
-    const wdApprove = { params: { id: json(wd.body).data.id }, token: adminToken, body: {} };
-    expect((await api("approveWithdrawal", wdApprove)).status).toBe(200);
-    expect((await api("approveWithdrawal", wdApprove)).status).toBe(409);
-    expect((await api("rejectWithdrawal", wdApprove)).status).toBe(409);
-    const big = { amount: 9_999_999, destination: "IBAN" };
-    expect((await api("requestWithdrawal", { token, body: big })).status).toBe(409);
-    const wd2 = await api("requestWithdrawal", { token, body: { amount: 1, destination: "X" } });
-    expect(
-      (await api("rejectWithdrawal", { params: { id: json(wd2.body).data.id }, token: adminToken }))
-        .status,
-    ).toBe(200);
-    // A withdrawal the balance covered when asked but not any more: 409, back to pending.
-    const wd3 = await api("requestWithdrawal", { token, body: { amount: 1400, destination: "X" } });
-    const wd4 = await api("requestWithdrawal", { token, body: { amount: 1400, destination: "Y" } });
-    for (const w of [wd3, wd4])
-      await api("approveWithdrawal", { params: { id: json(w.body).data.id }, token: adminToken });
-
-    for (const id of ["listDeposits", "listWithdrawals", "getLedger"]) {
-      expect((await api(id, { token, query: { limit: "1" } })).status).toBe(200);
-      expect((await api(id, { token, query: { limit: "0" } })).status).toBe(400);
-      expect((await api(id, { token, query: { cursor: "!!" } })).status).toBe(400);
-    }
     for (const id of ["approveDeposit", "rejectDeposit", "approveWithdrawal", "rejectWithdrawal"])
       expect((await api(id, { params: { id: unknownId }, token: adminToken })).status).toBe(404);
 
     // ---- Admin cache
     expect((await api("getCacheStats", { token: adminToken })).status).toBe(200);
-    for (const id of ["validateUserCache", "syncUserCache", "invalidateUserCache"])
-      expect((await api(id, { params: { userId }, token: adminToken })).status).toBe(200);
     expect(
       (await api("syncUserCache", { params: { userId: unknownId }, token: adminToken })).status,
     ).toBe(404);
     const bulk = { token: adminToken, body: example("bulkSyncUserCaches") };
     expect((await api("bulkSyncUserCaches", bulk)).status).toBe(200);
-    // The same operations for any declared collection (SPEC §8): /cache/{collection}/…
-    for (const collection of ["users", "listings"]) {
-      const id = collection === "users" ? userId : listingId;
-      const entry = { params: { collection, id }, token: adminToken };
-      expect((await api("getCollectionCacheStats", entry)).status).toBe(200);
-      for (const op of [
-        "validateCollectionCache",
-        "syncCollectionCache",
-        "invalidateCollectionCache",
-      ])
-        expect((await api(op, entry)).status).toBe(200);
-      const ids = { params: { collection }, token: adminToken, body: { ids: [id] } };
-      expect((await api("bulkSyncCollectionCache", ids)).status).toBe(200);
-    }
+    // The same operations for any declared collection (SPEC §8): /cache/{collection}/… (the
+    // users collection is in the user pass).
+    const entry = { params: { collection: "listings", id: listingId }, token: adminToken };
+    expect((await api("getCollectionCacheStats", entry)).status).toBe(200);
+    for (const op of [
+      "validateCollectionCache",
+      "syncCollectionCache",
+      "invalidateCollectionCache",
+    ])
+      expect((await api(op, entry)).status).toBe(200);
+    const ids = {
+      params: { collection: "listings" },
+      token: adminToken,
+      body: { ids: [listingId] },
+    };
+    expect((await api("bulkSyncCollectionCache", ids)).status).toBe(200);
     const unknownEntry = { params: { collection: "listings", id: unknownId }, token: adminToken };
     expect((await api("syncCollectionCache", unknownEntry)).status).toBe(404);
     const notCached = { params: { collection: "ledger", id: unknownId }, token: adminToken };
@@ -296,26 +200,6 @@ describe("/openapi.json describes the server", () => {
     expect((await api("runDoctor", { token: adminToken, query: { cursor: "x" } })).status).toBe(
       400,
     );
-
-    // ---- Events: the stream opens with each credential the document lists.
-    expect((await api("streamEvents", { token })).status).toBe(200);
-    const ticket = json((await api("getSseTicket", { token })).body).data.ticket as string;
-    expect((await api("streamEvents", { query: { ticket } })).status).toBe(200);
-    expect((await api("streamEvents", { headers: { cookie: `cs_token=${token}` } })).status).toBe(
-      200,
-    );
-    expect((await api("streamEvents", { token, query: { lastEventId: "" } })).status).toBe(400);
-    // A real event's data is the document's UserDataUpdated.
-    const stream = await stack.app.request("/api/v1/events", {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    const frames = stream.body?.pipeThrough(new TextDecoderStream()).getReader();
-    await api("updateMe", { token, body: { bio: "streamed" } });
-    let text = "";
-    while (frames && !text.includes("event: userDataUpdated")) text += (await frames.read()).value;
-    await frames?.cancel();
-    const data = /event: userDataUpdated\n(?:id: .*\n)?data: (.*)\n/.exec(text)?.[1];
-    expect(checker.checkComponent("UserDataUpdated", JSON.parse(data ?? "null"))).toEqual([]);
 
     // ---- What every operation answers before its handler runs, derived from the document.
     const userToken = (await registerUser(stack)).token;
@@ -355,8 +239,7 @@ describe("/openapi.json describes the server", () => {
 
   /** Calls every operation with the caller's tokens (its answers are checked by `call`). */
   async function callEveryOperation(adminToken: string, token: string, userId: string) {
-    const example = (id: string) =>
-      ops.get(id)?.op.requestBody?.content["application/json"]?.example;
+    const { example } = contract;
     for (const op of ops.values()) {
       if (op.id === "getMetrics") continue; // store-free, and slow to render
       const caller = op.op.responses["403"] ? adminToken : token;
@@ -376,8 +259,8 @@ describe("/openapi.json describes the server", () => {
         op.id === "register"
           ? {
               ...(example(op.id) as object),
-              email: `n${calls}@example.com`,
-              username: `n${calls}`,
+              email: `n${contract.calls}@example.com`,
+              username: `n${contract.calls}`,
             }
           : example(op.id);
       await call(op.id, { params, token: caller, body });
@@ -452,13 +335,14 @@ describe("/openapi.json describes the server", () => {
     // On a server the suite does not own, the test stopping it was skipped (and said so): the 503s
     // only that test provokes cannot be required.
     const excused = (k: string) => (!ownsMongo || !ownsRedis) && k.endsWith(" 503");
+    const { seen } = contract;
     const missing = documented.filter((k) => !seen.has(k) && !UNPROVOKED[k] && !excused(k));
     console.log(
       `[openapi] ${ops.size} operations, ${documented.length} documented responses, ${
         documented.filter((k) => seen.has(k)).length
-      } provoked by ${calls} calls; ${drift.length} answers differing from the document`,
+      } provoked by ${contract.calls} calls; ${contract.drift.length} answers differing from the document`,
     );
-    expect(drift).toEqual([]);
+    expect(contract.drift).toEqual([]);
     expect(missing).toEqual([]);
     expect(new Set([...seen].map((k) => k.split(" ")[0])).size).toBe(ops.size);
   });

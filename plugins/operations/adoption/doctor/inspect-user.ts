@@ -1,6 +1,7 @@
-import { DEFAULT_SENSITIVE_FIELDS } from "../../../cache/sanitize/sanitize-user";
+import { createUserSanitizer } from "../../../cache/sanitize/sanitize-user";
 import { readBalance } from "../balance-value";
 import type { CheckId } from "./checks";
+import { exposedSensitiveFields } from "./exposed-fields";
 
 /** One problem found on one document. */
 export interface Finding {
@@ -12,19 +13,14 @@ export interface Finding {
 
 /** Hash formats Bun.password.verify (the login) accepts. */
 const VERIFIABLE_HASH = /^\$(2[aby]\$\d\d\$|argon2(id|i|d)\$)/;
-const SECRET_NAME = /token|secret|passw/i;
-const CODE_NAME = /code/i;
-/** Stored by cachesync itself and harmless, though their names match the patterns above. */
-const OWN_FIELDS = new Set(["tokenVersion"]);
+/** A user document as the API would show it: the one sanitizer every response goes through. */
+export type UserView = (doc: Record<string, unknown>) => Record<string, unknown>;
 
 /**
  * The checks that need one user document alone. Cross-document checks (duplicates, ledger sums)
  * are the scan's.
  */
-export function inspectUser(
-  doc: Record<string, unknown>,
-  sensitive: ReadonlySet<string>,
-): Finding[] {
+export function inspectUser(doc: Record<string, unknown>, view: UserView): Finding[] {
   const id = String(doc._id);
   const out: Finding[] = [];
   const add = (check: CheckId, detail?: string) =>
@@ -49,15 +45,17 @@ export function inspectUser(
       "user.password.unverifiable",
       typeof doc.passwordHash === "string" ? doc.passwordHash.slice(0, 8) : "missing",
     );
-  for (const field of Object.keys(doc)) {
-    if (sensitive.has(field) || OWN_FIELDS.has(field)) continue;
-    if (SECRET_NAME.test(field)) add("user.field.sensitive-name", field);
-    else if (CODE_NAME.test(field)) add("user.field.code-name", field);
-  }
+  // Asked of the sanitizer's output, not of a copy of its list: what it leaves is what leaks.
+  for (const field of exposedSensitiveFields(view(doc)))
+    add(field.kind === "secret" ? "user.field.sensitive-name" : "user.field.code-name", field.path);
   return out;
 }
 
-/** The fields never cached or returned in this deployment: the defaults plus SENSITIVE_FIELDS. */
-export function sensitiveFields(extra: readonly string[]): ReadonlySet<string> {
-  return new Set([...DEFAULT_SENSITIVE_FIELDS, ...extra]);
+/**
+ * The sanitizer of this deployment (the defaults plus `SENSITIVE_FIELDS`), the same function the
+ * API's responses, the cache and the events go through.
+ */
+export function userView(extra: readonly string[]): UserView {
+  const sanitize = createUserSanitizer(extra);
+  return (doc) => sanitize(doc) as unknown as Record<string, unknown>;
 }

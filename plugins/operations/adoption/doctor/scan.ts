@@ -10,7 +10,7 @@ import { readBalance } from "../balance-value";
 import { inBatches } from "../batches";
 import { ledgerSettled, ledgerSums } from "../ledger-sum";
 import { CHECK_IDS, CHECKS, type CheckId, type Severity } from "./checks";
-import { type Finding, inspectUser, sensitiveFields } from "./inspect-user";
+import { type Finding, inspectUser, userView } from "./inspect-user";
 
 export interface CheckSummary {
   id: CheckId;
@@ -57,7 +57,7 @@ export async function runDoctor(
 ): Promise<DoctorReport> {
   const batchSize = opts.batchSize ?? 500;
   const maxFindings = opts.maxFindings ?? 10_000;
-  const sensitive = sensitiveFields(opts.sensitive ?? []);
+  const view = userView(opts.sensitive ?? []);
   const counts = new Map<CheckId, number>();
   const samples = new Map<CheckId, string[]>();
   const findings: Finding[] = [];
@@ -105,7 +105,7 @@ export async function runDoctor(
     );
     for (const doc of batch) {
       const id = doc._id.toHexString();
-      for (const f of inspectUser(doc, sensitive)) report(f);
+      for (const f of inspectUser(doc, view)) report(f);
       if (typeof doc.email === "string")
         duplicate(emails, doc.email.toLowerCase(), id, "user.email.duplicate");
       if (typeof doc.username === "string")

@@ -56,7 +56,14 @@ export function planUserFix(
   } else if (balance.kind === "missing") {
     steps.push("wallet");
     set["wallet.balance"] = 0;
-  } else if (balance.kind === "invalid")
+  } else if (balance.kind === "minor" && balance.minor < 0)
+    // Its opening entry records it as it is (the ledger then sums to it); settling is a decision.
+    refusals.push({
+      check: "user.balance.negative",
+      id,
+      detail: `balance ${balance.minor}: settle it (debits are refused below zero)`,
+    });
+  else if (balance.kind === "invalid")
     refusals.push({ check: "user.balance.not-integer", id, detail: `balance ${balance.shown}` });
   else if (balance.kind === "major") {
     const minor = opts.currencyScale ? toMinorUnits(balance.decimal, opts.currencyScale) : null;
