@@ -77,12 +77,13 @@ export const CHECKS = {
     severity: "blocking",
     fix: "manual",
     title:
-      "fields whose name looks secret (*token*, *secret*, *password*) and are not in SENSITIVE_FIELDS: they would be cached and returned",
+      "fields whose name looks secret (*token*, *secret*, *password*), at any depth (reported by dotted path), that the sanitizer lets through: they are cached and returned",
   },
   "user.field.code-name": {
     severity: "warning",
     fix: "manual",
-    title: "fields named *code* not in SENSITIVE_FIELDS (a verification code would be cached)",
+    title:
+      "fields named *code*, at any depth, that the sanitizer lets through (a verification code would be cached)",
   },
   "request.approving": {
     severity: "warning",
