@@ -138,7 +138,9 @@ export const envSchema = z.object({
   BREAKER_COOLDOWN_MS: int(50, 600_000)
     .default(1000)
     .describe("open circuit: wait before probing Redis again"),
-  SENSITIVE_FIELDS: csv.describe("extra comma-separated user fields never cached or returned"),
+  SENSITIVE_FIELDS: csv.describe(
+    "extra comma-separated user fields never cached or returned: names, or dotted paths into sub-documents and arrays of them (`auth.refreshTokens`)",
+  ),
   JWT_SECRET: z
     .string()
     .min(16, "must be at least 16 characters")
