@@ -4,6 +4,7 @@ import { defaultPlugins } from "../../app/plugins";
 import {
   type ApprovalStep,
   type BalanceStep,
+  drainUser,
   type Faults,
   recoverWallet,
   settleDrains,
@@ -190,4 +191,34 @@ describe("crash in the background drain of an approval's legs", () => {
       await assertMoneyInvariants(stack, [u.user.id, admin.id]);
     });
   }
+});
+
+describe("a drain meeting rows another drain already wrote", () => {
+  test("ledgers the others once: the duplicates do not stop the batch", async () => {
+    const u = await registerUser(stack);
+    const balance = stack.ctx.use("balance");
+    // Two ops whose drain stops after writing their rows: ledgered, still in the outbox.
+    faults.after = (s) => {
+      if (s === "ledgered") throw new Crash(s);
+    };
+    await balance.apply(u.user.id, 100, "first");
+    await balance.apply(u.user.id, 200, "second");
+    await settleDrains(stack.ctx);
+    // A third that stops before its drain is queued: in the outbox, no row.
+    faults.after = (s) => {
+      if (s === "applied") throw new Crash(s);
+    };
+    await expect(balance.apply(u.user.id, 300, "third")).rejects.toBeInstanceOf(Crash);
+    faults.after = undefined;
+    expect(await drainUser(stack.ctx, new ObjectId(u.user.id))).toBe(3);
+    const rows = await stack.stores.db
+      .collection("ledger")
+      .find({ userId: new ObjectId(u.user.id) });
+    expect(rows.map((e) => [e.reason, e.status, e.balanceAfter]).sort()).toEqual([
+      ["first", "applied", 100],
+      ["second", "applied", 300],
+      ["third", "applied", 600],
+    ]);
+    await assertMoneyInvariants(stack, [u.user.id]);
+  });
 });

@@ -1,21 +1,120 @@
 import type { ObjectId } from "bson";
 import { DuplicateKeyError } from "../../../../src/core/errors";
 import type { PluginContext } from "../../../../src/core/plugin";
-import { rawUsers } from "../../users";
+import type { BulkUpdateOne } from "../../../../src/core/ports/document-store";
+import { rawUsers, USER_COLLECTION } from "../../users";
 import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";
-import type { LedgerEntry, OutboxEntry } from "./types";
+import type { OutboxEntry } from "./types";
 
 /**
- * The drain: moves a user's landed ops from `ledgerOutbox` (written by the same atomic update
+ * The drain: moves landed ops from the users' `ledgerOutbox` (written by the same atomic update
  * that moved the balance, steps.ts) into the ledger collection, then pulls the entries and their
  * `pendingOps` guards. Off the request path; idempotent by opId, so a crash anywhere in it is
- * finished by the next drain (the originator's, a duplicate request's, the ledger read's or
+ * finished by the next drain (a later batch's, a duplicate request's, the ledger read's or
  * recovery's).
  *
- * balanceAfter comes from one snapshot of the document: every balance change lands through the
- * outbox, so the last entry's balanceAfter is the balance and each earlier one is the later one
- * minus the later amount. Two drains of overlapping snapshots compute the same figures.
+ * Both writes are bulk writes on the raw store (one MongoDB command each, however many ops): the
+ * ledger is not cached and the pulls change nothing a cache or an event shows, so no hook has
+ * anything to do with them.
+ */
+
+/** A landed op: whose, its outbox entry, and the balance right after it. */
+export interface Landed {
+  userId: ObjectId;
+  entry: OutboxEntry;
+  balanceAfter: number;
+}
+
+/** The applied ledger row of one outbox entry; a `pending` intent becomes it, an applied row stays. */
+function rowStatement({ userId, entry, balanceAfter }: Landed): BulkUpdateOne {
+  return {
+    filter: { opId: entry.opId, status: { $ne: "applied" } },
+    update: {
+      $set: { status: "applied", balanceAfter, appliedAt: entry.at },
+      $setOnInsert: { userId, amount: entry.amount, reason: entry.reason, createdAt: entry.at },
+    },
+    upsert: true,
+  };
+}
+
+/**
+ * Writes the rows in one command. A row already applied (an earlier or concurrent drain) makes
+ * its upsert a duplicate key, which fails the bulk write after the other statements ran
+ * (unordered); then each row is written alone, where that duplicate means "done".
+ */
+async function writeRows(ctx: PluginContext, rows: readonly Landed[]): Promise<void> {
+  if (rows.length === 0) return;
+  try {
+    await ctx.stores.db.bulkUpdate(LEDGER_COLLECTION, rows.map(rowStatement));
+  } catch {
+    for (const row of rows) {
+      try {
+        await ctx.stores.db.collection(LEDGER_COLLECTION).updateOne(...statementArgs(row));
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err;
+      }
+    }
+  }
+}
+
+const statementArgs = (row: Landed) => {
+  const s = rowStatement(row);
+  return [s.filter, s.update as Record<string, unknown>, { upsert: true }] as const;
+};
+
+/**
+ * Pulls the entries and guards of the given ops, one statement per user in one command. A fenced
+ * op keeps its guard for good (it is what stops a stalled originator's late update), so a user
+ * holding a fenced one among them is not matched; those users are settled one op at a time,
+ * where a fenced op only loses its outbox entry.
+ */
+async function pullDrained(ctx: PluginContext, byUser: Map<string, Landed[]>): Promise<void> {
+  const statements = [...byUser.values()].map((ops): BulkUpdateOne => {
+    const ids = ops.map((o) => o.entry.opId);
+    return {
+      filter: { _id: ops[0]?.userId, fencedOps: { $nin: ids } },
+      update: { $pull: { ledgerOutbox: { opId: { $in: ids } }, pendingOps: { $in: ids } } },
+    };
+  });
+  const pulled = await ctx.stores.db.bulkUpdate(USER_COLLECTION, statements);
+  if (pulled.matchedCount === statements.length) return;
+  for (const ops of byUser.values())
+    for (const { userId, entry } of ops) {
+      const { opId } = entry;
+      const one = await rawUsers(ctx).updateOne(
+        { _id: userId, fencedOps: { $ne: opId } },
+        { $pull: { ledgerOutbox: { opId }, pendingOps: opId } },
+      );
+      if (one.matchedCount === 0)
+        await rawUsers(ctx).updateOne({ _id: userId }, { $pull: { ledgerOutbox: { opId } } });
+    }
+}
+
+/** Ledgers the ops, then pulls them: the drain of a batch of landed ops. */
+async function drainLanded(
+  ctx: PluginContext,
+  ops: readonly Landed[],
+  faults?: Faults,
+): Promise<void> {
+  await writeRows(ctx, ops);
+  for (const o of ops) await fire(faults, "ledgered", { opId: o.entry.opId });
+  const byUser = new Map<string, Landed[]>();
+  for (const o of ops) {
+    const key = o.userId.toHexString();
+    const list = byUser.get(key);
+    if (list) list.push(o);
+    else byUser.set(key, [o]);
+  }
+  await pullDrained(ctx, byUser);
+  for (const o of ops) await fire(faults, "drained", { opId: o.entry.opId });
+}
+
+/**
+ * Drains one user's whole outbox from one snapshot of the document (recovery, a duplicate
+ * request, the ledger read). balanceAfter: every balance change lands through the outbox, so the
+ * last entry's balanceAfter is the balance and each earlier one is the later one minus the later
+ * amount. Two drains of overlapping snapshots compute the same figures.
  */
 export async function drainUser(
   ctx: PluginContext,
@@ -24,143 +123,101 @@ export async function drainUser(
 ): Promise<number> {
   const doc = await rawUsers(ctx).findOne(
     { _id: userId },
-    { projection: { wallet: 1, ledgerOutbox: 1, fencedOps: 1 } },
+    { projection: { wallet: 1, ledgerOutbox: 1 } },
   );
   const box = (doc?.ledgerOutbox as OutboxEntry[] | undefined) ?? [];
   if (!doc || box.length === 0) return 0;
   let after = doc.wallet.balance;
-  const rows: { entry: OutboxEntry; balanceAfter: number }[] = [];
+  const ops: Landed[] = [];
   for (let i = box.length - 1; i >= 0; i--) {
     const entry = box[i] as OutboxEntry;
-    rows.unshift({ entry, balanceAfter: after });
+    ops.unshift({ userId, entry, balanceAfter: after });
     after -= entry.amount;
   }
-  await Promise.all(
-    rows.map(({ entry, balanceAfter }) => writeRow(ctx, userId, entry, balanceAfter)),
-  );
-  const ids = box.map((e) => e.opId);
-  await fire(faults, "ledgered", { opId: ids[ids.length - 1] });
-  // A fenced op keeps its guard for good: it is what stops a stalled originator's late update.
-  const fenced = new Set((doc.fencedOps as string[] | undefined) ?? []);
-  const unfenced = ids.filter((op) => !fenced.has(op));
-  const pulled = await rawUsers(ctx).updateOne(
-    { _id: userId, fencedOps: { $nin: unfenced } },
-    { $pull: { ledgerOutbox: { opId: { $in: ids } }, pendingOps: { $in: unfenced } } },
-  );
-  if (pulled.matchedCount === 0) {
-    // Fenced since the snapshot: drop the entries, keep every guard (recovery sweeps the rest).
-    await rawUsers(ctx).updateOne(
-      { _id: userId },
-      { $pull: { ledgerOutbox: { opId: { $in: ids } } } },
-    );
-  }
-  await fire(faults, "drained", { opId: ids[ids.length - 1] });
-  return ids.length;
-}
-
-/** The applied ledger row of one outbox entry; a `pending` intent becomes it, an applied row stays. */
-async function writeRow(
-  ctx: PluginContext,
-  userId: ObjectId,
-  entry: OutboxEntry,
-  balanceAfter: number,
-): Promise<void> {
-  try {
-    await ctx.repo.collection<LedgerEntry>(LEDGER_COLLECTION).updateOne(
-      { opId: entry.opId, status: { $ne: "applied" } },
-      {
-        $set: { status: "applied", balanceAfter, appliedAt: entry.at },
-        $setOnInsert: { userId, amount: entry.amount, reason: entry.reason, createdAt: entry.at },
-      },
-      { upsert: true },
-    );
-  } catch (err) {
-    // The row is already applied (an earlier or concurrent drain): nothing to write.
-    if (!(err instanceof DuplicateKeyError)) throw err;
-  }
-}
-
-/**
- * The originator's own drain: it knows its entry and the balance right after it (the update
- * returned the document), so it writes the row and pulls its entry and guard without reading
- * the document first — two writes instead of the snapshot drain's read and two.
- */
-async function drainOwn(ctx: PluginContext, userId: ObjectId, own: Landed, faults?: Faults) {
-  await writeRow(ctx, userId, own.entry, own.balanceAfter);
-  await fire(faults, "ledgered", { opId: own.entry.opId });
-  const opId = own.entry.opId;
-  const pulled = await rawUsers(ctx).updateOne(
-    { _id: userId, fencedOps: { $ne: opId } },
-    { $pull: { ledgerOutbox: { opId }, pendingOps: opId } },
-  );
-  if (pulled.matchedCount === 0)
-    await rawUsers(ctx).updateOne({ _id: userId }, { $pull: { ledgerOutbox: { opId } } });
-  await fire(faults, "drained", { opId });
-}
-
-/** An op the caller just landed: its outbox entry and the balance the update returned. */
-export interface Landed {
-  entry: OutboxEntry;
-  balanceAfter: number;
+  await drainLanded(ctx, ops, faults);
+  return ops.length;
 }
 
 interface DrainState {
-  running: Map<string, { again: boolean; done: Promise<void> }>;
+  /** Landed ops waiting for the next batch. */
+  queue: Landed[];
+  /** Users whose last batch failed: the next batch drains their whole outbox. */
+  retry: Map<string, ObjectId>;
+  running: Promise<void> | null;
+  /** Ends the current linger early (the queue filled a batch). */
+  wake: (() => void) | null;
 }
 const states = new WeakMap<object, DrainState>();
 const stateOf = (ctx: PluginContext): DrainState => {
   let s = states.get(ctx.repo);
   if (!s) {
-    s = { running: new Map() };
+    s = { queue: [], retry: new Map(), running: null, wake: null };
     states.set(ctx.repo, s);
   }
   return s;
 };
 
+/** Ops per batch: bounds one bulk write, and the outbox entries one pull removes per user. */
+const MAX_BATCH = 256;
 /**
- * Starts a background drain of the user's outbox (the landed op's own entry first), or asks the
- * running one to go round again, so ops landing together on a busy account are drained by one
- * snapshot pass. Failures are logged: the entries stay in the document and the next drain or
+ * How long a batch waits for more ops unless FULL_BATCH have queued: a drain per op would cost
+ * two MongoDB commands per op, each competing with the next request's update for the server.
+ */
+const LINGER_MS = 5;
+const FULL_BATCH = 32;
+
+/**
+ * Queues a landed op for the background drain (group commit): one batch at a time, each taking
+ * every op that landed while the previous one ran or its linger lasted, across users, so an
+ * instance writes its ledger rows and pulls in two commands per batch instead of two per op. Failures are logged:
+ * the entries stay in the documents and the next batch (their whole outbox), a ledger read or
  * recovery takes them.
  */
-export function scheduleDrain(
-  ctx: PluginContext,
-  userId: ObjectId,
-  own: Landed,
-  faults?: Faults,
-): void {
-  const { running } = stateOf(ctx);
-  const key = userId.toHexString();
-  const current = running.get(key);
-  if (current) {
-    current.again = true;
-    return;
-  }
-  const job = { again: false, done: Promise.resolve() };
-  job.done = (async () => {
-    await Promise.resolve(); // after the caller's answer is on its way
-    try {
-      await drainOwn(ctx, userId, own, faults);
-      while (job.again) {
-        job.again = false;
-        await drainUser(ctx, userId, faults);
-      }
-    } catch (err) {
-      ctx.logger.warn(
-        { err, userId: key },
-        "ledger drain failed; the next drain or recovery retries",
-      );
-    } finally {
-      running.delete(key);
-    }
-  })();
-  running.set(key, job);
+export function scheduleDrain(ctx: PluginContext, landed: Landed, faults?: Faults): void {
+  const state = stateOf(ctx);
+  state.queue.push(landed);
+  if (!state.running) state.running = runBatches(ctx, state, faults);
+  else if (state.queue.length >= FULL_BATCH) state.wake?.();
 }
 
-/** Waits for the background drains in flight (shutdown, tests). */
+/** Waits LINGER_MS, or less when the queue fills a batch meanwhile. */
+function linger(state: DrainState): Promise<void> {
+  if (state.queue.length >= FULL_BATCH) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, LINGER_MS);
+    function done() {
+      clearTimeout(timer);
+      state.wake = null;
+      resolve();
+    }
+    state.wake = done;
+  });
+}
+
+async function runBatches(ctx: PluginContext, state: DrainState, faults?: Faults): Promise<void> {
+  // No await between the last emptiness check and clearing `running`: an op queued meanwhile
+  // always finds either this loop still going or no loop, and then starts one.
+  while (state.queue.length > 0) {
+    await linger(state);
+    const batch = state.queue.splice(0, MAX_BATCH);
+    const retry = [...state.retry.values()];
+    state.retry.clear();
+    try {
+      await drainLanded(ctx, batch, faults);
+      for (const userId of retry) await drainUser(ctx, userId, faults);
+    } catch (err) {
+      for (const { userId } of batch) state.retry.set(userId.toHexString(), userId);
+      for (const userId of retry) state.retry.set(userId.toHexString(), userId);
+      ctx.logger.warn({ err }, "ledger drain failed; the next drain or recovery retries");
+    }
+  }
+  state.running = null;
+}
+
+/** Waits for the background drain in flight (shutdown, tests). */
 export async function settleDrains(ctx: PluginContext): Promise<void> {
-  const { running } = stateOf(ctx);
-  while (running.size > 0) await Promise.all([...running.values()].map((j) => j.done));
+  const state = stateOf(ctx);
+  while (state.running) await state.running;
 }
 
 /** Recovery: drains every user whose outbox holds entries (a process stopped before its drain). */

@@ -73,7 +73,7 @@ export async function landOp(
     );
     if (user) {
       await fire(faults, "applied", { opId });
-      scheduleDrain(ctx, userId, { entry, balanceAfter: user.wallet.balance }, faults);
+      scheduleDrain(ctx, { userId, entry, balanceAfter: user.wallet.balance }, faults);
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
     // Why did the guarded update match nothing? A raw read tells the cases apart.
