@@ -4,6 +4,7 @@ import type { IndexSpec } from "../../../src/core/ports/document-store";
 import { rawUsers } from "../users";
 import { createBalanceService } from "./balance/apply";
 import { settleDrains } from "./balance/outbox";
+import { storedHook } from "./balance/stored";
 import { DEPOSITS_COLLECTION, LEDGER_COLLECTION, WITHDRAWALS_COLLECTION } from "./collections";
 import { ledgerHandler } from "./ledger/handlers";
 import { ledgerRoute } from "./ledger/routes";
@@ -65,13 +66,17 @@ export function walletPlugin(options: WalletPluginOptions = {}): Plugin {
     name: "wallet",
     dependencies: ["cache-sync", "auth"],
     register(ctx) {
-      if (faults?.withoutAccountCheck && ctx.config.NODE_ENV !== "test")
-        throw new Error("the approval account check can only be switched off in tests");
+      if (
+        (faults?.withoutAccountCheck || faults?.answerBeforeWriteThrough) &&
+        ctx.config.NODE_ENV !== "test"
+      )
+        throw new Error("the approval protections can only be switched off in tests");
       ctx.provide(
         "balance",
         createBalanceService(ctx, { graceMs, waitMs: options.waitMs ?? 2000 }, faults),
       );
     },
+    hooks: (ctx) => [storedHook(ctx)],
     routes(ctx) {
       const auth = ctx.use("auth");
       const router = createRouter();

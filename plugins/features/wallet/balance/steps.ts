@@ -6,6 +6,7 @@ import { rawUsers, sanitizedUsers } from "../../users";
 import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";
 import { scheduleDrain } from "./outbox";
+import { whenStored } from "./stored";
 import type { LedgerEntry, Op } from "./types";
 
 export const ledger = (ctx: PluginContext) => ctx.repo.collection<LedgerEntry>(LEDGER_COLLECTION);
@@ -48,6 +49,8 @@ export async function landOp(
   op: Op,
   mode: Mode,
   faults?: Faults,
+  /** The "applied" step, when the caller shares it (landOpEarly); by default the fault point. */
+  appliedStep: () => void | Promise<void> = () => fire(faults, "applied", { opId: op.opId }),
 ): Promise<BalanceResult> {
   const { opId, amount, userId, reason } = op;
   if (mode === "recovery") {
@@ -72,7 +75,7 @@ export async function landOp(
       { returnDocument: "after" },
     );
     if (user) {
-      await fire(faults, "applied", { opId });
+      await appliedStep();
       scheduleDrain(ctx, { userId, entry, balanceAfter: user.wallet.balance }, faults);
       return { user, applied: true, balanceAfter: user.wallet.balance };
     }
@@ -143,4 +146,42 @@ export async function landIntent(
       await ledger(ctx).deleteOne({ opId: op.opId, status: "pending" });
     throw err;
   }
+}
+
+/**
+ * An op landed in two stages: `landed` settles once its update is in MongoDB (or with the
+ * refusal, or when it had landed already), `done` once the write-through and the event followed
+ * as well. A caller with more writes to make (an approval's next leg) starts them at `landed`
+ * and answers only after `done`, so the Redis round trips of one step overlap the next step's
+ * MongoDB round trip; nothing is acknowledged before its write-through.
+ */
+export interface Landing {
+  landed: Promise<void>;
+  done: Promise<BalanceResult>;
+}
+
+export function landOpEarly(ctx: PluginContext, op: Op, mode: Mode, faults?: Faults): Landing {
+  let updated = false;
+  let signal!: () => void;
+  const stored = new Promise<void>((resolve) => {
+    signal = resolve;
+  });
+  const stop = whenStored(ctx, op.opId, () => {
+    updated = true;
+    signal();
+  });
+  // landOp's "applied" step, run once whoever reaches it first: a crash injected there stops
+  // both the caller's next step and this op's own drain, as a crash of the process would.
+  let step: Promise<void> | undefined;
+  const applied = () => {
+    step ??= Promise.resolve().then(() => fire(faults, "applied", { opId: op.opId }));
+    return step;
+  };
+  const done = landOp(ctx, op, mode, faults, applied).finally(stop);
+  const landed = Promise.race([stored, done.then(() => undefined)]).then(() =>
+    updated ? applied() : undefined,
+  );
+  // A caller stopped at `landed` (a refusal, a crash) leaves `done` to finish on its own.
+  done.catch(() => undefined);
+  return { landed, done };
 }

@@ -1,7 +1,7 @@
 import type { ObjectId } from "bson";
 import { AppError, appError, hasErrorCode } from "../../../../src/core/errors";
 import type { PluginContext } from "../../../../src/core/plugin";
-import { landOp, type Mode } from "../balance/steps";
+import { landOpEarly, type Mode } from "../balance/steps";
 import { type Faults, fire } from "../shared/faults";
 import { ACCOUNT_GONE, endForMissingAccount, missingAccount } from "./account-gone";
 import { explainShortfall } from "./funding";
@@ -101,13 +101,15 @@ export async function settleApproval(
     return done ?? ((await requests(ctx, kind).findOne({ _id: req._id })) as MoneyRequest);
   };
   const end = () => endForMissingAccount(ctx, kind, req, legs, finishApproved);
-  const land = (leg: Leg) => landOp(ctx, leg, mode, faults);
   const checked = !faults?.withoutAccountCheck;
 
   if (req.undoing) return undoAttempt(ctx, kind, req, debit, appError("BALANCE_NOT_MIGRATED"));
   if (mode === "recovery" && checked && (await missingAccount(ctx, [debit, credit]))) return end();
+  // Each leg's next step starts once its update is in MongoDB; its write-through and event
+  // finish meanwhile and are awaited before the answer (steps.ts landOpEarly).
+  const debitLanding = landOpEarly(ctx, debit, mode, faults);
   try {
-    await land(debit);
+    await debitLanding.landed;
   } catch (err) {
     if (checked && accountGone(err)) return end();
     if (hasErrorCode(err, "INSUFFICIENT_FUNDS", "BALANCE_NOT_MIGRATED")) {
@@ -120,9 +122,11 @@ export async function settleApproval(
     throw err;
   }
   await fire(faults, "debited", { requestId });
+  const creditLanding = landOpEarly(ctx, credit, mode, faults);
   try {
-    await land(credit);
+    await creditLanding.landed;
   } catch (err) {
+    await debitLanding.done;
     // The credit's own update is the account check: a gone account or a balance not in minor
     // units yet is found by it, with nothing credited, and the landed debit is undone.
     if (checked && accountGone(err)) return end();
@@ -131,7 +135,9 @@ export async function settleApproval(
     throw err;
   }
   await fire(faults, "credited", { requestId });
-  return finishApproved();
+  const legsDone = faults?.answerBeforeWriteThrough ? [] : [debitLanding.done, creditLanding.done];
+  const [approved] = await Promise.all([finishApproved(), ...legsDone]);
+  return approved;
 }
 
 /** approving → pending, the claim's bookkeeping removed; `undone`: the next claim is a new attempt. */

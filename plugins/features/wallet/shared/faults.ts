@@ -24,6 +24,12 @@ export interface Faults {
    * Refused unless NODE_ENV=test.
    */
   withoutAccountCheck?: boolean;
+  /**
+   * Answers an approval without waiting for its legs' write-through and events (what overlapping
+   * them with the next step would do unguarded), so a test can show its check notices. Refused
+   * unless NODE_ENV=test.
+   */
+  answerBeforeWriteThrough?: boolean;
 }
 
 export const fire = (
