@@ -91,4 +91,7 @@ export const RAW_STORE_USERS: readonly string[] = [
   "observatory",
   // Wraps the cache port's commands in spans when OTEL_TRACES is on (nothing otherwise).
   "tracing",
+  // The ledger drain's bulk writes (rows, guard pulls): one command per batch, and no hook has
+  // anything to do with them; the repository has no bulk write (wallet/balance/outbox.ts).
+  "wallet",
 ];
