@@ -57,11 +57,18 @@ function readYourWritesMiddleware(): MiddlewareHandler<AppEnv> {
 export function readYourWritesPlugin(): Plugin {
   return {
     name: "read-your-writes",
+    dependencies: ["cache-sync"],
     middleware: () => [readYourWritesMiddleware()],
-    hooks: [
+    hooks: (ctx) => [
       {
-        // After every afterWrite hook (write-through): the versions a cache now holds.
+        // After every afterWrite hook (write-through): the versions a cache now holds. Only the
+        // cached collections: an announce hook makes the repository read the written documents
+        // back, which a collection no cache holds (the ledger, requests) must not pay for.
         phase: "announce",
+        collection: ctx
+          .use("cache")
+          .all()
+          .map((c) => c.declaration.name),
         run: (change) => {
           const scope = readScope.getStore();
           if (!scope) return;
