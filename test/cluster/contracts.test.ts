@@ -7,6 +7,7 @@ import { INVALIDATE_VERSIONED_LUA } from "../../src/adapters/redis/scripts/inval
 import { PUBLISH_LUA, SHARDED_PUBLISH_LUA } from "../../src/adapters/redis/scripts/publish";
 import { RELEASE_LOCK_LUA } from "../../src/adapters/redis/scripts/release-lock";
 import { SET_IF_NEWER_LUA } from "../../src/adapters/redis/scripts/set-if-newer";
+import { OVERLAY_ACCUMULATE_LUA } from "../../src/adapters/redis/scripts/write-behind";
 import { topologyFromSettings } from "../../src/adapters/redis/topology";
 import { cacheStoreContract } from "../contract/cache-store.contract";
 import { eventBusContract } from "../contract/event-bus.contract";
@@ -27,6 +28,7 @@ const REDIS_NODE_ENTRIES = 100;
 const SCRIPTS = {
   INCR_WITH_EXPIRY_LUA,
   INVALIDATE_VERSIONED_LUA,
+  OVERLAY_ACCUMULATE_LUA,
   PUBLISH_LUA,
   SHARDED_PUBLISH_LUA,
   RELEASE_LOCK_LUA,
@@ -94,6 +96,11 @@ describe("Redis Cluster specifics", () => {
       expect(await store.scanCount(`${cluster.prefix}spread:*`)).toBe(300);
       const values = await store.mget(keys);
       expect(values).toEqual(keys.map((_, i) => String(i)));
+      // A key of another type reads as MGET answers it, nil (a write-behind overlay hash of the
+      // previous format), not as a failed read of every key beside it.
+      const hash = `${cluster.prefix}spread:hash`;
+      await store.client.hset(hash, { gen: "1" });
+      expect(await store.mget([keys[0] as string, hash])).toEqual(["0", null]);
     } finally {
       await store.close();
     }

@@ -11,7 +11,7 @@ export interface WriteBehindOpsSubject {
 
 /**
  * The write-behind operations of the CacheStore port (streams with a consumer group, overlay
- * hashes), the same on Redis and in the embedded store.
+ * overlays), the same on Redis and in the embedded store.
  */
 export function writeBehindOpsContract(name: string, open: () => Promise<WriteBehindOpsSubject>) {
   describe(`CacheStore write-behind operations: ${name}`, () => {
@@ -28,26 +28,45 @@ export function writeBehindOpsContract(name: string, open: () => Promise<WriteBe
       await s?.teardown();
     });
 
-    test("hashAccumulate adds, raises only upwards, stamps a gen once and sets a TTL", async () => {
-      const k = key("hash");
-      expect(await store.hashGetAll([k])).toEqual([null]);
-      const first = await store.hashAccumulate(k, { views: 2 }, { seen: 1_764_000_000_123 }, 60);
+    const overlayOf = async (k: string) => {
+      const raw = await store.get(k);
+      return raw === null ? null : (JSON.parse(raw) as Record<string, string>);
+    };
+
+    test("overlayAccumulate adds, raises only upwards, stamps a gen once and sets a TTL", async () => {
+      const k = key("overlay");
+      expect(await store.mget([k])).toEqual([null]);
+      const first = await store.overlayAccumulate(k, { views: 2 }, { seen: 1_764_000_000_123 }, 60);
       expect(first).toMatchObject({ views: "2", seen: "1764000000123" });
-      expect(first.gen).toMatch(/^\d+$/);
-      const second = await store.hashAccumulate(k, { views: 3, likes: 1 }, { seen: 5 }, 60);
+      expect(first.gen).toMatch(/^\d{16}$/);
+      const second = await store.overlayAccumulate(k, { views: 3, likes: 1 }, { seen: 5 }, 60);
       expect(second).toEqual({ gen: first.gen, views: "5", likes: "1", seen: "1764000000123" });
-      await store.hashAccumulate(k, { views: -1 }, { seen: 1_764_000_000_999 }, 60);
-      const [after, absent] = await store.hashGetAll([k, key("absent")]);
-      expect(after).toEqual({ gen: first.gen, views: "4", likes: "1", seen: "1764000000999" });
+      await store.overlayAccumulate(k, { views: -1 }, { seen: 1_764_000_000_999 }, 60);
+      // One string key: read by the same MGET as an entry.
+      const [after, absent] = await store.mget([k, key("absent")]);
+      expect(JSON.parse(after as string)).toEqual({
+        gen: first.gen,
+        views: "4",
+        likes: "1",
+        seen: "1764000000999",
+      });
       expect(absent).toBeNull();
       expect(await store.ttl(k)).toBeGreaterThan(50);
     });
 
-    test("a hash created again gets a newer gen", async () => {
+    test("overlay totals stay exact integers past 2^31 and 14 digits", async () => {
+      const k = key("big");
+      await store.overlayAccumulate(k, { n: 4_000_000_000_000_000 }, {}, 60);
+      const o = await store.overlayAccumulate(k, { n: 7 }, {}, 60);
+      expect(o.n).toBe("4000000000000007");
+      expect((await overlayOf(k))?.n).toBe("4000000000000007");
+    });
+
+    test("an overlay created again gets a newer gen", async () => {
       const k = key("regen");
-      const a = await store.hashAccumulate(k, { n: 1 }, {}, 1);
+      const a = await store.overlayAccumulate(k, { n: 1 }, {}, 1);
       await store.del([k]);
-      const b = await store.hashAccumulate(k, { n: 1 }, {}, 60);
+      const b = await store.overlayAccumulate(k, { n: 1 }, {}, 60);
       expect(b.n).toBe("1");
       expect(BigInt(b.gen as string)).toBeGreaterThan(BigInt(a.gen as string));
     });

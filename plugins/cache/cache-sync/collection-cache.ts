@@ -40,12 +40,16 @@ const ID_GLOB = "[0-9a-f]".repeat(24);
  * ```
  */
 /**
- * How reads are shown to callers, when a plugin asks (write-behind merges queued changes): given
- * the ids (when known) and the read in flight, so it can fetch what it needs in the same round
- * trip. Never applied to what is cached.
+ * How reads are shown to callers, when a plugin asks (write-behind merges queued changes): a key
+ * of its own read beside each entry — in the same MGET as the entry, so a hit stays one Redis
+ * command — and the document as shown given that key's value. Never applied to what is cached.
+ * A collection without a presenter reads its entry alone.
  */
 export interface ReadPresenter<T> {
-  present(ids: readonly (string | null)[], read: Promise<(T | null)[]>): Promise<(T | null)[]>;
+  /** The key read with the entry of `id` (its value goes to `present`). */
+  companionKey(id: string): string;
+  /** The document as shown; `companion` null when the key is absent or Redis failed. */
+  present(doc: T, companion: string | null): T;
 }
 
 export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedReads<T> {
@@ -84,35 +88,46 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
   }
 
   override get(id: string): Promise<T | null> {
-    const read = super.get(id);
-    if (!this.presenter) return read;
-    return this.presenter.present([id], read.then(one)).then(first);
+    const p = this.presenter;
+    if (!p) return super.get(id);
+    return this.getWith(id, p.companionKey(id)).then(([doc, value]) =>
+      doc ? p.present(doc, value) : doc,
+    );
   }
 
   /**
    * `get` without the presenter: the entry as cached (or loaded), for checks of fields no
-   * presenter changes — the session check's role and token version — so they pay no overlay
+   * presenter changes — the session check's role and token version — so they pay no companion
    * read. Never shown to a client as is (it may carry write-behind bookkeeping): `present` it.
    */
   getStored(id: string): Promise<T | null> {
     return super.get(id);
   }
 
-  /** What `get` would answer, from a `getStored` read of `id` (the overlay in the same tick). */
+  /** What `get` would answer, from a `getStored` read of `id` (the companion in the same tick). */
   present(id: string, stored: Promise<T | null>): Promise<T | null> {
-    if (!this.presenter) return stored;
-    return this.presenter.present([id], stored.then(one)).then(first);
+    const p = this.presenter;
+    if (!p) return stored;
+    const companion = this.engine.readCompanions([p.companionKey(id)]);
+    return Promise.all([stored, companion]).then(([doc, [value]]) =>
+      doc ? p.present(doc, value ?? null) : doc,
+    );
   }
 
-  override getBy(field: string, value: string): Promise<T | null> {
-    const read = super.getBy(field, value);
-    if (!this.presenter) return read;
-    return this.presenter.present([null], read.then(one)).then(first);
+  override async getBy(field: string, value: string): Promise<T | null> {
+    const doc = await super.getBy(field, value);
+    const p = this.presenter;
+    if (!p || !doc) return doc;
+    // The id is known only now: the companion is a read of its own.
+    const [companion] = await this.engine.readCompanions([p.companionKey(doc.id)]);
+    return p.present(doc, companion ?? null);
   }
 
-  override getMany(ids: readonly string[]): Promise<(T | null)[]> {
-    const read = super.getMany(ids);
-    return this.presenter ? this.presenter.present(ids, read) : read;
+  override async getMany(ids: readonly string[]): Promise<(T | null)[]> {
+    const p = this.presenter;
+    if (!p) return super.getMany(ids);
+    const [docs, companions] = await this.getManyWith(ids, (id) => p.companionKey(id));
+    return docs.map((d, i) => (d ? p.present(d, companions[i] ?? null) : d));
   }
 
   get declaration(): CachedCollection<T> {
@@ -185,9 +200,6 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     };
   }
 }
-
-const one = <T>(d: T | null): (T | null)[] => [d];
-const first = <T>(docs: (T | null)[]): T | null => docs[0] ?? null;
 
 type LabelledCounter = {
   get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }>;

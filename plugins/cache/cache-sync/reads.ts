@@ -37,6 +37,26 @@ export class CachedReads<T extends CachedDoc> {
     });
   }
 
+  /**
+   * `get`, and the value of `companion` read in the same MGET as the entry (ReadPresenter): a hit
+   * is one Redis command. A miss loads as `get` does; the companion read stays the one from
+   * before the load (the presenter's arithmetic allows that: write-behind's overlay.ts).
+   */
+  getWith(id: string, companion: string): Promise<[T | null, string | null]> {
+    if (!isHexId(id)) return Promise.resolve([null, null]);
+    const near = this.engine.near;
+    if (near)
+      return Promise.all([
+        this.throughNear(near, id),
+        this.engine.readCompanions([companion]).then(([value]) => value ?? null),
+      ]);
+    return this.engine.getCachedWith(id, companion).then(([cached, value]) => {
+      if (cached && !belowFloor(cached)) return [this.served(cached), value];
+      this.miss.inc();
+      return this.load(id).then((doc): [T | null, string | null] => [copy(doc), value]);
+    });
+  }
+
   /** The entry by a declared unique field (`getBy("email", e)`), through its index key. */
   async getBy(field: string, value: string): Promise<T | null> {
     const lookup = this.engine.decl.unique.find((u) => u.field === field);
@@ -58,8 +78,31 @@ export class CachedReads<T extends CachedDoc> {
    * not exist.
    */
   async getMany(ids: readonly string[]): Promise<(T | null)[]> {
-    const valid = ids.map((id) => (isHexId(id) ? id : null));
-    const cached = await this.engine.getCachedMany(valid.filter((id): id is string => id !== null));
+    const valid = validIds(ids);
+    return this.completeMany(valid, await this.engine.getCachedMany(present(valid)));
+  }
+
+  /**
+   * `getMany`, and per id the value of its companion key (null for a malformed id), read in the
+   * same MGET as the entries.
+   */
+  async getManyWith(
+    ids: readonly string[],
+    companion: (id: string) => string,
+  ): Promise<[(T | null)[], (string | null)[]]> {
+    const valid = validIds(ids);
+    const wanted = present(valid);
+    const [cached, values] = await this.engine.getCachedManyWith(wanted, wanted.map(companion));
+    let i = 0;
+    const companions = valid.map((id) => (id === null ? null : (values[i++] ?? null)));
+    return [await this.completeMany(valid, cached), companions];
+  }
+
+  /** The entries of the valid ids in `valid`'s order, the misses loaded together. */
+  private async completeMany(
+    valid: readonly (string | null)[],
+    cached: readonly (T | null)[],
+  ): Promise<(T | null)[]> {
     let i = 0;
     const out = valid.map((id) => (id === null ? null : (cached[i++] ?? null)));
     const degraded = this.engine.core.mongoDegraded();
@@ -181,6 +224,10 @@ export class CachedReads<T extends CachedDoc> {
     });
   }
 }
+
+const validIds = (ids: readonly string[]) => ids.map((id) => (isHexId(id) ? id : null));
+const present = (valid: readonly (string | null)[]) =>
+  valid.filter((id): id is string => id !== null);
 
 /** Each caller gets its own copy of a shared load: mutating a result must not affect others. */
 const copy = <T>(v: T | null): T | null => (v ? structuredClone(v) : null);

@@ -202,7 +202,7 @@ export class Flusher {
     // so that step then adds to the generation this flush recorded.
     const overlays = await Promise.all(
       docs.map((d) =>
-        this.ctx.stores.cache.hashAccumulate(
+        this.ctx.stores.cache.overlayAccumulate(
           this.keys.overlay(collection, d.id),
           {},
           {},

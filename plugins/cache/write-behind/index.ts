@@ -122,7 +122,7 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
         const cached = ctx.use("cache").collection(spec.collection);
         // A collection's own sensitive fields are known once every plugin declared its collections.
         refuseSensitive(spec, cached?.declaration.sensitive ?? []);
-        cached?.presentReadsWith(overlayPresenter(ctx, spec, keys));
+        cached?.presentReadsWith(overlayPresenter(spec, keys));
       }
       flusher?.start();
     },

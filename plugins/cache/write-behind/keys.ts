@@ -1,7 +1,9 @@
 /**
  * Redis keys of the write-behind queue. One stream for the whole deployment (one key per command,
- * so it works unchanged on Redis Cluster, where it lives on one shard) and one small hash per
- * changed document, beside (not inside) its versioned cache entry.
+ * so it works unchanged on Redis Cluster, where it lives on one shard) and one small overlay per
+ * changed document (a JSON string, read in the same MGET as the entry), beside (not inside) its
+ * versioned cache entry. Its name is the one the overlay hashes of the previous format had: the
+ * script that updates an overlay takes such a hash over in place (scripts/write-behind.ts).
  */
 export interface WriteBehindKeys {
   queue: string;

@@ -3,7 +3,7 @@ import { BOOKKEEPING_FIELD, type Declared } from "./declarations";
 /**
  * How readers see a queued change at once without touching the versioned cache entry.
  *
- * Beside each changed document's entry, an overlay hash holds, per counter, the running total of
+ * Beside each changed document's entry, an overlay (a JSON string key) holds, per counter, the running total of
  * every change ever queued for it (`E`, only grows), and per "latest" field the latest queued
  * time. The flush records in the document, in the same MongoDB update as the change, how much of
  * that running total it has applied (`_wb.n`, with the overlay's `gen`). So any snapshot of the
@@ -29,6 +29,20 @@ export interface Bookkeeping {
 export function bookkeepingOf(doc: Record<string, unknown>): Bookkeeping | undefined {
   const wb = doc[BOOKKEEPING_FIELD];
   return wb && typeof wb === "object" ? (wb as Bookkeeping) : undefined;
+}
+
+/**
+ * An overlay as read beside the entry (`get`/`mget`): null when absent, and when it cannot be
+ * read as one (shown as nothing queued: MongoDB's value, at most one flush behind).
+ */
+export function parseOverlay(raw: string | null): Record<string, string> | null {
+  if (raw === null) return null;
+  try {
+    const o: unknown = JSON.parse(raw);
+    return o && typeof o === "object" && !Array.isArray(o) ? (o as Record<string, string>) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Counter values still in the queue for this snapshot of the document. */

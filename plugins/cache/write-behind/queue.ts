@@ -84,7 +84,7 @@ export class WriteBehindQueue {
     this.metrics.changes.inc({ collection, path: "queued" });
     let overlay: Record<string, string> | null = null;
     try {
-      overlay = await cache.hashAccumulate(
+      overlay = await cache.overlayAccumulate(
         this.keys.overlay(collection, id),
         add,
         max,

@@ -4,7 +4,7 @@ import type { PluginContext } from "../../../src/core/plugin";
 import type { ReadPresenter } from "../cache-sync/collection-cache";
 import type { Declared } from "./declarations";
 import type { WriteBehindKeys } from "./keys";
-import { withOverlay, withoutBookkeeping } from "./overlay";
+import { parseOverlay, withOverlay, withoutBookkeeping } from "./overlay";
 
 type Row = Record<string, unknown> & { _id?: unknown; id?: unknown };
 
@@ -22,28 +22,16 @@ const UPDATE_OPS = ["updateOne", "updateMany", "findOneAndUpdate"];
 
 /**
  * The same merge for reads by intent (`cache.<collection>.get/getBy/getMany`), which do not pass
- * the repository: the overlays are fetched in the same tick as the entries when the ids are
- * known, so with auto-pipelining they share the entries' round trip.
+ * the repository: the overlay is the engine's companion key, read in the same MGET as the entry,
+ * so a hit is one Redis command (docs/WRITE-BEHIND.md).
  */
 export function overlayPresenter<T extends Row>(
-  ctx: PluginContext,
   spec: Declared,
   keys: WriteBehindKeys,
 ): ReadPresenter<T> {
-  const fetch = (ids: readonly (string | null)[]) =>
-    ctx.stores.cache
-      .hashGetAll(ids.map((id) => keys.overlay(spec.collection, id ?? "-")))
-      .catch(() => null);
   return {
-    async present(ids, read) {
-      const known = ids.every((id) => id !== null);
-      const early = known ? fetch(ids) : null;
-      const docs = await read;
-      const overlays = early ? await early : await fetch(docs.map((d) => (d ? idOf(d) : null)));
-      return docs.map((d, i) =>
-        d ? (overlays ? withOverlay(d, overlays[i] ?? null, spec) : withoutBookkeeping(d)) : d,
-      );
-    },
+    companionKey: (id) => keys.overlay(spec.collection, id),
+    present: (doc, raw) => withOverlay(doc, parseOverlay(raw), spec),
   };
 }
 
@@ -73,10 +61,8 @@ export function writeBehindHooks(
     let overlays: (Record<string, string> | null)[] = [];
     try {
       const wanted = ids.filter((id): id is string => id !== null);
-      const found = await ctx.stores.cache.hashGetAll(
-        wanted.map((id) => keys.overlay(collection, id)),
-      );
-      const byId = new Map(wanted.map((id, i) => [id, found[i] ?? null]));
+      const found = await ctx.stores.cache.mget(wanted.map((id) => keys.overlay(collection, id)));
+      const byId = new Map(wanted.map((id, i) => [id, parseOverlay(found[i] ?? null)]));
       overlays = ids.map((id) => (id === null ? null : (byId.get(id) ?? null)));
     } catch {
       const stripped = rows.map((r) => (isRow(r) ? withoutBookkeeping(r) : r));

@@ -49,6 +49,15 @@ export function instrumentEngine(ctx: PluginContext): void {
         return entry;
       });
     };
+    // The same read with a presenter's companion key (one MGET).
+    const getCachedWith = engine.getCachedWith.bind(engine);
+    engine.getCachedWith = (id, companion) => {
+      const span = trace.getActiveSpan();
+      return getCachedWith(id, companion).then((read) => {
+        span?.setAttribute(HIT, read[0] !== null && !belowFloor(read[0]));
+        return read;
+      });
+    };
   }
 }
 

@@ -24,6 +24,8 @@ export class MemoryCacheStore implements CacheStore {
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: ReturnType<typeof setInterval>;
   private readonly writeBehind = new MemoryWriteBehind();
+  /** The last overlay `gen` given out (overlayAccumulate). */
+  private lastGen = 0;
   private closed = false;
 
   constructor() {
@@ -155,19 +157,29 @@ export class MemoryCacheStore implements CacheStore {
     if (this.read(key) === token) this.entries.delete(key);
   }
 
-  async hashAccumulate(
+  /** As the Redis script: a JSON string of strings in the entries, so `get`/`mget` read it. */
+  async overlayAccumulate(
     key: string,
     add: Readonly<Record<string, number>>,
     max: Readonly<Record<string, number>>,
     ttlSeconds: number,
   ): Promise<Record<string, string>> {
     this.assertOpen();
-    return this.writeBehind.hashAccumulate(key, add, max, ttlSeconds);
-  }
-
-  async hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
-    this.assertOpen();
-    return this.writeBehind.hashGetAll(keys);
+    const raw = this.read(key);
+    let o: Record<string, string>;
+    if (raw !== null) o = JSON.parse(raw) as Record<string, string>;
+    else {
+      // Like TIME in µs on Redis: unique and increasing within this process.
+      this.lastGen = Math.max(this.lastGen + 1, Date.now() * 1000);
+      o = { gen: String(this.lastGen) };
+    }
+    for (const [f, n] of Object.entries(add)) o[f] = String(Number(o[f] ?? 0) + Math.trunc(n));
+    for (const [f, v] of Object.entries(max)) {
+      const current = o[f];
+      if (current === undefined || v > Number(current)) o[f] = String(v);
+    }
+    this.write(key, JSON.stringify(o), seconds(ttlSeconds) * 1000);
+    return o;
   }
 
   async streamAdd(

@@ -19,50 +19,13 @@ interface Stream {
   groups: Map<string, Group>;
 }
 
-interface Hash {
-  fields: Map<string, string>;
-  expiresAt: number;
-}
-
 /**
- * The write-behind part of the embedded cache: streams with consumer groups and overlay hashes,
+ * The write-behind part of the embedded cache: streams with consumer groups (overlays are plain entries),
  * behaving as the Redis commands and scripts of RedisCacheStore do (test/contract runs the same
  * suite on both). Entries are kept in id order, which is insertion order.
  */
 export class MemoryWriteBehind {
   private readonly streams = new Map<string, Stream>();
-  private readonly hashes = new Map<string, Hash>();
-  private lastGen = 0;
-
-  hashAccumulate(
-    key: string,
-    add: Readonly<Record<string, number>>,
-    max: Readonly<Record<string, number>>,
-    ttlSeconds: number,
-  ): Record<string, string> {
-    let h = this.hash(key);
-    if (!h) {
-      // Like TIME in µs on Redis: unique and increasing within this process.
-      this.lastGen = Math.max(this.lastGen + 1, Date.now() * 1000);
-      h = { fields: new Map([["gen", String(this.lastGen)]]), expiresAt: 0 };
-      this.hashes.set(key, h);
-    }
-    for (const [f, n] of Object.entries(add))
-      h.fields.set(f, String(Number(h.fields.get(f) ?? 0) + Math.trunc(n)));
-    for (const [f, v] of Object.entries(max)) {
-      const current = h.fields.get(f);
-      if (current === undefined || v > Number(current)) h.fields.set(f, String(v));
-    }
-    h.expiresAt = Date.now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
-    return Object.fromEntries(h.fields);
-  }
-
-  hashGetAll(keys: readonly string[]): (Record<string, string> | null)[] {
-    return keys.map((k) => {
-      const h = this.hash(k);
-      return h ? Object.fromEntries(h.fields) : null;
-    });
-  }
 
   streamAdd(key: string, fields: Readonly<Record<string, string>>, maxLen: number): string | null {
     const s = this.stream(key, true);
@@ -144,17 +107,14 @@ export class MemoryWriteBehind {
     return { length: s.entries.size, oldestId: first.done ? null : first.value };
   }
 
-  /** DEL of a stream or hash key: true when it existed. */
+  /** DEL of a stream key: true when it existed. */
   delete(key: string): boolean {
-    const hadHash = this.hash(key) !== undefined && this.hashes.delete(key);
-    return this.streams.delete(key) || hadHash;
+    return this.streams.delete(key);
   }
 
-  /** TTL in seconds as Redis rounds it; -1 for a stream (no expiry); undefined: not ours. */
+  /** -1 for a stream (no expiry); undefined: not ours. */
   ttl(key: string): number | undefined {
-    if (this.streams.has(key)) return -1;
-    const h = this.hash(key);
-    return h ? Math.round((h.expiresAt - Date.now()) / 1000) : undefined;
+    return this.streams.has(key) ? -1 : undefined;
   }
 
   private stream(key: string, create: true): Stream;
@@ -166,15 +126,6 @@ export class MemoryWriteBehind {
       this.streams.set(key, s);
     }
     return s;
-  }
-
-  private hash(key: string): Hash | undefined {
-    const h = this.hashes.get(key);
-    if (h && h.expiresAt <= Date.now()) {
-      this.hashes.delete(key);
-      return undefined;
-    }
-    return h;
   }
 }
 

@@ -16,7 +16,11 @@ import { INCR_WITH_EXPIRY_LUA } from "./scripts/incr-with-expiry";
 import { INVALIDATE_VERSIONED_LUA } from "./scripts/invalidate-versioned";
 import { RELEASE_LOCK_LUA } from "./scripts/release-lock";
 import { SET_IF_NEWER, SET_IF_NEWER_LUA } from "./scripts/set-if-newer";
-import { HASH_ACCUMULATE_LUA, STREAM_ACK_DELETE_LUA, STREAM_ADD_LUA } from "./scripts/write-behind";
+import {
+  OVERLAY_ACCUMULATE_LUA,
+  STREAM_ACK_DELETE_LUA,
+  STREAM_ADD_LUA,
+} from "./scripts/write-behind";
 
 /** The commands `defineCommand` adds to this store's client. */
 interface ScriptedRedis {
@@ -31,7 +35,7 @@ interface ScriptedRedis {
   invalidateVersioned(key: string, version: number, markerTtlMs: number): Promise<number>;
   incrWithExpiry(key: string, ttlSeconds: number): Promise<number>;
   releaseLock(key: string, token: string): Promise<number>;
-  hashAccumulate(key: string, ...args: (string | number)[]): Promise<string[]>;
+  overlayAccumulate(key: string, ...args: (string | number)[]): Promise<string>;
   streamAckDelete(key: string, group: string, ...ids: string[]): Promise<number>;
 }
 
@@ -65,7 +69,7 @@ export class RedisCacheStore implements CacheStore {
     client.defineCommand("invalidateVersioned", { lua: INVALIDATE_VERSIONED_LUA, numberOfKeys: 1 });
     client.defineCommand("incrWithExpiry", { lua: INCR_WITH_EXPIRY_LUA, numberOfKeys: 1 });
     client.defineCommand("releaseLock", { lua: RELEASE_LOCK_LUA, numberOfKeys: 1 });
-    client.defineCommand("hashAccumulate", { lua: HASH_ACCUMULATE_LUA, numberOfKeys: 1 });
+    client.defineCommand("overlayAccumulate", { lua: OVERLAY_ACCUMULATE_LUA, numberOfKeys: 1 });
     client.defineCommand("streamAdd", { lua: STREAM_ADD_LUA, numberOfKeys: 1 });
     client.defineCommand("streamAckDelete", { lua: STREAM_ACK_DELETE_LUA, numberOfKeys: 1 });
     this.client = client;
@@ -104,11 +108,11 @@ export class RedisCacheStore implements CacheStore {
     if (keys.length === 0) return Promise.resolve([]);
     const client = this.client;
     return this.run(() =>
-      this.fenced(keys, async () => {
-        if (client instanceof Cluster)
-          return (await Promise.all(keys.map((k) => client.get(k)))).map(live);
-        return (await client.mget(keys as string[])).map(live);
-      }),
+      this.fenced(keys, () =>
+        client instanceof Cluster
+          ? Promise.all(keys.map((k) => client.get(k).catch(notString))).then(liveAll)
+          : client.mget(keys as string[]).then(liveAll),
+      ),
     );
   }
 
@@ -117,13 +121,23 @@ export class RedisCacheStore implements CacheStore {
    * took over since (a promoted replica) is not served until the fence's repair ran. A read that
    * meets a verification in progress waits for it, within the command timeout.
    */
-  private async fenced<T>(keys: readonly string[], read: () => Promise<T>): Promise<T> {
-    if (!this.fenceAllows(keys)) {
-      const settling = this.fence.settling();
-      if (settling) await Promise.race([settling, Bun.sleep(this.timeoutMs)]);
-      if (!this.fenceAllows(keys)) throw fencedOff();
-    }
-    const out = await read();
+  private fenced<T>(keys: readonly string[], read: () => Promise<T>): Promise<T> {
+    // The hit path: no async frame while the fence lets the keys through (it nearly always does).
+    if (this.fenceAllows(keys)) return read().then((out) => this.stillAllowed(keys, out));
+    return this.fencedAfterSettling(keys, read);
+  }
+
+  private async fencedAfterSettling<T>(
+    keys: readonly string[],
+    read: () => Promise<T>,
+  ): Promise<T> {
+    const settling = this.fence.settling();
+    if (settling) await Promise.race([settling, Bun.sleep(this.timeoutMs)]);
+    if (!this.fenceAllows(keys)) throw fencedOff();
+    return this.stillAllowed(keys, await read());
+  }
+
+  private stillAllowed<T>(keys: readonly string[], out: T): T {
     if (!this.fenceAllows(keys)) throw fencedOff();
     return out;
   }
@@ -314,7 +328,7 @@ export class RedisCacheStore implements CacheStore {
     });
   }
 
-  hashAccumulate(
+  overlayAccumulate(
     key: string,
     add: Readonly<Record<string, number>>,
     max: Readonly<Record<string, number>>,
@@ -324,19 +338,10 @@ export class RedisCacheStore implements CacheStore {
     const args: (string | number)[] = [wholeSeconds(ttlSeconds), adds.length];
     for (const [f, n] of adds) args.push(f, String(Math.trunc(n)));
     for (const [f, v] of Object.entries(max)) args.push(f, String(v));
-    return this.run(async () => pairs(await this.scripted.hashAccumulate(key, ...args)));
-  }
-
-  /** One HGETALL per key (see below). */
-  hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]> {
-    if (keys.length === 0) return Promise.resolve([]);
-    const client = this.client;
-    // One HGETALL per key, auto-pipelined with the reads of the same tick (a user read's GET and
-    // its overlay's HGETALL leave in one socket write; an explicit pipeline would be a second).
-    return this.run(async () => {
-      const hashes = await Promise.all(keys.map((k) => client.hgetall(k)));
-      return hashes.map((h) => (isEmpty(h) ? null : h));
-    });
+    return this.run(
+      async () =>
+        JSON.parse(await this.scripted.overlayAccumulate(key, ...args)) as Record<string, string>,
+    );
   }
 
   /** Replicated like a versioned write (WAIT): an acknowledged change must survive a failover. */
@@ -471,13 +476,19 @@ export class RedisCacheStore implements CacheStore {
   }
 }
 
+/**
+ * GET's WRONGTYPE read as MGET answers a key holding another type: nil (Cluster reads per key).
+ * A write-behind overlay of the previous format is a hash until a change takes it over.
+ */
+function notString(err: unknown): null {
+  if (/WRONGTYPE/.test(String(err))) return null;
+  throw err;
+}
+
+const liveAll = (values: (string | null)[]): (string | null)[] => values.map(live);
+
 const fencedOff = () =>
   new StoreUnavailableError("redis", new Error("Redis failed over: reads wait for the repair"));
-
-function isEmpty(h: Record<string, string>): boolean {
-  for (const _ in h) return false;
-  return true;
-}
 
 /** HGETALL-shaped flat reply → object. */
 function pairs(flat: string[]): Record<string, string> {

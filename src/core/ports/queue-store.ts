@@ -8,25 +8,24 @@ export interface StreamEntry {
 
 /**
  * Write-behind (plugins/cache/write-behind): a durable queue in one Redis Stream read by a consumer
- * group, and a small overlay hash per changed document. Every call touches one key, so all of it
+ * group, and a small overlay per changed document. Every call touches one key, so all of it
  * works unchanged on Redis Cluster.
  */
 export interface QueueStore extends StoreConnection {
   /**
-   * Adds each `add` amount to the hash's integer field (HINCRBY) and raises each `max` field to
-   * the given value when it is larger (or absent); a new hash first gets a `gen` field, unique and
-   * increasing (the server's clock in µs), so a hash lost and recreated is told apart. Refreshes
-   * the TTL. Atomic (one script). Resolves with the whole hash after the change.
+   * A write-behind overlay, one string key holding a JSON object of strings (read with `get` or
+   * `mget`, beside the document's entry): adds each `add` amount to its integer field and raises
+   * each `max` field to the given value when it is larger (or absent); a new overlay first gets a
+   * `gen` field, unique and increasing (the server's clock in µs), so one lost and recreated is
+   * told apart. A hash at the key (the previous format) is taken over with its fields. Refreshes
+   * the TTL. Atomic (one script). Resolves with the whole overlay after the change.
    */
-  hashAccumulate(
+  overlayAccumulate(
     key: string,
     add: Readonly<Record<string, number>>,
     max: Readonly<Record<string, number>>,
     ttlSeconds: number,
   ): Promise<Record<string, string>>;
-
-  /** HGETALL of several keys in one round trip; null for a key that does not exist. */
-  hashGetAll(keys: readonly string[]): Promise<(Record<string, string> | null)[]>;
 
   /**
    * XADD with `MAXLEN ~ maxLen`, refused (null) when the stream already holds `maxLen` entries:

@@ -1,29 +1,40 @@
 /**
- * KEYS[1] = a write-behind overlay hash; ARGV = ttlSeconds, nAdd, then nAdd field/amount pairs,
- * then field/value pairs to raise. A new hash gets `gen` from the server clock (µs), so a hash
- * that was lost and recreated is told apart from the one before. Values are passed and stored as
- * the caller's strings (a Lua number would print 1.7e+12 for a timestamp).
+ * KEYS[1] = a write-behind overlay: one string key holding a JSON object of strings, so a reader
+ * gets it in the same MGET as the document's entry (one command). ARGV = ttlSeconds, nAdd, then
+ * nAdd field/amount pairs, then field/value pairs to raise. A new overlay gets `gen` from the
+ * server clock (µs), so one lost and recreated is told apart from the one before. Values are kept
+ * as strings: a Lua number would print 1.7e+12 for a timestamp, and cjson keeps 14 digits only.
+ *
+ * A hash at the key is an overlay of the previous format (HSET/HINCRBY): it is taken over as is,
+ * `gen` and running totals included, so the arithmetic of the documents' `_wb.n` stays exact.
  */
-export const HASH_ACCUMULATE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
+export const OVERLAY_ACCUMULATE_LUA = `
+local kind = redis.call('TYPE', KEYS[1]).ok
+local o
+if kind == 'string' then
+  o = cjson.decode(redis.call('GET', KEYS[1]))
+elseif kind == 'hash' then
+  o = {}
+  local flat = redis.call('HGETALL', KEYS[1])
+  for i = 1, #flat, 2 do o[flat[i]] = flat[i + 1] end
+else
   local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'gen', t[1] .. string.format('%06d', tonumber(t[2])))
+  o = { gen = t[1] .. string.format('%06d', tonumber(t[2])) }
 end
 local nAdd = tonumber(ARGV[2])
 local i = 3
 for _ = 1, nAdd do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  o[ARGV[i]] = string.format('%d', (tonumber(o[ARGV[i]]) or 0) + tonumber(ARGV[i + 1]))
   i = i + 2
 end
 while i < #ARGV do
-  local current = tonumber(redis.call('HGET', KEYS[1], ARGV[i]))
-  if current == nil or tonumber(ARGV[i + 1]) > current then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
+  local current = tonumber(o[ARGV[i]])
+  if current == nil or tonumber(ARGV[i + 1]) > current then o[ARGV[i]] = ARGV[i + 1] end
   i = i + 2
 end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
+local encoded = cjson.encode(o)
+redis.call('SET', KEYS[1], encoded, 'EX', ARGV[1])
+return encoded
 `;
 
 /**
