@@ -159,9 +159,12 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     return this.admin.validate(id);
   }
 
-  /** Rebuilds the entry from MongoDB (under a lease); null when the document does not exist. */
+  /**
+   * Rebuilds the entry from MongoDB (under a lease); null when the document does not exist.
+   * Answers what a read now shows (presented: no write-behind bookkeeping), not the entry itself.
+   */
   sync(id: string): Promise<T | null> {
-    return this.admin.sync(id);
+    return this.present(id, this.admin.sync(id));
   }
 
   /** Empties the entry and its index keys; `also` adds index values the caller knows of. */
