@@ -52,7 +52,7 @@ describe("bun run migrate, as an operator runs it", () => {
     // The fixture's floats, numeric strings, Decimal128s and ambiguous values.
     expect(odd.length).toBe(38);
 
-    const run = migrateProcess({ mongoUrl: url, dbName, prefix, redisUrl: redis.url });
+    const run = migrateProcess({ mongoUrl: url, dbName, prefix, redis: redis.env });
     const out = await new Response(run.stdout).text();
     expect(await run.exited).toBe(0);
     const refused = [...out.matchAll(/^refused user\.balance\.not-integer (\w+): (.*)$/gm)];

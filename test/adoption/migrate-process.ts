@@ -1,9 +1,12 @@
-/** Where the spawned `bun run migrate` finds its stores; no `redisUrl`: none configured. */
+/**
+ * Where the spawned `bun run migrate` finds its stores; `redis` is a harness's store settings
+ * (`REDIS_URL`, or the cluster's or sentinels' variables under `REDIS_TOPOLOGY`); none: no Redis.
+ */
 export interface MigrateTarget {
   mongoUrl: string;
   dbName: string;
   prefix: string;
-  redisUrl?: string;
+  redis?: Readonly<Record<string, string>>;
 }
 
 /** `bun run migrate` as an operator runs it: its own process, its own connections. */
@@ -12,7 +15,6 @@ export function migrateProcess(target: MigrateTarget, ...args: string[]) {
     ...process.env,
     MONGO_URL: target.mongoUrl,
     MONGO_DB: target.dbName,
-    REDIS_URL: target.redisUrl,
     CACHE_PREFIX: target.prefix,
     MONGO_TIMEOUT_MS: "5000",
     // A loaded machine: a Redis command timing out would only make a test slower to read.
@@ -21,8 +23,8 @@ export function migrateProcess(target: MigrateTarget, ...args: string[]) {
     NODE_ENV: "test",
     JWT_SECRET: "test-secret-test-secret-0123456789",
   };
-  for (const name of ["REDIS_CLUSTER_NODES", "REDIS_SENTINELS"]) delete env[name];
-  if (!target.redisUrl) delete env.REDIS_URL;
+  for (const name of ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"]) delete env[name];
+  Object.assign(env, target.redis);
   return Bun.spawn(["bun", "run", "app/cli/migrate.ts", ...args], {
     env,
     stdout: "pipe",

@@ -235,6 +235,10 @@ describe("/openapi.json describes the server", () => {
     }
 
     await assertMoneyInvariants(stack, [userId]);
+    // Last, as it revokes every token of the account (the store-down passes call it too, but a
+    // run on a server the suite does not own skips them).
+    expect((await api("logout", { token })).status).toBe(200);
+    expect((await api("getMe", { token })).status).toBe(401);
   }, 60_000);
 
   /** Calls every operation with the caller's tokens (its answers are checked by `call`). */
