@@ -50,9 +50,8 @@ beforeAll(async () => {
       ...ADMIN_ENV,
       ADMIN_INITIAL_BALANCE: 100_000_000,
       MONGO_TIMEOUT_MS: 5000,
-      // What an operator adds after reading the doctor: `auth` hides `auth.refreshTokens`; a
-      // dotted name hides nothing (the sanitizer hides top-level fields), so `devices.pushToken`
-      // stays shown — and reported.
+      // What an operator adds after reading the doctor: `auth` hides the whole sub-document,
+      // `devices.pushToken` that field of each device — neither shown, neither reported.
       SENSITIVE_FIELDS: "auth,devices.pushToken",
     },
   });
