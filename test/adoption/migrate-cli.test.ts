@@ -1,30 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MongoClient } from "mongodb";
-import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
-import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack } from "../support/stack";
 import { ADMIN_ENV, callJson, loginAdmin } from "../support/users";
 import { LEGACY_PASSWORD, writeLegacyDatabase } from "./legacy-fixture";
 import { type MigrateTarget, migrateProcess } from "./migrate-process";
+import { type FileServers, startServers } from "./servers";
 
-let mongo: MongoWireServer | undefined;
-let redis: RedisHarness;
-let url: string;
+let servers: FileServers;
 beforeAll(async () => {
-  redis = await startRedis();
-  if (!process.env.MONGO_URL) mongo = await startMongoWire();
-  url = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
+  servers = await startServers();
 });
-afterAll(async () => {
-  await mongo?.close();
-  await redis?.stop();
-});
+afterAll(() => servers?.stop());
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 
 /** Every user's balance exactly as stored (type included: a Decimal128 stays one). */
 async function storedBalances(dbName: string): Promise<Map<string, string>> {
-  const client = await new MongoClient(url).connect();
+  const client = await new MongoClient(servers.url).connect();
   try {
     const users = await client.db(dbName).collection("users").find({}).toArray();
     return new Map(
@@ -46,13 +38,13 @@ describe("bun run migrate, as an operator runs it", () => {
   test("without --currency-scale: non-integer balances are refused, reported and left untouched; no money moves on them", async () => {
     const dbName = `cs_test_noscale_${rand()}`;
     const prefix = `n${rand()}:`;
-    await writeLegacyDatabase(url, dbName, 4);
+    await writeLegacyDatabase(servers.url, dbName, 4);
     const before = await storedBalances(dbName);
     const odd = [...before].filter(([, b]) => notInteger(b)).map(([id]) => id);
     // The fixture's floats, numeric strings, Decimal128s and ambiguous values.
     expect(odd.length).toBe(38);
 
-    const run = migrateProcess({ mongoUrl: url, dbName, prefix, redis: redis.env });
+    const run = migrateProcess({ mongoUrl: servers.url, dbName, prefix, redis: servers.redis.env });
     const out = await new Response(run.stdout).text();
     expect(await run.exited).toBe(0);
     const refused = [...out.matchAll(/^refused user\.balance\.not-integer (\w+): (.*)$/gm)];
@@ -66,8 +58,8 @@ describe("bun run migrate, as an operator runs it", () => {
 
     // The API on such a user: the approval is refused and nothing moves.
     const stack = await createTestStack({
-      redis,
-      mongo,
+      redis: servers.redis,
+      mongo: servers.mongo,
       dbName,
       env: {
         ...ADMIN_ENV,
@@ -77,7 +69,7 @@ describe("bun run migrate, as an operator runs it", () => {
       },
     });
     try {
-      const client = await new MongoClient(url).connect();
+      const client = await new MongoClient(servers.url).connect();
       const user = await client
         .db(dbName)
         .collection("users")
@@ -112,8 +104,8 @@ describe("bun run migrate, as an operator runs it", () => {
 
   test("without REDIS_URL it refuses in one line (exit 2) and writes nothing; --no-cache says there is no Redis", async () => {
     const dbName = `cs_test_noredis_${rand()}`;
-    await writeLegacyDatabase(url, dbName, 2);
-    const target: MigrateTarget = { mongoUrl: url, dbName, prefix: `r${rand()}:` };
+    await writeLegacyDatabase(servers.url, dbName, 2);
+    const target: MigrateTarget = { mongoUrl: servers.url, dbName, prefix: `r${rand()}:` };
     const refused = migrateProcess(target, "--currency-scale", "100");
     const [stdout, stderr] = await Promise.all([
       new Response(refused.stdout).text(),
@@ -125,7 +117,7 @@ describe("bun run migrate, as an operator runs it", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain("REDIS_URL is not set");
     expect(lines[0]).toContain("--no-cache");
-    const client = await new MongoClient(url).connect();
+    const client = await new MongoClient(servers.url).connect();
     try {
       const users = client.db(dbName).collection("users");
       expect(await users.countDocuments({ version: { $exists: true } })).toBe(0);

@@ -1,37 +1,29 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ObjectId } from "bson";
-import { type MongoWireServer, startMongoWire } from "../support/mongo-wire";
-import { type RedisHarness, startRedis } from "../support/redis-server";
 import { createTestStack } from "../support/stack";
 import { ADMIN_ENV, type ApiBody } from "../support/users";
 import { expectAdopted } from "./expect-adopted";
 import { LEGACY_PASSWORD, writeLegacyDatabase } from "./legacy-fixture";
-import { migrateProcess as migrate } from "./migrate-process";
+import { migrateProcess as migrate, migrateReport } from "./migrate-process";
+import { type FileServers, startServers } from "./servers";
 
-let mongo: MongoWireServer | undefined;
-let redis: RedisHarness;
-let url: string;
+let servers: FileServers;
 beforeAll(async () => {
-  redis = await startRedis();
-  if (!process.env.MONGO_URL) mongo = await startMongoWire();
-  url = process.env.MONGO_URL ?? (mongo as MongoWireServer).url;
+  servers = await startServers();
 });
-afterAll(async () => {
-  await mongo?.close();
-  await redis?.stop();
-});
+afterAll(() => servers?.stop());
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 
 /** `bun run migrate` against this test's servers. */
 const migrateProcess = (dbName: string, prefix: string, ...args: string[]) =>
-  migrate({ mongoUrl: url, dbName, prefix, redis: redis.env }, ...args);
+  migrate({ mongoUrl: servers.url, dbName, prefix, redis: servers.redis.env }, ...args);
 
 describe("bun run migrate, interrupted and beside live traffic", () => {
   test("SIGKILLed mid-run and restarted: it resumes, finishes, applies nothing twice", async () => {
     const dbName = `cs_test_kill_${rand()}`;
     const prefix = `k${rand()}:`;
-    const fixture = await writeLegacyDatabase(url, dbName, 40);
+    const fixture = await writeLegacyDatabase(servers.url, dbName, 40);
     const first = migrateProcess(
       dbName,
       prefix,
@@ -60,8 +52,8 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
     expect(text).toContain("resuming after user");
 
     const stack = await createTestStack({
-      redis,
-      mongo,
+      redis: servers.redis,
+      mongo: servers.mongo,
       dbName,
       env: { CACHE_PREFIX: prefix, MONGO_TIMEOUT_MS: 5000 },
     });
@@ -69,10 +61,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
       await expectAdopted(stack, fixture);
       const third = migrateProcess(dbName, prefix, "--currency-scale", "100", "--json");
       const json = await new Response(third.stdout).text();
-      // Progress lines first, then the report as one JSON document.
-      const report = JSON.parse(json.slice(json.search(/^\{$/m))) as {
-        changed: Record<string, number>;
-      };
+      const report = migrateReport<{ changed: Record<string, number> }>(json);
       expect(Object.values(report.changed).filter((n) => n !== 0)).toEqual([]);
     } finally {
       await stack.close();
@@ -81,10 +70,10 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
 
   test("`bun run migrate` as its own process while users are paid, debited and edit profiles over HTTP: ledger = balance once both finish", async () => {
     const dbName = `cs_test_live_${rand()}`;
-    const fixture = await writeLegacyDatabase(url, dbName, 40);
+    const fixture = await writeLegacyDatabase(servers.url, dbName, 40);
     const stack = await createTestStack({
-      redis,
-      mongo,
+      redis: servers.redis,
+      mongo: servers.mongo,
       dbName,
       env: {
         ...ADMIN_ENV,
@@ -197,11 +186,7 @@ describe("bun run migrate, interrupted and beside live traffic", () => {
       await Promise.all([...traffic, exited]);
       expect(await exited).toBe(0);
       const text = await output;
-      // The report is the pretty-printed object at the end; log lines (one JSON object each) may
-      // come before it, e.g. a Redis Cluster client's first commands before it is ready.
-      const report = JSON.parse(text.slice(text.search(/^\{$/m))) as {
-        refused: { check: string; id: string }[];
-      };
+      const report = migrateReport<{ refused: { check: string; id: string }[] }>(text);
       const inFlight = report.refused.filter((r) => r.check === "user.ledger.in-flight");
       console.log(
         `[migrate beside traffic] ${rounds} rounds of PATCH + deposit + double approval + withdrawal over HTTP on ${picked.length} users; ${[...moved.values()].reduce((n, m) => n + m.entries, 0)} balance changes applied; ${/settling (\d+) users/.exec(text)?.[1] ?? 0} users put aside and settled after the scan, ${inFlight.length} left in flight`,

@@ -31,3 +31,11 @@ export function migrateProcess(target: MigrateTarget, ...args: string[]) {
     stderr: "pipe",
   });
 }
+
+/**
+ * The report `bun run migrate` prints last, as one pretty-printed object: progress lines and log
+ * lines (one JSON object each, e.g. a Cluster client's first commands) may come before it.
+ */
+export function migrateReport<T>(stdout: string): T {
+  return JSON.parse(stdout.slice(stdout.search(/^\{$/m))) as T;
+}
