@@ -1,8 +1,10 @@
 /**
- * `bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]`
+ * `bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--topology both|standalone|cluster] [--out PATH]`
  *
- * Runs each selected section (one per figure, bench/sections/*.ts) and regenerates
- * bench/RESULTS.md: machine, versions, settings, the targets table, then each section's figures.
+ * Runs each selected section (one per figure, bench/sections/*.ts) on a standalone redis-server,
+ * then the sections with the issue's targets (ON_CLUSTER) again on a Redis Cluster, and
+ * regenerates bench/RESULTS.md: machine, versions, settings, the targets table of each topology,
+ * then each section's figures.
  * A quick or partial run writes bench/results/partial-<timestamp>.md instead (lib/results-path).
  * Not part of `bun test`.
  */
@@ -18,6 +20,7 @@ import {
   table,
 } from "./lib/report";
 import { defaultResultsPath } from "./lib/results-path";
+import { type BenchTopology, setBenchTopology } from "./lib/topology";
 
 const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> = {
   read: { title: "Read path", load: async () => (await import("./sections/read")).readSection },
@@ -58,8 +61,16 @@ const SECTIONS: Record<string, { title: string; load: () => Promise<Section> }> 
   },
 };
 
+/**
+ * The sections whose targets must hold on a Redis Cluster too: run again there (3 masters + 3
+ * replicas, local processes; floors on an ioredis Cluster client), same machine, after the
+ * standalone pass.
+ */
+const ON_CLUSTER = ["read", "http", "write", "approve"];
+
 interface Args {
   quick: boolean;
+  topologies: BenchTopology[];
   only: string[];
   runs: number;
   out: string | undefined;
@@ -68,6 +79,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     quick: false,
+    topologies: ["standalone", "cluster"],
     only: Object.keys(SECTIONS),
     runs: 3,
     out: undefined,
@@ -92,10 +104,15 @@ function parseArgs(argv: string[]): Args {
     else if (a.startsWith("--runs")) {
       args.runs = Number(value());
       runsGiven = true;
+    } else if (a.startsWith("--topology")) {
+      const t = value();
+      if (t !== "both" && t !== "standalone" && t !== "cluster")
+        fail("--topology is both, standalone or cluster");
+      args.topologies = t === "both" ? ["standalone", "cluster"] : [t];
     } else if (a.startsWith("--out")) args.out = value();
     else if (a === "--help" || a === "-h") {
       console.log(
-        "usage: bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--out PATH]",
+        "usage: bun run bench [-- --quick] [--only read,peers,http,write,approve,sse,cluster,soak,outside,near,write-behind,history] [--runs N] [--topology both|standalone|cluster] [--out PATH]",
       );
       process.exit(0);
     } else fail(`unknown argument ${a}`);
@@ -133,28 +150,34 @@ const ctx: SectionContext = {
   log: (msg) => console.log(`  ${msg}`),
 };
 
-const results: SectionResult[] = [];
-for (const id of Object.keys(SECTIONS).filter((s) => args.only.includes(s))) {
-  const spec = SECTIONS[id]!;
-  console.log(`▶ ${id}: ${spec.title}`);
-  const t0 = performance.now();
-  try {
-    const section = await spec.load();
-    const res = await section(ctx);
-    results.push(res);
-    for (const t of res.targets)
-      console.log(`  ${t.name}: ${t.value} (target ${t.target}) ${metMark(t.met)}`);
-  } catch (err) {
-    const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    console.error(`  ${id} failed: ${msg}`);
-    results.push({
-      id,
-      title: spec.title,
-      body: `Section failed in this run:\n\n\`\`\`\n${msg.slice(0, 2000)}\n\`\`\``,
-      targets: [],
-    });
+const results: Record<BenchTopology, SectionResult[]> = { standalone: [], cluster: [] };
+for (const topology of args.topologies) {
+  setBenchTopology(topology);
+  const ids = Object.keys(SECTIONS).filter(
+    (s) => args.only.includes(s) && (topology === "standalone" || ON_CLUSTER.includes(s)),
+  );
+  for (const id of ids) {
+    const spec = SECTIONS[id]!;
+    console.log(`▶ ${id}: ${spec.title}${topology === "cluster" ? " (on Redis Cluster)" : ""}`);
+    const t0 = performance.now();
+    try {
+      const section = await spec.load();
+      const res = await section(ctx);
+      results[topology].push(res);
+      for (const t of res.targets)
+        console.log(`  ${t.name}: ${t.value} (target ${t.target}) ${metMark(t.met)}`);
+    } catch (err) {
+      const msg = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      console.error(`  ${id} failed: ${msg}`);
+      results[topology].push({
+        id,
+        title: spec.title,
+        body: `Section failed in this run:\n\n\`\`\`\n${msg.slice(0, 2000)}\n\`\`\``,
+        targets: [],
+      });
+    }
+    console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 const totalS = (performance.now() - started) / 1000;
@@ -162,15 +185,32 @@ const loadAtEnd = loadavg()[0] ?? 0;
 const pkgs = Object.entries(machine.packages)
   .map(([k, v]) => `${k} ${v}`)
   .join(", ");
-const targets = results.flatMap((r) =>
-  r.targets.map((t) => [
-    t.name,
-    t.value,
-    t.target,
-    metMark(t.met),
-    t.met === false ? (t.left ?? "") : "",
-  ]),
-);
+const targetRows = (rs: SectionResult[]) =>
+  rs.flatMap((r) =>
+    r.targets.map((t) => [
+      t.name,
+      t.value,
+      t.target,
+      metMark(t.met),
+      t.met === false ? (t.left ?? "") : "",
+    ]),
+  );
+const targetTable = (rs: SectionResult[]) => {
+  const rows = targetRows(rs);
+  return rows.length
+    ? table(["figure", "measured", "target", "status", "what is left (profiled)"], rows)
+    : "_no section produced a target_";
+};
+const onCluster = results.cluster.length
+  ? [
+      "## Targets on Redis Cluster",
+      "",
+      `The sections with targets (${ON_CLUSTER.join(", ")}) run again with every Redis of the run — the app's, the floors', the peers' — on a Redis Cluster of 3 masters + 3 replicas (local \`redis-server --cluster-enabled yes\` processes on the same 2 cores; the floors on an ioredis Cluster client, a multi-key read split per slot as the adapter does). Their figures are in the sections "… on Redis Cluster" at the end.`,
+      "",
+      targetTable(results.cluster),
+      "",
+    ]
+  : [];
 const md = [
   "# Benchmarks",
   "",
@@ -193,13 +233,13 @@ const md = [
   "- Everything (load generator, API process, redis-server, MongoDB test server) shares the same 2 cores, so absolute numbers are low and noisy; the ratios are the point.",
   `- Load average (1 min) at the start and the end of the run: ${loadAtStart.toFixed(1)} / ${loadAtEnd.toFixed(1)} on ${machine.cores} cores (other work on the machine; min–max columns show what it did to the ratios).`,
   "",
-  "## Targets",
+  results.standalone.length ? "## Targets (standalone Redis)" : "",
   "",
-  targets.length
-    ? table(["figure", "measured", "target", "status", "what is left (profiled)"], targets)
-    : "_no section produced a target_",
+  results.standalone.length ? targetTable(results.standalone) : "",
   "",
-  ...results.flatMap((r) => [`## ${r.title}`, "", r.body, ""]),
+  ...onCluster,
+  ...results.standalone.flatMap((r) => [`## ${r.title}`, "", r.body, ""]),
+  ...results.cluster.flatMap((r) => [`## ${r.title} — on Redis Cluster`, "", r.body, ""]),
 ].join("\n");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);

@@ -1,14 +1,15 @@
-import Redis from "ioredis";
 import { MongoClient } from "mongodb";
 import type { SanitizedUser } from "../../plugins/features/users";
 import type { MongoWireServer } from "../../test/support/mongo-wire";
-import { type RedisHarness, startRedis } from "../../test/support/redis-server";
+import type { RedisHarness } from "../../test/support/redis-server";
 import { seedUser } from "../../test/support/seed";
 import { createTestStack, type TestStack } from "../../test/support/stack";
+import { type FloorClient, floorClient } from "./floor-client";
 import { freePort } from "./procs";
+import { startBenchRedis } from "./topology";
 
 /**
- * One redis-server (owned: killable) and one MongoDB wire-protocol test server per section, and
+ * One Redis (a redis-server, or a Redis Cluster in the runner's cluster pass: lib/topology.ts) and one MongoDB wire-protocol test server per section, and
  * the whole app on them through the real adapters (RedisCacheStore, MongoDocumentStore on the
  * official driver). Sections measure peers and floors on the same two servers.
  */
@@ -27,7 +28,7 @@ export async function startEnv(
     mongoArgs?: string[];
   } = {},
 ): Promise<BenchEnv> {
-  const redis = await startRedis();
+  const redis = await startBenchRedis();
   const mongo = await startMongoProcess(opts.mongoArgs);
   const stack = await createTestStack({
     redis,
@@ -64,15 +65,9 @@ export function seedBenchUser(
   });
 }
 
-/** A plain ioredis client on the harness server, configured like the adapter's command client. */
-export function floorRedis(url: string, autoPipelining: boolean): Redis {
-  const client = new Redis(url, {
-    enableAutoPipelining: autoPipelining,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: true,
-  });
-  client.on("error", () => {});
-  return client;
+/** A plain ioredis client on the section's Redis (any topology), configured like the adapter's. */
+export function floorRedis(redis: RedisHarness, autoPipelining: boolean): FloorClient {
+  return floorClient(redis.env, autoPipelining);
 }
 
 export async function rawMongo(url: string): Promise<MongoClient> {

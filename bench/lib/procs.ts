@@ -94,7 +94,7 @@ export function appEnv(env: BenchEnv): Record<string, string> {
     LOG_LEVEL: "warn",
     MONGO_URL: env.mongo.url,
     MONGO_DB: stack.dbName,
-    REDIS_URL: env.redis.url,
+    ...env.redis.env,
     CACHE_PREFIX: stack.config.CACHE_PREFIX,
     JWT_SECRET: stack.config.JWT_SECRET ?? "bench-secret-bench-secret-0123456789",
     CONSISTENCY_CHECK_INTERVAL_SECONDS: "0",

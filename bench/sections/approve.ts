@@ -1,8 +1,8 @@
-import { startRedis } from "../../test/support/redis-server";
 import { BASELINE_REF, baselineCheckout, ROOT } from "../lib/baseline";
 import { startMongoProcess } from "../lib/env";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { fmt, median, minMax } from "../lib/stats";
+import { startBenchRedis } from "../lib/topology";
 
 interface Side {
   approvalsPerSec: number;
@@ -44,9 +44,9 @@ async function runSide(
 export const approveSection: Section = async (ctx): Promise<SectionResult> => {
   const ref = process.env.BENCH_BASELINE_REF ?? BASELINE_REF;
   const base = await baselineCheckout(ref, ["bench/servers/approvals.ts"]);
-  const redis = await startRedis();
+  const redis = await startBenchRedis();
   const mongo = await startMongoProcess();
-  const env = { MONGO_URL: mongo.url, REDIS_URL: redis.url };
+  const env = { MONGO_URL: mongo.url, ...redis.env };
   const count = Math.round(600 * ctx.scale);
   try {
     type Run = Record<string, Side>;

@@ -1,4 +1,5 @@
 import { floorRedis, seedBenchUser, startEnv } from "../lib/env";
+import { keysMatching } from "../lib/floor-client";
 import { appEnv, type ChildServer, spawnApp, spawnServer } from "../lib/procs";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { fmt, median, minMax } from "../lib/stats";
@@ -34,13 +35,13 @@ export const httpSection: Section = async (ctx): Promise<SectionResult> => {
       );
     // The floor reads the same data as the route: the user's entry and the list entries the
     // first /users/me filled (its listings and favorites), in one MGET.
-    const floor = floorRedis(env.redis.url, true);
-    const listKeys = (await floor.keys(`${stack.config.CACHE_PREFIX}*${user.id}*`)).filter(
+    const floor = floorRedis(env.redis, true);
+    const listKeys = (await keysMatching(floor, `${stack.config.CACHE_PREFIX}*${user.id}*`)).filter(
       (k) => k !== key,
     );
     floor.disconnect();
     const bare = await spawnServer("bench/servers/bare.ts", {
-      REDIS_URL: env.redis.url,
+      ...env.redis.env,
       BENCH_KEY: key,
       BENCH_LIST_KEYS: listKeys.join(","),
     });

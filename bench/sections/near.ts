@@ -47,7 +47,7 @@ export const nearSection: Section = async (ctx): Promise<SectionResult> => {
     const cache = stack.ctx.use("cache").users;
     const raw = stack.ctx.stores.db.collection(USER_COLLECTION);
     const sanitize = stack.ctx.use("sanitizeUser");
-    const bentoConn = floorRedis(env.redis.url, true);
+    const bentoConn = floorRedis(env.redis, true);
     const bento = new BentoCache({
       default: "l1l2",
       stores: {

@@ -35,14 +35,14 @@ export const peersSection: Section = async (ctx): Promise<SectionResult> => {
     );
 
     // bentocache: its Redis driver on an ioredis connection configured like ours (auto-pipelining on).
-    const bentoConn = floorRedis(env.redis.url, true);
+    const bentoConn = floorRedis(env.redis, true);
     const bentoL2 = new BentoCache({
       default: "l2",
       stores: {
         l2: bentostore().useL2Layer(redisDriver({ connection: bentoConn, prefix: "bento-l2" })),
       },
     });
-    const bentoConnL1 = floorRedis(env.redis.url, true);
+    const bentoConnL1 = floorRedis(env.redis, true);
     const bentoL1 = new BentoCache({
       default: "l1l2",
       stores: {

@@ -2,6 +2,7 @@ import { ObjectId } from "bson";
 import { writeBehindKeys } from "../../plugins/cache/write-behind/keys";
 import type { SanitizedUser } from "../../plugins/features/users";
 import { floorRedis, rawMongo, seedBenchUser, startEnv } from "../lib/env";
+import { readKeys } from "../lib/floor-client";
 import { type Section, type SectionResult, table } from "../lib/report";
 import { closedLoop, fmt, type LoadResult, median, minMax } from "../lib/stats";
 
@@ -18,8 +19,8 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const user = await seedBenchUser(stack);
     await svc.getUserWithSync(user.id);
     const key = engine.userKey(user.id);
-    const floorOn = floorRedis(env.redis.url, true);
-    const floorOff = floorRedis(env.redis.url, false);
+    const floorOn = floorRedis(env.redis, true);
+    const floorOff = floorRedis(env.redis, false);
     await floorOn.ping();
     await floorOff.ping();
     const raw = await floorOn.get(key);
@@ -65,7 +66,10 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
     const overlayKeys = [user, ...hitUsers.slice(1)].map((u) => wb.overlay("users", u.id));
     if ((await floorOn.get(overlayKeys[0]!)) === null) throw new Error("no overlay to read");
     const floorOverlay = async (w: number) => {
-      const [entry, overlay] = await floorOn.mget(w === 0 ? key : hitKeys[w]!, overlayKeys[w]!);
+      const [entry, overlay] = await readKeys(floorOn, [
+        w === 0 ? key : hitKeys[w]!,
+        overlayKeys[w]!,
+      ]);
       return [JSON.parse(entry as string), JSON.parse(overlay as string)];
     };
 

@@ -3,7 +3,7 @@
  * plus bench-only routes that each add one piece of GET /users/me, so the HTTP section can say
  * what costs what. Env: as app/server.ts, plus BENCH_USER_ID and BENCH_KEY.
  */
-import Redis from "ioredis";
+
 import { defaultPlugins } from "../../app/plugins";
 import { currentUser } from "../../plugins/features/auth";
 import { createStores } from "../../src/adapters";
@@ -11,6 +11,7 @@ import { createApp } from "../../src/core/app";
 import { loadConfig } from "../../src/core/config";
 import { ok } from "../../src/core/errors";
 import { createLogger } from "../../src/core/logger";
+import { floorClient } from "../lib/floor-client";
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
@@ -26,10 +27,7 @@ await instance.ready();
 const { app, ctx } = instance;
 const userId = process.env.BENCH_USER_ID as string;
 const key = process.env.BENCH_KEY as string;
-const redis = new Redis(config.REDIS_URL as string, {
-  enableAutoPipelining: true,
-  maxRetriesPerRequest: 0,
-});
+const redis = floorClient(process.env, true);
 const svc = ctx.use("cacheSync");
 const auth = ctx.use("auth");
 
