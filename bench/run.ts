@@ -205,7 +205,7 @@ const onCluster = results.cluster.length
   ? [
       "## Targets on Redis Cluster",
       "",
-      `The sections with targets (${ON_CLUSTER.join(", ")}) run again with every Redis of the run — the app's, the floors', the peers' — on a Redis Cluster of 3 masters + 3 replicas (local \`redis-server --cluster-enabled yes\` processes on the same 2 cores; the floors on an ioredis Cluster client, a multi-key read split per slot as the adapter does). Their figures are in the sections "… on Redis Cluster" at the end.`,
+      `The sections with targets (${ON_CLUSTER.join(", ")}) run again with every Redis of the run — the app's, the floors', the peers' — on a Redis Cluster of 3 masters + 3 replicas (local \`redis-server --cluster-enabled yes\` processes on the same 2 cores; the floors on an ioredis Cluster client, a multi-key read split per slot as the adapter does). Their figures are in the sections "… on Redis Cluster" at the end (where their text says "redis-server", read: the cluster).`,
       "",
       targetTable(results.cluster),
       "",
