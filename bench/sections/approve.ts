@@ -106,14 +106,14 @@ export const approveSection: Section = async (ctx): Promise<SectionResult> => {
           value: fmt.ratio(r16),
           target: "≥ 3.00×",
           met: r16 >= 3,
-          left: "CPU-bound on the 2 shared cores: per approval HTTP + JWT auth, 4 hooked MongoDB writes, per leg a write-through script + index SET + event script and the SSE hub's delivery of the event in the same process; the drain is now 2 bulk writes per batch (was 4 hooked writes + 4 reads per approval)",
+          left: "CPU-bound on the 2 shared cores: per approval HTTP + JWT auth, 4 hooked MongoDB writes, per leg a write-through script + index SET + checked event script (one socket write and one round trip since issue 15's eager events; two connections and three writes before) and the SSE hub's delivery of the event in the same process; the drain is now 2 bulk writes per batch (was 4 hooked writes + 4 reads per approval)",
         },
         {
           name: "approvals/s ≥ 3× the previous protocol (sequential)",
           value: fmt.ratio(r1),
           target: "≥ 3.00×",
           met: r1 >= 3,
-          left: "latency: 4 sequential MongoDB round trips (claim, debit, credit, final) plus auth and routing; each leg's two Redis round trips now overlap the next step (p50 per step, timed at the crash-injection points on this loaded machine: auth + claim ≈ 1.5 ms, debit ≈ 1.0 ms, credit ≈ 1.3 ms, final ≈ 1.5 ms with the credit's Redis work beside it, answer ≈ 0.5 ms). 3× needs the whole approval in about a third of the 11-round-trip protocol's time, about what the four MongoDB round trips alone take here",
+          left: "latency: 4 sequential MongoDB round trips (claim, debit, credit, final) plus auth and routing; each leg's Redis work (now one round trip) overlaps the next step (p50 per step, timed at the crash-injection points on this loaded machine: auth + claim ≈ 1.5 ms, debit ≈ 1.0 ms, credit ≈ 1.3 ms, final ≈ 1.5 ms with the credit's Redis work beside it, answer ≈ 0.5 ms). 3× needs the whole approval in about a third of the 11-round-trip protocol's time, about what the four MongoDB round trips alone take here",
         },
       ],
     };

@@ -111,14 +111,14 @@ export const writeSection: Section = async (ctx): Promise<SectionResult> => {
           value: fmt.ratio(r16),
           target: "≥ 0.70×",
           met: r16 >= 0.7,
-          left: "CPU on the 2 shared cores per op (µs, app / MongoDB test server / Redis, /proc counters in a bench run): bare ≈ 170 / 256 / 0, ours ≈ 490–600 / 660–850 / 75–85. The hooked write's write-through and event (updateUserWithSync alone: row above), and the ledger's own work in the test server's engine: the guarded update with its outbox push ≈ 200 µs against 113 µs for a bare $inc, a ledger row ≈ 107 µs, a guard pull ≈ 176 µs per user per batch (the drain's two bulk writes per batch replaced two hooked writes and two reads per op)",
+          left: "CPU per op on the 2 shared cores (µs, app / MongoDB test server / Redis; /proc counters, 2026-11-27, 16 in flight): bare ≈ 130–165 / 190–225 / 0, ours ≈ 380–515 / 500–650 / 40–45 (app was 490–600 before the write-through, its index SET and its event went out as one socket write: each write was ≈ 45 µs of app CPU, a quarter of it in the profile). Left, by profile: the test server's work for the ledger, single-threaded and on the same cores — the guarded findAndModify ≈ 43 % of its CPU, the drain's ledger upserts and guard pulls ≈ 28 %, mingo's per-update setup (operator-table copies, ≈ 20 %) in each of the ≈ 2.5 engine updates per op against the bare $inc's one (cutting that lifts the bare floor as much); app side the driver's encoding of the update and the drain's bulk writes",
         },
         {
           name: "balance update ≥ 0.7× bare $inc (sequential)",
           value: fmt.ratio(r1),
           target: "≥ 0.70×",
           met: r1 >= 0.7,
-          left: "latency: the guarded update's acknowledgement (p50 ≈ 880 µs against the bare round trip's 400–500 µs: the heavier engine update, the repository's beforeWrite and write hooks, a drain batch now and then ahead of it on the same server), then the write-through and the event one after the other (two Redis round trips, ≈ 550 µs p50 here; updateUserWithSync alone is ≈ 0.5×). Making them one round trip needs one script doing set-if-newer + XADD + PUBLISH on one connection in src/adapters/redis",
+          left: "latency: the guarded update's acknowledgement — the test server spends ≈ 630–800 µs of CPU per op at 1 in flight against the bare $inc's ≈ 230 (the heavier update, and the drain's bulk writes queued ahead of it on the same single-threaded server) — then the write-through and its event, now one Redis round trip on the cache's connection (after-write phases p50 ≈ 175 µs in-process, ≈ 200–290 µs as two round trips on two connections before; a gain within this machine's noise at the figure's level). updateUserWithSync alone is ≈ 0.5× here, so the ledger's server work is most of what is left",
         },
       ],
     };

@@ -45,7 +45,7 @@ export async function createStores(config: Config, logger: Logger): Promise<Stor
       })
     : new MemoryCacheStore();
   const bus = redisOpts
-    ? new RedisEventBus(redisOpts)
+    ? new RedisEventBus(redisOpts, cache instanceof RedisCacheStore ? cache.client : undefined)
     : new MemoryEventBus({ maxLen: config.SSE_REPLAY_MAXLEN });
   const embedded = [!config.MONGO_URL && "MongoDB", !redisOpts && "Redis"].filter(Boolean);
   if (embedded.length) {

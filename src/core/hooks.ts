@@ -13,7 +13,10 @@ export type CallKind = "read" | "write";
  * - `afterWrite` — once the store acknowledged: `{ removed, after }` documents, computed once by
  *   the repository; caches follow the write here (write-through, list invalidation). Concurrent.
  * - `announce` — after every `afterWrite` hook: events, so none announces a version a cache does
- *   not hold yet. Concurrent.
+ *   not hold yet. Concurrent. An `eager` announce hook starts right after the `afterWrite` hooks
+ *   started, in the same tick, with `followed` (settled once they all did): it may announce only
+ *   what it can check the cache holds already, and waits for `followed` for the rest (events:
+ *   a publish on the cache's own connection right behind its write, plugins/cache/events).
  * - `result` — rewrites what the caller gets (reads and writes), in load order (sanitizing).
  */
 export const PHASES = ["read", "beforeWrite", "write", "afterWrite", "announce", "result"] as const;
@@ -48,6 +51,11 @@ export interface WriteChange {
   readonly removed: readonly Doc[];
   /** The written documents as the write left them (read once more where the store returns none). */
   readonly after: readonly Doc[];
+  /**
+   * For `eager` announce hooks: true once every `afterWrite` hook succeeded, false once one
+   * failed (the write then fails and is not announced further). Never rejects.
+   */
+  readonly followed?: Promise<boolean>;
 }
 
 export type Next = () => Promise<unknown>;
@@ -68,7 +76,8 @@ export type HookSpec = Target &
   (
     | { phase: "read" | "write"; run: RepoHook }
     | { phase: "beforeWrite"; run: BeforeWriteHook }
-    | { phase: "afterWrite" | "announce"; run: ChangeHook }
+    | { phase: "afterWrite"; run: ChangeHook }
+    | { phase: "announce"; run: ChangeHook; eager?: boolean }
     | { phase: "result"; run: ResultHook }
     /**
      * The first stage's shape: an onion around reads and/or writes (`kind`), i.e. the `read` and
@@ -125,6 +134,8 @@ export interface PhaseHooks {
   beforeWrite: BeforeWriteHook[];
   afterWrite: ChangeHook[];
   announce: ChangeHook[];
+  /** `announce` hooks marked `eager`, started beside the `afterWrite` hooks (not in `announce`). */
+  eagerAnnounce: ChangeHook[];
   result: ResultHook[];
 }
 
@@ -149,6 +160,14 @@ export class HookPipeline {
     return this.hooks.filter((h) => hookServes(h, phase, call)).map((h) => h.run as F);
   }
 
+  private announcing(call: Pick<RepoCall, "collection" | "op" | "kind">, eager: boolean) {
+    return this.hooks
+      .filter(
+        (h) => hookServes(h, "announce", call) && ("eager" in h && h.eager === true) === eager,
+      )
+      .map((h) => h.run as ChangeHook);
+  }
+
   phases(collection: string, op: string, kind: CallKind): PhaseHooks {
     const call = { collection, op, kind };
     const write = kind === "write";
@@ -156,7 +175,8 @@ export class HookPipeline {
       onion: this.serving<RepoHook>(write ? "write" : "read", call),
       beforeWrite: write ? this.serving<BeforeWriteHook>("beforeWrite", call) : [],
       afterWrite: write ? this.serving<ChangeHook>("afterWrite", call) : [],
-      announce: write ? this.serving<ChangeHook>("announce", call) : [],
+      announce: write ? this.announcing(call, false) : [],
+      eagerAnnounce: write ? this.announcing(call, true) : [],
       result: this.serving<ResultHook>("result", call),
     };
   }

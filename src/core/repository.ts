@@ -37,6 +37,9 @@ const KIND = new Map<RepoOp, "read" | "write">([
 ]);
 
 type Method = (...args: unknown[]) => Promise<unknown>;
+type Runner = (call: RepoCall) => Promise<unknown>;
+const yes = () => true;
+const no = () => false;
 
 /**
  * The repository every service uses: the store's collections, each call taken through the
@@ -46,6 +49,7 @@ type Method = (...args: unknown[]) => Promise<unknown>;
  */
 export class Repository {
   private readonly hooked = new Map<string, CollectionPort>();
+  private readonly runners = new Map<string, Record<RepoOp, Runner>>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -69,12 +73,29 @@ export class Repository {
   }
 
   private build(name: string, write: WriteContext): CollectionPort {
-    const raw = this.store.collection(name);
+    const runners = this.runnersOf(name);
     const out: Partial<Record<RepoOp, Method>> = {};
+    for (const [op, kind] of KIND) {
+      const runner = runners[op];
+      out[op] = (...args: unknown[]) => runner({ collection: name, op, kind, args, write });
+    }
+    return out as unknown as CollectionPort;
+  }
+
+  /**
+   * Each operation's hook chain for one collection, resolved on first use once the pipeline is
+   * sealed and kept per collection: a handle built per write context (every balance change has
+   * its own) reuses them instead of resolving its hooks again.
+   */
+  private runnersOf(name: string): Record<RepoOp, Runner> {
+    const known = this.runners.get(name);
+    if (known) return known;
+    const raw = this.store.collection(name);
+    const out: Partial<Record<RepoOp, Runner>> = {};
     for (const [op, kind] of KIND) {
       const method = raw[op] as Method;
       const terminal = (call: RepoCall) => method.apply(raw, call.args);
-      let resolved: ((call: RepoCall) => Promise<unknown>) | undefined;
+      let resolved: Runner | undefined;
       const resolve = () => {
         const hooks = this.pipeline.phases(name, op, kind);
         const run =
@@ -82,10 +103,11 @@ export class Repository {
         if (this.pipeline.isSealed) resolved = run;
         return run;
       };
-      out[op] = (...args: unknown[]) =>
-        (resolved ?? resolve())({ collection: name, op, kind, args, write });
+      out[op] = (call) => (resolved ?? resolve())(call);
     }
-    return out as unknown as CollectionPort;
+    const runners = out as Record<RepoOp, Runner>;
+    this.runners.set(name, runners);
+    return runners;
   }
 
   private reader(hooks: PhaseHooks, terminal: (call: RepoCall) => Promise<unknown>) {
@@ -100,7 +122,8 @@ export class Repository {
     terminal: (call: RepoCall) => Promise<unknown>,
   ) {
     const chain = onion(hooks, terminal);
-    const observed = hooks.afterWrite.length + hooks.announce.length > 0;
+    const eager = hooks.eagerAnnounce;
+    const observed = hooks.afterWrite.length + hooks.announce.length + eager.length > 0;
     return async (call: RepoCall) => {
       for (const h of hooks.beforeWrite) await h(call);
       const matched = observed ? await matchedBefore(raw, call) : [];
@@ -115,7 +138,18 @@ export class Repository {
           removed: call.op.startsWith("delete") ? matched : [],
           after: await writtenAfter(raw, call, result, matched),
         };
-        await Promise.all(hooks.afterWrite.map((h) => h(change)));
+        const following = Promise.all(hooks.afterWrite.map((h) => h(change)));
+        // Started in the same tick as the afterWrite hooks (hooks.ts, `eager`).
+        const early =
+          eager.length > 0
+            ? Promise.all(eager.map((h) => h({ ...change, followed: following.then(yes, no) })))
+            : undefined;
+        try {
+          await following;
+        } finally {
+          // Never left running past the write's answer, even when an afterWrite hook failed.
+          if (early) await early;
+        }
         await Promise.all(hooks.announce.map((h) => h(change)));
       }
       return shape(hooks, result, call);

@@ -249,13 +249,17 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
       const ttl = this.ttl();
       const key = this.key(doc.id);
       const json = JSON.stringify(doc);
-      const stored = await this.core.breaker.run(
+      const storing = this.core.breaker.run(
         () => this.core.storeVersioned(key, json, versionOf(doc), ttl, WRITE_THROUGH_LEASE),
         WRITE,
       );
+      // Issued in the same tick as the entry's script, so auto-pipelining sends both in one
+      // socket write (a write each was profiled as a third of the app's CPU per balance update).
+      // An index key only maps the value to the id, true in MongoDB whatever the entry's outcome.
+      void this.setIndexes(doc, ttl, WRITE).catch(() => undefined);
+      const stored = await storing;
       const outcome = stored ? "stored" : await this.afterRefusedWrite(key, doc);
       metrics.writeThroughs.inc({ ...this.labels, outcome });
-      void this.setIndexes(doc, ttl, WRITE).catch(() => undefined);
     } catch (err) {
       metrics.writeThroughs.inc({ ...this.labels, outcome: "deferred" });
       await this.owe(doc.id, versionOf(doc), this.indexKeysOf(doc), err);

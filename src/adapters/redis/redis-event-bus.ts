@@ -11,10 +11,20 @@ import {
   unavailable,
   withTimeout,
 } from "./connection";
-import { PUBLISH_LUA, SHARDED_PUBLISH_LUA } from "./scripts/publish";
+import { PUBLISH_IF_CACHED_LUA, PUBLISH_LUA, SHARDED_PUBLISH_LUA } from "./scripts/publish";
 
 interface ScriptedRedis {
   publishEvent(topic: string, payload: string, maxLen: number): Promise<string>;
+}
+
+interface CacheScriptedRedis {
+  publishEventIfCached(
+    topic: string,
+    entryKey: string,
+    payload: string,
+    maxLen: number,
+    version: number,
+  ): Promise<string | null>;
 }
 
 type Handler = (msg: BusMessage) => void;
@@ -48,7 +58,22 @@ export class RedisEventBus implements EventBus {
   private readonly gate: CommandGate;
   private closed = false;
 
-  constructor(opts: RedisAdapterOptions) {
+  /**
+   * Publishes once a cache entry holds a version (EventBus.publishAfter): present when the cache
+   * store's connection was given and the topology keeps the entry and the topic on one server.
+   */
+  readonly publishAfter?: (
+    topic: string,
+    payload: string,
+    entryKey: string,
+    version: number,
+  ) => Promise<string | null>;
+
+  /**
+   * `cacheClient`: the cache store's command connection. Scripts sent on it run after the cache
+   * writes sent before them on it, which `publishAfter` relies on (not used on Cluster).
+   */
+  constructor(opts: RedisAdapterOptions, cacheClient?: RedisClient) {
     this.opts = opts;
     this.sharded = topologyOf(opts).mode === "cluster";
     const client = createCommandClient(opts);
@@ -59,6 +84,18 @@ export class RedisEventBus implements EventBus {
     this.client = client;
     this.scripted = client as unknown as ScriptedRedis;
     this.gate = new CommandGate(client, opts.timeoutMs);
+    if (cacheClient && !this.sharded && !(cacheClient instanceof Cluster)) {
+      cacheClient.defineCommand("publishEventIfCached", {
+        lua: PUBLISH_IF_CACHED_LUA,
+        numberOfKeys: 2,
+      });
+      const scripted = cacheClient as unknown as CacheScriptedRedis;
+      const gate = new CommandGate(cacheClient, opts.timeoutMs);
+      this.publishAfter = (topic, payload, entryKey, version) =>
+        gate.run(() =>
+          scripted.publishEventIfCached(topic, entryKey, payload, opts.streamMaxLen, version),
+        );
+    }
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
