@@ -1,5 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import Redis from "ioredis";
 import { type RedisTopology, topologyFromSettings } from "../../src/adapters/redis/topology";
@@ -42,7 +44,10 @@ export interface RedisHarness {
   pause(): void;
   /** SIGCONT after `pause()`. */
   resume(): void;
-  /** Starts again on the same port; like a real crash, the data is gone. */
+  /**
+   * Starts again on the same port; like a real crash, the data is gone — unless started with
+   * `aof`, where it comes back with every write it acknowledged.
+   */
   restart(): Promise<void>;
   flush(): Promise<void>;
   /** Final: kills the server (owned) and releases the harness. Safe twice. */
@@ -70,9 +75,11 @@ let sharedNoticePrinted = false;
 /**
  * `single`: a suite whose subject is one server (a proxy in front of it, a server it pauses) gets
  * its own `redis-server` under `REDIS_TOPOLOGY=cluster` too; a shared `REDIS_URL` still wins.
+ * `aof` (owned servers): an append-only file fsynced before each reply, in a directory of its own,
+ * so `restart()` brings back everything acknowledged, as a persisted production server would.
  */
 export async function startRedis(
-  opts: { port?: number; single?: boolean } = {},
+  opts: { port?: number; single?: boolean; aof?: boolean } = {},
 ): Promise<RedisHarness> {
   const prefix = `t:${crypto.randomUUID().slice(0, 8)}:`;
   const envUrl = process.env.REDIS_URL;
@@ -85,13 +92,23 @@ export async function startRedis(
       "redis-server not found on PATH and REDIS_URL not set: install redis-server (apt install redis-server) or set REDIS_URL",
     );
   }
-  return ownedHarness(bin, opts.port ?? (await freePort()), prefix);
+  return ownedHarness(bin, opts.port ?? (await freePort()), prefix, opts.aof ?? false);
 }
 
-async function ownedHarness(bin: string, port: number, prefix: string): Promise<RedisHarness> {
+async function ownedHarness(
+  bin: string,
+  port: number,
+  prefix: string,
+  aof: boolean,
+): Promise<RedisHarness> {
   installExitHooks();
   const url = `redis://127.0.0.1:${port}`;
-  let proc: Subprocess | undefined = await spawnRedis(bin, port);
+  const dir = aof ? mkdtempSync(join(tmpdir(), "cs-aof-")) : undefined;
+  const spawn = () =>
+    aof
+      ? spawnRedis(bin, port, ["--appendonly", "yes", "--appendfsync", "always"], dir)
+      : spawnRedis(bin, port);
+  let proc: Subprocess | undefined = await spawn();
   let stopped = false;
 
   const running = (what: string): Subprocess => {
@@ -126,7 +143,7 @@ async function ownedHarness(bin: string, port: number, prefix: string): Promise<
     restart: async () => {
       if (stopped) throw new Error(`redis harness on port ${port} is stopped; cannot restart`);
       await killProc();
-      proc = await spawnRedis(bin, port);
+      proc = await spawn();
     },
     flush: async () => {
       running("flush");
@@ -136,6 +153,7 @@ async function ownedHarness(bin: string, port: number, prefix: string): Promise<
       if (stopped) return;
       stopped = true;
       await killProc();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -313,9 +313,17 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
    * latest — a newer one may have been written through and evicted — so the key is emptied
    * (taking any fill's lease with it) and filled as a miss would: leased, then MongoDB's current
    * document.
+   *
+   * A key this instance cannot read is emptied too. After a Redis restart its failover fence
+   * refuses reads until its repair ran, while another instance may already serve: giving up here
+   * would acknowledge the write with a debt that instance never sees, and a fill of the older
+   * version holding the lease would land and be served (docs/CONSISTENCY.md, "Redis restarts").
+   * Emptying is never wrong; only if Redis refuses that too is the write a debt.
    */
   private async afterRefusedWrite(key: string, doc: T): Promise<"newer" | "refilled"> {
-    const current = await this.core.breaker.run(() => this.core.cache.get(key), WRITE);
+    const current = this.core.protections.emptyUnreadable
+      ? await this.core.breaker.run(() => this.core.cache.get(key), WRITE).catch(() => null)
+      : await this.core.breaker.run(() => this.core.cache.get(key), WRITE);
     const version = versionOf(doc);
     if (current !== null && versionOf(JSON.parse(current) as T) >= version) return "newer";
     await this.core.breaker.run(() => this.core.drop(key, version), WRITE);

@@ -27,6 +27,12 @@ export interface Protections {
    * Redis at once, so an entry older than a write Redis missed stays until its TTL.
    */
   repairDebts: boolean;
+  /**
+   * A write-through that found no older live entry and cannot read the key (the failover fence
+   * holds this instance's reads after a Redis restart) empties it; off: it gives up with a debt,
+   * which another instance already serving from Redis never sees.
+   */
+  emptyUnreadable: boolean;
 }
 
 export type ProtectionName = keyof Protections;
@@ -38,6 +44,7 @@ export const PROTECTION_NAMES: readonly ProtectionName[] = [
   "singleFlightRule",
   "listVersionBeforeRead",
   "repairDebts",
+  "emptyUnreadable",
 ];
 
 export const allProtections = (): Protections => ({
@@ -47,4 +54,5 @@ export const allProtections = (): Protections => ({
   singleFlightRule: true,
   listVersionBeforeRead: true,
   repairDebts: true,
+  emptyUnreadable: true,
 });
