@@ -60,8 +60,9 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       await writeBehind.change("users", u.id, { latest: { lastSeenAt: Date.now() } });
     await writeBehind.flush();
     for (const u of [user, ...hitUsers]) await svc.getUserWithSync(u.id);
-    // What a user read must do since write-behind (SPEC: queued lastSeenAt changes are seen at
-    // once): the entry and the user's overlay (a string key), one MGET, both parsed.
+    // What a user read did before write-behind's times moved into the entry (SPEC: queued
+    // lastSeenAt changes are seen at once): the entry and the user's overlay, one MGET, both
+    // parsed. Kept beside the GET floor as the floor of that earlier read.
     const wb = writeBehindKeys(stack.config.CACHE_PREFIX);
     const overlayKeys = [user, ...hitUsers.slice(1)].map((u) => wb.overlay("users", u.id));
     if ((await floorOn.get(overlayKeys[0]!)) === null) throw new Error("no overlay to read");
@@ -153,7 +154,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
         (w) => engine.getCached(w === 0 ? user.id : hitUsers[w]!.id),
       ],
       [
-        "cache.users.get(id) (+ id check, hit counter, stale mark, write-behind's overlay in the entry's MGET + merge)",
+        "cache.users.get(id) (+ id check, hit tally, stale mark; write-behind's lastSeenAt carried in the entry: one GET)",
         (w) => users.get(w === 0 ? user.id : hitUsers[w]!.id),
       ],
       ["getUserWithSync (the SPEC §2 name for cache.users.get)", hit],
@@ -209,7 +210,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
           row("floor: redis.get + JSON.parse", "floor1"),
           row("getUserWithSync, hit", "ours1", r1),
           row(
-            "floor of the same read: one MGET of the entry and its overlay, both parsed",
+            "floor of the earlier read: one MGET of the entry and its overlay, both parsed",
             "floorOv1",
           ),
           ["getUserWithSync, hit / that floor", "", "", "", range(r1Ov)],
@@ -219,7 +220,7 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
           row("floor, auto-pipelining off", "floorOff64"),
           row("getUserWithSync, hit", "ours64", r64),
           row(
-            "floor of the same read: one MGET of the entry and its overlay, both parsed",
+            "floor of the earlier read: one MGET of the entry and its overlay, both parsed",
             "floorOv64",
           ),
           ["getUserWithSync, hit / that floor", "", "", "", range(r64Ov)],

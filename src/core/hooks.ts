@@ -36,6 +36,8 @@ export interface RepoCall {
   args: unknown[];
   /** The write's context (empty for reads). */
   readonly write: WriteContext;
+  /** A read whose documents a cache stores: presentation hooks leave them as stored. */
+  readonly asStored?: boolean;
 }
 
 /** What a write did, as `afterWrite` and `announce` hooks see it. */

@@ -25,6 +25,12 @@ export interface CollectionOptions {
    * included, straight from the store. Only for login and the validator.
    */
   hooks?: boolean;
+  /**
+   * Reads whose documents a cache stores (a cache-aside fill): hooks that only change how a
+   * document is shown (write-behind's merge of queued changes) leave it as stored, so the cache
+   * holds MongoDB's document and shows the rest when read (RepoCall.asStored).
+   */
+  asStored?: boolean;
   /** Why the writes through this handle happen (`reason` for events, `opId` for the ledger). */
   write?: WriteContext;
 }
@@ -61,23 +67,30 @@ export class Repository {
     options: CollectionOptions = {},
   ): CollectionPort<T> {
     if (options.hooks === false) return this.store.collection<T>(name);
+    const asStored = options.asStored === true;
     if (!options.write) {
-      let c = this.hooked.get(name);
+      const key = asStored ? `${name}\0stored` : name;
+      let c = this.hooked.get(key);
       if (!c) {
-        c = this.build(name, NO_CONTEXT);
-        this.hooked.set(name, c);
+        c = this.build(name, NO_CONTEXT, asStored);
+        this.hooked.set(key, c);
       }
       return c as unknown as CollectionPort<T>;
     }
-    return this.build(name, Object.freeze({ ...options.write })) as unknown as CollectionPort<T>;
+    return this.build(
+      name,
+      Object.freeze({ ...options.write }),
+      asStored,
+    ) as unknown as CollectionPort<T>;
   }
 
-  private build(name: string, write: WriteContext): CollectionPort {
+  private build(name: string, write: WriteContext, asStored = false): CollectionPort {
     const runners = this.runnersOf(name);
     const out: Partial<Record<RepoOp, Method>> = {};
     for (const [op, kind] of KIND) {
       const runner = runners[op];
-      out[op] = (...args: unknown[]) => runner({ collection: name, op, kind, args, write });
+      out[op] = (...args: unknown[]) =>
+        runner({ collection: name, op, kind, args, write, asStored });
     }
     return out as unknown as CollectionPort;
   }

@@ -149,6 +149,65 @@ export function cacheStoreContract(name: string, open: () => Promise<CacheStoreS
       expect(await store.setIfNewer(k, user(7), 7, 300, "A")).toBe(true);
     });
 
+    test("setIfNewer carried times: a live entry holding a later one refuses, an earlier one does not", async () => {
+      const k = key("carried");
+      const at = (t: string) => ({ lastSeenAt: t });
+      const early = "2026-01-01T00:00:00.000Z";
+      const late = "2026-01-02T00:00:00.000Z";
+      expect(await store.setIfNewer(k, user(1, at(late)), 1, 300, undefined, at(late))).toBe(true);
+      // Newer version, earlier time: refused (the caller takes the later time and writes again).
+      expect(await store.setIfNewer(k, user(2, at(early)), 2, 300, undefined, at(early))).toBe(
+        false,
+      );
+      expect(await store.setIfNewer(k, user(2), 2, 300, undefined, at(""))).toBe(false);
+      expect(await store.setIfNewer(k, user(2, at(late)), 2, 300, undefined, at(late))).toBe(true);
+      // Without carried times (another collection, the protection off) only versions count.
+      expect(await store.setIfNewer(k, user(3, at(early)), 3, 300)).toBe(true);
+      // A fill's lease holds no time: its holder lands whatever it carries.
+      const f = key("carried-lease");
+      expect(await store.acquireFillLease(f, "tok", 5000)).toBe(true);
+      expect(await store.setIfNewer(f, user(1), 1, 300, "tok", at(""))).toBe(true);
+    });
+
+    test("raiseLatest: absent or tombstoned keys are left alone, a lease is deleted unless told not to", async () => {
+      const times = { lastSeenAt: "2026-01-02T00:00:00.000Z" };
+      const absent = key("raise-absent");
+      expect(await store.raiseLatest(absent, times)).toBeNull();
+      expect(await store.ttl(absent)).toBe(-2);
+      const tomb = key("raise-tomb");
+      await store.invalidateVersioned(tomb, 4, 5000);
+      expect(await store.raiseLatest(tomb, times)).toBeNull();
+      expect(await store.ttl(tomb)).toBeGreaterThan(0);
+      const leased = key("raise-lease");
+      await store.acquireFillLease(leased, "tok", 5000);
+      expect(await store.raiseLatest(leased, times, undefined, false)).toBeNull();
+      expect(await store.setIfNewer(leased, user(1), 1, 300, "tok")).toBe(true);
+      const leased2 = key("raise-lease2");
+      await store.acquireFillLease(leased2, "tok", 5000);
+      expect(await store.raiseLatest(leased2, times)).toBeNull();
+      // The lease is gone: its fill no longer lands.
+      expect(await store.setIfNewer(leased2, user(1), 1, 300, "tok")).toBe(false);
+    });
+
+    test("raiseLatest: a live entry is swapped only while unchanged, its TTL kept", async () => {
+      const k = key("raise-live");
+      const times = { lastSeenAt: "2026-01-02T00:00:00.000Z" };
+      const old = user(1, { lastSeenAt: "2026-01-01T00:00:00.000Z" });
+      await store.setIfNewer(k, old, 1, 300);
+      expect(await store.raiseLatest(k, times)).toBe(old);
+      const raised = user(1, times);
+      // Changed meanwhile: not swapped, the current value comes back.
+      expect(await store.raiseLatest(k, times, { expected: "stale", replacement: raised })).toBe(
+        old,
+      );
+      expect(await store.raiseLatest(k, times, { expected: old, replacement: raised })).toBeNull();
+      expect(await store.get(k)).toBe(raised);
+      expect(await store.ttl(k)).toBeGreaterThan(290);
+      // As late already: nothing to do.
+      expect(await store.raiseLatest(k, times)).toBeNull();
+      expect(await store.raiseLatest(k, { lastSeenAt: "2025-01-01T00:00:00.000Z" })).toBeNull();
+    });
+
     test("mget keeps order, reads misses and tombstones as null", async () => {
       const [a, b, c, d] = [key("m"), key("m"), key("m"), key("m")];
       await store.setIfNewer(a, user(1), 1, 300);

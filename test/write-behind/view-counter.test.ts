@@ -64,6 +64,20 @@ describe("POST /api/v1/listings/:id/view (write-behind)", () => {
     expect((await listings(stack).findOne({ _id: new ObjectId(id) }))?.viewCount).toBe(8);
   });
 
+  test("a listing read on a miss shows each queued view once", async () => {
+    const id = await newListing(stack, 5);
+    for (let i = 0; i < 3; i++) await stack.call("POST", `/api/v1/listings/${id}/view`);
+    const listingsCache = stack.ctx.use("cache").listings;
+    await listingsCache.invalidate(id);
+    // The fill caches MongoDB's document (views merged only when read): 8 on the miss and after.
+    // Before, the fill cached the merged count and reads added the queued views again (11).
+    for (let i = 0; i < 2; i++) {
+      const got = await (await stack.call("GET", `/api/v1/listings/${id}`)).json();
+      expect(got.data.viewCount).toBe(8);
+    }
+    expect((await listingsCache.getMany([id]))[0]?.viewCount).toBe(8);
+  });
+
   test("users.lastSeenAt: queued by an authenticated request, shown at once, flushed", async () => {
     const user = await createUser(stack);
     const before = Date.now();

@@ -3,6 +3,7 @@ import { StoreUnavailableError } from "../../../src/core/errors";
 import type { WriteContext } from "../../../src/core/hooks";
 import type { Update } from "../../../src/core/ports/document-store";
 import { AdminOps, type BulkSyncResult, type Validation } from "./admin-ops";
+import type { CarriedFields } from "./carried-fields";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { type CollectionEngine, isHexId } from "./collection-engine";
 import type { OwnerList } from "./lists/owner-list";
@@ -50,6 +51,12 @@ export interface ReadPresenter<T> {
   companionKey(id: string): string;
   /** The document as shown; `companion` null when the key is absent or Redis failed. */
   present(doc: T, companion: string | null): T;
+  /**
+   * The entries already show what `present` adds (their CarriedFields): reads answered from
+   * Redis, or by a fill, skip the companion; only a layer in front of Redis (the near cache),
+   * which a carried field's raise does not reach, still presents.
+   */
+  inEntry?: boolean;
 }
 
 export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedReads<T> {
@@ -87,8 +94,29 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     this.presenter = presenter;
   }
 
-  override get(id: string): Promise<T | null> {
+  /**
+   * Entries carry `carry.fields` (write-behind's queued "latest" times) and leave out `hidden`
+   * (CarriedFields): the engine keeps them there on every fill, write and queued change.
+   */
+  carryFields(carry: CarriedFields, hidden: readonly string[] = []): void {
+    this.engine.carryFields(carry, hidden);
+  }
+
+  /** The presenter a read from Redis (or a fill) needs: none when the entries carry it all. */
+  private redisPresenter(): ReadPresenter<T> | null {
     const p = this.presenter;
+    return p && !p.inEntry ? p : null;
+  }
+
+  /** The presenter a single-entry read needs, the near cache in front of Redis included. */
+  private readPresenter(): ReadPresenter<T> | null {
+    const p = this.presenter;
+    return p && (!p.inEntry || this.engine.near) ? p : null;
+  }
+
+  override get(id: string): Promise<T | null> {
+    const p = this.readPresenter();
+    // The hit path: with no presenter (or entries carrying it), one GET of the entry alone.
     if (!p) return super.get(id);
     return this.getWith(id, p.companionKey(id)).then(([doc, value]) =>
       doc ? p.present(doc, value) : doc,
@@ -106,7 +134,7 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
 
   /** What `get` would answer, from a `getStored` read of `id` (the companion in the same tick). */
   present(id: string, stored: Promise<T | null>): Promise<T | null> {
-    const p = this.presenter;
+    const p = this.readPresenter();
     if (!p) return stored;
     const companion = this.engine.readCompanions([p.companionKey(id)]);
     return Promise.all([stored, companion]).then(([doc, [value]]) =>
@@ -116,7 +144,7 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
 
   override async getBy(field: string, value: string): Promise<T | null> {
     const doc = await super.getBy(field, value);
-    const p = this.presenter;
+    const p = this.redisPresenter();
     if (!p || !doc) return doc;
     // The id is known only now: the companion is a read of its own.
     const [companion] = await this.engine.readCompanions([p.companionKey(doc.id)]);
@@ -124,7 +152,7 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
   }
 
   override async getMany(ids: readonly string[]): Promise<(T | null)[]> {
-    const p = this.presenter;
+    const p = this.redisPresenter();
     if (!p) return super.getMany(ids);
     const [docs, companions] = await this.getManyWith(ids, (id) => p.companionKey(id));
     return docs.map((d, i) => (d ? p.present(d, companions[i] ?? null) : d));

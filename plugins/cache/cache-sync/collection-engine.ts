@@ -3,6 +3,7 @@ import { isObjectIdHex } from "../../../src/core/object-id";
 import type { PluginContext } from "../../../src/core/plugin";
 import type { Doc } from "../../../src/core/ports/document-store";
 import { toApiDoc } from "../../../src/domain/api-doc";
+import { type CarriedFields, carriedTimes, takeLater, takeQueued } from "./carried-fields";
 import type { CachedCollection, CachedDoc } from "./collection";
 import { type CacheCore, DELETED_VERSION } from "./core";
 import { entryKey, indexKey } from "./keys";
@@ -11,6 +12,13 @@ import type { RepairEntry } from "./repair-log";
 import { SingleFlight } from "./single-flight";
 
 const WRITE = { write: true } as const;
+
+/**
+ * A fill's MongoDB read: the document as stored (RepoCall.asStored), so a presenting hook such as
+ * write-behind's merge leaves it alone — the entry holds MongoDB's document, and its queued
+ * changes are shown when it is read (a count merged into the entry would show twice).
+ */
+const FILL_READ = { asStored: true } as const;
 
 /**
  * What a write-through presents as its lease: it matches no fill's lease, so set-if-newer lands
@@ -27,6 +35,12 @@ const WRITE_THROUGH_LEASE = "write-through";
 export interface FillLease {
   held: boolean;
   token?: string;
+  /**
+   * The carried fields' queued times (CarriedFields), read once the lease was taken — so a
+   * change queued after this read finds the lease (or the fill) in the key — and beside the
+   * MongoDB read, which it does not delay. The fill takes them into the document.
+   */
+  queued?: Promise<string | null>;
 }
 
 /** The API's one id rule (src/core/object-id): canonical lower-case hex. */
@@ -42,7 +56,9 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   /** An in-process layer in front of Redis, when the near cache is on for this collection. */
   near?: NearLayer<T>;
   readonly sanitize: (doc: Record<string, unknown>) => T;
-  private readonly hidden: ReadonlySet<string>;
+  /** Fields the entry carries for write-behind (its queued "latest" times), when declared. */
+  carry?: CarriedFields;
+  private readonly hidden: Set<string>;
   private readonly labels: { collection: string };
   /** `<prefix><entity>:`, built once: the hit path only appends the id. */
   private readonly entryPrefix: string;
@@ -65,6 +81,15 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
         ? (doc) => toApiDoc(doc, hidden) as T
         : (doc) => withVersion(toApiDoc(doc, hidden), versionField) as T;
     core.settleWith(decl.name, { settle: (entry) => this.settle(entry) });
+  }
+
+  /**
+   * Entries carry `carry.fields` (see CarriedFields) and leave out `carry.hidden` (write-behind's
+   * bookkeeping when no counter needs it), so a hit is the entry alone.
+   */
+  carryFields(carry: CarriedFields, hidden: readonly string[] = []): void {
+    this.carry = carry;
+    for (const f of hidden) this.hidden.add(f);
   }
 
   protected get ctx(): PluginContext {
@@ -189,9 +214,9 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
    * cannot tell: DESIGN.md). Best effort like the fill itself.
    */
   async lease(id: string): Promise<FillLease> {
-    if (!this.core.protections.fillLeases) return { held: true };
+    if (!this.core.protections.fillLeases) return this.withQueued(id, { held: true });
     const token = this.core.leaseToken();
-    if (!this.core.breaker.allows()) return { held: false };
+    if (!this.core.breaker.allows()) return this.withQueued(id, { held: false });
     const key = this.key(id);
     const held = await this.core.breaker
       .run(() => this.core.cache.acquireFillLease(key, token, this.ctx.config.CACHE_MARKER_TTL_MS))
@@ -199,7 +224,15 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
         this.core.redisError(err);
         return false;
       });
-    return { held, token };
+    return this.withQueued(id, { held, token });
+  }
+
+  /** Starts the read of the carried fields' queued times, if any are declared (FillLease.queued). */
+  private withQueued(id: string, lease: FillLease): FillLease {
+    const carry = this.carry;
+    if (carry)
+      lease.queued = this.readCompanions([carry.companionKey(id)]).then(([v]) => v ?? null);
+    return lease;
   }
 
   /**
@@ -207,22 +240,30 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
    * "refused" means the key changed since the lease was taken: a write or invalidation won.
    */
   async fill(doc: T, lease: FillLease): Promise<"stored" | "refused" | "skipped"> {
+    // The carried fields' queued times, taken into the document (the caller's answer too).
+    const carry = this.carry;
+    if (carry && lease.queued) takeQueued(doc, await lease.queued, carry.fields);
     if (!lease.held || !this.core.breaker.allows()) return "skipped";
     const { metrics } = this.core;
     try {
       const ttl = this.ttl();
-      const stored = await this.core.breaker.run(() =>
+      const times = carry ? carriedTimes(doc, carry.fields) : undefined;
+      const entry = this.core.breaker.run(() =>
         this.core.storeVersioned(
           this.key(doc.id),
           JSON.stringify(doc),
           versionOf(doc),
           ttl,
           lease.token,
+          times,
         ),
       );
+      // The index keys in the same round trip: an index only names an id, and a reader checks
+      // that the entry it leads to carries the value (getBy), so one set beside a refused fill
+      // is harmless.
+      const [stored] = await Promise.all([entry, this.setIndexes(doc, ttl)]);
       metrics.cacheFills.inc({ ...this.labels, outcome: stored ? "stored" : "refused" });
       if (!stored) return "refused";
-      await this.setIndexes(doc, ttl);
       return "stored";
     } catch (err) {
       metrics.cacheFills.inc({ ...this.labels, outcome: "error" });
@@ -232,8 +273,11 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
   }
 
   private async setIndexes(doc: T, ttl: number, opts?: { write: true }): Promise<void> {
-    for (const key of this.indexKeysOf(doc))
-      await this.core.breaker.run(() => this.core.cache.set(key, doc.id, ttl), opts);
+    const keys = this.indexKeysOf(doc);
+    if (keys.length === 0) return;
+    await Promise.all(
+      keys.map((key) => this.core.breaker.run(() => this.core.cache.set(key, doc.id, ttl), opts)),
+    );
   }
 
   /**
@@ -248,17 +292,22 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
     try {
       const ttl = this.ttl();
       const key = this.key(doc.id);
-      const json = JSON.stringify(doc);
-      const storing = this.core.breaker.run(
-        () => this.core.storeVersioned(key, json, versionOf(doc), ttl, WRITE_THROUGH_LEASE),
-        WRITE,
-      );
+      const store = () => {
+        const times = this.carry ? carriedTimes(doc, this.carry.fields) : undefined;
+        const json = JSON.stringify(doc);
+        return this.core.breaker.run(
+          () =>
+            this.core.storeVersioned(key, json, versionOf(doc), ttl, WRITE_THROUGH_LEASE, times),
+          WRITE,
+        );
+      };
+      const storing = store();
       // Issued in the same tick as the entry's script, so auto-pipelining sends both in one
       // socket write (a write each was profiled as a third of the app's CPU per balance update).
       // An index key only maps the value to the id, true in MongoDB whatever the entry's outcome.
       void this.setIndexes(doc, ttl, WRITE).catch(() => undefined);
       const stored = await storing;
-      const outcome = stored ? "stored" : await this.afterRefusedWrite(key, doc);
+      const outcome = stored ? "stored" : await this.afterRefusedWrite(key, doc, store);
       metrics.writeThroughs.inc({ ...this.labels, outcome });
     } catch (err) {
       metrics.writeThroughs.inc({ ...this.labels, outcome: "deferred" });
@@ -320,15 +369,57 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
    * version holding the lease would land and be served (docs/CONSISTENCY.md, "Redis restarts").
    * Emptying is never wrong; only if Redis refuses that too is the write a debt.
    */
-  private async afterRefusedWrite(key: string, doc: T): Promise<"newer" | "refilled"> {
-    const current = this.core.protections.emptyUnreadable
-      ? await this.core.breaker.run(() => this.core.cache.get(key), WRITE).catch(() => null)
-      : await this.core.breaker.run(() => this.core.cache.get(key), WRITE);
+  private async afterRefusedWrite(
+    key: string,
+    doc: T,
+    store: () => Promise<boolean>,
+  ): Promise<"stored" | "newer" | "refilled"> {
     const version = versionOf(doc);
-    if (current !== null && versionOf(JSON.parse(current) as T) >= version) return "newer";
-    await this.core.breaker.run(() => this.core.drop(key, version), WRITE);
-    await this.refill(doc.id);
-    return "refilled";
+    for (let attempt = 0; ; attempt++) {
+      const read = this.core.breaker.run(() => this.core.cache.get(key), WRITE);
+      const current = this.core.protections.emptyUnreadable
+        ? await read.catch(() => null)
+        : await read;
+      const held = current === null ? null : (JSON.parse(current) as T);
+      if (held && versionOf(held) >= version) return "newer";
+      // An older entry refuses only a write whose carried times are earlier than its own
+      // (queued by write-behind meanwhile): taken, then written again.
+      const carry = this.carry;
+      if (held && carry && attempt < 3 && takeLater(doc, held, carry.fields)) {
+        if (await store()) return "stored";
+        continue;
+      }
+      await this.core.breaker.run(() => this.core.drop(key, version), WRITE);
+      await this.refill(doc.id);
+      return "refilled";
+    }
+  }
+
+  /**
+   * Write-behind queued later times for `id`'s carried fields (after writing its overlay): the
+   * live entry takes them at once, in place (same version, TTL kept), and a fill's lease found in
+   * the key is deleted, since that fill may have read the overlay before this change (see
+   * CarriedFields). The raise is a compare-and-swap the store does without re-encoding the entry.
+   */
+  async raiseLatest(id: string, times: Readonly<Record<string, number>>): Promise<void> {
+    const carry = this.carry;
+    if (!carry) return;
+    const iso: Record<string, string> = {};
+    for (const f of carry.fields) {
+      const t = times[f];
+      if (typeof t === "number" && Number.isFinite(t)) iso[f] = new Date(t).toISOString();
+    }
+    if (Object.keys(iso).length === 0) return;
+    const key = this.key(id);
+    const { cache, protections } = this.core;
+    const breakLease = protections.carriedTimes;
+    let current = await cache.raiseLatest(key, iso, undefined, breakLease);
+    for (let attempt = 0; current !== null && attempt < 5; attempt++) {
+      const held = JSON.parse(current) as Record<string, unknown>;
+      takeLater(held, iso, carry.fields);
+      const swap = { expected: current, replacement: JSON.stringify(held) };
+      current = await cache.raiseLatest(key, iso, swap, breakLease);
+    }
   }
 
   /** Best effort: a failure leaves the key empty, which the next read fills. */
@@ -345,17 +436,29 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
 
   /**
    * A miss's MongoDB read, through the repository (its `read` hooks see it): the document as the
-   * store has it (sensitive fields already removed), sanitized by the caller.
+   * store has it (sensitive fields already removed; as stored, FILL_READ), sanitized by the caller.
    */
   loadFromStore(filter: Record<string, unknown>): Promise<Doc | null> {
-    return this.ctx.repo.collection(this.decl.name).findOne(filter);
+    return this.ctx.repo.collection(this.decl.name, FILL_READ).findOne(filter);
+  }
+
+  /**
+   * A document read outside a fill (no lease, so no FillLease.queued) with its carried fields'
+   * queued times taken: one read of their key once the id is known.
+   */
+  async withQueuedTimes(doc: T): Promise<T> {
+    const carry = this.carry;
+    if (!carry) return doc;
+    const [queued] = await this.readCompanions([carry.companionKey(doc.id)]);
+    takeQueued(doc, queued, carry.fields);
+    return doc;
   }
 
   /** Many misses' MongoDB read, through the repository like `loadFromStore`: one query. */
   loadManyFromStore(ids: readonly string[]): Promise<Doc[]> {
     const oids = ids.filter(isHexId).map((id) => new ObjectId(id));
     if (oids.length === 0) return Promise.resolve([]);
-    return this.ctx.repo.collection(this.decl.name).find({ _id: { $in: oids } });
+    return this.ctx.repo.collection(this.decl.name, FILL_READ).find({ _id: { $in: oids } });
   }
 
   /** Raw MongoDB document (secrets included): never returned to a caller as is. */

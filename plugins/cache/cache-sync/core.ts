@@ -93,16 +93,27 @@ export class CacheCore {
     return `${this.instance}:${++this.leases}`;
   }
 
-  /** Set-if-newer (under `lease` for a fill), or a plain SET when that protection is off. */
+  /**
+   * Set-if-newer (under `lease` for a fill; `carried`: the value's carried times, see
+   * CarriedFields), or a plain SET when that protection is off.
+   */
   async storeVersioned(
     key: string,
     value: string,
     version: number,
     ttl: number,
     lease?: string,
+    carried?: Readonly<Record<string, string>>,
   ): Promise<boolean> {
     if (this.switches.versionedWrites)
-      return this.cache.setIfNewer(key, value, version, ttl, lease);
+      return this.cache.setIfNewer(
+        key,
+        value,
+        version,
+        ttl,
+        lease,
+        this.switches.carriedTimes ? carried : undefined,
+      );
     await this.cache.set(key, value, ttl);
     return true;
   }
@@ -191,7 +202,8 @@ export class CacheCore {
   }
 
   mongoDegraded(): boolean {
-    return this.mongoDownUntil > Date.now();
+    // Read on every hit: no clock read while MongoDB was never seen down.
+    return this.mongoDownUntil !== 0 && this.mongoDownUntil > Date.now();
   }
 
   close(): void {

@@ -33,6 +33,12 @@ export interface Protections {
    * which another instance already serving from Redis never sees.
    */
   emptyUnreadable: boolean;
+  /**
+   * An entry keeps the "latest" times write-behind queued for it (CarriedFields): set-if-newer
+   * refuses a write whose times are earlier than the entry's, and a queued time breaks a fill's
+   * lease; off: neither, so a fill or a write-through can drop a queued time readers had seen.
+   */
+  carriedTimes: boolean;
 }
 
 export type ProtectionName = keyof Protections;
@@ -45,6 +51,7 @@ export const PROTECTION_NAMES: readonly ProtectionName[] = [
   "listVersionBeforeRead",
   "repairDebts",
   "emptyUnreadable",
+  "carriedTimes",
 ];
 
 export const allProtections = (): Protections => ({
@@ -55,4 +62,5 @@ export const allProtections = (): Protections => ({
   listVersionBeforeRead: true,
   repairDebts: true,
   emptyUnreadable: true,
+  carriedTimes: true,
 });

@@ -18,9 +18,9 @@ export class CachedReads<T extends CachedDoc> {
   constructor(readonly engine: CollectionEngine<T>) {
     const { metrics } = engine.core;
     const collection = engine.decl.name;
-    // Children bound once: the hit path pays no label lookup.
-    this.hit = metrics.cacheHits.labels({ collection });
-    this.miss = metrics.cacheMisses.labels({ collection });
+    // Plain tallies the counters take when read: the hit path pays no prom-client call.
+    this.hit = metrics.hitTally(collection);
+    this.miss = metrics.missTally(collection);
   }
 
   /** By id: the cached entry, or MongoDB's (then cached); null for an unknown or malformed id. */
@@ -220,7 +220,7 @@ export class CachedReads<T extends CachedDoc> {
     return engine.flights.do(`${field}:${value}`, async (seal) => {
       seal();
       const doc = await engine.loadFromStore({ [field]: value });
-      return doc ? engine.sanitize(doc) : null;
+      return doc ? engine.withQueuedTimes(engine.sanitize(doc)) : null;
     });
   }
 }

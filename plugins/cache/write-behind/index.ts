@@ -4,6 +4,7 @@ import { LISTINGS_COLLECTION } from "../../features/listings";
 import { USER_COLLECTION } from "../../features/users";
 import { DEFAULT_SENSITIVE_FIELDS } from "../sanitize/sanitize-user";
 import {
+  BOOKKEEPING_FIELD,
   DEFAULT_WRITE_BEHIND,
   type Declared,
   declare,
@@ -122,7 +123,17 @@ export function writeBehindPlugin(options: WriteBehindOptions = {}): Plugin {
         const cached = ctx.use("cache").collection(spec.collection);
         // A collection's own sensitive fields are known once every plugin declared its collections.
         refuseSensitive(spec, cached?.declaration.sensitive ?? []);
-        cached?.presentReadsWith(overlayPresenter(spec, keys));
+        if (!cached) continue;
+        const countless = spec.counters.length === 0;
+        // "Latest" times live in the entry itself (the queue raises it), so a read of a
+        // collection without counters is its entry alone; without counters the bookkeeping
+        // serves no reader's arithmetic and stays out of the entry.
+        if (spec.latest.length > 0)
+          cached.carryFields(
+            { fields: spec.latest, companionKey: (id) => keys.overlay(spec.collection, id) },
+            countless ? [BOOKKEEPING_FIELD] : [],
+          );
+        cached.presentReadsWith({ ...overlayPresenter(spec, keys), inEntry: countless });
       }
       flusher?.start();
     },

@@ -94,7 +94,26 @@ export class WriteBehindQueue {
       // Queued and durable: readers only see it once flushed.
       this.ctx.logger.warn({ err, collection, id }, "write-behind overlay not updated");
     }
+    // After the overlay (a fill reads it once its lease is taken): the times its cached entry
+    // carries, raised in place (docs/WRITE-BEHIND.md).
+    if (overlay && Object.keys(max).length > 0) await this.raiseCached(collection, id, max);
     return { path: "queued", overlay };
+  }
+
+  private async raiseCached(
+    collection: string,
+    id: string,
+    max: Record<string, number>,
+  ): Promise<void> {
+    const engine = this.ctx.has("cache")
+      ? this.ctx.use("cache").collection(collection)?.engine
+      : undefined;
+    try {
+      await engine?.raiseLatest(id, max);
+    } catch (err) {
+      // Queued and in the overlay: a fill shows it; the entry read now shows it once flushed.
+      this.ctx.logger.warn({ err, collection, id }, "write-behind: cached entry not raised");
+    }
   }
 
   /** Redis unreachable: WRITE_BEHIND_REDIS_DOWN decides. */

@@ -78,7 +78,9 @@ export function writeBehindHooks(
       phase: "read",
       collection: collections,
       op: ["findOne", "find"],
-      run: async (call, next) => merge(call.collection, await next()),
+      // A fill's read (asStored): the cache keeps MongoDB's document, bookkeeping included, and
+      // shows the overlay when read; merged here, a queued count would show twice.
+      run: async (call, next) => (call.asStored ? next() : merge(call.collection, await next())),
     },
     {
       phase: "beforeWrite",
@@ -90,12 +92,14 @@ export function writeBehindHooks(
     {
       phase: "result",
       collection: collections,
-      run: (result) =>
-        Array.isArray(result)
-          ? result.map((r) => (isRow(r) ? withoutBookkeeping(r) : r))
-          : isRow(result)
-            ? withoutBookkeeping(result)
-            : result,
+      run: (result, call) =>
+        call.asStored
+          ? result
+          : Array.isArray(result)
+            ? result.map((r) => (isRow(r) ? withoutBookkeeping(r) : r))
+            : isRow(result)
+              ? withoutBookkeeping(result)
+              : result,
     },
   ];
 }

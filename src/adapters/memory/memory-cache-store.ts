@@ -49,6 +49,7 @@ export class MemoryCacheStore implements CacheStore {
     version: number,
     ttlSeconds: number,
     lease?: string,
+    carried?: Readonly<Record<string, string>>,
   ): Promise<boolean> {
     this.assertOpen();
     const current = this.read(key);
@@ -60,10 +61,48 @@ export class MemoryCacheStore implements CacheStore {
         if (lease && lease !== holder) return false;
       } else if (tombstone ? version < stored : version <= stored) {
         return false;
+      } else if (!tombstone && carried && laterIn(current, carried)) {
+        return false;
       }
     }
     this.write(key, value, seconds(ttlSeconds) * 1000);
     return true;
+  }
+
+  async raiseLatest(
+    key: string,
+    times: Readonly<Record<string, string>>,
+    swap?: { expected: string; replacement: string },
+    breakLease = true,
+  ): Promise<string | null> {
+    this.assertOpen();
+    const current = this.read(key);
+    if (current === null) return null;
+    if (current.startsWith(MARKER_PREFIX)) {
+      if (breakLease && describe(current).holder !== undefined) this.entries.delete(key);
+      return null;
+    }
+    if (swap && current === swap.expected) {
+      const entry = this.entries.get(key);
+      this.entries.set(key, { value: swap.replacement, expiresAt: entry?.expiresAt ?? null });
+      return null;
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(current);
+    } catch {
+      doc = null;
+    }
+    if (!doc || typeof doc !== "object") {
+      this.entries.delete(key);
+      return null;
+    }
+    const held = doc as Record<string, unknown>;
+    for (const [field, time] of Object.entries(times)) {
+      const v = held[field];
+      if (typeof v !== "string" || v < time) return current;
+    }
+    return null;
   }
 
   async acquireFillLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -275,6 +314,19 @@ function live(value: string | null): string | null {
 }
 
 /** Same reading as the Lua script: an unreadable version counts as -1. */
+/** True when the stored document holds a later time than `carried` for one of its fields. */
+function laterIn(stored: string, carried: Readonly<Record<string, string>>): boolean {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stored);
+  } catch {
+    return false;
+  }
+  if (!doc || typeof doc !== "object") return false;
+  const held = doc as Record<string, unknown>;
+  return Object.entries(carried).some(([f, t]) => typeof held[f] === "string" && held[f] > t);
+}
+
 function describe(stored: string): { version: number; tombstone: boolean; holder?: string } {
   try {
     const doc: unknown = JSON.parse(stored);

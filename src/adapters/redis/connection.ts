@@ -199,7 +199,7 @@ function noop() {}
  * Calls made right after construction wait (once, bounded) for the first connection; every
  * failure, refusal or timeout then surfaces as StoreUnavailableError("redis").
  */
-const rethrowUnavailable = (err: unknown): never => {
+export const rethrowUnavailable = (err: unknown): never => {
   throw unavailable(err);
 };
 
@@ -210,6 +210,11 @@ export class CommandGate {
     this.initial = firstConnection(client, timeoutMs).then(() => {
       this.initial = null;
     });
+  }
+
+  /** True once the first connection attempt settled: `run` then adds no wait. */
+  get open(): boolean {
+    return this.initial === null;
   }
 
   run<T>(op: () => Promise<T>): Promise<T> {

@@ -27,6 +27,10 @@ export interface EntryStore extends StoreConnection {
    * absent key may mean the newer entry was evicted after this fill read MongoDB.
    * Without `lease` (a write-through, which carries MongoDB's latest version): an absent key or
    * any lease is replaced.
+   *
+   * `carried`: the incoming document's values (ISO-8601 times, "" for none) of the "latest"
+   * fields the entry carries for write-behind; a live entry holding a later time for one of them
+   * refuses the write (the caller reads it and writes again with the later times).
    */
   setIfNewer(
     key: string,
@@ -34,7 +38,23 @@ export interface EntryStore extends StoreConnection {
     version: number,
     ttlSeconds: number,
     lease?: string,
+    carried?: Readonly<Record<string, string>>,
   ): Promise<boolean>;
+
+  /**
+   * Raises the carried "latest" fields of a live entry to `times` (ISO-8601), atomically and
+   * without re-encoding it on the server: null when done (absent key, a tombstone, a live entry
+   * already as late; a fill's lease is deleted so that fill cannot land without these times),
+   * else the live value, which the caller parses, raises and offers again as
+   * `swap = { expected: that value, replacement }` (swapped in, TTL kept, only if unchanged).
+   * `breakLease` false leaves a lease in place (a mutation test's switch).
+   */
+  raiseLatest(
+    key: string,
+    times: Readonly<Record<string, string>>,
+    swap?: { expected: string; replacement: string },
+    breakLease?: boolean,
+  ): Promise<string | null>;
 
   /**
    * Marks an absent key as "being filled by `token`" (SET NX PX), before the fill reads MongoDB.

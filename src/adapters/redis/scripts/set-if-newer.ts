@@ -19,6 +19,13 @@ export const SET_IF_NEWER = {
  * an absent key: the newer entry may have been evicted after the fill read MongoDB.
  * An entry whose version cannot be read counts as -1, so any real write replaces it.
  *
+ * ARGV[6..] = field/value pairs of the incoming document's carried "latest" fields (write-behind
+ * keeps a queued time such as `lastSeenAt` in the entry: docs/WRITE-BEHIND.md), each an ISO-8601
+ * time or "" when the document has none. A live entry holding a later time for one of them
+ * refuses the write, which cannot tell it apart from a plain refusal: the caller reads the entry,
+ * takes the later times and writes again. So the entry never loses a queued time, and no JSON is
+ * re-encoded here (the value stays as the application wrote it).
+ *
  * With `reassert` (replicated topologies), a write refused because the key holds this version or
  * newer writes that entry again, unchanged (KEEPTTL): the caller's `WAIT` then covers it. The
  * entry may be another instance's fill, which nobody waited for; without the rewrite, a write
@@ -49,6 +56,12 @@ if current then
   if newer then
     if ARGV[5] == '1' then redis.call('SET', KEYS[1], current, 'KEEPTTL') end
     return ${SET_IF_NEWER.refused}
+  end
+  if holder == nil and not tombstone and ok and type(doc) == 'table' then
+    for i = 6, #ARGV - 1, 2 do
+      local later = doc[ARGV[i]]
+      if type(later) == 'string' and later > ARGV[i + 1] then return ${SET_IF_NEWER.refused} end
+    end
   end
 elseif lease ~= '' then
   return ${SET_IF_NEWER.refused}
