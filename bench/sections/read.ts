@@ -251,24 +251,34 @@ export const readSection: Section = async (ctx): Promise<SectionResult> => {
       targets: [
         {
           name: "hit ≥ 0.9× raw floor at 64 in flight",
-          value: `${range(r64)}; ${range(r64Ov)} of the MGET floor (entry + overlay)`,
+          value: `${range(r64)}; ${range(r64Ov)} of the earlier read's floor (MGET of entry + overlay)`,
           target: "≥ 0.90×",
           met: median(r64) >= 0.9,
-          left: "a user read is one MGET of the entry and its write-behind overlay (SPEC: queued lastSeenAt changes seen at once), both parsed and merged, against the floor's GET of the entry alone; breakdown in section 1",
+          // What a --cpu-prof of the hit at 64 in flight showed once the read was one GET.
+          left:
+            median(r64) >= 0.9
+              ? ""
+              : "one GET as the floor's (write-behind's lastSeenAt carried in the entry); a --cpu-prof at 64 in flight puts our own code at ~3 % of the samples: the adapter's per-command deadline (a queue push and a clock read per command: every store call has a timeout), the failover fence checked before and after the round trip, and one promise hop over the client's; the rest is ioredis and the socket, as on the floor",
         },
         {
           name: "hit p50 sequential within 10 % of the floor's",
-          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs: ${fmt.ratio(p50seq / med("floor1", "p50Us"))}; MGET floor ${fmt.us(med("floorOv1", "p50Us"))} µs)`,
+          value: `${fmt.us(p50seq)} µs (floor ${fmt.us(med("floor1", "p50Us"))} µs: ${fmt.ratio(p50seq / med("floor1", "p50Us"))})`,
           target: "≤ 1.10×",
           met: p50seq <= 1.1 * med("floor1", "p50Us"),
-          left: "the overlay read in the entry's MGET, parsed and merged, as at 64 in flight",
+          left:
+            p50seq <= 1.1 * med("floor1", "p50Us")
+              ? ""
+              : "as at 64 in flight: the command deadline, the fence checks and one promise hop",
         },
         {
           name: "miss ≥ 0.7× findOne + SET floor at 64 in flight",
-          value: fmt.ratio(median(rMiss)),
+          value: range(rMiss),
           target: "≥ 0.70×",
           met: median(rMiss) >= 0.7,
-          left: "the leased fill protocol of docs/CONSISTENCY.md (lease, set-if-newer script, email index) against one SET; engine's fill path",
+          left:
+            median(rMiss) >= 0.7
+              ? ""
+              : "the leased fill of docs/CONSISTENCY.md against one SET: five Redis commands (the miss's GET, the lease, the overlay read beside the findOne, set-if-newer with the index SET) in three round trips; a --cpu-prof shows the driver, ioredis and socket writes, our own code ~2 %",
         },
       ],
     };

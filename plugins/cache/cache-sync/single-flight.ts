@@ -37,6 +37,11 @@ export class SingleFlight<T> {
     return flight.promise;
   }
 
+  /** True while a load of `key` takes joiners: a `do` now would join it rather than start one. */
+  has(key: string): boolean {
+    return this.open.has(key);
+  }
+
   /** Loads that still take joiners (tests). */
   get joinable(): number {
     return this.open.size;

@@ -49,6 +49,15 @@ export function instrumentEngine(ctx: PluginContext): void {
         return entry;
       });
     };
+    // The hit path's form of it (the caller's step in the store's promise step).
+    const readCached = engine.readCached.bind(engine);
+    engine.readCached = (id, then) => {
+      const span = trace.getActiveSpan();
+      return readCached(id, (entry) => {
+        span?.setAttribute(HIT, entry !== null && !belowFloor(entry));
+        return then(entry);
+      });
+    };
     // The same read with a presenter's companion key (one MGET).
     const getCachedWith = engine.getCachedWith.bind(engine);
     engine.getCachedWith = (id, companion) => {
@@ -61,21 +70,23 @@ export function instrumentEngine(ctx: PluginContext): void {
   }
 }
 
+/** Port methods and the Redis command each one sends (`getThen`: the hit path's `get`). */
 const REDIS_OPS = [
-  "get",
-  "mget",
-  "setIfNewer",
-  "acquireFillLease",
-  "invalidateVersioned",
-  "set",
-  "del",
+  ["get", "get"],
+  ["getThen", "get"],
+  ["mget", "mget"],
+  ["setIfNewer", "setIfNewer"],
+  ["acquireFillLease", "acquireFillLease"],
+  ["invalidateVersioned", "invalidateVersioned"],
+  ["set", "set"],
+  ["del", "del"],
 ] as const;
 
 /** A CLIENT span per Redis command the engine issues through the cache port. */
 export function instrumentRedis(cache: CacheStore): void {
-  for (const op of REDIS_OPS) {
-    const original = (cache[op] as (...a: unknown[]) => Promise<unknown>).bind(cache);
-    (cache as unknown as Record<string, unknown>)[op] = (...args: unknown[]) =>
+  for (const [method, op] of REDIS_OPS) {
+    const original = (cache[method] as (...a: unknown[]) => Promise<unknown>).bind(cache);
+    (cache as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
       inSpan(
         `redis ${op}`,
         SpanKind.CLIENT,

@@ -38,6 +38,14 @@ export class MemoryCacheStore implements CacheStore {
     return live(this.read(key));
   }
 
+  getThen<R>(
+    key: string,
+    onValue: (value: string | null) => R | PromiseLike<R>,
+    onError: (err: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
+    return this.get(key).then(onValue, onError);
+  }
+
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
     this.assertOpen();
     return keys.map((k) => live(this.read(k)));

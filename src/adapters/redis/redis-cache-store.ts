@@ -107,20 +107,41 @@ export class RedisCacheStore implements CacheStore {
   }
 
   get(key: string): Promise<string | null> {
+    return this.readThen(key, identity, rethrowUnavailable);
+  }
+
+  getThen<R>(
+    key: string,
+    onValue: (value: string | null) => R | PromiseLike<R>,
+    onError: (err: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
+    return this.readThen(key, onValue, onError);
+  }
+
+  private readThen<R>(
+    key: string,
+    onValue: (value: string | null) => R | PromiseLike<R>,
+    onError: (err: unknown) => R | PromiseLike<R>,
+  ): Promise<R> {
     // The hit path, once connected and with the fence letting the key through (nearly always):
     // one promise hop over the client's, doing what `run` and `fenced` do — the fence checked
     // again after the round trip, a failure answered as "unavailable".
     if (this.gate.open && this.fence.allows(key)) {
+      let sent: Promise<string | null>;
       try {
-        return this.client.get(key).then((value) => {
-          if (!this.fence.allows(key)) throw fencedOff();
-          return live(value);
-        }, rethrowUnavailable);
+        sent = this.client.get(key);
       } catch (err) {
-        return Promise.reject(unavailable(err));
+        return Promise.reject(unavailable(err)).then(undefined, onError);
       }
+      return sent.then(
+        (value) => (this.fence.allows(key) ? onValue(live(value)) : onError(fencedOff())),
+        (err) => onError(unavailable(err)),
+      );
     }
-    return this.run(() => this.fenced([key], () => this.client.get(key).then(live)));
+    return this.run(() => this.fenced([key], () => this.client.get(key).then(live))).then(
+      onValue,
+      onError,
+    );
   }
 
   /**
@@ -535,6 +556,8 @@ function notString(err: unknown): null {
 }
 
 const liveAll = (values: (string | null)[]): (string | null)[] => values.map(live);
+
+const identity = <T>(v: T): T => v;
 
 const fencedOff = () =>
   new StoreUnavailableError("redis", new Error("Redis failed over: reads wait for the repair"));

@@ -14,6 +14,17 @@ export interface EntryStore extends StoreConnection {
    */
   get(key: string): Promise<string | null>;
 
+  /**
+   * `get`, its answer handed to `onValue` (the live value or null) or its failure to `onError`
+   * within the store's own promise step: the hot read path pays one promise hop over the client's
+   * instead of one per layer. What the callbacks return (or throw) is what the promise settles to.
+   */
+  getThen<R>(
+    key: string,
+    onValue: (value: string | null) => R | PromiseLike<R>,
+    onError: (err: unknown) => R | PromiseLike<R>,
+  ): Promise<R>;
+
   /** Several keys at once (one round trip on Redis); tombstones read as null. */
   mget(keys: readonly string[]): Promise<(string | null)[]>;
 
