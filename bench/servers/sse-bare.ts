@@ -1,7 +1,8 @@
 /**
  * The SSE fan-out floor for bench/sections/sse.ts: a bare Bun.serve doing only what delivery
  * needs — one Redis subscription on the events topic, each message parsed once and encoded once,
- * the frame enqueued on every stream of its user (a ReadableStream body, as the app's). No auth
+ * the frame written to every stream of its user (a Bun direct-stream body, as the app's: each
+ * write goes straight into the response's sink). No backpressure handling, no auth
  * check (the user is read from the bearer token's payload, unverified), no hub, no metrics, no
  * replay, no heartbeats. Env: PORT, HOST, REDIS_URL, SSE_TOPIC.
  */
@@ -9,7 +10,11 @@ import Redis from "ioredis";
 
 const encoder = new TextEncoder();
 const CONNECTED = encoder.encode("retry: 3000\n: connected\n\n");
-const byUser = new Map<string, Set<ReadableStreamDefaultController<Uint8Array>>>();
+/** Bun's direct stream; lib.dom's constructor type (the project compiles with it) has no overload for one. */
+const DirectStream = ReadableStream as unknown as new (
+  source: import("bun").DirectUnderlyingSource<Uint8Array>,
+) => ReadableStream<Uint8Array>;
+const byUser = new Map<string, Set<ReadableStreamDirectController>>();
 
 function userOf(req: Request): string | null {
   const token = req.headers.get("authorization")?.replace(/^Bearer /, "") ?? "";
@@ -28,7 +33,7 @@ sub.on("message", (_channel: string, raw: string) => {
   const streams = byUser.get(rest.userId);
   if (!streams) return;
   const frame = encoder.encode(`event: ${type}\nid: ${msg.id}\ndata: ${JSON.stringify(rest)}\n\n`);
-  for (const c of streams) c.enqueue(frame);
+  for (const sink of streams) sink.write(frame);
 });
 await sub.subscribe(process.env.SSE_TOPIC as string);
 
@@ -48,20 +53,20 @@ const server = Bun.serve({
       byUser.set(user, set);
     }
     const streams = set;
-    let controller!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start(c) {
-          controller = c;
-          c.enqueue(CONNECTED);
-        },
-        cancel() {
-          streams.delete(controller);
-        },
+    let sink: ReadableStreamDirectController | undefined;
+    const body = new DirectStream({
+      type: "direct",
+      pull(c) {
+        sink = c;
+        c.write(CONNECTED);
+        streams.add(c);
+        // Pending for as long as the response lives: a settled pull would end the body.
+        return new Promise<void>(() => {});
       },
-      { highWaterMark: 4 },
-    );
-    streams.add(controller);
+      cancel() {
+        if (sink) streams.delete(sink);
+      },
+    });
     return new Response(body, {
       headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" },
     });

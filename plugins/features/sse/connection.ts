@@ -15,13 +15,15 @@ export type CloseReason =
 /** With the default 15 s heartbeat, a session check a minute per stream (one cache read). */
 const SESSION_CHECK_HEARTBEATS = 4;
 
-/**
- * Frames the response body may hold beyond what the server has taken from it; further frames wait
- * in the connection's own bounded backlog. Small: what counts against SSE_MAX_QUEUE is the backlog.
- */
-const BODY_HIGH_WATER_MARK = 4;
-
 const HEARTBEAT = rawFrame(": heartbeat\n\n");
+
+/**
+ * Bun's ReadableStream constructor, typed for a direct source: the project compiles with lib.dom,
+ * whose constructor type has no overload for one.
+ */
+const DirectStream = ReadableStream as unknown as new (
+  source: Bun.DirectUnderlyingSource<Uint8Array>,
+) => ReadableStream<Uint8Array>;
 
 /**
  * What every stream of a handler shares (one object for all of them: a stream holds no closures
@@ -46,22 +48,29 @@ export interface ConnectionOptions {
 const FINAL_FRAME_TIMEOUT_MS = 250;
 
 /**
- * One client stream: the response body itself (`body`), fed with already encoded frames. A frame
- * is handed to the body while the server keeps taking them, otherwise it waits in a bounded
- * backlog, because a client that does not read would otherwise make us hold every event
- * published while it stalls. Overflow closes the stream; EventSource reconnects with
- * Last-Event-ID and replays what it missed, which costs less than buffering. Heartbeats and
- * credential expiry come from the hub's timers (`beat`, `expire`), so an idle stream holds no
- * timer of its own; the connection is its body's underlying source (start, pull, cancel).
+ * One client stream: the response body itself (`body`), fed with already encoded frames. The body
+ * is a Bun direct stream: a frame is written straight into the response's sink (no stream queue,
+ * no read request per chunk), and a write that finds the sink full returns a promise. From then
+ * until it settles, and before the server has started the body, frames wait in a bounded backlog,
+ * because a client that does not read would otherwise make us hold every event published while
+ * it stalls. Overflow closes the stream; EventSource reconnects with Last-Event-ID and replays
+ * what it missed, which costs less than buffering. Heartbeats and credential expiry come from the
+ * hub's timers (`beat`, `expire`), so an idle stream holds no timer of its own; the connection is
+ * its body's underlying source (type, pull, cancel).
  */
 export class SseConnection implements Expiring {
   readonly body: ReadableStream<Uint8Array>;
-  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** The response's sink, once the server started the body (pull). */
+  private sink: ReadableStreamDirectController | undefined;
+  /** Set while the sink is full: frames wait in the backlog until it drains. */
+  private draining = false;
   private backlog: Uint8Array[] = [];
   private closedWith: CloseReason | undefined;
   /** Set by a graceful close: the body ends once the backlog is written. */
   private ending = false;
   private ended = false;
+  /** Settles when the body ends: a pending pull keeps a direct stream open. */
+  private finished: (() => void) | undefined;
   /** Live events that arrive while the replay is being read; flushed after it. */
   private held: UserEvent[] | undefined = [];
   /** Ids already sent by the replay: the same event may also arrive live, sent once. */
@@ -71,6 +80,8 @@ export class SseConnection implements Expiring {
   private beats = Math.floor(Math.random() * SESSION_CHECK_HEARTBEATS);
   /** Set by the hub when the credential has an expiry (SseHub.add). */
   expiry: Expiry | undefined;
+  /** The hub's heartbeat slice this stream is beaten in (SseHub.add). */
+  heartbeatSlice = 0;
 
   constructor(
     readonly user: AuthUser,
@@ -78,18 +89,30 @@ export class SseConnection implements Expiring {
     /** Gives back what opening the stream took (its address slot); called once, on close. */
     private readonly release: () => void = () => {},
   ) {
-    this.body = new ReadableStream<Uint8Array>(this, { highWaterMark: BODY_HIGH_WATER_MARK });
-    // Sent at once so the client sees the stream open (and learns the retry delay) before any event.
+    this.body = new DirectStream(this);
+    // Sent first so the client sees the stream open (and learns the retry delay) before any event.
     this.write(rawFrame(`retry: ${opts.retryMs}\n: connected\n\n`));
   }
 
-  /** The body's underlying source: called by ReadableStream, not by us. */
-  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
-    this.controller = controller;
+  /** The body's underlying source: read by ReadableStream, not by us. */
+  get type(): "direct" {
+    return "direct";
   }
 
-  pull(): void {
+  /**
+   * The body started: Bun.serve calls this once; an in-process reader calls it again after the
+   * previous call settled, which it does only when the body ends.
+   */
+  pull(sink: ReadableStreamDirectController): Promise<void> | undefined {
+    this.sink = sink;
     this.flush();
+    if (this.ended) {
+      sink.close();
+      return undefined;
+    }
+    return new Promise<void>((resolve) => {
+      this.finished = resolve;
+    });
   }
 
   cancel(): void {
@@ -188,8 +211,8 @@ export class SseConnection implements Expiring {
   private write(frame: Uint8Array): void {
     if (this.closed) return;
     this.wroteSinceBeat = true;
-    if (this.backlog.length === 0 && (this.controller.desiredSize ?? 0) > 0) {
-      this.controller.enqueue(frame);
+    if (this.sink && !this.draining && this.backlog.length === 0) {
+      this.writeToSink(this.sink, frame);
       return;
     }
     if (this.backlog.length >= this.opts.maxQueue) {
@@ -199,21 +222,40 @@ export class SseConnection implements Expiring {
     this.backlog.push(frame);
   }
 
-  /** The server took frames from the body: hand it what waits, and end it after a graceful close. */
+  /** One frame into the sink; a full sink (a promise) holds further frames until it drains. */
+  private writeToSink(sink: ReadableStreamDirectController, frame: Uint8Array): void {
+    const written = sink.write(frame);
+    if (typeof written === "number") return;
+    this.draining = true;
+    written.then(
+      () => {
+        this.draining = false;
+        this.flush();
+      },
+      () => this.close("client-gone"),
+    );
+  }
+
+  /** Hands the sink what waits (while it takes it), and ends the body after a graceful close. */
   private flush(): void {
-    if (this.ended) return;
-    while (this.backlog.length > 0 && (this.controller.desiredSize ?? 0) > 0)
-      this.controller.enqueue(this.backlog.shift() as Uint8Array);
-    if (this.ending && this.backlog.length === 0) this.end();
+    const sink = this.sink;
+    if (this.ended || !sink) return;
+    while (this.backlog.length > 0 && !this.draining)
+      this.writeToSink(sink, this.backlog.shift() as Uint8Array);
+    if (this.ending && this.backlog.length === 0 && !this.draining) this.end();
   }
 
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    const sink = this.sink;
+    if (!sink) return; // not started: pull closes it at once
     try {
-      this.controller.close();
+      sink.close();
     } catch {
       // already cancelled by the client
     }
+    this.finished?.();
+    this.finished = undefined;
   }
 }

@@ -6,6 +6,10 @@ import { Expiries } from "./expiries";
 import type { SseMetrics } from "./metrics";
 import { toUserEvent } from "./sse-event";
 
+/** Heartbeat ticks per interval (fewer when the interval is short: no tick under MIN_TICK_MS). */
+const HEARTBEAT_SLICES = 16;
+const MIN_TICK_MS = 10;
+
 /**
  * This instance's SSE clients, indexed for fan-out. The instance holds one bus subscription and
  * routes each event in process: to the owner's connections and to admins', never to anyone else.
@@ -15,8 +19,15 @@ export class SseHub {
   private readonly admins = new Set<SseConnection>();
   /** The newest version dispatched per user (bounded: an evicted user only loses the filter). */
   private readonly newest = new LRUCache<string, number>({ max: 100_000 });
-  private readonly all = new Set<SseConnection>();
-  /** One heartbeat timer for every stream of the instance, started with the first one. */
+  /**
+   * Every stream, in heartbeat slices: one timer for the instance, started with the first stream,
+   * beats one slice per tick, so each stream still gets its heartbeat every heartbeatMs but a
+   * round of them is spread over the interval. Beating 10k streams at once is 10k socket writes in
+   * one go, and an event fanned out behind that burst would wait for all of them.
+   */
+  private readonly slices: Set<SseConnection>[];
+  private added = 0;
+  private tick = 0;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   /** Every stream's credential expiry, on one timer: a stream is a use of its credential. */
   private readonly expiries = new Expiries();
@@ -28,7 +39,14 @@ export class SseHub {
       metrics: SseMetrics;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.slices = Array.from(
+      {
+        length: Math.max(1, Math.min(HEARTBEAT_SLICES, Math.floor(opts.heartbeatMs / MIN_TICK_MS))),
+      },
+      () => new Set<SseConnection>(),
+    );
+  }
 
   /**
    * Registers a connection. Over the per-user cap the oldest connection is closed rather than the
@@ -42,10 +60,12 @@ export class SseHub {
       this.byUser.set(conn.user.id, set);
     }
     set.add(conn);
-    this.all.add(conn);
+    conn.heartbeatSlice = this.added++ % this.slices.length;
+    this.slices[conn.heartbeatSlice]?.add(conn);
     this.heartbeat ??= setInterval(() => {
-      for (const c of this.all) c.beat();
-    }, this.opts.heartbeatMs);
+      const slice = this.slices[this.tick++ % this.slices.length];
+      if (slice) for (const c of slice) c.beat();
+    }, this.opts.heartbeatMs / this.slices.length);
     this.heartbeat.unref?.();
     if (conn.user.role === "admin") this.admins.add(conn);
     // Never closes synchronously, even when already expired: the caller still returns the body.
@@ -62,7 +82,7 @@ export class SseHub {
   remove(conn: SseConnection, reason: CloseReason): void {
     const set = this.byUser.get(conn.user.id);
     if (!set?.delete(conn)) return;
-    this.all.delete(conn);
+    this.slices[conn.heartbeatSlice]?.delete(conn);
     if (set.size === 0) this.byUser.delete(conn.user.id);
     this.admins.delete(conn);
     this.opts.metrics.sseClients.dec();
