@@ -83,3 +83,68 @@ test("one encoding per event, shared by every stream it goes to", async () => {
   a.conn.close("shutdown");
   b.conn.close("shutdown");
 });
+
+/** A connection served by a real Bun.serve, read by a raw socket the test controls. */
+async function served(maxQueue: number) {
+  const closed: CloseReason[] = [];
+  const conn = new SseConnection(
+    { id: "u1", role: "user", email: "u1@example.test" },
+    {
+      maxQueue,
+      retryMs: 1000,
+      onDelivered: () => {},
+      onClosed: (_c, reason) => closed.push(reason),
+    },
+  );
+  conn.finishReplay([]);
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    fetch: () => new Response(conn.body, { headers: { "content-type": "text/event-stream" } }),
+  });
+  let received = "";
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port: server.port as number,
+    socket: {
+      data(_s, d) {
+        received += d.toString();
+      },
+    },
+  });
+  socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  while (!received.includes(": connected")) await Bun.sleep(5);
+  return { conn, closed, server, socket, received: () => received };
+}
+
+test("served: a client that stops reading fills the socket, then maxQueue frames, and is dropped", async () => {
+  const { conn, closed, server, socket } = await served(8);
+  socket.pause();
+  const big: UserEvent = { ...ev("1-0"), data: JSON.stringify({ pad: "x".repeat(64 * 1024) }) };
+  // Far more than the socket and the response sink take (a few MB): the backlog must overflow.
+  let i = 0;
+  for (; i < 2000 && !conn.closed; i++) {
+    conn.deliver({ ...big, id: `${i}-0` });
+    if (i % 16 === 0) await Bun.sleep(1);
+  }
+  expect(closed).toEqual(["slow-client"]);
+  // The socket and the sink took frames first: the backlog held only what they refused.
+  expect(i).toBeGreaterThan(8);
+  socket.end();
+  server.stop(true);
+});
+
+test("served: events reach the socket as written, and a client that goes away closes the stream", async () => {
+  const { conn, closed, server, socket, received } = await served(8);
+  conn.deliver(ev("2-0"));
+  conn.deliver(ev("3-0"));
+  const deadline = Date.now() + 2000;
+  while (!received().includes("id: 3-0") && Date.now() < deadline) await Bun.sleep(5);
+  expect(received()).toContain("id: 2-0\ndata:");
+  expect(received()).toContain("id: 3-0\ndata:");
+  socket.end();
+  while (closed.length === 0 && Date.now() < deadline) await Bun.sleep(5);
+  expect(closed).toEqual(["client-gone"]);
+  server.stop(true);
+});
