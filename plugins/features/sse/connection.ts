@@ -69,7 +69,7 @@ export class SseConnection implements Expiring {
   /** Set by a graceful close: the body ends once the backlog is written. */
   private ending = false;
   private ended = false;
-  /** Settles when the body ends: a pending pull keeps a direct stream open. */
+  /** Settles an in-process reader's pending pull when the body ends (see pull). */
   private finished: (() => void) | undefined;
   /** Live events that arrive while the replay is being read; flushed after it. */
   private held: UserEvent[] | undefined = [];
@@ -100,16 +100,20 @@ export class SseConnection implements Expiring {
   }
 
   /**
-   * The body started: Bun.serve calls this once; an in-process reader calls it again after the
-   * previous call settled, which it does only when the body ends.
+   * The body started. Bun.serve calls this once, and a direct stream whose pull returns without
+   * closing stays open until it is closed: no pending promise per stream. An in-process reader
+   * calls it again once the previous call settled: that call waits for the end, or the reader
+   * would pull in a loop.
    */
   pull(sink: ReadableStreamDirectController): Promise<void> | undefined {
+    const again = this.sink !== undefined;
     this.sink = sink;
     this.flush();
     if (this.ended) {
       sink.close();
       return undefined;
     }
+    if (!again) return undefined;
     return new Promise<void>((resolve) => {
       this.finished = resolve;
     });
