@@ -321,7 +321,7 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
             : `n/a (max ${fmt.int(now.reached)} streams)`,
           target: "< 100 ms",
           met: n10 ? n10.p99 < 100 : false,
-          left: "at the floor (a bare Bun.serve doing only the writes has the same p99): the server is bound by one sendto per stream per event (strace: 40,006 for 10k streams opened and 3 rounds), 6–10 ms of server CPU per 1k streams per event (/proc counters, most of it in the kernel: the JS fan-out of all 10k frames takes 2–6 ms), the reader 4–5 ms per 1k on the other core; below 100 ms only when nothing else runs on the 2 cores",
+          left: "at the floor (a bare Bun.serve doing only the writes has the same p99): the server is bound by one sendto per stream per event (strace on the floor: 40,006 sendto for 10k streams opened and 3 rounds), 6–10 ms of server CPU per 1k streams per event (/proc counters, most of it in the kernel: the JS fan-out of all 10k frames takes 2–6 ms), the reader 4–5 ms per 1k on the other core; below 100 ms only when nothing else runs on the 2 cores",
         },
         {
           name: "10k SSE streams: API RSS per 1k streams",
@@ -330,7 +330,7 @@ export const sseSection: Section = async (ctx): Promise<SectionResult> => {
             : "n/a",
           target: "≤ 10 MB",
           met: n10 ? n10.perKGc <= 10 * MB : false,
-          left: "per stream, beyond the floor's socket and response sink: ≈ 2.4 KB of JS heap (connection, its body, the request's Response and Headers, the hub's indexes; bun:jsc heapStats), the rest native and allocator pages kept by what the request path allocated around the stream",
+          left: "per stream, beyond the floor's socket and response sink: ≈ 2.2 KB of JS heap (connection, its body, the request's Response and Headers, the hub's indexes; bun:jsc heapStats), the rest native and allocator pages kept by what the request path allocated around the stream",
         },
       ],
     };
