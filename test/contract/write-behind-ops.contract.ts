@@ -176,3 +176,31 @@ export function bulkUpdateContract(name: string, open: () => Promise<DocumentSto
     });
   });
 }
+
+/** `bulkInsert` of the DocumentStore port: one call, duplicates reported by position, the rest inserted. */
+export function bulkInsertContract(name: string, open: () => Promise<DocumentStore>) {
+  describe(`DocumentStore bulkInsert: ${name}`, () => {
+    test("unordered: a unique index refuses duplicates by position, the others land", async () => {
+      const db = await open();
+      const coll = `bulki_${crypto.randomUUID().slice(0, 8)}`;
+      await db.ensureIndexes([{ collection: coll, key: { k: 1 }, unique: true, name: "k_unique" }]);
+      await db.collection(coll).insertOne({ k: "b", n: 0 });
+      const res = await db.bulkInsert(coll, [
+        { k: "a", n: 1 },
+        { k: "b", n: 2 },
+        { k: "c", n: 3 },
+        { k: "a", n: 4 },
+      ]);
+      expect(res.duplicates).toEqual([1, 3]);
+      const docs = await db.collection(coll).find({}, { sort: { k: 1 } });
+      expect(docs.map((d) => [d.k, d.n])).toEqual([
+        ["a", 1],
+        ["b", 0],
+        ["c", 3],
+      ]);
+      expect(docs.every((d) => d._id !== undefined)).toBe(true);
+      expect(await db.bulkInsert(coll, [])).toEqual({ duplicates: [] });
+      await db.close();
+    });
+  });
+}

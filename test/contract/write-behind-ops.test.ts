@@ -4,7 +4,11 @@ import { MongoDocumentStore } from "../../src/adapters/mongo/mongo-document-stor
 import { RedisCacheStore } from "../../src/adapters/redis/redis-cache-store";
 import { startMongoWire } from "../support/mongo-wire";
 import { startRedis } from "../support/redis-server";
-import { bulkUpdateContract, writeBehindOpsContract } from "./write-behind-ops.contract";
+import {
+  bulkInsertContract,
+  bulkUpdateContract,
+  writeBehindOpsContract,
+} from "./write-behind-ops.contract";
 
 writeBehindOpsContract("memory", async () => {
   const store = new MemoryCacheStore();
@@ -27,9 +31,15 @@ writeBehindOpsContract("redis", async () => {
 });
 
 bulkUpdateContract("memory", async () => new MemoryDocumentStore());
+bulkInsertContract("memory", async () => new MemoryDocumentStore());
 
 const wire = startMongoWire();
 bulkUpdateContract("mongo driver", async () => {
+  const server = await wire;
+  const url = process.env.MONGO_URL ?? server.url;
+  return MongoDocumentStore.connect({ url, dbName: "bulk_contract", timeoutMs: 2000 });
+});
+bulkInsertContract("mongo driver", async () => {
   const server = await wire;
   const url = process.env.MONGO_URL ?? server.url;
   return MongoDocumentStore.connect({ url, dbName: "bulk_contract", timeoutMs: 2000 });

@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import { DuplicateKeyError } from "../../core/errors";
 import type {
+  BulkInsertResult,
   BulkUpdateOne,
   BulkUpdateResult,
   ChangeStreamHandle,
@@ -68,6 +69,24 @@ export class MemoryDocumentStore implements DocumentStore {
       modifiedCount += r.modifiedCount;
     }
     return { matchedCount, modifiedCount };
+  }
+
+  /** Document by document, as MongoDB's unordered insertMany; a duplicate skips only itself. */
+  async bulkInsert(
+    collection: string,
+    docs: readonly Record<string, unknown>[],
+  ): Promise<BulkInsertResult> {
+    const coll = this.engine.db(DB_NAME).collection(collection);
+    const duplicates: number[] = [];
+    docs.forEach((doc, i) => {
+      try {
+        guard(() => coll.insertOne(doc));
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err;
+        duplicates.push(i);
+      }
+    });
+    return { duplicates };
   }
 
   async ping(): Promise<void> {}

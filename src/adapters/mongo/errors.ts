@@ -10,7 +10,7 @@ import {
 } from "mongodb";
 import { DuplicateKeyError, StoreUnavailableError } from "../../core/errors";
 
-const DUPLICATE_KEY_CODES = new Set([11000, 11001, 12582]);
+export const DUPLICATE_KEY_CODES: ReadonlySet<number> = new Set([11000, 11001, 12582]);
 
 /**
  * Server answers that mean "not reachable right now" rather than "your request is wrong":

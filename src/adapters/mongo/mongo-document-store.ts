@@ -1,6 +1,13 @@
-import { type Db, type Document, MongoClient, type ServerDescription } from "mongodb";
+import {
+  type Db,
+  type Document,
+  MongoBulkWriteError,
+  MongoClient,
+  type ServerDescription,
+} from "mongodb";
 import { StoreUnavailableError } from "../../core/errors";
 import type {
+  BulkInsertResult,
   BulkUpdateOne,
   BulkUpdateResult,
   ChangeStreamHandle,
@@ -12,7 +19,7 @@ import type {
   WatchOptions,
 } from "../../core/ports/document-store";
 import { withDeadline } from "./deadline";
-import { mapMongoError } from "./errors";
+import { DUPLICATE_KEY_CODES as DUPLICATE_KEY, mapMongoError } from "./errors";
 import { MongoChangeStream } from "./mongo-change-stream";
 import { MongoCollection } from "./mongo-collection";
 
@@ -153,6 +160,30 @@ export class MongoDocumentStore implements DocumentStore {
         { ordered: false },
       );
       return { matchedCount: res.matchedCount, modifiedCount: res.modifiedCount };
+    });
+  }
+
+  async bulkInsert(
+    collection: string,
+    docs: readonly Record<string, unknown>[],
+  ): Promise<BulkInsertResult> {
+    if (docs.length === 0) return { duplicates: [] };
+    return withDeadline(this.timeoutMs, async () => {
+      await this.ready();
+      try {
+        // Copies, and ids from the server where none is given (as an upsert's): the order of
+        // `_id`s is then the server's order of the inserts, whichever instance sent them.
+        await this.db.collection(collection).insertMany(
+          docs.map((d) => ({ ...d })),
+          { ordered: false, forceServerObjectId: true },
+        );
+        return { duplicates: [] };
+      } catch (err) {
+        if (!(err instanceof MongoBulkWriteError)) throw err;
+        const failed = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+        if (failed.length === 0 || failed.some((e) => !DUPLICATE_KEY.has(e.code))) throw err;
+        return { duplicates: failed.map((e) => e.index) };
+      }
     });
   }
 

@@ -92,6 +92,11 @@ export interface BulkUpdateResult {
   modifiedCount: number;
 }
 
+/** What a bulk insert did: the positions (in the given documents) of the duplicates it refused. */
+export interface BulkInsertResult {
+  duplicates: number[];
+}
+
 /** An opaque stream position (MongoDB's resume token, `{ _data }`): store it as a document. */
 export type ResumeToken = Record<string, unknown>;
 
@@ -160,6 +165,15 @@ export interface DocumentStore {
    * caller does what hooks would (versions, cache) itself (plugins/cache/write-behind does).
    */
   bulkUpdate(collection: string, ops: readonly BulkUpdateOne[]): Promise<BulkUpdateResult>;
+  /**
+   * Many documents inserted in one round trip (`insertMany`, unordered): the ones a unique
+   * index refuses are reported by position, the others are inserted. Raw store only, like
+   * bulkUpdate. Rejects on any other failure (then any subset may have been inserted).
+   */
+  bulkInsert(
+    collection: string,
+    docs: readonly Record<string, unknown>[],
+  ): Promise<BulkInsertResult>;
   /** Resolves when the store answers; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /**

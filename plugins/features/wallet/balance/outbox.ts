@@ -38,17 +38,36 @@ function rowStatement({ userId, entry, balanceAfter }: Landed): BulkUpdateOne {
   };
 }
 
+/** The applied row as a whole document, for the insert that writes most rows (writeRows). */
+const rowDocument = ({ userId, entry, balanceAfter }: Landed) => ({
+  opId: entry.opId,
+  userId,
+  amount: entry.amount,
+  reason: entry.reason,
+  status: "applied",
+  balanceAfter,
+  appliedAt: entry.at,
+  createdAt: entry.at,
+});
+
 /**
- * Writes the rows in one command. A row already applied (an earlier or concurrent drain) makes
- * its upsert a duplicate key, which fails the bulk write after the other statements ran
- * (unordered); then each row is written alone, where that duplicate means "done".
+ * Writes the rows in one command: an unordered insert, since nearly every row is new (a fresh
+ * op's opId is unique) and an insert is cheaper than an upsert's query and update. A row the
+ * unique opId refuses — a caller's pending intent, or already applied by an earlier or
+ * concurrent drain — is upserted instead (rowStatement: the intent becomes applied, an applied
+ * row stays). That bulk write fails on a row applied meanwhile (its upsert is a duplicate key)
+ * after the other statements ran (unordered); then each row is written alone, where that
+ * duplicate means "done".
  */
 async function writeRows(ctx: PluginContext, rows: readonly Landed[]): Promise<void> {
   if (rows.length === 0) return;
+  const { duplicates } = await ctx.stores.db.bulkInsert(LEDGER_COLLECTION, rows.map(rowDocument));
+  const rest = duplicates.map((i) => rows[i] as Landed);
+  if (rest.length === 0) return;
   try {
-    await ctx.stores.db.bulkUpdate(LEDGER_COLLECTION, rows.map(rowStatement));
+    await ctx.stores.db.bulkUpdate(LEDGER_COLLECTION, rest.map(rowStatement));
   } catch {
-    for (const row of rows) {
+    for (const row of rest) {
       try {
         await ctx.stores.db.collection(LEDGER_COLLECTION).updateOne(...statementArgs(row));
       } catch (err) {
