@@ -123,6 +123,9 @@ async function creditAdminFloat(ctx: PluginContext) {
   if (!admin) return;
   const id = admin._id.toHexString();
   await ctx.use("balance").apply(id, amount, "admin float", { opId: `admin-float:${id}` });
+  // Ledgered before the app reports ready: a check of the ledger right after start-up (the
+  // doctor, a migration's dry run) finds the float settled, not in flight in the outbox.
+  await settleDrains(ctx);
 }
 
 async function recoverQuietly(ctx: PluginContext, graceMs: number) {
