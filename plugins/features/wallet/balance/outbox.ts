@@ -165,12 +165,18 @@ interface DrainState {
   running: Promise<void> | null;
   /** Ends the current linger early (the queue filled a batch). */
   wake: (() => void) | null;
+  /**
+   * Ops whose update MongoDB acknowledged but whose write-through and drain scheduling are still
+   * to come (an approval's legs, landOpEarly): a caller that stopped at the acknowledgement — an
+   * approval answering on a refusal or a crash — leaves them running.
+   */
+  landing: Set<Promise<unknown>>;
 }
 const states = new WeakMap<object, DrainState>();
 const stateOf = (ctx: PluginContext): DrainState => {
   let s = states.get(ctx.repo);
   if (!s) {
-    s = { queue: [], retry: new Map(), running: null, wake: null };
+    s = { queue: [], retry: new Map(), running: null, wake: null, landing: new Set() };
     states.set(ctx.repo, s);
   }
   return s;
@@ -233,10 +239,24 @@ async function runBatches(ctx: PluginContext, state: DrainState, faults?: Faults
   state.running = null;
 }
 
-/** Waits for the background drain in flight (shutdown, tests). */
+/** Waits for the ops still landing and the background drain in flight (shutdown, tests). */
 export async function settleDrains(ctx: PluginContext): Promise<void> {
   const state = stateOf(ctx);
-  while (state.running) await state.running;
+  // Ops still landing schedule their drain when they end: wait for them first, then the batches.
+  while (state.landing.size > 0 || state.running) {
+    if (state.landing.size > 0) await Promise.allSettled([...state.landing]);
+    if (state.running) await state.running;
+  }
+}
+
+/** Counts `done` among the ops still landing (settleDrains waits for them) until it settles. */
+export function trackLanding(ctx: PluginContext, done: Promise<unknown>): void {
+  const { landing } = stateOf(ctx);
+  landing.add(done);
+  const settled = () => {
+    landing.delete(done);
+  };
+  done.then(settled, settled);
 }
 
 /** Recovery: drains every user whose outbox holds entries (a process stopped before its drain). */

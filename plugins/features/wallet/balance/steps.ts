@@ -5,7 +5,7 @@ import type { BalanceResult } from "../../../cache/cache-sync";
 import { rawUsers, sanitizedUsers } from "../../users";
 import { LEDGER_COLLECTION } from "../collections";
 import { type Faults, fire } from "../shared/faults";
-import { scheduleDrain } from "./outbox";
+import { scheduleDrain, trackLanding } from "./outbox";
 import { whenStored } from "./stored";
 import type { LedgerEntry, Op } from "./types";
 
@@ -178,6 +178,7 @@ export function landOpEarly(ctx: PluginContext, op: Op, mode: Mode, faults?: Fau
     return step;
   };
   const done = landOp(ctx, op, mode, faults, applied).finally(stop);
+  trackLanding(ctx, done);
   const landed = Promise.race([stored, done.then(() => undefined)]).then(() =>
     updated ? applied() : undefined,
   );
