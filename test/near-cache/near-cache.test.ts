@@ -79,6 +79,29 @@ describe("near cache", () => {
     }
   });
 
+  test("a queued lastSeenAt drops every near copy: shown at once here, soon on the other instance, then near-served again", async () => {
+    await healthy(a);
+    await healthy(b);
+    const user = await seedUser(a.ctx);
+    await read(a, user.id);
+    await read(b, user.id);
+    const at = Date.now() + 60_000;
+    await a.ctx.use("writeBehind").change("users", user.id, { latest: { lastSeenAt: at } });
+    const seen = (u: SanitizedUser) =>
+      new Date(String((u as { lastSeenAt?: unknown }).lastSeenAt ?? 0)).getTime();
+    // The entry carries the time and no overlay is read: the near copies had to go.
+    expect(seen(await read(a, user.id))).toBe(at);
+    const start = performance.now();
+    while (seen(await read(b, user.id)) !== at) {
+      if (performance.now() - start > 1000)
+        throw new Error("B kept its near copy without the time");
+      await Bun.sleep(5);
+    }
+    const hits = await metric(b, "cachesync_near_cache_hits_total");
+    expect(seen(await read(b, user.id))).toBe(at);
+    expect(await metric(b, "cachesync_near_cache_hits_total")).toBe(hits + 1);
+  });
+
   test("balances are near-served only to reads carrying a version token", async () => {
     const user = await seedUser(a.ctx);
     await read(b, user.id);

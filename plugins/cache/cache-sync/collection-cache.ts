@@ -52,9 +52,8 @@ export interface ReadPresenter<T> {
   /** The document as shown; `companion` null when the key is absent or Redis failed. */
   present(doc: T, companion: string | null): T;
   /**
-   * The entries already show what `present` adds (their CarriedFields): reads answered from
-   * Redis, or by a fill, skip the companion; only a layer in front of Redis (the near cache),
-   * which a carried field's raise does not reach, still presents.
+   * The entries already show what `present` adds (their CarriedFields): reads skip the
+   * companion, the near cache's too (a raise drops the near copies: NearLayer.changedInPlace).
    */
   inEntry?: boolean;
 }
@@ -102,16 +101,10 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
     this.engine.carryFields(carry, hidden);
   }
 
-  /** The presenter a read from Redis (or a fill) needs: none when the entries carry it all. */
-  private redisPresenter(): ReadPresenter<T> | null {
-    const p = this.presenter;
-    return p && !p.inEntry ? p : null;
-  }
-
-  /** The presenter a single-entry read needs, the near cache in front of Redis included. */
+  /** The presenter a read needs: none when the entries carry it all. */
   private readPresenter(): ReadPresenter<T> | null {
     const p = this.presenter;
-    return p && (!p.inEntry || this.engine.near) ? p : null;
+    return p && !p.inEntry ? p : null;
   }
 
   override get(id: string): Promise<T | null> {
@@ -144,7 +137,7 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
 
   override async getBy(field: string, value: string): Promise<T | null> {
     const doc = await super.getBy(field, value);
-    const p = this.redisPresenter();
+    const p = this.readPresenter();
     if (!p || !doc) return doc;
     // The id is known only now: the companion is a read of its own.
     const [companion] = await this.engine.readCompanions([p.companionKey(doc.id)]);
@@ -152,7 +145,7 @@ export class CollectionCache<T extends CachedDoc = CachedDoc> extends CachedRead
   }
 
   override async getMany(ids: readonly string[]): Promise<(T | null)[]> {
-    const p = this.redisPresenter();
+    const p = this.readPresenter();
     if (!p) return super.getMany(ids);
     const [docs, companions] = await this.getManyWith(ids, (id) => p.companionKey(id));
     return docs.map((d, i) => (d ? p.present(d, companions[i] ?? null) : d));

@@ -432,12 +432,18 @@ export class CollectionEngine<T extends CachedDoc = CachedDoc> {
     const key = this.key(id);
     const { cache, protections } = this.core;
     const breakLease = protections.carriedTimes;
-    let current = await cache.raiseLatest(key, iso, undefined, breakLease);
-    for (let attempt = 0; current !== null && attempt < 5; attempt++) {
-      const held = JSON.parse(current) as Record<string, unknown>;
-      takeLater(held, iso, carry.fields);
-      const swap = { expected: current, replacement: JSON.stringify(held) };
-      current = await cache.raiseLatest(key, iso, swap, breakLease);
+    try {
+      let current = await cache.raiseLatest(key, iso, undefined, breakLease);
+      for (let attempt = 0; current !== null && attempt < 5; attempt++) {
+        const held = JSON.parse(current) as Record<string, unknown>;
+        takeLater(held, iso, carry.fields);
+        const swap = { expected: current, replacement: JSON.stringify(held) };
+        current = await cache.raiseLatest(key, iso, swap, breakLease);
+      }
+    } finally {
+      // Near caches hold the entry as it was: dropped here and on every instance (the feed), so a
+      // near hit needs no read of the overlay (raised or not in Redis, the next fill takes it).
+      await this.near?.changedInPlace(id);
     }
   }
 

@@ -9,4 +9,9 @@ export interface NearLayer<T> {
   ticket(): number;
   /** A document a lower layer just answered with; stored unless the feed said it is older. */
   offer(doc: T, ticket: number): void;
+  /**
+   * The entry of `id` changed in place at its version (write-behind raised a carried time in
+   * Redis): dropped here at once and, through the feed, on every instance, as for a new version.
+   */
+  changedInPlace(id: string): Promise<void>;
 }

@@ -12,10 +12,14 @@ export interface NearFeedOptions {
   timeoutMs: number;
 }
 
-/** One feed entry: document `id` of the topic's collection is at version `v` now. */
-interface Change {
+/**
+ * One feed entry: document `id` of the topic's collection is at version `v` now; with `p`, it
+ * changed in place at the version it has (a raised carried time), so every copy is dropped.
+ */
+export interface Change {
   id: string;
   v: number;
+  p?: 1;
 }
 
 const CATCH_UP_BATCH = 1000;
@@ -55,7 +59,7 @@ export class NearFeed {
   /** Publishes a write's new versions (applied here at once: this instance reads its own writes). */
   async publish(collection: string, changes: readonly Change[]): Promise<void> {
     const store = this.stores.get(collection);
-    for (const c of changes) store?.apply(c.id, c.v);
+    for (const c of changes) store?.apply(c.id, c.v, c.p === 1);
     await Promise.all(
       changes.map((c) =>
         this.ctx.bus.publish(this.topic(collection), JSON.stringify(c)).catch((err: unknown) => {
@@ -119,7 +123,7 @@ export class NearFeed {
 
   private apply(collection: string, id: string, change: Change): void {
     if (typeof change.id !== "string" || typeof change.v !== "number") return;
-    this.stores.get(collection)?.apply(change.id, change.v);
+    this.stores.get(collection)?.apply(change.id, change.v, change.p === 1);
     const last = this.lastId.get(collection);
     if (!last || compareIds(id, last) > 0) this.lastId.set(collection, id);
   }

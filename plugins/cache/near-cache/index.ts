@@ -64,6 +64,7 @@ export function nearCachePlugin(): Plugin {
           ttlMs: own.ttlMs ?? config.NEAR_CACHE_TTL_MS,
           requireToken: decl.name === USER_COLLECTION,
           healthy: f.healthy,
+          announceInPlace: (id) => f.publish(decl.name, [{ id, v: 0, p: 1 }]),
           counters: {
             hit: () => metrics.hits.inc(labels),
             miss: () => metrics.misses.inc(labels),

@@ -17,6 +17,8 @@ export interface NearStoreOptions {
   /** False while the feed is unhealthy: the store neither serves nor takes entries. */
   healthy: () => boolean;
   counters: { hit(): void; miss(): void; bypass(): void };
+  /** Tells every instance (this one included) that `id` changed in place (the feed). */
+  announceInPlace: (id: string) => Promise<void>;
 }
 
 /** Ids touched by the feed, remembered to refuse fills that began before (bounded). */
@@ -80,11 +82,18 @@ export class NearStore<T extends CachedDoc> implements NearLayer<T> {
     this.entries.set(doc.id, { json: JSON.stringify(doc), version: doc.version });
   }
 
-  /** The feed says `id` is at `version` now (a delete: the largest version there is). */
-  apply(id: string, version: number): void {
+  /**
+   * The feed says `id` is at `version` now (a delete: the largest version there is), or that it
+   * changed `inPlace` at the version it has: dropped whatever version it held.
+   */
+  apply(id: string, version: number, inPlace = false): void {
     this.touched.set(id, ++this.seq);
     const current = this.entries.peek(id);
-    if (current && current.version < version) this.entries.delete(id);
+    if (current && (inPlace || current.version < version)) this.entries.delete(id);
+  }
+
+  changedInPlace(id: string): Promise<void> {
+    return this.opts.announceInPlace(id);
   }
 
   /** Everything forgotten, and every fill in flight refused (a trimmed feed, an unknown gap). */
