@@ -1,12 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { CacheSyncService } from "../../plugins/cache/cache-sync";
 import { userKey } from "../../plugins/cache/cache-sync";
-import {
-  breakEventOrderingForTest,
-  eagerEvents,
-  eventsTopic,
-  type UserDataUpdated,
-} from "../../plugins/cache/events";
+import { eagerEvents, eventsTopic, type UserDataUpdated } from "../../plugins/cache/events";
 import type { BusMessage } from "../../src/core/ports/event-bus";
 import { seedUser } from "../support/seed";
 import { createTestStack, type TestStack } from "../support/stack";
@@ -36,7 +31,9 @@ beforeAll(async () => {
     );
   });
 });
-afterEach(() => breakEventOrderingForTest(false));
+const eventOrdering = (on: boolean) =>
+  stack.ctx.use("cacheEngine").disableProtectionForTest("eventOrdering", !on);
+afterEach(() => eventOrdering(true));
 afterAll(() => stack.close());
 
 const key = (id: string) => userKey(stack.config.CACHE_PREFIX, id);
@@ -87,7 +84,7 @@ describe("eager events (one round trip for the write-through and the event)", ()
 
     // The same write with the events published unchecked at once: the subscriber reads the
     // entry before it holds the event's version — what this file exists to catch.
-    breakEventOrderingForTest(true);
+    eventOrdering(false);
     const broken = await writeOverALease();
     expect(broken.entry === null || broken.entry < broken.event).toBe(true);
   });

@@ -39,6 +39,11 @@ export interface Protections {
    * lease; off: neither, so a fill or a write-through can drop a queued time readers had seen.
    */
   carriedTimes: boolean;
+  /**
+   * An eager event (plugins/cache/events) is published only once the entry holds its version;
+   * off: at once, unchecked, so a subscriber can read the entry before it holds the event's.
+   */
+  eventOrdering: boolean;
 }
 
 export type ProtectionName = keyof Protections;
@@ -52,6 +57,7 @@ export const PROTECTION_NAMES: readonly ProtectionName[] = [
   "repairDebts",
   "emptyUnreadable",
   "carriedTimes",
+  "eventOrdering",
 ];
 
 export const allProtections = (): Protections => ({
@@ -63,4 +69,5 @@ export const allProtections = (): Protections => ({
   repairDebts: true,
   emptyUnreadable: true,
   carriedTimes: true,
+  eventOrdering: true,
 });

@@ -50,7 +50,7 @@ function eventHook(ctx: PluginContext, cache: CollectionCache): HookSpec {
   /** The eager sends, right behind the write-through on the cache's connection (see above). */
   const sendEarly = (events: readonly { doc: CachedDoc; payload: string }[]) =>
     events.map(({ doc, payload }) => {
-      if (eventOrderingBrokenForTest) return bus.publish(topic, payload);
+      if (!cache.engine.core.protections.eventOrdering) return bus.publish(topic, payload);
       // biome-ignore lint/style/noNonNullAssertion: only called where the bus has it
       return bus.publishAfter!(topic, payload, cache.engine.key(doc.id), doc.version).then((id) => {
         eagerEvents[id === null ? "late" : "early"]++;
@@ -100,15 +100,6 @@ function eventHook(ctx: PluginContext, cache: CollectionCache): HookSpec {
  * caches (the entry did not hold their version yet). Tests and profiles read it.
  */
 export const eagerEvents = { early: 0, late: 0 };
-
-/**
- * Test-only: eager events published at once, unchecked, before the cache holds their version —
- * the ordering broken on purpose, so the test that guards it shows it can fail.
- */
-let eventOrderingBrokenForTest = false;
-export function breakEventOrderingForTest(broken: boolean): void {
-  eventOrderingBrokenForTest = broken;
-}
 
 export function eventsPlugin(): Plugin {
   return {
