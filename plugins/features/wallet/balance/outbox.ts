@@ -26,29 +26,29 @@ export interface Landed {
   balanceAfter: number;
 }
 
-/** The applied ledger row of one outbox entry; a `pending` intent becomes it, an applied row stays. */
-function rowStatement({ userId, entry, balanceAfter }: Landed): BulkUpdateOne {
+/** The applied ledger row of one outbox entry: what applying sets, and what a new row starts with. */
+function rowFields({ userId, entry, balanceAfter }: Landed) {
   return {
-    filter: { opId: entry.opId, status: { $ne: "applied" } },
-    update: {
-      $set: { status: "applied", balanceAfter, appliedAt: entry.at },
-      $setOnInsert: { userId, amount: entry.amount, reason: entry.reason, createdAt: entry.at },
-    },
+    applied: { status: "applied", balanceAfter, appliedAt: entry.at },
+    created: { userId, amount: entry.amount, reason: entry.reason, createdAt: entry.at },
+  };
+}
+
+/** That row as an upsert: a `pending` intent becomes it, an applied row stays. */
+function rowStatement(row: Landed): BulkUpdateOne {
+  const { applied, created } = rowFields(row);
+  return {
+    filter: { opId: row.entry.opId, status: { $ne: "applied" } },
+    update: { $set: applied, $setOnInsert: created },
     upsert: true,
   };
 }
 
-/** The applied row as a whole document, for the insert that writes most rows (writeRows). */
-const rowDocument = ({ userId, entry, balanceAfter }: Landed) => ({
-  opId: entry.opId,
-  userId,
-  amount: entry.amount,
-  reason: entry.reason,
-  status: "applied",
-  balanceAfter,
-  appliedAt: entry.at,
-  createdAt: entry.at,
-});
+/** That row as a whole document, for the insert that writes most rows (writeRows). */
+const rowDocument = (row: Landed) => {
+  const { applied, created } = rowFields(row);
+  return { opId: row.entry.opId, ...created, ...applied };
+};
 
 /**
  * Writes the rows in one command: an unordered insert, since nearly every row is new (a fresh
